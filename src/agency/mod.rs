@@ -1,0 +1,233 @@
+//! The agency's profile: who it is (name, ORI, state), which 287(g)
+//! models its agreement covers, the agreement dates, the sign-in banner and
+//! the time zone its dates are kept in.
+
+pub mod routes;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::web::{FieldErrors, format_date, optional_date};
+
+/// The three models of agreement (program.md).
+pub const MODELS: [(&str, &str); 3] = [
+    ("JEM", "Jail Enforcement Model"),
+    ("TFM", "Task Force Model"),
+    ("WSO", "Warrant Service Officer"),
+];
+
+pub fn model_name(code: &str) -> &'static str {
+    MODELS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| *n)
+        .unwrap_or("Unknown model")
+}
+
+pub const DEFAULT_BANNER: &str = "This is a restricted criminal justice information system. Use is monitored, recorded and audited. Unauthorized use is prohibited and may be subject to criminal and civil penalties. By signing in you consent to this monitoring.";
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub ori: String,
+    pub state: String,
+    pub models: String,
+    pub agreement_signed: Option<String>,
+    pub agreement_renewed: Option<String>,
+    pub login_banner: String,
+    pub time_zone: String,
+}
+
+impl Profile {
+    pub fn model_list(&self) -> Vec<&str> {
+        self.models.split(',').filter(|m| !m.is_empty()).collect()
+    }
+    pub fn holds(&self, model: &str) -> bool {
+        self.model_list().contains(&model)
+    }
+
+    /// Today's date where the agency is: "authorized today" means the
+    /// agency's today, not the server's.
+    pub fn today(&self) -> time::Date {
+        let zoned = jiff::tz::TimeZone::get(&self.time_zone)
+            .map(|tz| jiff::Timestamp::now().to_zoned(tz))
+            .unwrap_or_else(|_| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC));
+        let d = zoned.date();
+        time::Date::from_calendar_date(
+            d.year() as i32,
+            time::Month::try_from(d.month() as u8).unwrap_or(time::Month::January),
+            d.day() as u8,
+        )
+        .unwrap_or(time::OffsetDateTime::now_utc().date())
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ori: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub agreement_signed: String,
+    #[serde(default)]
+    pub agreement_renewed: String,
+    #[serde(default)]
+    pub login_banner: String,
+    #[serde(default)]
+    pub time_zone: String,
+}
+
+pub const STATES: [&str; 56] = [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
+];
+
+impl ProfileForm {
+    pub fn from_profile(p: &Profile) -> Self {
+        Self {
+            name: p.name.clone(),
+            ori: p.ori.clone(),
+            state: p.state.clone(),
+            models: p.model_list().iter().map(|m| m.to_string()).collect(),
+            agreement_signed: p.agreement_signed.clone().unwrap_or_default(),
+            agreement_renewed: p.agreement_renewed.clone().unwrap_or_default(),
+            login_banner: p.login_banner.clone(),
+            time_zone: p.time_zone.clone(),
+        }
+    }
+
+    pub fn has_model(&self, code: &&str) -> bool {
+        self.models.iter().any(|m| m == code)
+    }
+
+    pub fn validate(&self) -> Result<Profile, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            errors.add("name", "Enter the agency's name (up to 200 characters).");
+        }
+        let ori = self.ori.trim().to_uppercase();
+        let ori_ok = ori.len() == 9
+            && ori[..2].chars().all(|c| c.is_ascii_uppercase())
+            && ori.chars().all(|c| c.is_ascii_alphanumeric());
+        if !ori_ok {
+            errors.add("ori", "An ORI is 9 characters: the state's two letters and 7 letters or digits, for example TX1010000.");
+        }
+        let state = self.state.trim().to_uppercase();
+        if !STATES.contains(&state.as_str()) {
+            errors.add("state", "Choose the state.");
+        } else if ori_ok && !ori.starts_with(&state) {
+            errors.add("ori", "The ORI must begin with the state's two letters.");
+        }
+        let mut models: Vec<&str> = MODELS
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| self.models.iter().any(|m| m == c))
+            .collect();
+        models.dedup();
+        if models.is_empty() || models.len() != self.models.len() {
+            errors.add("models", "Choose the model or models the agreement covers.");
+        }
+        let today = time::OffsetDateTime::now_utc().date();
+        let signed = optional_date(
+            &mut errors,
+            "agreement_signed",
+            "The signing date",
+            &self.agreement_signed,
+        );
+        let renewed = optional_date(
+            &mut errors,
+            "agreement_renewed",
+            "The renewal date",
+            &self.agreement_renewed,
+        );
+        if signed.is_some_and(|d| d > today) {
+            errors.add(
+                "agreement_signed",
+                "The signing date cannot be in the future.",
+            );
+        }
+        if let (Some(s), Some(r)) = (signed, renewed) {
+            if r < s {
+                errors.add(
+                    "agreement_renewed",
+                    "The renewal date cannot be before the signing date.",
+                );
+            }
+        }
+        if renewed.is_some() && signed.is_none() && !errors.has("agreement_renewed") {
+            errors.add(
+                "agreement_signed",
+                "Enter the signing date as well as the renewal date.",
+            );
+        }
+        let login_banner = self.login_banner.trim().to_string();
+        if login_banner.len() < 20 || login_banner.chars().count() > 2000 {
+            errors.add("login_banner", "The banner must say the system is restricted and monitored (20 to 2,000 characters).");
+        }
+        let time_zone = self.time_zone.trim().to_string();
+        if jiff::tz::TimeZone::get(&time_zone).is_err() {
+            errors.add(
+                "time_zone",
+                "Enter a time zone name such as America/Chicago.",
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Profile {
+            name,
+            ori,
+            state,
+            models: models.join(","),
+            agreement_signed: signed.map(format_date),
+            agreement_renewed: renewed.map(format_date),
+            login_banner,
+            time_zone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> ProfileForm {
+        ProfileForm {
+            name: "Example County Sheriff's Office".into(),
+            ori: "TX1010000".into(),
+            state: "TX".into(),
+            models: vec!["JEM".into(), "WSO".into()],
+            agreement_signed: "2025-02-01".into(),
+            agreement_renewed: "".into(),
+            login_banner: DEFAULT_BANNER.into(),
+            time_zone: "America/Chicago".into(),
+        }
+    }
+
+    #[test]
+    fn valid_profile_passes() {
+        let p = form().validate().unwrap();
+        assert_eq!(p.models, "JEM,WSO");
+    }
+
+    #[test]
+    fn every_wrong_field_is_reported() {
+        let mut f = form();
+        f.ori = "XX".into();
+        f.models = vec!["ABC".into()];
+        f.agreement_renewed = "2024-01-01".into();
+        f.time_zone = "Mars/Olympus".into();
+        let errors = f.validate().unwrap_err();
+        for field in ["ori", "models", "agreement_renewed", "time_zone"] {
+            assert!(errors.has(field), "{field}");
+        }
+    }
+}

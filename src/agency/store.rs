@@ -1,0 +1,38 @@
+//! The single agency row.
+
+use crate::audit::{self, Actor, Event};
+use crate::db::{Db, begin_write};
+
+use super::Profile;
+
+const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone FROM agency WHERE id = 1";
+
+pub async fn get(db: &Db) -> Result<Profile, sqlx::Error> {
+    sqlx::query_as(SELECT).fetch_one(db).await
+}
+
+pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: Profile = sqlx::query_as(SELECT).fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
+         agreement_renewed = $6, login_banner = $7, time_zone = $8 WHERE id = 1",
+    )
+    .bind(&profile.name)
+    .bind(&profile.ori)
+    .bind(&profile.state)
+    .bind(&profile.models)
+    .bind(&profile.agreement_signed)
+    .bind(&profile.agreement_renewed)
+    .bind(&profile.login_banner)
+    .bind(&profile.time_zone)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("settings.update", "agency", 1).changes(&before, profile),
+    )
+    .await?;
+    tx.commit().await
+}

@@ -1,0 +1,169 @@
+//! The web application: state, routes from every domain, and the layers
+//! every request passes through.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Router, middleware};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::auth::password::Hasher;
+use crate::auth::{access, guard};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::web::PageCtx;
+use crate::{agency, audit, auth, officers, users, web};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub hasher: Hasher,
+}
+
+/// Builds the whole application over an open database.
+pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        hasher: Hasher::default(),
+    };
+    let store = SqliteStore::new(db.clone());
+    store.migrate().await?;
+    tokio::spawn(async move {
+        // Removes expired sessions from the table once an hour.
+        let _ = tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            store.clone(),
+            tokio::time::Duration::from_secs(3600),
+        )
+        .await;
+    });
+    let session_store = SqliteStore::new(db);
+    let idle = time::Duration::seconds(state.config.idle_timeout.as_secs() as i64);
+    let secure = state.config.secure_cookies;
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name(if secure {
+            "__Host-oversight"
+        } else {
+            "oversight"
+        })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let home =
+        Router::new()
+            .route("/", get(route_get_home))
+            .route_layer(middleware::from_fn_with_state(
+                (state.clone(), access::SIGNED_IN),
+                guard,
+            ));
+    let router = Router::new()
+        .merge(home)
+        .merge(auth::routes::router(&state))
+        .merge(users::routes::router(&state))
+        .merge(agency::routes::router(&state))
+        .merge(officers::routes::router(&state))
+        .merge(audit::routes::router(&state))
+        .route("/static/style.css", get(route_get_stylesheet))
+        .fallback(route_fallback)
+        // Innermost first: CSRF needs the user; the user needs the session.
+        .layer(middleware::from_fn_with_state(state.clone(), web::csrf::protect))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::load_user))
+        .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), web::headers::secure))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            // Method and path only: query strings may hold search terms.
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(state);
+    Ok(router)
+}
+
+/// Serves until the process is stopped.
+pub async fn serve(listener: TcpListener, router: Router) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home/index.html")]
+struct HomePage {
+    page: PageCtx,
+    agency: agency::Profile,
+    officers: usize,
+    authorized: usize,
+    today: String,
+}
+
+async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResult<HomePage> {
+    let agency = agency::store::get(&state.db).await?;
+    let today = agency.today();
+    let roster = officers::store::list(&state.db, &Default::default()).await?;
+    let designations = officers::store::all_designations(&state.db).await?;
+    let authorized = roster
+        .iter()
+        .filter(|o| {
+            let mine: Vec<_> = designations
+                .iter()
+                .filter(|d| d.officer_id == o.id)
+                .cloned()
+                .collect();
+            officers::authorization::authorized_for_any(&mine, today)
+        })
+        .count();
+    Ok(HomePage {
+        page,
+        officers: roster.len(),
+        authorized,
+        today: web::format_date(today),
+        agency,
+    })
+}
+
+async fn route_get_stylesheet() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../static/style.css"),
+    )
+        .into_response()
+}
+
+async fn route_fallback() -> Response {
+    let mut response = AppError::NotFound.into_response();
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}

@@ -1,0 +1,523 @@
+//! The audit log: every event security.md lists, written in the same
+//! transaction as the change it records, chained by SHA-256 so that any
+//! altered, inserted or removed entry breaks the chain from that point on.
+//!
+//! hash(n) = SHA-256( hash(n-1) as hex || "\n" || canonical JSON of entry n )
+//! with hash(0) = 64 zeros. The canonical JSON is the entry's fields in a
+//! fixed order with `details` keys sorted; an export line carries the same
+//! fields plus `prev_hash` and `hash`, so a file verifies offline.
+
+pub mod routes;
+pub mod store;
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::CurrentUser;
+use crate::db::{Db, Tx};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who did it and from where.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub roles: String,
+    pub source: String,
+}
+
+impl Actor {
+    pub fn user(user: &CurrentUser, source: &str) -> Self {
+        Self {
+            user_id: Some(user.id),
+            username: user.username.clone(),
+            roles: user.role_list(),
+            source: source.to_string(),
+        }
+    }
+
+    /// The command line, or the demo seeder: no signed-in user.
+    pub fn system(what: &str) -> Self {
+        Self {
+            user_id: None,
+            username: what.to_string(),
+            roles: String::new(),
+            source: "local".to_string(),
+        }
+    }
+
+    /// Someone who has not signed in (or is trying to).
+    pub fn anonymous(username: &str, source: &str) -> Self {
+        Self {
+            user_id: None,
+            username: username.to_string(),
+            roles: String::new(),
+            source: source.to_string(),
+        }
+    }
+
+    /// The actor of a request: its signed-in user (if any) and peer address.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let source = source_address(parts);
+        match parts.extensions.get::<CurrentUser>() {
+            Some(user) => Actor::user(user, &source),
+            None => Actor::anonymous("", &source),
+        }
+    }
+}
+
+/// The peer's IP address (no port: it identifies a device, not a socket).
+pub fn source_address(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// What happened, to which object. `details` holds before/after values for
+/// edits; never passwords, tokens or session ids.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: String,
+    pub outcome: Outcome,
+    pub details: serde_json::Value,
+}
+
+impl Event {
+    pub fn new(action: &str, object_kind: &str, object_id: impl ToString) -> Self {
+        Self {
+            action: action.to_string(),
+            object_kind: object_kind.to_string(),
+            object_id: object_id.to_string(),
+            outcome: Outcome::Success,
+            details: serde_json::json!({}),
+        }
+    }
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+    /// Details of an edit: the fields that changed, before and after.
+    pub fn changes<T: Serialize>(self, before: &T, after: &T) -> Self {
+        let details = changed_fields(before, after);
+        self.details(details)
+    }
+}
+
+/// `{"before": {...}, "after": {...}}` holding only the fields that differ.
+pub fn changed_fields<T: Serialize>(before: &T, after: &T) -> serde_json::Value {
+    let before = serde_json::to_value(before).unwrap_or_default();
+    let after = serde_json::to_value(after).unwrap_or_default();
+    let (mut b, mut a) = (serde_json::Map::new(), serde_json::Map::new());
+    if let (Some(bo), Some(ao)) = (before.as_object(), after.as_object()) {
+        for (key, new) in ao {
+            let old = bo.get(key).cloned().unwrap_or(serde_json::Value::Null);
+            if &old != new {
+                b.insert(key.clone(), old);
+                a.insert(key.clone(), new.clone());
+            }
+        }
+    }
+    serde_json::json!({ "before": b, "after": a })
+}
+
+/// One entry as stored and exported.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, PartialEq)]
+pub struct Entry {
+    pub seq: i64,
+    pub at_us: i64,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub roles: String,
+    pub source: String,
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: String,
+    pub outcome: String,
+    #[sqlx(json)]
+    pub details: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hashed part of an entry, in its fixed field order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: i64,
+    at_us: i64,
+    user_id: Option<i64>,
+    username: &'a str,
+    roles: &'a str,
+    source: &'a str,
+    action: &'a str,
+    object_kind: &'a str,
+    object_id: &'a str,
+    outcome: &'a str,
+    details: &'a serde_json::Value,
+}
+
+impl Entry {
+    fn canonical(&self) -> String {
+        let c = Canonical {
+            seq: self.seq,
+            at_us: self.at_us,
+            user_id: self.user_id,
+            username: &self.username,
+            roles: &self.roles,
+            source: &self.source,
+            action: &self.action,
+            object_kind: &self.object_kind,
+            object_id: &self.object_id,
+            outcome: &self.outcome,
+            details: &self.details,
+        };
+        // serde_json's map keeps keys sorted (no preserve_order feature), so
+        // equal details always encode to the same bytes.
+        serde_json::to_string(&c).unwrap_or_default()
+    }
+
+    pub fn compute_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(self.canonical().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    pub fn time_utc(&self) -> String {
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:2] UTC"
+        );
+        time::OffsetDateTime::from_unix_timestamp_nanos(self.at_us as i128 * 1000)
+            .ok()
+            .and_then(|t| t.format(&format).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn details_text(&self) -> String {
+        if self.details.as_object().is_some_and(|o| o.is_empty()) {
+            String::new()
+        } else {
+            self.details.to_string()
+        }
+    }
+}
+
+/// Appends an entry inside the caller's write transaction (begun with
+/// `db::begin_write`, so the head cannot move under us).
+pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, sqlx::Error> {
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let at_us = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
+    let mut entry = Entry {
+        seq: prev_seq + 1,
+        at_us,
+        user_id: actor.user_id,
+        username: actor.username.clone(),
+        roles: actor.roles.clone(),
+        source: actor.source.clone(),
+        action: event.action,
+        object_kind: event.object_kind,
+        object_id: event.object_id,
+        outcome: event.outcome.as_str().to_string(),
+        details: event.details,
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at_us, user_id, username, roles, source, action, object_kind, \
+         object_id, outcome, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(entry.seq)
+    .bind(entry.at_us)
+    .bind(entry.user_id)
+    .bind(&entry.username)
+    .bind(&entry.roles)
+    .bind(&entry.source)
+    .bind(&entry.action)
+    .bind(&entry.object_kind)
+    .bind(&entry.object_id)
+    .bind(&entry.outcome)
+    .bind(entry.details.to_string())
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(entry)
+}
+
+/// Records an event that has no other write with it (sign-in failures,
+/// denials, exports) in its own transaction.
+pub async fn record_alone(db: &Db, actor: &Actor, event: Event) -> Result<Entry, sqlx::Error> {
+    let mut tx = crate::db::begin_write(db).await?;
+    let entry = record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+/// The result of checking a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact {
+        entries: u64,
+        head: String,
+    },
+    Broken {
+        seq: i64,
+        position: u64,
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn message(&self) -> String {
+        match self {
+            Verdict::Intact { entries, head } => format!("OK {entries} entries, head {head}"),
+            Verdict::Broken {
+                seq,
+                position,
+                reason,
+            } => {
+                format!("FAILED at entry seq {seq} (entry {position} of the log): {reason}")
+            }
+        }
+    }
+}
+
+/// Checks entries in order; the first one that does not verify is named.
+pub struct Verifier {
+    count: u64,
+    prev_seq: i64,
+    prev_hash: String,
+    broken: Option<Verdict>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            prev_seq: 0,
+            prev_hash: GENESIS.to_string(),
+            broken: None,
+        }
+    }
+}
+
+impl Verifier {
+    /// Feeds the next entry; returns false once the chain is broken.
+    pub fn push(&mut self, entry: &Entry) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        self.count += 1;
+        let reason = if entry.seq != self.prev_seq + 1 {
+            Some(format!(
+                "sequence number {} follows {} (an entry is missing or inserted)",
+                entry.seq, self.prev_seq
+            ))
+        } else if entry.prev_hash != self.prev_hash {
+            Some("its previous-hash does not match the entry before it".to_string())
+        } else if entry.compute_hash() != entry.hash {
+            Some("its content does not match its hash (the entry was altered)".to_string())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.broken = Some(Verdict::Broken {
+                seq: entry.seq,
+                position: self.count,
+                reason,
+            });
+            return false;
+        }
+        self.prev_seq = entry.seq;
+        self.prev_hash = entry.hash.clone();
+        true
+    }
+
+    /// Records a line that could not be read as an entry at all.
+    pub fn unreadable(&mut self, line: u64, why: &str) {
+        if self.broken.is_none() {
+            self.broken = Some(Verdict::Broken {
+                seq: self.prev_seq + 1,
+                position: line,
+                reason: format!("line {line} is not a readable entry: {why}"),
+            });
+        }
+    }
+
+    pub fn finish(self) -> Verdict {
+        self.broken.unwrap_or(Verdict::Intact {
+            entries: self.count,
+            head: self.prev_hash,
+        })
+    }
+}
+
+/// Verifies a JSON Lines export.
+pub fn verify_jsonl(reader: impl std::io::BufRead) -> Verdict {
+    let mut verifier = Verifier::default();
+    for (index, line) in reader.lines().enumerate() {
+        let number = index as u64 + 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(err) => {
+                verifier.unreadable(number, &err.to_string());
+                break;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(&line) {
+            Ok(entry) => {
+                if !verifier.push(&entry) {
+                    break;
+                }
+            }
+            Err(err) => {
+                verifier.unreadable(number, &err.to_string());
+                break;
+            }
+        }
+    }
+    verifier.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<Entry> {
+        let mut prev = GENESIS.to_string();
+        (1..=n)
+            .map(|seq| {
+                let mut e = Entry {
+                    seq,
+                    at_us: 1_700_000_000_000_000 + seq,
+                    user_id: Some(1),
+                    username: "clerk".into(),
+                    roles: "clerk".into(),
+                    source: "127.0.0.1".into(),
+                    action: "officer.create".into(),
+                    object_kind: "officer".into(),
+                    object_id: seq.to_string(),
+                    outcome: "success".into(),
+                    details: serde_json::json!({"z": 1, "a": "Nguyễn"}),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.compute_hash();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn verify(entries: &[Entry]) -> Verdict {
+        let text: String = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        verify_jsonl(text.as_bytes())
+    }
+
+    #[test]
+    fn intact_chain_verifies_with_its_head() {
+        let entries = chain(5);
+        assert_eq!(
+            verify(&entries),
+            Verdict::Intact {
+                entries: 5,
+                head: entries[4].hash.clone()
+            }
+        );
+    }
+
+    #[test]
+    fn altered_entry_is_named() {
+        let mut entries = chain(5);
+        entries[2].details = serde_json::json!({"z": 2, "a": "Nguyễn"});
+        assert!(matches!(verify(&entries), Verdict::Broken { seq: 3, .. }));
+    }
+
+    #[test]
+    fn removed_entry_is_named() {
+        let mut entries = chain(5);
+        entries.remove(1);
+        assert!(matches!(verify(&entries), Verdict::Broken { seq: 3, .. }));
+    }
+
+    #[test]
+    fn rehashed_entry_breaks_the_next_link() {
+        let mut entries = chain(5);
+        entries[1].username = "someone-else".into();
+        entries[1].hash = entries[1].compute_hash();
+        assert!(matches!(verify(&entries), Verdict::Broken { seq: 3, .. }));
+    }
+
+    #[test]
+    fn key_order_of_details_does_not_matter() {
+        let mut a = chain(1).remove(0);
+        let b_details: serde_json::Value = serde_json::from_str(r#"{"a":"Nguyễn","z":1}"#).unwrap();
+        a.details = b_details;
+        assert_eq!(a.compute_hash(), chain(1)[0].hash);
+    }
+
+    #[test]
+    fn changed_fields_keeps_only_differences() {
+        #[derive(Serialize)]
+        struct O {
+            a: i32,
+            b: &'static str,
+        }
+        let d = changed_fields(&O { a: 1, b: "x" }, &O { a: 1, b: "y" });
+        assert_eq!(
+            d,
+            serde_json::json!({"before": {"b": "x"}, "after": {"b": "y"}})
+        );
+    }
+}
+
+/// Handlers take the actor of their request directly.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Actor::from_parts(parts))
+    }
+}

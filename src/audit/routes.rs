@@ -1,0 +1,201 @@
+//! The auditor's pages: the log with filters, the head hash, verification
+//! of the whole chain, and the JSON Lines export.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use serde::Deserialize;
+
+use super::store::{self, Filter};
+use super::{Actor, Entry, Event, Verdict};
+use crate::app::AppState;
+use crate::auth::{access, guard};
+use crate::error::AppResult;
+use crate::web::{PageCtx, Paging, parse_date};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/audit", get(route_get_audit))
+        .route("/audit/verify", post(route_post_verify))
+        .route("/audit/export", post(route_post_export))
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), access::AUDITORS),
+            guard,
+        ))
+}
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    object: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    page: Option<i64>,
+}
+
+impl AuditQuery {
+    fn filter(&self) -> (Filter, Vec<&'static str>) {
+        let mut problems = Vec::new();
+        let day_start =
+            |v: &str| parse_date(v).map(|d| d.midnight().assume_utc().unix_timestamp() * 1_000_000);
+        let from_us = if self.from.is_empty() {
+            None
+        } else {
+            day_start(&self.from)
+        };
+        let to_us = if self.to.is_empty() {
+            None
+        } else {
+            day_start(&self.to).map(|t| t + 86_400_000_000 - 1)
+        };
+        if !self.from.is_empty() && from_us.is_none() {
+            problems.push("from");
+        }
+        if !self.to.is_empty() && to_us.is_none() {
+            problems.push("to");
+        }
+        let filter = Filter {
+            username: self.user.trim().to_string(),
+            action: self.action.trim().to_string(),
+            object_kind: self.kind.trim().to_string(),
+            object_id: self.object.trim().to_string(),
+            from_us,
+            to_us,
+        };
+        (filter, problems)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/list.html")]
+struct ListPage {
+    page: PageCtx,
+    query: AuditQuery,
+    bad_dates: Vec<&'static str>,
+    entries: Vec<Entry>,
+    total: i64,
+    paging: Paging,
+    pages: i64,
+    head: Option<(i64, String)>,
+    actions: Vec<String>,
+    kinds: Vec<String>,
+    verdict: Option<Verdict>,
+}
+
+impl ListPage {
+    fn link(&self, page: i64) -> String {
+        let q = &self.query;
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("user", &q.user),
+            ("action", &q.action),
+            ("kind", &q.kind),
+            ("object", &q.object),
+            ("from", &q.from),
+            ("to", &q.to),
+        ] {
+            if !v.is_empty() {
+                url.append_pair(k, v);
+            }
+        }
+        url.append_pair("page", &page.to_string());
+        format!("/audit?{}", url.finish())
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    page: PageCtx,
+    query: AuditQuery,
+    verdict: Option<Verdict>,
+) -> AppResult<ListPage> {
+    let (filter, bad_dates) = query.filter();
+    let total = store::count(&state.db, &filter).await?;
+    let paging = Paging::new(query.page, PER_PAGE);
+    let entries = store::page(&state.db, &filter, PER_PAGE, paging.offset()).await?;
+    Ok(ListPage {
+        page,
+        bad_dates,
+        entries,
+        total,
+        pages: paging.pages(total),
+        paging,
+        head: store::head(&state.db).await?,
+        actions: store::distinct(&state.db, "action").await?,
+        kinds: store::distinct(&state.db, "object_kind").await?,
+        verdict,
+        query,
+    })
+}
+
+async fn route_get_audit(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<AuditQuery>,
+) -> AppResult<ListPage> {
+    list_page(&state, page, query, None).await
+}
+
+/// Verification reads the whole chain and records that it was run.
+async fn route_post_verify(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+) -> AppResult<ListPage> {
+    let verdict = store::verify(&state.db).await?;
+    let outcome = match &verdict {
+        Verdict::Intact { .. } => super::Outcome::Success,
+        Verdict::Broken { .. } => super::Outcome::Failure,
+    };
+    let event = Event::new("audit.verify", "audit_log", "")
+        .outcome(outcome)
+        .details(serde_json::json!({ "result": verdict.message() }));
+    super::record_alone(&state.db, &actor, event).await?;
+    list_page(&state, page, AuditQuery::default(), Some(verdict)).await
+}
+
+/// The export's own audit entry is written first, so the file ends with
+/// the record of its making.
+async fn route_post_export(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    super::record_alone(
+        &state.db,
+        &actor,
+        Event::new("audit.export", "audit_log", "")
+            .details(serde_json::json!({ "format": "jsonl" })),
+    )
+    .await?;
+    let mut body = Vec::new();
+    store::export(&state.db, &mut body).await?;
+    let name = format!(
+        "audit-log-{}.jsonl",
+        crate::web::format_date(time::OffsetDateTime::now_utc().date())
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/jsonl; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,274 @@
+//! Sign-in, sign-out and the user's own password change.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, middleware};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{CurrentUser, SIGN_IN_KEY, SignIn, access, see_other};
+use crate::app::AppState;
+use crate::audit::{self, Actor, Event};
+use crate::db::now_unix;
+use crate::error::AppResult;
+use crate::users::store;
+use crate::web::{CSRF_KEY, FieldErrors, PageCtx, random_token, safe_local_path};
+use crate::{agency, web};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let signed_in = Router::new()
+        .route(
+            "/account/password",
+            get(route_get_password).post(route_post_password),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), access::SIGNED_IN),
+            super::guard,
+        ));
+    Router::new()
+        .route("/login", get(route_get_login).post(route_post_login))
+        .route("/logout", post(route_post_logout))
+        .merge(signed_in)
+}
+
+/// One message for every failed sign-in, so nobody learns whether a
+/// username exists or an account is locked.
+pub const SIGN_IN_FAILED: &str = "Sign-in failed. Check the username and password. After 5 failed attempts in 15 minutes an account is locked until an administrator unlocks it.";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page: PageCtx,
+    banner: String,
+    agency_name: String,
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+    no_administrator: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    ended: Option<String>,
+}
+
+async fn login_page(
+    state: &AppState,
+    page: PageCtx,
+    username: String,
+    next: String,
+) -> AppResult<LoginPage> {
+    let profile = agency::store::get(&state.db).await?;
+    Ok(LoginPage {
+        page,
+        banner: profile.login_banner,
+        agency_name: profile.name,
+        username,
+        next,
+        error: None,
+        notice: None,
+        no_administrator: !store::has_administrator(&state.db).await?,
+    })
+}
+
+async fn route_get_login(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<LoginQuery>,
+) -> AppResult<Response> {
+    if page.user.is_some() {
+        return Ok(see_other("/"));
+    }
+    let next = query
+        .next
+        .as_deref()
+        .and_then(safe_local_path)
+        .unwrap_or("/")
+        .to_string();
+    let mut view = login_page(&state, page, String::new(), next).await?;
+    view.notice = query.ended.as_deref().and_then(super::ended_message);
+    Ok(view.into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn route_post_login(
+    State(state): State<AppState>,
+    session: Session,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let source = audit::source_address(&parts);
+    let username = form.username.trim().to_lowercase();
+    let account = store::find_by_username(&state.db, &username).await?;
+    let password_ok = state
+        .hasher
+        .verify(
+            &form.password,
+            account.as_ref().map(|a| a.password_hash.as_str()),
+        )
+        .await?;
+    let usable = account
+        .as_ref()
+        .is_some_and(|a| a.locked == 0 && a.disabled == 0);
+    let next = safe_local_path(&form.next).unwrap_or("/").to_string();
+    let Some(account) = account.filter(|_| password_ok && usable) else {
+        let account = store::find_by_username(&state.db, &username).await?;
+        let reason = match &account {
+            None => "unknown username",
+            Some(a) if a.disabled != 0 => "account disabled",
+            Some(a) if a.locked != 0 => "account locked",
+            Some(_) => "wrong password",
+        };
+        let actor = Actor::anonymous(&username, &source);
+        store::sign_in_failed(&state.db, &actor, account.as_ref(), reason).await?;
+        let page = PageCtx {
+            csrf: web::csrf_token(&session).await?,
+            ..PageCtx::default()
+        };
+        let mut view = login_page(&state, page, form.username.clone(), next).await?;
+        view.error = Some(SIGN_IN_FAILED);
+        let mut response = view.into_response();
+        *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        return Ok(response);
+    };
+    // A new session id at sign-in, so an id planted before cannot be used.
+    session.cycle_id().await?;
+    let now = now_unix();
+    let sign_in = SignIn {
+        user_id: account.id,
+        epoch: account.session_epoch,
+        signed_in_at: now,
+        last_seen_at: now,
+    };
+    session.insert(SIGN_IN_KEY, &sign_in).await?;
+    session.insert(CSRF_KEY, random_token(32)).await?;
+    let actor = Actor::user(&account.clone().into_current(), &source);
+    store::sign_in_succeeded(&state.db, &actor, account.id).await?;
+    let target = if account.must_change_password != 0 {
+        "/account/password"
+    } else {
+        next.as_str()
+    };
+    Ok(see_other(target))
+}
+
+async fn route_post_logout(
+    State(state): State<AppState>,
+    session: Session,
+    parts: Parts,
+) -> AppResult<Response> {
+    if let Some(user) = parts.extensions.get::<CurrentUser>() {
+        let actor = Actor::user(user, &audit::source_address(&parts));
+        audit::record_alone(&state.db, &actor, Event::new("logout", "user", user.id)).await?;
+    }
+    // Deletes the session from the store, not just the cookie.
+    session.flush().await?;
+    Ok(see_other("/login"))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/password.html")]
+struct PasswordPage {
+    page: PageCtx,
+    forced: bool,
+    errors: FieldErrors,
+}
+
+async fn route_get_password(
+    State(state): State<AppState>,
+    page: PageCtx,
+) -> AppResult<PasswordPage> {
+    let forced = must_change(&state, &page).await?;
+    Ok(PasswordPage {
+        page,
+        forced,
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn must_change(state: &AppState, page: &PageCtx) -> AppResult<bool> {
+    let Some(user) = &page.user else {
+        return Ok(false);
+    };
+    Ok(store::get(&state.db, user.id).await?.must_change_password != 0)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn route_post_password(
+    State(state): State<AppState>,
+    session: Session,
+    parts: Parts,
+    page: PageCtx,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let Some(user) = page.user.clone() else {
+        return Ok(see_other("/login"));
+    };
+    let account = store::get(&state.db, user.id).await?;
+    let mut errors = FieldErrors::default();
+    if !state
+        .hasher
+        .verify(&form.current, Some(&account.password_hash))
+        .await?
+    {
+        errors.add("current", "The current password is not correct.");
+    }
+    if let Err(why) = super::password::check_new(&form.new, &user.username) {
+        errors.add("new", why);
+    } else if form.new == form.current {
+        errors.add("new", "Choose a password different from the current one.");
+    }
+    if form.confirm != form.new {
+        errors.add("confirm", "The two new passwords do not match.");
+    }
+    if !errors.is_empty() {
+        let forced = account.must_change_password != 0;
+        let mut response = PasswordPage {
+            page,
+            forced,
+            errors,
+        }
+        .into_response();
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
+    let hash = state.hasher.hash(&form.new).await?;
+    let actor = Actor::user(&user, &audit::source_address(&parts));
+    let epoch = store::change_own_password(&state.db, &actor, user.id, &hash).await?;
+    if let Some(sign_in) = session.get::<SignIn>(SIGN_IN_KEY).await? {
+        session
+            .insert(SIGN_IN_KEY, SignIn { epoch, ..sign_in })
+            .await?;
+    }
+    web::flash(
+        &session,
+        "Your password was changed. Your other sessions were signed out.",
+    )
+    .await?;
+    Ok(see_other("/"))
+}

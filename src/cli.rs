@@ -1,0 +1,270 @@
+//! The command line: the product's contract for operators and scripts.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::{self, Actor, Event, Verdict};
+use crate::auth::Role;
+use crate::config::{Config, DEFAULT_DATABASE_URL};
+use crate::{app, backup, db, demo, users};
+
+#[derive(Parser)]
+#[command(
+    name = "oversight",
+    version,
+    about = "Oversight Ledger: 287(g) compliance records with a verifiable audit log"
+)]
+pub struct Cli {
+    /// Database URL, for example sqlite://data/oversight.db
+    #[arg(long, global = true, env = "OVERSIGHT_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web application.
+    Serve(ServeArgs),
+    /// Create (or recreate) a demo database with realistic records and serve it.
+    Demo(ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Export or verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Write a consistent copy of the live database.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Minutes without activity before a session ends.
+    #[arg(long, default_value_t = 30, env = "OVERSIGHT_IDLE_MINUTES")]
+    idle_minutes: u64,
+    /// Hours after sign-in before a session ends whatever the activity.
+    #[arg(long, default_value_t = 12, env = "OVERSIGHT_ABSOLUTE_HOURS")]
+    absolute_hours: u64,
+    /// The site is served over HTTPS (behind a proxy): Secure cookies and HSTS.
+    #[arg(long, env = "OVERSIGHT_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password comes from OVERSIGHT_PASSWORD or standard input.
+    Add {
+        username: String,
+        /// administrator, clerk, supervisor, reviewer or auditor; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// The person's name as shown in the product (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write the audit log as JSON Lines.
+    Export {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Check an exported file (or, without FILE, the database) and print the head hash.
+    Verify { file: Option<std::path::PathBuf> },
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn",
+            )
+        });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let url = cli.database_url.clone();
+    let database_url = || {
+        url.clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+    };
+    match cli.command {
+        Command::Serve(args) => serve(&database_url(), args, None).await,
+        Command::Demo(args) => {
+            let url = url.clone().unwrap_or_else(|| demo::DEFAULT_URL.to_string());
+            let sign_ins = demo::create(&url).await?;
+            serve(&url, args, Some(sign_ins)).await
+        }
+        Command::User(UserCommand::Add {
+            username,
+            roles,
+            name,
+        }) => add_user(&database_url(), &username, &roles, name).await,
+        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
+        Command::Audit(AuditCommand::Verify { file }) => {
+            verify_audit(&database_url(), file.as_deref()).await
+        }
+        Command::Backup { out } => {
+            let pool = db::connect(&database_url()).await?;
+            let report = backup::write(&pool, &out).await?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(
+    url: &str,
+    args: ServeArgs,
+    demo_sign_ins: Option<Vec<(String, String, &'static str)>>,
+) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    let mut config = Config::new(url);
+    config.idle_timeout = Duration::from_secs(args.idle_minutes.max(1) * 60);
+    config.absolute_timeout = Duration::from_secs(args.absolute_hours.max(1) * 3600);
+    config.secure_cookies = args.secure_cookies;
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let address = listener.local_addr()?;
+    let router = app::build(pool.clone(), config).await?;
+    println!("Oversight Ledger is running. Sign in at http://{address}/login");
+    if let Some(sign_ins) = demo_sign_ins {
+        println!("Demo sign-ins (username / password / role):");
+        for (user, password, role) in sign_ins {
+            println!("  {user:<11} {password:<22} {role}");
+        }
+    } else if !users::store::has_administrator(&pool).await? {
+        println!("{}", first_admin_hint());
+    }
+    println!("Press Ctrl+C to stop.");
+    std::io::stdout().flush()?;
+    app::serve(listener, router).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn first_admin_hint() -> String {
+    "No administrator account exists yet. Create the first one on the server's console:\n  \
+     OVERSIGHT_PASSWORD='a long passphrase' oversight user add USERNAME --role administrator"
+        .to_string()
+}
+
+async fn add_user(
+    url: &str,
+    username: &str,
+    roles: &[String],
+    name: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let password = match std::env::var("OVERSIGHT_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            if std::io::stdin().is_terminal() {
+                eprint!(
+                    "Password for {username} (input is shown; pipe it or set OVERSIGHT_PASSWORD to avoid that): "
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let form = users::NewUserForm {
+        username: username.to_string(),
+        display_name: name.unwrap_or_else(|| username.to_string()),
+        password,
+        roles: roles.to_vec(),
+    };
+    let mut new_user = match form.validate() {
+        Ok(user) => user,
+        Err(errors) => {
+            for (field, message) in errors.iter() {
+                eprintln!("{field}: {message}");
+            }
+            if errors.has("roles") {
+                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                eprintln!("roles are: {}", names.join(", "));
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // The operator chose this password themselves at the console.
+    new_user.must_change_password = false;
+    let pool = db::connect(url).await?;
+    let hash = crate::auth::password::Hasher::default()
+        .hash(&new_user.password)
+        .await?;
+    match users::store::create(&pool, &Actor::system("command line"), &new_user, &hash).await {
+        Ok(id) => {
+            println!(
+                "Created user {} (id {id}) with roles {}",
+                new_user.username,
+                roles.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(users::store::UserError::UsernameTaken) => {
+            eprintln!("username: {} is already in use", new_user.username);
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    let event = Event::new("audit.export", "audit_log", "")
+        .details(serde_json::json!({ "format": "jsonl", "via": "cli" }));
+    audit::record_alone(&pool, &Actor::system("command line"), event).await?;
+    let partial = out.with_extension("partial");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    let count = audit::store::export(&pool, &mut file).await?;
+    file.into_inner()?.sync_all()?;
+    std::fs::rename(&partial, out)?;
+    let head = audit::store::head(&pool)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    println!("Wrote {count} entries to {}, head {head}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_audit(url: &str, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let verdict = match file {
+        Some(path) => {
+            let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+            audit::verify_jsonl(reader)
+        }
+        None => audit::store::verify(&db::connect(url).await?).await?,
+    };
+    println!("{}", verdict.message());
+    Ok(match verdict {
+        Verdict::Intact { .. } => ExitCode::SUCCESS,
+        Verdict::Broken { .. } => ExitCode::FAILURE,
+    })
+}

@@ -1,0 +1,33 @@
+//! Runtime settings shared by the server and the command line.
+
+use std::time::Duration;
+
+/// Limits and switches the server runs with. Tests shorten the session
+/// limits; deployments behind HTTPS turn on `secure_cookies`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    /// Sign-out after this long without a request (CJIS: 30 minutes).
+    pub idle_timeout: Duration,
+    /// Sign-out this long after sign-in whatever the activity (12 hours).
+    pub absolute_timeout: Duration,
+    /// Served over HTTPS: Secure + `__Host-` cookie, HSTS header.
+    pub secure_cookies: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            secure_cookies: false,
+            body_limit: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// The default database: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oversight.db";

@@ -1,0 +1,61 @@
+//! The database connection: SQLite by default, with the durability settings
+//! the agency relies on (WAL, synchronous=FULL, foreign keys), and the
+//! migrations run at every start.
+//!
+//! SQL in this crate stays portable to PostgreSQL: `$N` placeholders,
+//! INTEGER/TEXT columns, `RETURNING id` for new rows.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub type Db = SqlitePool;
+pub type Tx = Transaction<'static, Sqlite>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Opens (creating file and folder if missing) and migrates the database.
+pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    if !url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "only SQLite database URLs (sqlite://PATH) are supported by this build, got a URL with another scheme"
+        );
+    }
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(parent) = options.get_filename().parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Starts a write transaction that holds SQLite's write lock from its first
+/// statement. A deferred transaction that reads (say, the audit head) before
+/// writing fails with a busy-snapshot error when another writer commits in
+/// between; taking the lock up front makes read-then-write safe.
+pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Seconds since the Unix epoch, the unit of every stored instant.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// True when the error is a UNIQUE constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}

@@ -1,0 +1,232 @@
+//! The demo database: a real agency from the public 287(g) list (Collier
+//! County Sheriff's Office, FL0110000, Jail Enforcement and Task Force
+//! models), one user per role, and a roster of officers in every
+//! designation state. Every record goes through the same store functions
+//! as the web forms, so the audit log holds a true chain from the start.
+
+use std::path::Path;
+
+use time::{Date, Duration};
+
+use crate::agency::{self, Profile};
+use crate::audit::{self, Actor, Event};
+use crate::auth::Role;
+use crate::db::{self, Db};
+use crate::officers::{self, Designation, Officer};
+use crate::users::{self, NewUser};
+use crate::web::format_date;
+
+pub const DEFAULT_URL: &str = "sqlite://data/demo.db";
+
+/// (username, password, role) of each demo account.
+pub const SIGN_INS: [(&str, &str, Role); 5] = [
+    ("admin", "copper kettle 17", Role::Administrator),
+    ("clerk", "maple ledger 24", Role::Clerk),
+    ("supervisor", "granite signal 31", Role::Supervisor),
+    ("reviewer", "willow beacon 48", Role::Reviewer),
+    ("auditor", "cobalt harbor 52", Role::Auditor),
+];
+
+const LAST: [&str; 24] = [
+    "Alvarez",
+    "Bennett",
+    "Nguyễn",
+    "Carter",
+    "Wójcik",
+    "Delgado",
+    "Ellison",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ibáñez",
+    "Jackson",
+    "Kowalski",
+    "Lopez",
+    "Morrison",
+    "Novak",
+    "O'Neill",
+    "Patel",
+    "Quintero",
+    "Reyes",
+    "Sørensen",
+    "Thompson",
+    "Underwood",
+    "Vasquez",
+];
+const FIRST: [&str; 16] = [
+    "Maria",
+    "James",
+    "Anh",
+    "Robert",
+    "Łukasz",
+    "Carmen",
+    "David",
+    "Sarah",
+    "José",
+    "Michael",
+    "Lucía",
+    "Tyrone",
+    "Agnieszka",
+    "Daniel",
+    "Priya",
+    "Kevin",
+];
+const UNITS: [&str; 4] = [
+    "Detention Bureau",
+    "Patrol District 2",
+    "Criminal Investigations",
+    "Warrants Unit",
+];
+const RANKS: [&str; 4] = ["Deputy", "Corporal", "Sergeant", "Lieutenant"];
+
+/// Creates the demo database at `url`, replacing an earlier demo database
+/// there (and refusing to touch any other database).
+pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static str)>> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if Path::new(path).exists() {
+        let existing = db::connect(url).await?;
+        let (seeded,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'demo.seed'")
+                .fetch_one(&existing)
+                .await?;
+        existing.close().await;
+        if seeded == 0 {
+            anyhow::bail!(
+                "{path} holds a database that was not made by `oversight demo`; it is left untouched. Choose another --database-url."
+            );
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            if Path::new(&file).exists() {
+                std::fs::remove_file(&file)?;
+            }
+        }
+    }
+    let pool = db::connect(url).await?;
+    seed(&pool).await?;
+    Ok(SIGN_INS
+        .iter()
+        .map(|(u, p, r)| (u.to_string(), p.to_string(), r.label()))
+        .collect())
+}
+
+pub async fn seed(pool: &Db) -> anyhow::Result<()> {
+    let actor = Actor::system("demo seed");
+    audit::record_alone(pool, &actor, Event::new("demo.seed", "database", "")).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let profile = Profile {
+        name: "Collier County Sheriff's Office".into(),
+        ori: "FL0110000".into(),
+        state: "FL".into(),
+        models: "JEM,TFM".into(),
+        agreement_signed: Some(format_date(today - Duration::days(600))),
+        agreement_renewed: Some(format_date(today - Duration::days(120))),
+        login_banner: agency::DEFAULT_BANNER.into(),
+        time_zone: "America/New_York".into(),
+    };
+    agency::store::update(pool, &actor, &profile).await?;
+    let hasher = crate::auth::password::Hasher::default();
+    for (username, password, role) in SIGN_INS {
+        let user = NewUser {
+            username: username.into(),
+            display_name: format!("Demo {}", role.label().to_lowercase()),
+            password: password.into(),
+            roles: vec![role],
+            must_change_password: false,
+        };
+        let hash = hasher.hash(password).await?;
+        users::store::create(pool, &actor, &user, &hash).await?;
+    }
+    let mut supervisors = Vec::new();
+    for i in 0..48usize {
+        let officer = demo_officer(i, today, &supervisors);
+        let id = officers::store::create(pool, &actor, &officer).await?;
+        if officer.rank == "Sergeant" || officer.rank == "Lieutenant" {
+            supervisors.push(id);
+        }
+        for designation in demo_designations(i, today) {
+            officers::store::add_designation(pool, &actor, id, &designation).await?;
+        }
+    }
+    Ok(())
+}
+
+fn demo_officer(i: usize, today: Date, supervisors: &[i64]) -> Officer {
+    let status = match i % 16 {
+        13 => "on_leave",
+        15 => "separated",
+        _ => "active",
+    };
+    Officer {
+        id: 0,
+        badge: format!("CC-{:04}", 1100 + i * 7),
+        last_name: LAST[i % LAST.len()].into(),
+        first_name: FIRST[(i * 5) % FIRST.len()].into(),
+        rank: RANKS[if i % 6 == 0 { 2 + (i / 6) % 2 } else { i % 2 }].into(),
+        unit: UNITS[i % UNITS.len()].into(),
+        hire_date: Some(format_date(
+            today - Duration::days(400 + (i as i64 * 173) % 6000),
+        )),
+        status: status.into(),
+        supervisor_id: supervisors.get(i % supervisors.len().max(1)).copied(),
+        annual_salary_cents: Some((52_000 + (i as i64 * 1_350) % 30_000) * 100),
+    }
+}
+
+/// Designation histories that cover every state the roster shows.
+fn demo_designations(i: usize, today: Date) -> Vec<Designation> {
+    let model = if i % 3 == 0 { "TFM" } else { "JEM" };
+    let day = |ago: i64| Some(format_date(today - Duration::days(ago)));
+    let full = |model: &str, start: i64, expires_in: i64| Designation {
+        model: model.into(),
+        nominated_on: day(start),
+        citizenship_verified_on: day(start - 5),
+        agency_background_on: day(start - 12),
+        ice_background_on: day(start - 30),
+        training_passed_on: day(start - 60),
+        certified_on: day(start - 70),
+        authorized_on: day(start - 80),
+        authorization_expires_on: Some(format_date(
+            today - Duration::days(start - 80) + Duration::days(expires_in),
+        )),
+        credential_number: format!("70-006-{:05}", 40_000 + i * 13),
+        credential_received_on: day(start - 85),
+        ..Default::default()
+    };
+    match i % 10 {
+        0 | 1 | 2 => vec![full(model, 300 + (i as i64 % 5) * 20, 730)],
+        3 => vec![Designation {
+            model: model.into(),
+            nominated_on: day(20),
+            citizenship_verified_on: day(15),
+            ..Default::default()
+        }],
+        4 => {
+            let mut d = full(model, 120, 730);
+            d.certified_on = None;
+            d.authorized_on = None;
+            d.authorization_expires_on = None;
+            d.credential_number.clear();
+            d.credential_received_on = None;
+            vec![d]
+        }
+        5 => vec![full(model, 900, 730)],
+        6 => {
+            let mut d = full(model, 500, 730);
+            d.withdrawn_on = day(40);
+            d.withdrawal_reason = "ICE written notice: credential misuse under review".into();
+            vec![d]
+        }
+        7 => {
+            let mut first = full(model, 800, 730);
+            first.withdrawn_on = day(500);
+            first.withdrawal_reason = "Reassigned out of the program".into();
+            vec![first, full(model, 250, 730)]
+        }
+        8 => vec![full("JEM", 400, 730), full("TFM", 200, 365)],
+        _ => Vec::new(),
+    }
+}

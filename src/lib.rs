@@ -1,0 +1,20 @@
+//! Oversight Ledger: an agency's 287(g) compliance records, the measures
+//! derived from them, and a hash-chained audit log that auditors can verify.
+//!
+//! One module per domain, each with the same inner shape: `mod.rs` (types,
+//! validation, rules), `store.rs` (queries), `routes.rs` (handlers and its
+//! `router()`), and templates under `templates/<domain>/`.
+
+pub mod agency;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod backup;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod officers;
+pub mod users;
+pub mod web;

@@ -1,0 +1,516 @@
+//! The officer roster, officer pages and designation forms. Everyone signed
+//! in may read the roster; records clerks change it.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router, middleware};
+use serde::Deserialize;
+use time::Date;
+use tower_sessions::Session;
+
+use super::authorization::{Standing, authorized_for_any, standing_on};
+use super::store::{self, Filter, OfficerError};
+use super::{Designation, DesignationForm, Officer, OfficerForm, STATUSES};
+use crate::agency::{self, MODELS};
+use crate::app::AppState;
+use crate::audit::{Actor, Entry};
+use crate::auth::{access, guard, see_other};
+use crate::error::AppResult;
+use crate::web::{FieldErrors, PageCtx, Paging, flash, format_date};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let readers = Router::new()
+        .route("/officers", get(route_get_officers))
+        .route("/officers/{id}", get(route_get_officer))
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), access::SIGNED_IN),
+            guard,
+        ));
+    let writers = Router::new()
+        .route("/officers/new", get(route_get_new).post(route_post_new))
+        .route(
+            "/officers/{id}/edit",
+            get(route_get_edit).post(route_post_edit),
+        )
+        .route(
+            "/officers/{id}/designations/new",
+            get(route_get_new_designation).post(route_post_new_designation),
+        )
+        .route(
+            "/officers/{id}/designations/{did}/edit",
+            get(route_get_edit_designation).post(route_post_edit_designation),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), access::RECORDS_WRITERS),
+            guard,
+        ));
+    readers.merge(writers)
+}
+
+const PER_PAGE: i64 = 25;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    authorized: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    page: Option<i64>,
+}
+
+pub struct Row {
+    pub officer: Officer,
+    pub authorized: bool,
+    pub models: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officers/list.html")]
+struct ListPage {
+    page: PageCtx,
+    query: ListQuery,
+    rows: Vec<Row>,
+    total: usize,
+    paging: Paging,
+    pages: i64,
+    today: String,
+    statuses: &'static [(&'static str, &'static str)],
+    models: &'static [(&'static str, &'static str)],
+}
+
+impl ListPage {
+    /// The list's address with every filter kept and `page` replaced.
+    fn link(&self, page: i64) -> String {
+        self.link_with(&self.query.sort, &self.query.dir, page)
+    }
+
+    fn link_with(&self, sort: &str, dir: &str, page: i64) -> String {
+        let q = &self.query;
+        let pairs = [
+            ("q", q.q.as_str()),
+            ("status", q.status.as_str()),
+            ("model", q.model.as_str()),
+            ("authorized", q.authorized.as_str()),
+            ("sort", sort),
+            ("dir", dir),
+        ];
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+            url.append_pair(k, v);
+        }
+        url.append_pair("page", &page.to_string());
+        format!("/officers?{}", url.finish())
+    }
+
+    /// A column header link: sorts by the column, flipping the direction
+    /// when it already is the sort.
+    fn sort_link(&self, column: &str) -> String {
+        let current = if self.query.sort.is_empty() {
+            "name"
+        } else {
+            self.query.sort.as_str()
+        };
+        let dir = if current == column && self.query.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        self.link_with(column, dir, 1)
+    }
+
+    fn aria_sort(&self, column: &str) -> &'static str {
+        let current = if self.query.sort.is_empty() {
+            "name"
+        } else {
+            self.query.sort.as_str()
+        };
+        match (current == column, self.query.dir == "desc") {
+            (false, _) => "none",
+            (true, false) => "ascending",
+            (true, true) => "descending",
+        }
+    }
+}
+
+async fn route_get_officers(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ListPage> {
+    let today = agency::store::get(&state.db).await?.today();
+    let filter = Filter {
+        search: query.q.clone(),
+        status: if STATUSES.iter().any(|(c, _)| *c == query.status) {
+            query.status.clone()
+        } else {
+            String::new()
+        },
+        model: if MODELS.iter().any(|(c, _)| *c == query.model) {
+            query.model.clone()
+        } else {
+            String::new()
+        },
+        sort: query.sort.clone(),
+        descending: query.dir == "desc",
+    };
+    let officers = store::list(&state.db, &filter).await?;
+    let designations = store::all_designations(&state.db).await?;
+    let rows: Vec<Row> = officers
+        .into_iter()
+        .map(|officer| row(officer, &designations, today))
+        .filter(|r| match query.authorized.as_str() {
+            "yes" => r.authorized,
+            "no" => !r.authorized,
+            _ => true,
+        })
+        .collect();
+    let total = rows.len();
+    let paging = Paging::new(query.page, PER_PAGE);
+    let pages = paging.pages(total as i64);
+    let rows = rows
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(PER_PAGE as usize)
+        .collect();
+    Ok(ListPage {
+        page,
+        query,
+        rows,
+        total,
+        paging,
+        pages,
+        today: format_date(today),
+        statuses: &STATUSES,
+        models: &MODELS,
+    })
+}
+
+fn row(officer: Officer, all: &[Designation], today: Date) -> Row {
+    let mine: Vec<Designation> = all
+        .iter()
+        .filter(|d| d.officer_id == officer.id)
+        .cloned()
+        .collect();
+    let mut models: Vec<&str> = mine.iter().map(|d| d.model.as_str()).collect();
+    models.dedup();
+    Row {
+        authorized: authorized_for_any(&mine, today),
+        models: models.join(", "),
+        officer,
+    }
+}
+
+pub struct ModelStanding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub standing: Standing,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officers/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    officer: Officer,
+    supervisor: Option<Officer>,
+    designations: Vec<Designation>,
+    standings: Vec<ModelStanding>,
+    history: Vec<Entry>,
+    today: String,
+    can_edit: bool,
+}
+
+async fn route_get_officer(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<ShowPage> {
+    let officer = store::get(&state.db, id).await?;
+    let supervisor = match officer.supervisor_id {
+        Some(sid) => Some(store::get(&state.db, sid).await?),
+        None => None,
+    };
+    let designations = store::designations_of(&state.db, id).await?;
+    let today = agency::store::get(&state.db).await?.today();
+    let standings = MODELS
+        .iter()
+        .filter(|(code, _)| designations.iter().any(|d| d.model == *code))
+        .map(|(code, name)| ModelStanding {
+            code,
+            name,
+            standing: standing_on(&designations, code, today),
+        })
+        .collect();
+    let history = store::history(&state.db, id).await?;
+    let can_edit = page.has_role(crate::auth::Role::Clerk);
+    Ok(ShowPage {
+        page,
+        officer,
+        supervisor,
+        designations,
+        standings,
+        history,
+        today: format_date(today),
+        can_edit,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officers/form.html")]
+struct FormPage {
+    page: PageCtx,
+    officer_id: Option<i64>,
+    form: OfficerForm,
+    errors: FieldErrors,
+    supervisors: Vec<Officer>,
+    statuses: &'static [(&'static str, &'static str)],
+}
+
+async fn form_page(
+    state: &AppState,
+    page: PageCtx,
+    id: Option<i64>,
+    form: OfficerForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let supervisors = store::choices(&state.db, id).await?;
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let view = FormPage {
+        page,
+        officer_id: id,
+        form,
+        errors,
+        supervisors,
+        statuses: &STATUSES,
+    };
+    Ok((status, view).into_response())
+}
+
+async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
+    let form = OfficerForm {
+        status: "active".into(),
+        ..Default::default()
+    };
+    form_page(&state, page, None, form, FieldErrors::default()).await
+}
+
+async fn route_get_edit(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let officer = store::get(&state.db, id).await?;
+    form_page(
+        &state,
+        page,
+        Some(id),
+        OfficerForm::from_officer(&officer),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn route_post_new(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Form(form): Form<OfficerForm>,
+) -> AppResult<Response> {
+    save_officer(&state, &session, &actor, page, None, form).await
+}
+
+async fn route_post_edit(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<OfficerForm>,
+) -> AppResult<Response> {
+    store::get(&state.db, id).await?;
+    save_officer(&state, &session, &actor, page, Some(id), form).await
+}
+
+async fn save_officer(
+    state: &AppState,
+    session: &Session,
+    actor: &Actor,
+    page: PageCtx,
+    id: Option<i64>,
+    form: OfficerForm,
+) -> AppResult<Response> {
+    let today = agency::store::get(&state.db).await?.today();
+    let officer = match form.validate(id, today) {
+        Ok(officer) => officer,
+        Err(errors) => return form_page(state, page, id, form, errors).await,
+    };
+    let result = match id {
+        Some(_) => store::update(&state.db, actor, &officer)
+            .await
+            .map(|()| officer.id),
+        None => store::create(&state.db, actor, &officer).await,
+    };
+    let mut errors = FieldErrors::default();
+    match result {
+        Ok(saved) => {
+            flash(session, format!("Officer {} saved.", officer.full_name())).await?;
+            return Ok(see_other(&format!("/officers/{saved}")));
+        }
+        Err(OfficerError::BadgeTaken) => {
+            errors.add("badge", "Another officer already has this badge number.")
+        }
+        Err(OfficerError::NoSuchSupervisor) => {
+            errors.add("supervisor_id", "Choose a supervisor from the list.")
+        }
+        Err(OfficerError::Db(e)) => return Err(e.into()),
+    }
+    form_page(state, page, id, form, errors).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officers/designation.html")]
+struct DesignationPage {
+    page: PageCtx,
+    officer: Officer,
+    designation_id: Option<i64>,
+    form: DesignationForm,
+    errors: FieldErrors,
+    models: Vec<(&'static str, &'static str)>,
+}
+
+async fn designation_page(
+    state: &AppState,
+    page: PageCtx,
+    officer: Officer,
+    designation_id: Option<i64>,
+    form: DesignationForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let profile = agency::store::get(&state.db).await?;
+    let models = MODELS
+        .iter()
+        .copied()
+        .filter(|(c, _)| profile.holds(c) || profile.models.is_empty() || form.model == *c)
+        .collect();
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        DesignationPage {
+            page,
+            officer,
+            designation_id,
+            form,
+            errors,
+            models,
+        },
+    )
+        .into_response())
+}
+
+async fn route_get_new_designation(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let officer = store::get(&state.db, id).await?;
+    designation_page(
+        &state,
+        page,
+        officer,
+        None,
+        DesignationForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn route_get_edit_designation(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path((id, did)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let officer = store::get(&state.db, id).await?;
+    let designation = store::designation(&state.db, id, did).await?;
+    let form = DesignationForm::from_designation(&designation);
+    designation_page(
+        &state,
+        page,
+        officer,
+        Some(did),
+        form,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn route_post_new_designation(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<DesignationForm>,
+) -> AppResult<Response> {
+    save_designation(&state, &session, &actor, page, id, None, form).await
+}
+
+async fn route_post_edit_designation(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path((id, did)): Path<(i64, i64)>,
+    Form(form): Form<DesignationForm>,
+) -> AppResult<Response> {
+    // The designation must belong to the officer in the address.
+    store::designation(&state.db, id, did).await?;
+    save_designation(&state, &session, &actor, page, id, Some(did), form).await
+}
+
+async fn save_designation(
+    state: &AppState,
+    session: &Session,
+    actor: &Actor,
+    page: PageCtx,
+    officer_id: i64,
+    designation_id: Option<i64>,
+    form: DesignationForm,
+) -> AppResult<Response> {
+    let officer = store::get(&state.db, officer_id).await?;
+    let profile = agency::store::get(&state.db).await?;
+    let designation = match form.validate(&profile.model_list(), profile.today()) {
+        Ok(d) => d,
+        Err(errors) => {
+            return designation_page(state, page, officer, designation_id, form, errors).await;
+        }
+    };
+    match designation_id {
+        Some(did) => {
+            store::update_designation(&state.db, actor, officer_id, did, &designation).await?
+        }
+        None => {
+            store::add_designation(&state.db, actor, officer_id, &designation).await?;
+        }
+    }
+    flash(session, format!("{} designation saved.", designation.model)).await?;
+    Ok(see_other(&format!("/officers/{officer_id}")))
+}

@@ -1,0 +1,305 @@
+//! Queries on officers and designations; every change with its audit entry.
+
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{Designation, Officer};
+use crate::audit::{self, Actor, Entry, Event};
+use crate::db::{Db, begin_write, is_unique_violation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfficerError {
+    #[error("badge already in use")]
+    BadgeTaken,
+    #[error("supervisor not found")]
+    NoSuchSupervisor,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const SELECT: &str = "SELECT id, badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents FROM officers";
+const SELECT_DESIGNATION: &str = "SELECT id, officer_id, model, nominated_on, citizenship_verified_on, agency_background_on, \
+     ice_background_on, training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, \
+     credential_received_on, withdrawn_on, withdrawal_reason FROM designations";
+
+/// The roster filters that SQL can apply; "authorized" is decided by
+/// `authorization::standing_on` afterwards, so the rule lives in one place.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub search: String,
+    pub status: String,
+    pub model: String,
+    pub sort: String,
+    pub descending: bool,
+}
+
+pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("{SELECT} WHERE 1 = 1"));
+    let search = filter.search.trim().to_lowercase();
+    if !search.is_empty() {
+        let pattern = format!(
+            "%{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q.push(" AND (LOWER(badge) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR LOWER(last_name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR LOWER(first_name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR LOWER(first_name || ' ' || last_name) LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if !filter.status.is_empty() {
+        q.push(" AND status = ").push_bind(filter.status.clone());
+    }
+    if !filter.model.is_empty() {
+        q.push(" AND EXISTS (SELECT 1 FROM designations d WHERE d.officer_id = officers.id AND d.model = ")
+            .push_bind(filter.model.clone())
+            .push(")");
+    }
+    let order = match filter.sort.as_str() {
+        "badge" => "badge",
+        "hire_date" => "hire_date",
+        "status" => "status",
+        _ => "last_name, first_name",
+    };
+    let direction = if filter.descending { "DESC" } else { "ASC" };
+    q.push(format!(" ORDER BY {order} {direction}, id {direction}"));
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Officer, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Officers for the supervisor list (everyone but `except`).
+pub async fn choices(db: &Db, except: Option<i64>) -> Result<Vec<Officer>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE id <> $1 AND status <> 'separated' ORDER BY last_name, first_name"
+    ))
+    .bind(except.unwrap_or(0))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn designations_of(db: &Db, officer_id: i64) -> Result<Vec<Designation>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"
+    ))
+    .bind(officer_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all_designations(db: &Db) -> Result<Vec<Designation>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"
+    ))
+    .bind(id)
+    .bind(officer_id)
+    .fetch_one(db)
+    .await
+}
+
+fn map_write_error(err: sqlx::Error) -> OfficerError {
+    if is_unique_violation(&err) {
+        OfficerError::BadgeTaken
+    } else if matches!(&err, sqlx::Error::Database(e) if e.is_foreign_key_violation()) {
+        OfficerError::NoSuchSupervisor
+    } else {
+        OfficerError::Db(err)
+    }
+}
+
+pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, OfficerError> {
+    let mut tx = begin_write(db).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(&officer.badge)
+    .bind(&officer.last_name)
+    .bind(&officer.first_name)
+    .bind(&officer.rank)
+    .bind(&officer.unit)
+    .bind(&officer.hire_date)
+    .bind(&officer.status)
+    .bind(officer.supervisor_id)
+    .bind(officer.annual_salary_cents)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_write_error)?;
+    let saved = Officer {
+        id,
+        ..officer.clone()
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("officer.create", "officer", id).details(json!({ "after": saved })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
+    let mut tx = begin_write(db).await?;
+    let before: Officer = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(officer.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
+         status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10",
+    )
+    .bind(&officer.badge)
+    .bind(&officer.last_name)
+    .bind(&officer.first_name)
+    .bind(&officer.rank)
+    .bind(&officer.unit)
+    .bind(&officer.hire_date)
+    .bind(&officer.status)
+    .bind(officer.supervisor_id)
+    .bind(officer.annual_salary_cents)
+    .bind(officer.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_write_error)?;
+    if before != *officer {
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("officer.update", "officer", officer.id).changes(&before, officer),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+type IdQuery<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+
+fn bind_designation<'q>(q: IdQuery<'q>, d: &'q Designation) -> IdQuery<'q> {
+    q.bind(&d.model)
+        .bind(&d.nominated_on)
+        .bind(&d.citizenship_verified_on)
+        .bind(&d.agency_background_on)
+        .bind(&d.ice_background_on)
+        .bind(&d.training_passed_on)
+        .bind(&d.certified_on)
+        .bind(&d.authorized_on)
+        .bind(&d.authorization_expires_on)
+        .bind(&d.credential_number)
+        .bind(&d.credential_received_on)
+        .bind(&d.withdrawn_on)
+        .bind(&d.withdrawal_reason)
+}
+
+pub async fn add_designation(
+    db: &Db,
+    actor: &Actor,
+    officer_id: i64,
+    d: &Designation,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let q = sqlx::query_as(
+        "INSERT INTO designations (model, nominated_on, citizenship_verified_on, agency_background_on, ice_background_on, \
+         training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, credential_received_on, \
+         withdrawn_on, withdrawal_reason, officer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    );
+    let (id,) = bind_designation(q, d)
+        .bind(officer_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let saved = Designation {
+        id,
+        officer_id,
+        ..d.clone()
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("designation.create", "designation", id).details(json!({ "after": saved })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update_designation(
+    db: &Db,
+    actor: &Actor,
+    officer_id: i64,
+    id: i64,
+    d: &Designation,
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: Designation = sqlx::query_as(&format!(
+        "{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"
+    ))
+    .bind(id)
+    .bind(officer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let q = sqlx::query_as(
+        "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
+         ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
+         credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
+         WHERE id = $14 AND officer_id = $15 RETURNING id",
+    );
+    bind_designation(q, d)
+        .bind(id)
+        .bind(officer_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let after = Designation {
+        id,
+        officer_id,
+        ..d.clone()
+    };
+    if before != after {
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("designation.update", "designation", id).changes(&before, &after),
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The officer's change history: entries on the officer and on each of
+/// their designations, newest first.
+pub async fn history(db: &Db, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash \
+         FROM audit_log WHERE (object_kind = 'officer' AND object_id = $1) \
+         OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2)) \
+         ORDER BY seq DESC LIMIT 200",
+    )
+    .bind(officer_id.to_string())
+    .bind(officer_id)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,399 @@
+//! Queries on accounts. Every change writes its audit entry in the same
+//! transaction.
+
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::{Account, LOCKOUT_FAILURES, LOCKOUT_WINDOW_SECS, NewUser};
+use crate::audit::{self, Actor, Event, Outcome};
+use crate::auth::Role;
+use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<UserError> for crate::error::AppError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::Db(e) => e.into(),
+            other => crate::error::AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
+     failed_logins, first_failed_at, session_epoch, created_at, last_login_at FROM users";
+
+async fn with_roles(
+    conn: &mut SqliteConnection,
+    mut account: Account,
+) -> Result<Account, sqlx::Error> {
+    let roles: Vec<(String,)> =
+        sqlx::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+            .bind(account.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    account.roles = roles.iter().filter_map(|(r,)| Role::parse(r)).collect();
+    account.roles.sort();
+    Ok(account)
+}
+
+async fn fetch(conn: &mut SqliteConnection, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    let account: Option<Account> = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match account {
+        Some(a) => Ok(Some(with_roles(conn, a).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The account behind a session, if it may still be used.
+pub async fn find_active(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    Ok(fetch(&mut conn, id).await?.filter(|a| a.disabled == 0))
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Account, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    fetch(&mut conn, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    let account: Option<Account> = sqlx::query_as(&format!("{SELECT} WHERE username = $1"))
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match account {
+        Some(a) => Ok(Some(with_roles(&mut conn, a).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
+    let mut accounts: Vec<Account> = sqlx::query_as(&format!("{SELECT} ORDER BY username"))
+        .fetch_all(db)
+        .await?;
+    let roles: Vec<(i64, String)> = sqlx::query_as("SELECT user_id, role FROM user_roles")
+        .fetch_all(db)
+        .await?;
+    for account in &mut accounts {
+        account.roles = roles
+            .iter()
+            .filter(|(u, _)| *u == account.id)
+            .filter_map(|(_, r)| Role::parse(r))
+            .collect();
+        account.roles.sort();
+    }
+    Ok(accounts)
+}
+
+/// Whether any administrator can sign in; `serve` says how to create the
+/// first one when none can.
+pub async fn has_administrator(db: &Db) -> Result<bool, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'administrator' AND u.disabled = 0",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'administrator' AND u.disabled = 0 AND u.id <> $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+async fn set_roles(
+    conn: &mut SqliteConnection,
+    id: i64,
+    roles: &[Role],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for role in roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates an account from a validated form; `password_hash` is computed
+/// by the caller outside the transaction (it takes a while).
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    user: &NewUser,
+    password_hash: &str,
+) -> Result<i64, UserError> {
+    let mut tx = begin_write(db).await?;
+    let inserted = sqlx::query_as::<_, (i64,)>(
+        "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(password_hash)
+    .bind(user.must_change_password as i64)
+    .bind(now_unix())
+    .fetch_one(&mut *tx)
+    .await;
+    let (id,) = match inserted {
+        Ok(row) => row,
+        Err(e) if is_unique_violation(&e) => return Err(UserError::UsernameTaken),
+        Err(e) => return Err(e.into()),
+    };
+    set_roles(&mut tx, id, &user.roles).await?;
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    let event = Event::new("user.create", "user", id).details(json!({
+        "after": { "username": user.username, "display_name": user.display_name, "roles": roles,
+                   "must_change_password": user.must_change_password }
+    }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Changes name and roles. The last active administrator keeps the role,
+/// so the agency cannot lock itself out.
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    display_name: &str,
+    roles: &[Role],
+) -> Result<(), UserError> {
+    let mut tx = begin_write(db).await?;
+    let before = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    if before.has(Role::Administrator)
+        && !roles.contains(&Role::Administrator)
+        && other_active_admins(&mut tx, id).await? == 0
+    {
+        return Err(UserError::Refused(
+            "This is the only active administrator: give another user the administrator role first.",
+        ));
+    }
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+        .bind(display_name)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    set_roles(&mut tx, id, roles).await?;
+    let after = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let action = if before.roles != after.roles {
+        "user.roles_change"
+    } else {
+        "user.update"
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new(action, "user", id).changes(&before.snapshot(), &after.snapshot()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies one administrative account action with its audit entry.
+async fn account_action(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    sql: &str,
+) -> Result<(), UserError> {
+    let mut tx = begin_write(db).await?;
+    let before = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    if action == "user.disable"
+        && before.has(Role::Administrator)
+        && other_active_admins(&mut tx, id).await? == 0
+    {
+        return Err(UserError::Refused(
+            "This is the only active administrator and cannot be disabled.",
+        ));
+    }
+    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    let after = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new(action, "user", id).changes(&before.snapshot(), &after.snapshot()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disabling also ends every session of the account.
+pub async fn disable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(
+        db,
+        actor,
+        id,
+        "user.disable",
+        "UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE id = $1",
+    )
+    .await
+}
+
+pub async fn enable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(
+        db,
+        actor,
+        id,
+        "user.enable",
+        "UPDATE users SET disabled = 0 WHERE id = $1",
+    )
+    .await
+}
+
+pub async fn unlock(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(
+        db,
+        actor,
+        id,
+        "user.unlock",
+        "UPDATE users SET locked = 0, failed_logins = 0, first_failed_at = NULL WHERE id = $1",
+    )
+    .await
+}
+
+pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(
+        db,
+        actor,
+        id,
+        "user.sessions_ended",
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1",
+    )
+    .await
+}
+
+/// An administrator's reset: a temporary password that must be changed at
+/// the next sign-in; the user's sessions end.
+pub async fn reset_password(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    password_hash: &str,
+) -> Result<(), UserError> {
+    let mut tx = begin_write(db).await?;
+    fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, must_change_password = 1, session_epoch = session_epoch + 1, \
+         locked = 0, failed_logins = 0, first_failed_at = NULL WHERE id = $2",
+    )
+    .bind(password_hash)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::new("user.password_reset", "user", id)
+        .details(json!({ "must_change_password": true }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The user's own change. Other sessions end (the epoch moves); the new
+/// epoch is returned so the current session can carry on.
+pub async fn change_own_password(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    password_hash: &str,
+) -> Result<i64, UserError> {
+    let mut tx = begin_write(db).await?;
+    let (epoch,): (i64,) = sqlx::query_as(
+        "UPDATE users SET password_hash = $1, must_change_password = 0, session_epoch = session_epoch + 1 \
+         WHERE id = $2 RETURNING session_epoch",
+    )
+    .bind(password_hash)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, actor, Event::new("password.change", "user", id)).await?;
+    tx.commit().await?;
+    Ok(epoch)
+}
+
+/// Counts a failed sign-in; the fifth within the window locks the account.
+/// Unknown usernames are audited the same way, with no account to count.
+pub async fn sign_in_failed(
+    db: &Db,
+    actor: &Actor,
+    account: Option<&Account>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let object_id = account.map(|a| a.id.to_string()).unwrap_or_default();
+    let event = Event::new("login.failure", "user", &object_id)
+        .outcome(Outcome::Failure)
+        .details(json!({ "reason": reason }));
+    audit::record(&mut tx, actor, event).await?;
+    if let Some(account) = account.filter(|a| a.locked == 0 && a.disabled == 0) {
+        let now = now_unix();
+        let window_open = account
+            .first_failed_at
+            .is_some_and(|t| now - t <= LOCKOUT_WINDOW_SECS);
+        let (failures, first) = if window_open {
+            (
+                account.failed_logins + 1,
+                account.first_failed_at.unwrap_or(now),
+            )
+        } else {
+            (1, now)
+        };
+        let lock = failures >= LOCKOUT_FAILURES;
+        sqlx::query(
+            "UPDATE users SET failed_logins = $1, first_failed_at = $2, locked = $3 WHERE id = $4",
+        )
+        .bind(failures)
+        .bind(first)
+        .bind(lock as i64)
+        .bind(account.id)
+        .execute(&mut *tx)
+        .await?;
+        if lock {
+            let event = Event::new("account.lockout", "user", account.id)
+                .outcome(Outcome::Denied)
+                .details(
+                    json!({ "failures": failures, "window_minutes": LOCKOUT_WINDOW_SECS / 60 }),
+                );
+            audit::record(&mut tx, actor, event).await?;
+        }
+    }
+    tx.commit().await
+}
+
+pub async fn sign_in_succeeded(db: &Db, actor: &Actor, id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1 WHERE id = $2")
+        .bind(now_unix())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, actor, Event::new("login.success", "user", id)).await?;
+    tx.commit().await
+}

@@ -1,0 +1,235 @@
+//! What every page shares: the page context (signed-in user, navigation,
+//! CSRF token, flash message), form error collection, and small parsers for
+//! form fields.
+
+pub mod csrf;
+pub mod headers;
+
+use std::collections::BTreeMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use rand::RngCore;
+use tower_sessions::Session;
+
+use crate::auth::{CurrentUser, Role};
+use crate::error::AppError;
+
+/// Session key of the CSRF token and the one-shot flash message.
+pub const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+/// A random hex string of `bytes` bytes from the OS generator.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+#[derive(Clone, Debug)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// Everything the base layout needs.
+#[derive(Clone, Debug, Default)]
+pub struct PageCtx {
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub nav: Vec<NavLink>,
+}
+
+impl PageCtx {
+    /// A context with no user and no token, for error pages rendered
+    /// outside a handler.
+    pub fn bare(_title: &str) -> Self {
+        Self::default()
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.user.as_ref().is_some_and(|u| u.has(role))
+    }
+}
+
+fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
+    let Some(user) = user else { return Vec::new() };
+    let mut links = vec![("/", "Home", true), ("/officers", "Officers", true)];
+    links.push(("/users", "Users", user.has(Role::Administrator)));
+    links.push(("/agency", "Agency profile", user.has(Role::Administrator)));
+    links.push(("/audit", "Audit log", user.has(Role::Auditor)));
+    links
+        .into_iter()
+        .filter(|(_, _, shown)| *shown)
+        .map(|(href, label, _)| NavLink {
+            href,
+            label,
+            current: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
+}
+
+/// Returns the session's CSRF token, creating one on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(CSRF_KEY).await? {
+        return Ok(token);
+    }
+    let token = random_token(32);
+    session.insert(CSRF_KEY, &token).await?;
+    Ok(token)
+}
+
+/// Leaves a message for the next page the user sees.
+pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), AppError> {
+    session.insert(FLASH_KEY, message.into()).await?;
+    Ok(())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        let user = parts.extensions.get::<CurrentUser>().cloned();
+        let csrf = csrf_token(&session).await?;
+        let flash = session.remove::<String>(FLASH_KEY).await?;
+        let nav = navigation(user.as_ref(), parts.uri.path());
+        Ok(PageCtx {
+            user,
+            csrf,
+            flash,
+            nav,
+        })
+    }
+}
+
+/// Field-by-field validation messages, all collected before the form is
+/// shown again.
+#[derive(Clone, Debug, Default)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &String)> {
+        self.0.iter()
+    }
+}
+
+/// Parses an optional `YYYY-MM-DD` field; an empty value is `None`, a bad
+/// one adds an error.
+pub fn optional_date(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    label: &str,
+    value: &str,
+) -> Option<time::Date> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    match parse_date(value) {
+        Some(date) => Some(date),
+        None => {
+            errors.add(field, format!("{label} must be a date written YYYY-MM-DD."));
+            None
+        }
+    }
+}
+
+pub fn parse_date(value: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(value.trim(), &format).ok()
+}
+
+pub fn format_date(date: time::Date) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    date.format(&format).unwrap_or_default()
+}
+
+/// A UTC instant (unix seconds) as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_instant(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Only a path on this site may be a return address after sign-in, so a
+/// crafted link cannot send the user elsewhere.
+pub fn safe_local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+        && !next.contains("://");
+    ok.then_some(next)
+}
+
+/// Page number and size from a query string, with the SQL offset.
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    pub fn new(page: Option<i64>, per_page: i64) -> Self {
+        Self {
+            page: page.unwrap_or(1).max(1),
+            per_page,
+        }
+    }
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+    pub fn pages(&self, total: i64) -> i64 {
+        ((total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_return_addresses() {
+        assert_eq!(
+            safe_local_path("/officers?page=2"),
+            Some("/officers?page=2")
+        );
+        assert_eq!(safe_local_path("//evil.example/x"), None);
+        assert_eq!(safe_local_path("https://evil.example/"), None);
+        assert_eq!(safe_local_path("/\\evil.example"), None);
+        assert_eq!(safe_local_path("officers"), None);
+    }
+
+    #[test]
+    fn dates_parse_strictly() {
+        assert!(parse_date("2025-02-28").is_some());
+        assert!(parse_date("2025-02-30").is_none());
+        assert!(parse_date("02/28/2025").is_none());
+    }
+}
