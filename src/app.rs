@@ -36,11 +36,7 @@ pub struct AppState {
 
 /// Builds the whole application over an open database.
 pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(config),
-        hasher: Hasher::default(),
-    };
+    let state = AppState { db: db.clone(), config: Arc::new(config), hasher: Hasher::default() };
     let store = SqliteStore::new(db.clone());
     store.migrate().await?;
     tokio::spawn(async move {
@@ -52,27 +48,21 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .await;
     });
     let session_store = SqliteStore::new(db);
-    let idle = time::Duration::seconds(state.config.idle_timeout.as_secs() as i64);
+    // The cookie outlives the idle limit by a minute so the server, which
+    // enforces the limit, can still tell the user why they were signed out.
+    let idle = time::Duration::seconds(state.config.idle_timeout.as_secs() as i64 + 60);
     let secure = state.config.secure_cookies;
     let sessions = SessionManagerLayer::new(session_store)
-        .with_name(if secure {
-            "__Host-oversight"
-        } else {
-            "oversight"
-        })
+        .with_name(if secure { "__Host-oversight" } else { "oversight" })
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let home =
-        Router::new()
-            .route("/", get(route_get_home))
-            .route_layer(middleware::from_fn_with_state(
-                (state.clone(), access::SIGNED_IN),
-                guard,
-            ));
+    let home = Router::new()
+        .route("/", get(route_get_home))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), guard));
     let router = Router::new()
         .merge(home)
         .merge(auth::routes::router(&state))
@@ -88,7 +78,9 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), web::headers::secure))
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             // Method and path only: query strings may hold search terms.
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
@@ -99,14 +91,11 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
 
 /// Serves until the process is stopped.
 pub async fn serve(listener: TcpListener, router: Router) -> anyhow::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 
@@ -128,34 +117,18 @@ async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResu
     let authorized = roster
         .iter()
         .filter(|o| {
-            let mine: Vec<_> = designations
-                .iter()
-                .filter(|d| d.officer_id == o.id)
-                .cloned()
-                .collect();
-            officers::authorization::authorized_for_any(&mine, today)
+            let mine: Vec<_> = designations.iter().filter(|d| d.officer_id == o.id).cloned().collect();
+            officers::authorization::authorized_for_any(o, &mine, today)
         })
         .count();
-    Ok(HomePage {
-        page,
-        officers: roster.len(),
-        authorized,
-        today: web::format_date(today),
-        agency,
-    })
+    Ok(HomePage { page, officers: roster.len(), authorized, today: web::format_date(today), agency })
 }
 
 async fn route_get_stylesheet() -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         include_str!("../static/style.css"),
     )

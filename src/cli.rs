@@ -98,24 +98,15 @@ pub async fn run() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(
-                "info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn",
-            )
-        });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn")
+    });
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url.clone();
-    let database_url = || {
-        url.clone()
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
-    };
+    let database_url = || url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
     match cli.command {
         Command::Serve(args) => serve(&database_url(), args, None).await,
         Command::Demo(args) => {
@@ -123,15 +114,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let sign_ins = demo::create(&url).await?;
             serve(&url, args, Some(sign_ins)).await
         }
-        Command::User(UserCommand::Add {
-            username,
-            roles,
-            name,
-        }) => add_user(&database_url(), &username, &roles, name).await,
-        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
-        Command::Audit(AuditCommand::Verify { file }) => {
-            verify_audit(&database_url(), file.as_deref()).await
+        Command::User(UserCommand::Add { username, roles, name }) => {
+            add_user(&database_url(), &username, &roles, name).await
         }
+        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
+        Command::Audit(AuditCommand::Verify { file }) => verify_audit(&database_url(), file.as_deref()).await,
         Command::Backup { out } => {
             let pool = db::connect(&database_url()).await?;
             let report = backup::write(&pool, &out).await?;
@@ -216,16 +203,10 @@ async fn add_user(
     // The operator chose this password themselves at the console.
     new_user.must_change_password = false;
     let pool = db::connect(url).await?;
-    let hash = crate::auth::password::Hasher::default()
-        .hash(&new_user.password)
-        .await?;
+    let hash = crate::auth::password::Hasher::default().hash(&new_user.password).await?;
     match users::store::create(&pool, &Actor::system("command line"), &new_user, &hash).await {
         Ok(id) => {
-            println!(
-                "Created user {} (id {id}) with roles {}",
-                new_user.username,
-                roles.join(", ")
-            );
+            println!("Created user {} (id {id}) with roles {}", new_user.username, roles.join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Err(users::store::UserError::UsernameTaken) => {
@@ -246,10 +227,7 @@ async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCo
     let count = audit::store::export(&pool, &mut file).await?;
     file.into_inner()?.sync_all()?;
     std::fs::rename(&partial, out)?;
-    let head = audit::store::head(&pool)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default();
+    let head = audit::store::head(&pool).await?.map(|(_, h)| h).unwrap_or_default();
     println!("Wrote {count} entries to {}, head {head}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -34,10 +34,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             std::fs::create_dir_all(parent)?;
         }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }

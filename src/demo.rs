@@ -71,27 +71,20 @@ const FIRST: [&str; 16] = [
     "Priya",
     "Kevin",
 ];
-const UNITS: [&str; 4] = [
-    "Detention Bureau",
-    "Patrol District 2",
-    "Criminal Investigations",
-    "Warrants Unit",
-];
+const UNITS: [&str; 4] =
+    ["Detention Bureau", "Patrol District 2", "Criminal Investigations", "Warrants Unit"];
 const RANKS: [&str; 4] = ["Deputy", "Corporal", "Sergeant", "Lieutenant"];
 
 /// Creates the demo database at `url`, replacing an earlier demo database
 /// there (and refusing to touch any other database).
 pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static str)>> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or(path);
     if Path::new(path).exists() {
         let existing = db::connect(url).await?;
-        let (seeded,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'demo.seed'")
-                .fetch_one(&existing)
-                .await?;
+        let (seeded,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'demo.seed'")
+            .fetch_one(&existing)
+            .await?;
         existing.close().await;
         if seeded == 0 {
             anyhow::bail!(
@@ -107,10 +100,7 @@ pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static s
     }
     let pool = db::connect(url).await?;
     seed(&pool).await?;
-    Ok(SIGN_INS
-        .iter()
-        .map(|(u, p, r)| (u.to_string(), p.to_string(), r.label()))
-        .collect())
+    Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect())
 }
 
 pub async fn seed(pool: &Db) -> anyhow::Result<()> {
@@ -167,9 +157,7 @@ fn demo_officer(i: usize, today: Date, supervisors: &[i64]) -> Officer {
         first_name: FIRST[(i * 5) % FIRST.len()].into(),
         rank: RANKS[if i % 6 == 0 { 2 + (i / 6) % 2 } else { i % 2 }].into(),
         unit: UNITS[i % UNITS.len()].into(),
-        hire_date: Some(format_date(
-            today - Duration::days(400 + (i as i64 * 173) % 6000),
-        )),
+        hire_date: Some(format_date(today - Duration::days(400 + (i as i64 * 173) % 6000))),
         status: status.into(),
         supervisor_id: supervisors.get(i % supervisors.len().max(1)).copied(),
         annual_salary_cents: Some((52_000 + (i as i64 * 1_350) % 30_000) * 100),

@@ -10,18 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::web::{FieldErrors, format_date, optional_date};
 
 /// The three models of agreement (program.md).
-pub const MODELS: [(&str, &str); 3] = [
-    ("JEM", "Jail Enforcement Model"),
-    ("TFM", "Task Force Model"),
-    ("WSO", "Warrant Service Officer"),
-];
+pub const MODELS: [(&str, &str); 3] =
+    [("JEM", "Jail Enforcement Model"), ("TFM", "Task Force Model"), ("WSO", "Warrant Service Officer")];
 
 pub fn model_name(code: &str) -> &'static str {
-    MODELS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| *n)
-        .unwrap_or("Unknown model")
+    MODELS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n).unwrap_or("Unknown model")
 }
 
 pub const DEFAULT_BANNER: &str = "This is a restricted criminal justice information system. Use is monitored, recorded and audited. Unauthorized use is prohibited and may be subject to criminal and civil penalties. By signing in you consent to this monitoring.";
@@ -83,10 +76,10 @@ pub struct ProfileForm {
 }
 
 pub const STATES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
-    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
-    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
-    "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
+    "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+    "PR", "GU", "VI", "AS", "MP",
 ];
 
 impl ProfileForm {
@@ -126,58 +119,38 @@ impl ProfileForm {
         } else if ori_ok && !ori.starts_with(&state) {
             errors.add("ori", "The ORI must begin with the state's two letters.");
         }
-        let mut models: Vec<&str> = MODELS
-            .iter()
-            .map(|(c, _)| *c)
-            .filter(|c| self.models.iter().any(|m| m == c))
-            .collect();
+        let mut models: Vec<&str> =
+            MODELS.iter().map(|(c, _)| *c).filter(|c| self.models.iter().any(|m| m == c)).collect();
         models.dedup();
         if models.is_empty() || models.len() != self.models.len() {
             errors.add("models", "Choose the model or models the agreement covers.");
         }
         let today = time::OffsetDateTime::now_utc().date();
-        let signed = optional_date(
-            &mut errors,
-            "agreement_signed",
-            "The signing date",
-            &self.agreement_signed,
-        );
-        let renewed = optional_date(
-            &mut errors,
-            "agreement_renewed",
-            "The renewal date",
-            &self.agreement_renewed,
-        );
+        let signed =
+            optional_date(&mut errors, "agreement_signed", "The signing date", &self.agreement_signed);
+        let renewed =
+            optional_date(&mut errors, "agreement_renewed", "The renewal date", &self.agreement_renewed);
         if signed.is_some_and(|d| d > today) {
-            errors.add(
-                "agreement_signed",
-                "The signing date cannot be in the future.",
-            );
+            errors.add("agreement_signed", "The signing date cannot be in the future.");
         }
         if let (Some(s), Some(r)) = (signed, renewed) {
             if r < s {
-                errors.add(
-                    "agreement_renewed",
-                    "The renewal date cannot be before the signing date.",
-                );
+                errors.add("agreement_renewed", "The renewal date cannot be before the signing date.");
             }
         }
         if renewed.is_some() && signed.is_none() && !errors.has("agreement_renewed") {
-            errors.add(
-                "agreement_signed",
-                "Enter the signing date as well as the renewal date.",
-            );
+            errors.add("agreement_signed", "Enter the signing date as well as the renewal date.");
         }
         let login_banner = self.login_banner.trim().to_string();
         if login_banner.len() < 20 || login_banner.chars().count() > 2000 {
-            errors.add("login_banner", "The banner must say the system is restricted and monitored (20 to 2,000 characters).");
+            errors.add(
+                "login_banner",
+                "The banner must say the system is restricted and monitored (20 to 2,000 characters).",
+            );
         }
         let time_zone = self.time_zone.trim().to_string();
         if jiff::tz::TimeZone::get(&time_zone).is_err() {
-            errors.add(
-                "time_zone",
-                "Enter a time zone name such as America/Chicago.",
-            );
+            errors.add("time_zone", "Enter a time zone name such as America/Chicago.");
         }
         if !errors.is_empty() {
             return Err(errors);

@@ -18,10 +18,7 @@ use crate::web::{FieldErrors, PageCtx, flash};
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/agency", get(route_get_agency).post(route_post_agency))
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::ADMINISTRATORS),
-            guard,
-        ))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::ADMINISTRATORS), guard))
 }
 
 #[derive(Template, WebTemplate)]
@@ -60,14 +57,8 @@ async fn route_post_agency(
             Ok(see_other("/agency"))
         }
         Err(errors) => {
-            let mut response = EditPage {
-                page,
-                form,
-                errors,
-                models: &MODELS,
-                states: &STATES,
-            }
-            .into_response();
+            let mut response =
+                EditPage { page, form, errors, models: &MODELS, states: &STATES }.into_response();
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }

@@ -28,11 +28,7 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
     .bind(&profile.time_zone)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Event::new("settings.update", "agency", 1).changes(&before, profile),
-    )
-    .await?;
+    audit::record(&mut tx, actor, Event::new("settings.update", "agency", 1).changes(&before, profile))
+        .await?;
     tx.commit().await
 }

@@ -43,12 +43,7 @@ impl Actor {
 
     /// The command line, or the demo seeder: no signed-in user.
     pub fn system(what: &str) -> Self {
-        Self {
-            user_id: None,
-            username: what.to_string(),
-            roles: String::new(),
-            source: "local".to_string(),
-        }
+        Self { user_id: None, username: what.to_string(), roles: String::new(), source: "local".to_string() }
     }
 
     /// Someone who has not signed in (or is trying to).
@@ -292,26 +287,15 @@ pub async fn record_alone(db: &Db, actor: &Actor, event: Event) -> Result<Entry,
 /// The result of checking a chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Intact {
-        entries: u64,
-        head: String,
-    },
-    Broken {
-        seq: i64,
-        position: u64,
-        reason: String,
-    },
+    Intact { entries: u64, head: String },
+    Broken { seq: i64, position: u64, reason: String },
 }
 
 impl Verdict {
     pub fn message(&self) -> String {
         match self {
             Verdict::Intact { entries, head } => format!("OK {entries} entries, head {head}"),
-            Verdict::Broken {
-                seq,
-                position,
-                reason,
-            } => {
+            Verdict::Broken { seq, position, reason } => {
                 format!("FAILED at entry seq {seq} (entry {position} of the log): {reason}")
             }
         }
@@ -328,12 +312,7 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self {
-            count: 0,
-            prev_seq: 0,
-            prev_hash: GENESIS.to_string(),
-            broken: None,
-        }
+        Self { count: 0, prev_seq: 0, prev_hash: GENESIS.to_string(), broken: None }
     }
 }
 
@@ -357,11 +336,7 @@ impl Verifier {
             None
         };
         if let Some(reason) = reason {
-            self.broken = Some(Verdict::Broken {
-                seq: entry.seq,
-                position: self.count,
-                reason,
-            });
+            self.broken = Some(Verdict::Broken { seq: entry.seq, position: self.count, reason });
             return false;
         }
         self.prev_seq = entry.seq;
@@ -381,10 +356,7 @@ impl Verifier {
     }
 
     pub fn finish(self) -> Verdict {
-        self.broken.unwrap_or(Verdict::Intact {
-            entries: self.count,
-            head: self.prev_hash,
-        })
+        self.broken.unwrap_or(Verdict::Intact { entries: self.count, head: self.prev_hash })
     }
 }
 
@@ -449,23 +421,14 @@ mod tests {
     }
 
     fn verify(entries: &[Entry]) -> Verdict {
-        let text: String = entries
-            .iter()
-            .map(|e| serde_json::to_string(e).unwrap() + "\n")
-            .collect();
+        let text: String = entries.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
         verify_jsonl(text.as_bytes())
     }
 
     #[test]
     fn intact_chain_verifies_with_its_head() {
         let entries = chain(5);
-        assert_eq!(
-            verify(&entries),
-            Verdict::Intact {
-                entries: 5,
-                head: entries[4].hash.clone()
-            }
-        );
+        assert_eq!(verify(&entries), Verdict::Intact { entries: 5, head: entries[4].hash.clone() });
     }
 
     #[test]
@@ -506,10 +469,7 @@ mod tests {
             b: &'static str,
         }
         let d = changed_fields(&O { a: 1, b: "x" }, &O { a: 1, b: "y" });
-        assert_eq!(
-            d,
-            serde_json::json!({"before": {"b": "x"}, "after": {"b": "y"}})
-        );
+        assert_eq!(d, serde_json::json!({"before": {"b": "x"}, "after": {"b": "y"}}));
     }
 }
 

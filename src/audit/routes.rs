@@ -22,10 +22,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/audit", get(route_get_audit))
         .route("/audit/verify", post(route_post_verify))
         .route("/audit/export", post(route_post_export))
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::AUDITORS),
-            guard,
-        ))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::AUDITORS), guard))
 }
 
 const PER_PAGE: i64 = 50;
@@ -52,16 +49,9 @@ impl AuditQuery {
         let mut problems = Vec::new();
         let day_start =
             |v: &str| parse_date(v).map(|d| d.midnight().assume_utc().unix_timestamp() * 1_000_000);
-        let from_us = if self.from.is_empty() {
-            None
-        } else {
-            day_start(&self.from)
-        };
-        let to_us = if self.to.is_empty() {
-            None
-        } else {
-            day_start(&self.to).map(|t| t + 86_400_000_000 - 1)
-        };
+        let from_us = if self.from.is_empty() { None } else { day_start(&self.from) };
+        let to_us =
+            if self.to.is_empty() { None } else { day_start(&self.to).map(|t| t + 86_400_000_000 - 1) };
         if !self.from.is_empty() && from_us.is_none() {
             problems.push("from");
         }
@@ -174,26 +164,16 @@ async fn route_post_export(State(state): State<AppState>, actor: Actor) -> AppRe
     super::record_alone(
         &state.db,
         &actor,
-        Event::new("audit.export", "audit_log", "")
-            .details(serde_json::json!({ "format": "jsonl" })),
+        Event::new("audit.export", "audit_log", "").details(serde_json::json!({ "format": "jsonl" })),
     )
     .await?;
     let mut body = Vec::new();
     store::export(&state.db, &mut body).await?;
-    let name = format!(
-        "audit-log-{}.jsonl",
-        crate::web::format_date(time::OffsetDateTime::now_utc().date())
-    );
+    let name = format!("audit-log-{}.jsonl", crate::web::format_date(time::OffsetDateTime::now_utc().date()));
     Ok((
         [
-            (
-                header::CONTENT_TYPE,
-                "application/jsonl; charset=utf-8".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
+            (header::CONTENT_TYPE, "application/jsonl; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
         body,
     )

@@ -29,8 +29,7 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
         q.push(" AND action = ").push_bind(f.action.clone());
     }
     if !f.object_kind.is_empty() {
-        q.push(" AND object_kind = ")
-            .push_bind(f.object_kind.clone());
+        q.push(" AND object_kind = ").push_bind(f.object_kind.clone());
     }
     if !f.object_id.is_empty() {
         q.push(" AND object_id = ").push_bind(f.object_id.clone());
@@ -53,10 +52,7 @@ pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
 pub async fn page(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Entry>, sqlx::Error> {
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log"));
     push_filter(&mut q, f);
-    q.push(" ORDER BY seq DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
+    q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     q.build_query_as().fetch_all(db).await
 }
 
@@ -67,19 +63,16 @@ pub async fn distinct(db: &Db, column: &str) -> Result<Vec<String>, sqlx::Error>
         "object_kind" => "object_kind",
         _ => "username",
     };
-    let rows: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT DISTINCT {column} FROM audit_log ORDER BY {column}"
-    ))
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as(&format!("SELECT DISTINCT {column} FROM audit_log ORDER BY {column}"))
+            .fetch_all(db)
+            .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
 }
 
 /// The latest entry's sequence number and hash.
 pub async fn head(db: &Db) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(db)
-        .await
+    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(db).await
 }
 
 /// Calls `each` on every entry in order, a batch at a time, so the whole
@@ -87,13 +80,12 @@ pub async fn head(db: &Db) -> Result<Option<(i64, String)>, sqlx::Error> {
 pub async fn for_each(db: &Db, mut each: impl FnMut(&Entry) -> bool) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
-        let batch: Vec<Entry> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-        ))
-        .bind(after)
-        .bind(BATCH)
-        .fetch_all(db)
-        .await?;
+        let batch: Vec<Entry> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                .bind(after)
+                .bind(BATCH)
+                .fetch_all(db)
+                .await?;
         let Some(last) = batch.last() else {
             return Ok(());
         };

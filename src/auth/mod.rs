@@ -30,13 +30,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Administrator,
-        Role::Clerk,
-        Role::Supervisor,
-        Role::Reviewer,
-        Role::Auditor,
-    ];
+    pub const ALL: [Role; 5] =
+        [Role::Administrator, Role::Clerk, Role::Supervisor, Role::Reviewer, Role::Auditor];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,11 +84,7 @@ impl CurrentUser {
         roles.iter().any(|r| self.has(*r))
     }
     pub fn role_list(&self) -> String {
-        self.roles
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -136,9 +127,7 @@ pub async fn load_user(
         let idle = now - sign_in.last_seen_at > state.config.idle_timeout.as_secs() as i64;
         let too_old = now - sign_in.signed_in_at > state.config.absolute_timeout.as_secs() as i64;
         let account = users::store::find_active(&state.db, sign_in.user_id).await?;
-        let revoked = account
-            .as_ref()
-            .is_none_or(|a| a.session_epoch != sign_in.epoch);
+        let revoked = account.as_ref().is_none_or(|a| a.session_epoch != sign_in.epoch);
         if idle || too_old || revoked {
             let why = if revoked {
                 "revoked"
@@ -150,15 +139,7 @@ pub async fn load_user(
             session.flush().await?;
             session.insert(ENDED_KEY, why).await?;
         } else if let Some(account) = account {
-            session
-                .insert(
-                    SIGN_IN_KEY,
-                    SignIn {
-                        last_seen_at: now,
-                        ..sign_in
-                    },
-                )
-                .await?;
+            session.insert(SIGN_IN_KEY, SignIn { last_seen_at: now, ..sign_in }).await?;
             let must_change = account.must_change_password != 0;
             request.extensions_mut().insert(account.into_current());
             let path = request.uri().path();
@@ -182,11 +163,7 @@ pub async fn guard(
     next: Next,
 ) -> Result<Response, AppError> {
     let Some(user) = request.extensions().get::<CurrentUser>().cloned() else {
-        let target = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let ended = session.remove::<String>(ENDED_KEY).await?;
         let mut location = format!("/login?next={}", urlencode(target));
         if let Some(why) = ended {
@@ -212,9 +189,5 @@ pub fn urlencode(value: &str) -> String {
 
 /// A response that sends the browser back to a page after a POST.
 pub fn see_other(location: &str) -> Response {
-    (
-        axum::http::StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_string())],
-    )
-        .into_response()
+    (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
 }

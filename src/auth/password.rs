@@ -12,20 +12,14 @@ pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
 
 static COMMON: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("common_passwords.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
+    include_str!("common_passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect()
 });
 
 /// Checks a new password; the message says what to change.
 pub fn check_new(password: &str, username: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LEN {
-        return Err(format!(
-            "Use at least {MIN_LEN} characters; a phrase of several words is easiest."
-        ));
+        return Err(format!("Use at least {MIN_LEN} characters; a phrase of several words is easiest."));
     }
     if length > MAX_LEN {
         return Err(format!("Use at most {MAX_LEN} characters."));
@@ -35,9 +29,7 @@ pub fn check_new(password: &str, username: &str) -> Result<(), String> {
         return Err("The password must not contain the username.".into());
     }
     if is_common(&lower) {
-        return Err(
-            "This password is on the list of commonly used passwords; choose another.".into(),
-        );
+        return Err("This password is on the list of commonly used passwords; choose another.".into());
     }
     Ok(())
 }
@@ -55,17 +47,9 @@ fn is_common(lower: &str) -> bool {
 
 /// "123456789012", "abcdefghijkl", "qwertyuiopas": runs along a row.
 fn is_keyboard_run(lower: &str) -> bool {
-    const ROWS: [&str; 5] = [
-        "1234567890",
-        "qwertyuiop",
-        "asdfghjkl",
-        "zxcvbnm",
-        "abcdefghijklmnopqrstuvwxyz",
-    ];
-    let compact: String = lower
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    const ROWS: [&str; 5] =
+        ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz"];
+    let compact: String = lower.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     ROWS.iter().any(|row| {
         let doubled = row.repeat(3);
         compact.len() >= 8 && doubled.contains(&compact[..compact.len().min(doubled.len())])
@@ -79,9 +63,7 @@ pub struct Hasher {
 
 impl Default for Hasher {
     fn default() -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(4)),
-        }
+        Self { permits: Arc::new(Semaphore::new(4)) }
     }
 }
 
@@ -115,9 +97,7 @@ impl Hasher {
         let hash = hash.map(str::to_string);
         tokio::task::spawn_blocking(move || {
             let target = hash.as_deref().unwrap_or(DUMMY_HASH.as_str());
-            let matches = Argon2::default()
-                .verify_password(password.as_bytes(), target)
-                .is_ok();
+            let matches = Argon2::default().verify_password(password.as_bytes(), target).is_ok();
             matches && hash.is_some()
         })
         .await
@@ -138,14 +118,9 @@ mod tests {
 
     #[test]
     fn common_and_trivial_passwords_are_refused() {
-        for pw in [
-            "password1234",
-            "Password123!",
-            "123456789012",
-            "qwertyuiop12",
-            "aaaaaaaaaaaa",
-            "iloveyou1234",
-        ] {
+        for pw in
+            ["password1234", "Password123!", "123456789012", "qwertyuiop12", "aaaaaaaaaaaa", "iloveyou1234"]
+        {
             assert!(check_new(pw, "").is_err(), "{pw} should be refused");
         }
         assert!(check_new("river lantern ochre", "").is_ok());

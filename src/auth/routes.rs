@@ -22,14 +22,8 @@ use crate::{agency, web};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let signed_in = Router::new()
-        .route(
-            "/account/password",
-            get(route_get_password).post(route_post_password),
-        )
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::SIGNED_IN),
-            super::guard,
-        ));
+        .route("/account/password", get(route_get_password).post(route_post_password))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), super::guard));
     Router::new()
         .route("/login", get(route_get_login).post(route_post_login))
         .route("/logout", post(route_post_logout))
@@ -59,12 +53,7 @@ struct LoginQuery {
     ended: Option<String>,
 }
 
-async fn login_page(
-    state: &AppState,
-    page: PageCtx,
-    username: String,
-    next: String,
-) -> AppResult<LoginPage> {
+async fn login_page(state: &AppState, page: PageCtx, username: String, next: String) -> AppResult<LoginPage> {
     let profile = agency::store::get(&state.db).await?;
     Ok(LoginPage {
         page,
@@ -86,12 +75,7 @@ async fn route_get_login(
     if page.user.is_some() {
         return Ok(see_other("/"));
     }
-    let next = query
-        .next
-        .as_deref()
-        .and_then(safe_local_path)
-        .unwrap_or("/")
-        .to_string();
+    let next = query.next.as_deref().and_then(safe_local_path).unwrap_or("/").to_string();
     let mut view = login_page(&state, page, String::new(), next).await?;
     view.notice = query.ended.as_deref().and_then(super::ended_message);
     Ok(view.into_response())
@@ -116,16 +100,9 @@ async fn route_post_login(
     let source = audit::source_address(&parts);
     let username = form.username.trim().to_lowercase();
     let account = store::find_by_username(&state.db, &username).await?;
-    let password_ok = state
-        .hasher
-        .verify(
-            &form.password,
-            account.as_ref().map(|a| a.password_hash.as_str()),
-        )
-        .await?;
-    let usable = account
-        .as_ref()
-        .is_some_and(|a| a.locked == 0 && a.disabled == 0);
+    let password_ok =
+        state.hasher.verify(&form.password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
+    let usable = account.as_ref().is_some_and(|a| a.locked == 0 && a.disabled == 0);
     let next = safe_local_path(&form.next).unwrap_or("/").to_string();
     let Some(account) = account.filter(|_| password_ok && usable) else {
         let account = store::find_by_username(&state.db, &username).await?;
@@ -137,10 +114,7 @@ async fn route_post_login(
         };
         let actor = Actor::anonymous(&username, &source);
         store::sign_in_failed(&state.db, &actor, account.as_ref(), reason).await?;
-        let page = PageCtx {
-            csrf: web::csrf_token(&session).await?,
-            ..PageCtx::default()
-        };
+        let page = PageCtx { csrf: web::csrf_token(&session).await?, ..PageCtx::default() };
         let mut view = login_page(&state, page, form.username.clone(), next).await?;
         view.error = Some(SIGN_IN_FAILED);
         let mut response = view.into_response();
@@ -150,21 +124,13 @@ async fn route_post_login(
     // A new session id at sign-in, so an id planted before cannot be used.
     session.cycle_id().await?;
     let now = now_unix();
-    let sign_in = SignIn {
-        user_id: account.id,
-        epoch: account.session_epoch,
-        signed_in_at: now,
-        last_seen_at: now,
-    };
+    let sign_in =
+        SignIn { user_id: account.id, epoch: account.session_epoch, signed_in_at: now, last_seen_at: now };
     session.insert(SIGN_IN_KEY, &sign_in).await?;
     session.insert(CSRF_KEY, random_token(32)).await?;
     let actor = Actor::user(&account.clone().into_current(), &source);
     store::sign_in_succeeded(&state.db, &actor, account.id).await?;
-    let target = if account.must_change_password != 0 {
-        "/account/password"
-    } else {
-        next.as_str()
-    };
+    let target = if account.must_change_password != 0 { "/account/password" } else { next.as_str() };
     Ok(see_other(target))
 }
 
@@ -190,16 +156,9 @@ struct PasswordPage {
     errors: FieldErrors,
 }
 
-async fn route_get_password(
-    State(state): State<AppState>,
-    page: PageCtx,
-) -> AppResult<PasswordPage> {
+async fn route_get_password(State(state): State<AppState>, page: PageCtx) -> AppResult<PasswordPage> {
     let forced = must_change(&state, &page).await?;
-    Ok(PasswordPage {
-        page,
-        forced,
-        errors: FieldErrors::default(),
-    })
+    Ok(PasswordPage { page, forced, errors: FieldErrors::default() })
 }
 
 async fn must_change(state: &AppState, page: &PageCtx) -> AppResult<bool> {
@@ -231,11 +190,7 @@ async fn route_post_password(
     };
     let account = store::get(&state.db, user.id).await?;
     let mut errors = FieldErrors::default();
-    if !state
-        .hasher
-        .verify(&form.current, Some(&account.password_hash))
-        .await?
-    {
+    if !state.hasher.verify(&form.current, Some(&account.password_hash)).await? {
         errors.add("current", "The current password is not correct.");
     }
     if let Err(why) = super::password::check_new(&form.new, &user.username) {
@@ -248,12 +203,7 @@ async fn route_post_password(
     }
     if !errors.is_empty() {
         let forced = account.must_change_password != 0;
-        let mut response = PasswordPage {
-            page,
-            forced,
-            errors,
-        }
-        .into_response();
+        let mut response = PasswordPage { page, forced, errors }.into_response();
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
@@ -261,14 +211,8 @@ async fn route_post_password(
     let actor = Actor::user(&user, &audit::source_address(&parts));
     let epoch = store::change_own_password(&state.db, &actor, user.id, &hash).await?;
     if let Some(sign_in) = session.get::<SignIn>(SIGN_IN_KEY).await? {
-        session
-            .insert(SIGN_IN_KEY, SignIn { epoch, ..sign_in })
-            .await?;
+        session.insert(SIGN_IN_KEY, SignIn { epoch, ..sign_in }).await?;
     }
-    web::flash(
-        &session,
-        "Your password was changed. Your other sessions were signed out.",
-    )
-    .await?;
+    web::flash(&session, "Your password was changed. Your other sessions were signed out.").await?;
     Ok(see_other("/"))
 }

@@ -9,7 +9,7 @@
 
 use time::Date;
 
-use super::Designation;
+use super::{Designation, Officer};
 use crate::web::format_date;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,11 +48,7 @@ fn period_standing(d: &Designation, date: Date) -> Standing {
         _ => return not("no authorization letter in force yet".into()),
     }
     if let Some(w) = on(&d.withdrawn_on).filter(|w| *w <= date) {
-        return not(format!(
-            "authorization withdrawn on {}: {}",
-            format_date(w),
-            d.withdrawal_reason
-        ));
+        return not(format!("authorization withdrawn on {}: {}", format_date(w), d.withdrawal_reason));
     }
     if let Some(e) = on(&d.authorization_expires_on).filter(|e| *e < date) {
         return not(format!("authorization expired on {}", format_date(e)));
@@ -66,10 +62,7 @@ pub fn standing_on(designations: &[Designation], model: &str, date: Date) -> Sta
     if periods.is_empty() {
         return Standing::NotAuthorized(format!("no {model} designation"));
     }
-    if periods
-        .iter()
-        .any(|d| period_standing(d, date).is_authorized())
-    {
+    if periods.iter().any(|d| period_standing(d, date).is_authorized()) {
         return Standing::Authorized;
     }
     // The reason worth showing is the one of the latest period begun by
@@ -78,21 +71,29 @@ pub fn standing_on(designations: &[Designation], model: &str, date: Date) -> Sta
         .iter()
         .filter(|d| Designation::date(&d.nominated_on).is_some_and(|n| n <= date))
         .max_by_key(|d| (Designation::date(&d.nominated_on), d.id))
-        .or_else(|| {
-            periods
-                .iter()
-                .min_by_key(|d| (Designation::date(&d.nominated_on), d.id))
-        });
-    latest
-        .map(|d| period_standing(d, date))
-        .unwrap_or(Standing::NotAuthorized("no designation".into()))
+        .or_else(|| periods.iter().min_by_key(|d| (Designation::date(&d.nominated_on), d.id)));
+    latest.map(|d| period_standing(d, date)).unwrap_or(Standing::NotAuthorized("no designation".into()))
+}
+
+/// The standing of a whole officer record: a separated officer holds no
+/// authority whatever the designation says.
+pub fn officer_standing(
+    officer: &Officer,
+    designations: &[Designation],
+    model: &str,
+    date: Date,
+) -> Standing {
+    if officer.status == "separated" {
+        return Standing::NotAuthorized("separated from the agency".into());
+    }
+    standing_on(designations, model, date)
 }
 
 /// True when the officer is authorized for any model on `date`.
-pub fn authorized_for_any(designations: &[Designation], date: Date) -> bool {
+pub fn authorized_for_any(officer: &Officer, designations: &[Designation], date: Date) -> bool {
     crate::agency::MODELS
         .iter()
-        .any(|(m, _)| standing_on(designations, m, date).is_authorized())
+        .any(|(m, _)| officer_standing(officer, designations, m, date).is_authorized())
 }
 
 #[cfg(test)]
@@ -132,10 +133,7 @@ mod tests {
     fn certification_comes_before_authority() {
         let mut d = jem(1);
         d.certified_on = None;
-        assert_eq!(
-            standing_on(&[d], "JEM", date!(2025 - 01 - 01)).reason(),
-            "not yet certified by ICE"
-        );
+        assert_eq!(standing_on(&[d], "JEM", date!(2025 - 01 - 01)).reason(), "not yet certified by ICE");
     }
 
     #[test]
@@ -157,21 +155,40 @@ mod tests {
             ..jem(2)
         };
         let both = [first, second];
-        assert_eq!(
-            standing_on(&both, "JEM", date!(2025 - 06 - 15)).reason(),
-            "not yet certified by ICE"
-        );
+        assert_eq!(standing_on(&both, "JEM", date!(2025 - 06 - 15)).reason(), "not yet certified by ICE");
         assert!(standing_on(&both, "JEM", date!(2025 - 07 - 10)).is_authorized());
+    }
+
+    fn officer(status: &str) -> Officer {
+        Officer {
+            id: 1,
+            badge: "B1".into(),
+            last_name: "Reyes".into(),
+            first_name: "Ana".into(),
+            rank: String::new(),
+            unit: String::new(),
+            hire_date: None,
+            status: status.into(),
+            supervisor_id: None,
+            annual_salary_cents: None,
+        }
     }
 
     #[test]
     fn models_are_judged_separately() {
         let d = [jem(1)];
+        assert_eq!(standing_on(&d, "WSO", date!(2025 - 01 - 01)).reason(), "no WSO designation");
+        assert!(authorized_for_any(&officer("active"), &d, date!(2025 - 01 - 01)));
+        assert!(!authorized_for_any(&officer("active"), &d, date!(2023 - 01 - 01)));
+    }
+
+    #[test]
+    fn a_separated_officer_holds_no_authority() {
+        let d = [jem(1)];
         assert_eq!(
-            standing_on(&d, "WSO", date!(2025 - 01 - 01)).reason(),
-            "no WSO designation"
+            officer_standing(&officer("separated"), &d, "JEM", date!(2025 - 01 - 01)).reason(),
+            "separated from the agency"
         );
-        assert!(authorized_for_any(&d, date!(2025 - 01 - 01)));
-        assert!(!authorized_for_any(&d, date!(2023 - 01 - 01)));
+        assert!(authorized_for_any(&officer("on_leave"), &d, date!(2025 - 01 - 01)));
     }
 }

@@ -11,18 +11,11 @@ use time::Date;
 
 use crate::web::{FieldErrors, format_date, optional_date, parse_date};
 
-pub const STATUSES: [(&str, &str); 3] = [
-    ("active", "Active"),
-    ("on_leave", "On leave"),
-    ("separated", "Separated"),
-];
+pub const STATUSES: [(&str, &str); 3] =
+    [("active", "Active"), ("on_leave", "On leave"), ("separated", "Separated")];
 
 pub fn status_label(code: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, l)| *l)
-        .unwrap_or("Unknown")
+    STATUSES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("Unknown")
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, PartialEq)]
@@ -47,9 +40,7 @@ impl Officer {
         status_label(&self.status)
     }
     pub fn salary_text(&self) -> String {
-        self.annual_salary_cents
-            .map(format_money)
-            .unwrap_or_default()
+        self.annual_salary_cents.map(format_money).unwrap_or_default()
     }
 }
 
@@ -70,12 +61,7 @@ pub fn format_money(cents: i64) -> String {
 
 /// "85000", "85,000.50", "$85,000" as cents.
 pub fn parse_money(value: &str) -> Option<i64> {
-    let cleaned: String = value
-        .trim()
-        .trim_start_matches('$')
-        .chars()
-        .filter(|c| *c != ',')
-        .collect();
+    let cleaned: String = value.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
     let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
     if whole.is_empty()
         || !whole.chars().all(|c| c.is_ascii_digit())
@@ -85,11 +71,7 @@ pub fn parse_money(value: &str) -> Option<i64> {
         return None;
     }
     let whole: i64 = whole.parse().ok()?;
-    let frac: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
+    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
     whole.checked_mul(100)?.checked_add(frac)
 }
 
@@ -143,10 +125,7 @@ impl OfficerForm {
             || badge.len() > 20
             || !badge.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            errors.add(
-                "badge",
-                "Enter the badge number: up to 20 letters, digits or dashes.",
-            );
+            errors.add("badge", "Enter the badge number: up to 20 letters, digits or dashes.");
         }
         let last_name = self.last_name.trim().to_string();
         if last_name.is_empty() || last_name.chars().count() > 100 {
@@ -175,10 +154,7 @@ impl OfficerForm {
             "" => None,
             value => match value.parse::<i64>() {
                 Ok(sid) if Some(sid) == id => {
-                    errors.add(
-                        "supervisor_id",
-                        "An officer cannot be their own supervisor.",
-                    );
+                    errors.add("supervisor_id", "An officer cannot be their own supervisor.");
                     None
                 }
                 Ok(sid) => Some(sid),
@@ -256,25 +232,16 @@ impl Designation {
     }
 
     pub fn timeline(&self) -> Vec<Step> {
-        let step = |label, date: &Option<String>| Step {
-            label,
-            date: date.clone(),
-        };
+        let step = |label, date: &Option<String>| Step { label, date: date.clone() };
         vec![
             step("Nominated by the agency", &self.nominated_on),
             step("U.S. citizenship verified", &self.citizenship_verified_on),
-            step(
-                "Agency background check (5 years)",
-                &self.agency_background_on,
-            ),
+            step("Agency background check (5 years)", &self.agency_background_on),
             step("ICE background check", &self.ice_background_on),
             step("Training passed", &self.training_passed_on),
             step("Certified by ICE", &self.certified_on),
             step("Authorization letter", &self.authorized_on),
-            step(
-                "Credential (Form 70-006) received",
-                &self.credential_received_on,
-            ),
+            step("Credential (Form 70-006) received", &self.credential_received_on),
         ]
     }
 }
@@ -361,10 +328,7 @@ impl DesignationForm {
         if !crate::agency::MODELS.iter().any(|(c, _)| *c == self.model) {
             errors.add("model", "Choose the model of the designation.");
         } else if !held_models.is_empty() && !held_models.contains(&self.model.as_str()) {
-            errors.add(
-                "model",
-                "The agency's agreement does not cover this model (see the agency profile).",
-            );
+            errors.add("model", "The agency's agreement does not cover this model (see the agency profile).");
         }
         const DATE_FIELDS: [(&str, &str); 10] = [
             ("nominated_on", "The nomination date"),
@@ -388,10 +352,7 @@ impl DesignationForm {
             }
         }
         if !dates.contains_key("nominated_on") && !errors.has("nominated_on") {
-            errors.add(
-                "nominated_on",
-                "Enter the nomination date: every designation starts with it.",
-            );
+            errors.add("nominated_on", "Enter the nomination date: every designation starts with it.");
         }
         let mut previous: Option<(&str, Date)> = None;
         for (field, label) in ORDERED_STEPS {
@@ -400,21 +361,14 @@ impl DesignationForm {
                     if date < prev {
                         errors.add(
                             field,
-                            format!(
-                                "{label} cannot be before {prev_label} ({}).",
-                                format_date(prev)
-                            ),
+                            format!("{label} cannot be before {prev_label} ({}).", format_date(prev)),
                         );
                     }
                 }
                 previous = Some((label, date));
             }
         }
-        for check in [
-            "citizenship_verified_on",
-            "agency_background_on",
-            "ice_background_on",
-        ] {
+        for check in ["citizenship_verified_on", "agency_background_on", "ice_background_on"] {
             if let (Some(&d), Some(&n)) = (dates.get(check), dates.get("nominated_on")) {
                 if d < n {
                     errors.add(check, "Background steps cannot be before the nomination.");
@@ -425,37 +379,25 @@ impl DesignationForm {
             && !dates.contains_key("certified_on")
             && !errors.has("certified_on")
         {
-            errors.add(
-                "certified_on",
-                "An authorization letter needs the ICE certification date first.",
-            );
+            errors.add("certified_on", "An authorization letter needs the ICE certification date first.");
         }
         if dates.contains_key("authorization_expires_on")
             && !dates.contains_key("authorized_on")
             && !errors.has("authorized_on")
         {
-            errors.add(
-                "authorized_on",
-                "Enter the authorization letter date with its expiry.",
-            );
+            errors.add("authorized_on", "Enter the authorization letter date with its expiry.");
         }
         let withdrawn = dates.get("withdrawn_on").copied();
         let reason = self.withdrawal_reason.trim().to_string();
         if withdrawn.is_some() && reason.is_empty() {
-            errors.add(
-                "withdrawal_reason",
-                "Give the reason stated in ICE's written notice of withdrawal.",
-            );
+            errors.add("withdrawal_reason", "Give the reason stated in ICE's written notice of withdrawal.");
         }
         if withdrawn.is_none() && !reason.is_empty() && !errors.has("withdrawn_on") {
             errors.add("withdrawn_on", "Enter the withdrawal date with its reason.");
         }
         if let (Some(w), Some(&n)) = (withdrawn, dates.get("nominated_on")) {
             if w < n {
-                errors.add(
-                    "withdrawn_on",
-                    "The withdrawal cannot be before the nomination.",
-                );
+                errors.add("withdrawn_on", "The withdrawal cannot be before the nomination.");
             }
         }
         if reason.chars().count() > 500 {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use time::Date;
 use tower_sessions::Session;
 
-use super::authorization::{Standing, authorized_for_any, standing_on};
+use super::authorization::{Standing, authorized_for_any, officer_standing};
 use super::store::{self, Filter, OfficerError};
 use super::{Designation, DesignationForm, Officer, OfficerForm, STATUSES};
 use crate::agency::{self, MODELS};
@@ -25,16 +25,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let readers = Router::new()
         .route("/officers", get(route_get_officers))
         .route("/officers/{id}", get(route_get_officer))
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::SIGNED_IN),
-            guard,
-        ));
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), guard));
     let writers = Router::new()
         .route("/officers/new", get(route_get_new).post(route_post_new))
-        .route(
-            "/officers/{id}/edit",
-            get(route_get_edit).post(route_post_edit),
-        )
+        .route("/officers/{id}/edit", get(route_get_edit).post(route_post_edit))
         .route(
             "/officers/{id}/designations/new",
             get(route_get_new_designation).post(route_post_new_designation),
@@ -43,10 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/officers/{id}/designations/{did}/edit",
             get(route_get_edit_designation).post(route_post_edit_designation),
         )
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::RECORDS_WRITERS),
-            guard,
-        ));
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::RECORDS_WRITERS), guard));
     readers.merge(writers)
 }
 
@@ -116,25 +107,13 @@ impl ListPage {
     /// A column header link: sorts by the column, flipping the direction
     /// when it already is the sort.
     fn sort_link(&self, column: &str) -> String {
-        let current = if self.query.sort.is_empty() {
-            "name"
-        } else {
-            self.query.sort.as_str()
-        };
-        let dir = if current == column && self.query.dir != "desc" {
-            "desc"
-        } else {
-            "asc"
-        };
+        let current = if self.query.sort.is_empty() { "name" } else { self.query.sort.as_str() };
+        let dir = if current == column && self.query.dir != "desc" { "desc" } else { "asc" };
         self.link_with(column, dir, 1)
     }
 
     fn aria_sort(&self, column: &str) -> &'static str {
-        let current = if self.query.sort.is_empty() {
-            "name"
-        } else {
-            self.query.sort.as_str()
-        };
+        let current = if self.query.sort.is_empty() { "name" } else { self.query.sort.as_str() };
         match (current == column, self.query.dir == "desc") {
             (false, _) => "none",
             (true, false) => "ascending",
@@ -178,11 +157,7 @@ async fn route_get_officers(
     let total = rows.len();
     let paging = Paging::new(query.page, PER_PAGE);
     let pages = paging.pages(total as i64);
-    let rows = rows
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(PER_PAGE as usize)
-        .collect();
+    let rows = rows.into_iter().skip(paging.offset() as usize).take(PER_PAGE as usize).collect();
     Ok(ListPage {
         page,
         query,
@@ -197,18 +172,10 @@ async fn route_get_officers(
 }
 
 fn row(officer: Officer, all: &[Designation], today: Date) -> Row {
-    let mine: Vec<Designation> = all
-        .iter()
-        .filter(|d| d.officer_id == officer.id)
-        .cloned()
-        .collect();
+    let mine: Vec<Designation> = all.iter().filter(|d| d.officer_id == officer.id).cloned().collect();
     let mut models: Vec<&str> = mine.iter().map(|d| d.model.as_str()).collect();
     models.dedup();
-    Row {
-        authorized: authorized_for_any(&mine, today),
-        models: models.join(", "),
-        officer,
-    }
+    Row { authorized: authorized_for_any(&officer, &mine, today), models: models.join(", "), officer }
 }
 
 pub struct ModelStanding {
@@ -248,7 +215,7 @@ async fn route_get_officer(
         .map(|(code, name)| ModelStanding {
             code,
             name,
-            standing: standing_on(&designations, code, today),
+            standing: officer_standing(&officer, &designations, code, today),
         })
         .collect();
     let history = store::history(&state.db, id).await?;
@@ -289,22 +256,12 @@ async fn form_page(
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let view = FormPage {
-        page,
-        officer_id: id,
-        form,
-        errors,
-        supervisors,
-        statuses: &STATUSES,
-    };
+    let view = FormPage { page, officer_id: id, form, errors, supervisors, statuses: &STATUSES };
     Ok((status, view).into_response())
 }
 
 async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
-    let form = OfficerForm {
-        status: "active".into(),
-        ..Default::default()
-    };
+    let form = OfficerForm { status: "active".into(), ..Default::default() };
     form_page(&state, page, None, form, FieldErrors::default()).await
 }
 
@@ -314,14 +271,7 @@ async fn route_get_edit(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let officer = store::get(&state.db, id).await?;
-    form_page(
-        &state,
-        page,
-        Some(id),
-        OfficerForm::from_officer(&officer),
-        FieldErrors::default(),
-    )
-    .await
+    form_page(&state, page, Some(id), OfficerForm::from_officer(&officer), FieldErrors::default()).await
 }
 
 async fn route_post_new(
@@ -360,9 +310,7 @@ async fn save_officer(
         Err(errors) => return form_page(state, page, id, form, errors).await,
     };
     let result = match id {
-        Some(_) => store::update(&state.db, actor, &officer)
-            .await
-            .map(|()| officer.id),
+        Some(_) => store::update(&state.db, actor, &officer).await.map(|()| officer.id),
         None => store::create(&state.db, actor, &officer).await,
     };
     let mut errors = FieldErrors::default();
@@ -412,18 +360,7 @@ async fn designation_page(
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((
-        status,
-        DesignationPage {
-            page,
-            officer,
-            designation_id,
-            form,
-            errors,
-            models,
-        },
-    )
-        .into_response())
+    Ok((status, DesignationPage { page, officer, designation_id, form, errors, models }).into_response())
 }
 
 async fn route_get_new_designation(
@@ -432,15 +369,7 @@ async fn route_get_new_designation(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let officer = store::get(&state.db, id).await?;
-    designation_page(
-        &state,
-        page,
-        officer,
-        None,
-        DesignationForm::default(),
-        FieldErrors::default(),
-    )
-    .await
+    designation_page(&state, page, officer, None, DesignationForm::default(), FieldErrors::default()).await
 }
 
 async fn route_get_edit_designation(
@@ -451,15 +380,7 @@ async fn route_get_edit_designation(
     let officer = store::get(&state.db, id).await?;
     let designation = store::designation(&state.db, id, did).await?;
     let form = DesignationForm::from_designation(&designation);
-    designation_page(
-        &state,
-        page,
-        officer,
-        Some(did),
-        form,
-        FieldErrors::default(),
-    )
-    .await
+    designation_page(&state, page, officer, Some(did), form, FieldErrors::default()).await
 }
 
 async fn route_post_new_designation(
@@ -504,9 +425,7 @@ async fn save_designation(
         }
     };
     match designation_id {
-        Some(did) => {
-            store::update_designation(&state.db, actor, officer_id, did, &designation).await?
-        }
+        Some(did) => store::update_designation(&state.db, actor, officer_id, did, &designation).await?,
         None => {
             store::add_designation(&state.db, actor, officer_id, &designation).await?;
         }

@@ -37,25 +37,11 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("{SELECT} WHERE 1 = 1"));
     let search = filter.search.trim().to_lowercase();
     if !search.is_empty() {
-        let pattern = format!(
-            "%{}%",
-            search
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        q.push(" AND (LOWER(badge) LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\'");
-        q.push(" OR LOWER(last_name) LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\'");
-        q.push(" OR LOWER(first_name) LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\'");
-        q.push(" OR LOWER(first_name || ' ' || last_name) LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+        let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        q.push(" AND (LOWER(badge) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        q.push(" OR LOWER(last_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        q.push(" OR LOWER(first_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        q.push(" OR LOWER(first_name || ' ' || last_name) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
     }
     if !filter.status.is_empty() {
         q.push(" AND status = ").push_bind(filter.status.clone());
@@ -77,10 +63,7 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Officer, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
 /// Officers for the supervisor list (everyone but `except`).
@@ -94,30 +77,24 @@ pub async fn choices(db: &Db, except: Option<i64>) -> Result<Vec<Officer>, sqlx:
 }
 
 pub async fn designations_of(db: &Db, officer_id: i64) -> Result<Vec<Designation>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"
-    ))
-    .bind(officer_id)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"))
+        .bind(officer_id)
+        .fetch_all(db)
+        .await
 }
 
 pub async fn all_designations(db: &Db) -> Result<Vec<Designation>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"
-    ))
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"))
+        .fetch_all(db)
+        .await
 }
 
 pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"
-    ))
-    .bind(id)
-    .bind(officer_id)
-    .fetch_one(db)
-    .await
+    sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+        .bind(id)
+        .bind(officer_id)
+        .fetch_one(db)
+        .await
 }
 
 fn map_write_error(err: sqlx::Error) -> OfficerError {
@@ -148,10 +125,7 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
     .fetch_one(&mut *tx)
     .await
     .map_err(map_write_error)?;
-    let saved = Officer {
-        id,
-        ..officer.clone()
-    };
+    let saved = Officer { id, ..officer.clone() };
     audit::record(
         &mut tx,
         actor,
@@ -164,10 +138,8 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
 
 pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
     let mut tx = begin_write(db).await?;
-    let before: Officer = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(officer.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let before: Officer =
+        sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(officer.id).fetch_one(&mut *tx).await?;
     sqlx::query(
         "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
          status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10",
@@ -228,15 +200,8 @@ pub async fn add_designation(
          withdrawn_on, withdrawal_reason, officer_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     );
-    let (id,) = bind_designation(q, d)
-        .bind(officer_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let saved = Designation {
-        id,
-        officer_id,
-        ..d.clone()
-    };
+    let (id,) = bind_designation(q, d).bind(officer_id).fetch_one(&mut *tx).await?;
+    let saved = Designation { id, officer_id, ..d.clone() };
     audit::record(
         &mut tx,
         actor,
@@ -255,29 +220,20 @@ pub async fn update_designation(
     d: &Designation,
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let before: Designation = sqlx::query_as(&format!(
-        "{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"
-    ))
-    .bind(id)
-    .bind(officer_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let before: Designation =
+        sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+            .bind(id)
+            .bind(officer_id)
+            .fetch_one(&mut *tx)
+            .await?;
     let q = sqlx::query_as(
         "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
          ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
          credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
          WHERE id = $14 AND officer_id = $15 RETURNING id",
     );
-    bind_designation(q, d)
-        .bind(id)
-        .bind(officer_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let after = Designation {
-        id,
-        officer_id,
-        ..d.clone()
-    };
+    bind_designation(q, d).bind(id).bind(officer_id).fetch_one(&mut *tx).await?;
+    let after = Designation { id, officer_id, ..d.clone() };
     if before != after {
         audit::record(
             &mut tx,

@@ -59,17 +59,11 @@ impl Account {
     }
 
     pub fn role_labels(&self) -> String {
-        self.roles
-            .iter()
-            .map(|r| r.label())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
     }
 
     pub fn last_login(&self) -> String {
-        self.last_login_at
-            .map(crate::web::format_instant)
-            .unwrap_or_else(|| "never".into())
+        self.last_login_at.map(crate::web::format_instant).unwrap_or_else(|| "never".into())
     }
 
     /// What an audit entry records of the account (never the hash).
@@ -116,14 +110,11 @@ pub struct NewUser {
 }
 
 pub fn validate_username(errors: &mut FieldErrors, username: &str) {
-    let ok_chars = username
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    let ok_chars =
+        username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
     if username.len() < 3 || username.len() > 64 || !ok_chars {
-        errors.add(
-            "username",
-            "Use 3 to 64 characters: lower-case letters, digits, dot, dash or underscore.",
-        );
+        errors
+            .add("username", "Use 3 to 64 characters: lower-case letters, digits, dot, dash or underscore.");
     }
 }
 
@@ -131,13 +122,7 @@ pub fn parse_roles(errors: &mut FieldErrors, values: &[String]) -> Vec<Role> {
     let mut roles: Vec<Role> = values.iter().filter_map(|v| Role::parse(v)).collect();
     roles.sort();
     roles.dedup();
-    if roles.is_empty()
-        || roles.len()
-            != values
-                .iter()
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-    {
+    if roles.is_empty() || roles.len() != values.iter().collect::<std::collections::BTreeSet<_>>().len() {
         errors.add("roles", "Choose at least one role from the list.");
     }
     roles
@@ -150,10 +135,7 @@ impl NewUserForm {
         validate_username(&mut errors, &username);
         let display_name = self.display_name.trim().to_string();
         if display_name.is_empty() || display_name.chars().count() > 100 {
-            errors.add(
-                "display_name",
-                "Enter the person's name (up to 100 characters).",
-            );
+            errors.add("display_name", "Enter the person's name (up to 100 characters).");
         }
         if let Err(why) = crate::auth::password::check_new(&self.password, &username) {
             errors.add("password", why);

@@ -27,14 +27,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{id}/enable", post(route_post_enable))
         .route("/users/{id}/unlock", post(route_post_unlock))
         .route("/users/{id}/end-sessions", post(route_post_end_sessions))
-        .route(
-            "/users/{id}/reset-password",
-            post(route_post_reset_password),
-        )
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), access::ADMINISTRATORS),
-            guard,
-        ))
+        .route("/users/{id}/reset-password", post(route_post_reset_password))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::ADMINISTRATORS), guard))
 }
 
 #[derive(Template, WebTemplate)]
@@ -45,10 +39,7 @@ struct ListPage {
 }
 
 async fn route_get_users(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
-    Ok(ListPage {
-        page,
-        accounts: store::list(&state.db).await?,
-    })
+    Ok(ListPage { page, accounts: store::list(&state.db).await? })
 }
 
 #[derive(Template, WebTemplate)]
@@ -61,12 +52,7 @@ struct NewPage {
 }
 
 async fn route_get_new(page: PageCtx) -> NewPage {
-    NewPage {
-        page,
-        form: NewUserForm::default(),
-        errors: FieldErrors::default(),
-        roles: Role::ALL,
-    }
+    NewPage { page, form: NewUserForm::default(), errors: FieldErrors::default(), roles: Role::ALL }
 }
 
 /// Reads repeated checkbox names (`roles`) that serde_urlencoded cannot
@@ -103,12 +89,7 @@ async fn route_post_new(
         Ok(user) => user,
         Err(errors) => {
             form.password.clear();
-            return Ok(unprocessable(NewPage {
-                page,
-                form,
-                errors,
-                roles: Role::ALL,
-            }));
+            return Ok(unprocessable(NewPage { page, form, errors, roles: Role::ALL }));
         }
     };
     let hash = state.hasher.hash(&new_user.password).await?;
@@ -121,12 +102,7 @@ async fn route_post_new(
             let mut errors = FieldErrors::default();
             errors.add("username", "This username is already in use.");
             form.password.clear();
-            Ok(unprocessable(NewPage {
-                page,
-                form,
-                errors,
-                roles: Role::ALL,
-            }))
+            Ok(unprocessable(NewPage { page, form, errors, roles: Role::ALL }))
         }
         Err(other) => Err(other.into()),
     }
@@ -180,17 +156,11 @@ async fn route_post_user(
         .find(|(k, _)| k == "display_name")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    let role_values: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "roles")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let role_values: Vec<String> =
+        pairs.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.clone()).collect();
     let mut errors = FieldErrors::default();
     if display_name.is_empty() || display_name.chars().count() > 100 {
-        errors.add(
-            "display_name",
-            "Enter the person's name (up to 100 characters).",
-        );
+        errors.add("display_name", "Enter the person's name (up to 100 characters).");
     }
     let roles = parse_roles(&mut errors, &role_values);
     if errors.is_empty() {
@@ -232,13 +202,7 @@ async fn route_post_disable(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let result = store::disable(&state.db, &actor, id).await;
-    account_action(
-        &session,
-        id,
-        result,
-        "Account disabled and its sessions ended.",
-    )
-    .await
+    account_action(&session, id, result, "Account disabled and its sessions ended.").await
 }
 
 async fn route_post_enable(
@@ -268,13 +232,7 @@ async fn route_post_end_sessions(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let result = store::end_sessions(&state.db, &actor, id).await;
-    account_action(
-        &session,
-        id,
-        result,
-        "All sessions of this account were ended.",
-    )
-    .await
+    account_action(&session, id, result, "All sessions of this account were ended.").await
 }
 
 #[derive(Deserialize)]
@@ -299,5 +257,11 @@ async fn route_post_reset_password(
     }
     let hash = state.hasher.hash(&form.password).await?;
     let result = store::reset_password(&state.db, &actor, id, &hash).await;
-    account_action(&session, id, result, "Temporary password set. The user must change it at next sign-in; their sessions were ended.").await
+    account_action(
+        &session,
+        id,
+        result,
+        "Temporary password set. The user must change it at next sign-in; their sessions were ended.",
+    )
+    .await
 }

@@ -31,10 +31,7 @@ impl From<UserError> for crate::error::AppError {
 const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
      failed_logins, first_failed_at, session_epoch, created_at, last_login_at FROM users";
 
-async fn with_roles(
-    conn: &mut SqliteConnection,
-    mut account: Account,
-) -> Result<Account, sqlx::Error> {
+async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result<Account, sqlx::Error> {
     let roles: Vec<(String,)> =
         sqlx::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
             .bind(account.id)
@@ -46,10 +43,8 @@ async fn with_roles(
 }
 
 async fn fetch(conn: &mut SqliteConnection, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let account: Option<Account> = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let account: Option<Account> =
+        sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     match account {
         Some(a) => Ok(Some(with_roles(conn, a).await?)),
         None => Ok(None),
@@ -80,18 +75,13 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
-    let mut accounts: Vec<Account> = sqlx::query_as(&format!("{SELECT} ORDER BY username"))
-        .fetch_all(db)
-        .await?;
-    let roles: Vec<(i64, String)> = sqlx::query_as("SELECT user_id, role FROM user_roles")
-        .fetch_all(db)
-        .await?;
+    let mut accounts: Vec<Account> =
+        sqlx::query_as(&format!("{SELECT} ORDER BY username")).fetch_all(db).await?;
+    let roles: Vec<(i64, String)> =
+        sqlx::query_as("SELECT user_id, role FROM user_roles").fetch_all(db).await?;
     for account in &mut accounts {
-        account.roles = roles
-            .iter()
-            .filter(|(u, _)| *u == account.id)
-            .filter_map(|(_, r)| Role::parse(r))
-            .collect();
+        account.roles =
+            roles.iter().filter(|(u, _)| *u == account.id).filter_map(|(_, r)| Role::parse(r)).collect();
         account.roles.sort();
     }
     Ok(accounts)
@@ -120,15 +110,8 @@ async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64
     Ok(n)
 }
 
-async fn set_roles(
-    conn: &mut SqliteConnection,
-    id: i64,
-    roles: &[Role],
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+async fn set_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     for role in roles {
         sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
             .bind(id)
@@ -141,12 +124,7 @@ async fn set_roles(
 
 /// Creates an account from a validated form; `password_hash` is computed
 /// by the caller outside the transaction (it takes a while).
-pub async fn create(
-    db: &Db,
-    actor: &Actor,
-    user: &NewUser,
-    password_hash: &str,
-) -> Result<i64, UserError> {
+pub async fn create(db: &Db, actor: &Actor, user: &NewUser, password_hash: &str) -> Result<i64, UserError> {
     let mut tx = begin_write(db).await?;
     let inserted = sqlx::query_as::<_, (i64,)>(
         "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at) \
@@ -201,11 +179,7 @@ pub async fn update(
         .await?;
     set_roles(&mut tx, id, roles).await?;
     let after = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    let action = if before.roles != after.roles {
-        "user.roles_change"
-    } else {
-        "user.update"
-    };
+    let action = if before.roles != after.roles { "user.roles_change" } else { "user.update" };
     audit::record(
         &mut tx,
         actor,
@@ -217,22 +191,14 @@ pub async fn update(
 }
 
 /// Applies one administrative account action with its audit entry.
-async fn account_action(
-    db: &Db,
-    actor: &Actor,
-    id: i64,
-    action: &str,
-    sql: &str,
-) -> Result<(), UserError> {
+async fn account_action(db: &Db, actor: &Actor, id: i64, action: &str, sql: &str) -> Result<(), UserError> {
     let mut tx = begin_write(db).await?;
     let before = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
     if action == "user.disable"
         && before.has(Role::Administrator)
         && other_active_admins(&mut tx, id).await? == 0
     {
-        return Err(UserError::Refused(
-            "This is the only active administrator and cannot be disabled.",
-        ));
+        return Err(UserError::Refused("This is the only active administrator and cannot be disabled."));
     }
     sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     let after = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -259,14 +225,7 @@ pub async fn disable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
 }
 
 pub async fn enable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
-    account_action(
-        db,
-        actor,
-        id,
-        "user.enable",
-        "UPDATE users SET disabled = 0 WHERE id = $1",
-    )
-    .await
+    account_action(db, actor, id, "user.enable", "UPDATE users SET disabled = 0 WHERE id = $1").await
 }
 
 pub async fn unlock(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
@@ -293,12 +252,7 @@ pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserErr
 
 /// An administrator's reset: a temporary password that must be changed at
 /// the next sign-in; the user's sessions end.
-pub async fn reset_password(
-    db: &Db,
-    actor: &Actor,
-    id: i64,
-    password_hash: &str,
-) -> Result<(), UserError> {
+pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password_hash: &str) -> Result<(), UserError> {
     let mut tx = begin_write(db).await?;
     fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
     sqlx::query(
@@ -309,8 +263,8 @@ pub async fn reset_password(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let event = Event::new("user.password_reset", "user", id)
-        .details(json!({ "must_change_password": true }));
+    let event =
+        Event::new("user.password_reset", "user", id).details(json!({ "must_change_password": true }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(())
@@ -354,33 +308,24 @@ pub async fn sign_in_failed(
     audit::record(&mut tx, actor, event).await?;
     if let Some(account) = account.filter(|a| a.locked == 0 && a.disabled == 0) {
         let now = now_unix();
-        let window_open = account
-            .first_failed_at
-            .is_some_and(|t| now - t <= LOCKOUT_WINDOW_SECS);
+        let window_open = account.first_failed_at.is_some_and(|t| now - t <= LOCKOUT_WINDOW_SECS);
         let (failures, first) = if window_open {
-            (
-                account.failed_logins + 1,
-                account.first_failed_at.unwrap_or(now),
-            )
+            (account.failed_logins + 1, account.first_failed_at.unwrap_or(now))
         } else {
             (1, now)
         };
         let lock = failures >= LOCKOUT_FAILURES;
-        sqlx::query(
-            "UPDATE users SET failed_logins = $1, first_failed_at = $2, locked = $3 WHERE id = $4",
-        )
-        .bind(failures)
-        .bind(first)
-        .bind(lock as i64)
-        .bind(account.id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE users SET failed_logins = $1, first_failed_at = $2, locked = $3 WHERE id = $4")
+            .bind(failures)
+            .bind(first)
+            .bind(lock as i64)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?;
         if lock {
             let event = Event::new("account.lockout", "user", account.id)
                 .outcome(Outcome::Denied)
-                .details(
-                    json!({ "failures": failures, "window_minutes": LOCKOUT_WINDOW_SECS / 60 }),
-                );
+                .details(json!({ "failures": failures, "window_minutes": LOCKOUT_WINDOW_SECS / 60 }));
             audit::record(&mut tx, actor, event).await?;
         }
     }
@@ -389,11 +334,13 @@ pub async fn sign_in_failed(
 
 pub async fn sign_in_succeeded(db: &Db, actor: &Actor, id: i64) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    sqlx::query("UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1 WHERE id = $2")
-        .bind(now_unix())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1 WHERE id = $2",
+    )
+    .bind(now_unix())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     audit::record(&mut tx, actor, Event::new("login.success", "user", id)).await?;
     tx.commit().await
 }

@@ -22,10 +22,7 @@ pub async fn protect(
     request: Request,
     next: Next,
 ) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
     let expected = session.get::<String>(CSRF_KEY).await.ok().flatten();
@@ -40,11 +37,7 @@ pub async fn protect(
         return next.run(Request::from_parts(parts, body)).await;
     }
     let actor = Actor::from_parts(&parts);
-    let reason = if same_site {
-        "missing or wrong CSRF token"
-    } else {
-        "request from another site"
-    };
+    let reason = if same_site { "missing or wrong CSRF token" } else { "request from another site" };
     let event = Event::new("request.csrf_rejected", "route", parts.uri.path())
         .outcome(Outcome::Denied)
         .details(serde_json::json!({ "method": parts.method.as_str(), "reason": reason }));
@@ -80,10 +73,7 @@ fn from_this_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     match url::Url::parse(origin) {
         Ok(url) => {
             let origin_host = match (url.host_str(), url.port()) {
@@ -102,11 +92,7 @@ async fn submitted_token(
     body: Body,
     limit: usize,
 ) -> Result<(Option<String>, Body), Response> {
-    if let Some(token) = parts
-        .headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(token) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok((Some(token.to_string()), body));
     }
     let is_form = parts
@@ -116,34 +102,21 @@ async fn submitted_token(
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if is_form {
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            (
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-            )
-                .into_response()
+            (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response()
         })?;
         let token = form_field(&bytes, "_csrf");
         return Ok((token, Body::from(bytes)));
     }
-    let token = parts
-        .uri
-        .query()
-        .and_then(|q| form_field(q.as_bytes(), "_csrf"));
+    let token = parts.uri.query().and_then(|q| form_field(q.as_bytes(), "_csrf"));
     Ok((token, body))
 }
 
 fn form_field(encoded: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(encoded)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(encoded).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -160,18 +133,9 @@ mod tests {
 
     #[test]
     fn foreign_origin_is_refused() {
-        assert!(!from_this_site(&headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "http://evil.example")
-        ])));
-        assert!(from_this_site(&headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "http://127.0.0.1:8080")
-        ])));
-        assert!(!from_this_site(&headers(&[
-            ("host", "a"),
-            ("sec-fetch-site", "cross-site")
-        ])));
+        assert!(!from_this_site(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")])));
+        assert!(from_this_site(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")])));
+        assert!(!from_this_site(&headers(&[("host", "a"), ("sec-fetch-site", "cross-site")])));
         assert!(from_this_site(&headers(&[("host", "a")])));
     }
 

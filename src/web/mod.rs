@@ -66,11 +66,7 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
         .map(|(href, label, _)| NavLink {
             href,
             label,
-            current: if href == "/" {
-                path == "/"
-            } else {
-                path.starts_with(href)
-            },
+            current: if href == "/" { path == "/" } else { path.starts_with(href) },
         })
         .collect()
 }
@@ -102,12 +98,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         let csrf = csrf_token(&session).await?;
         let flash = session.remove::<String>(FLASH_KEY).await?;
         let nav = navigation(user.as_ref(), parts.uri.path());
-        Ok(PageCtx {
-            user,
-            csrf,
-            flash,
-            nav,
-        })
+        Ok(PageCtx { user, csrf, flash, nav })
     }
 }
 
@@ -197,10 +188,7 @@ pub struct Paging {
 
 impl Paging {
     pub fn new(page: Option<i64>, per_page: i64) -> Self {
-        Self {
-            page: page.unwrap_or(1).max(1),
-            per_page,
-        }
+        Self { page: page.unwrap_or(1).max(1), per_page }
     }
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
@@ -216,10 +204,7 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_return_addresses() {
-        assert_eq!(
-            safe_local_path("/officers?page=2"),
-            Some("/officers?page=2")
-        );
+        assert_eq!(safe_local_path("/officers?page=2"), Some("/officers?page=2"));
         assert_eq!(safe_local_path("//evil.example/x"), None);
         assert_eq!(safe_local_path("https://evil.example/"), None);
         assert_eq!(safe_local_path("/\\evil.example"), None);

@@ -1,0 +1,148 @@
+//! Test harness: the real server on port 0 over a fresh SQLite file, and a
+//! cookie-keeping HTTP client that signs in through the real sign-in form.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use oversight::audit::Actor;
+use oversight::auth::Role;
+use oversight::config::Config;
+use oversight::db::Db;
+use oversight::users::NewUser;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub db_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}/oversight.db", dir.path().display());
+    let db = oversight::db::connect(&db_url).await.expect("database");
+    let mut config = Config::new(&db_url);
+    adjust(&mut config);
+    let router = oversight::app::build(db.clone(), config).await.expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(oversight::app::serve(listener, router));
+    TestApp { base, db, db_url, dir }
+}
+
+pub const PASSWORD: &str = "river lantern ochre";
+
+impl TestApp {
+    /// Creates an account directly in the store (setup, not the thing under test).
+    pub async fn user(&self, username: &str, roles: &[Role]) -> i64 {
+        self.user_with(username, roles, false).await
+    }
+
+    pub async fn user_with(&self, username: &str, roles: &[Role], must_change: bool) -> i64 {
+        let hash = oversight::auth::password::Hasher::default().hash(PASSWORD).await.unwrap();
+        let user = NewUser {
+            username: username.into(),
+            display_name: format!("Test {username}"),
+            password: PASSWORD.into(),
+            roles: roles.to_vec(),
+            must_change_password: must_change,
+        };
+        oversight::users::store::create(&self.db, &Actor::system("test setup"), &user, &hash).await.unwrap()
+    }
+
+    /// A client signed in as `username` with the common test password.
+    pub async fn signed_in(&self, username: &str) -> Client {
+        let client = Client::new(&self.base);
+        let response = client.sign_in(username, PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in of {username} should redirect");
+        client
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq").fetch_all(&self.db).await.unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.db).await.unwrap()
+    }
+
+    pub async fn set_agency_models(&self, models: &str) {
+        sqlx::query("UPDATE agency SET models = $1, name = 'Test County Sheriff', ori = 'TX1010000', state = 'TX' WHERE id = 1")
+            .bind(models)
+            .execute(&self.db)
+            .await
+            .unwrap();
+    }
+}
+
+/// An HTTP client with its own cookie jar that does not follow redirects,
+/// so tests see each 303 the browser would follow.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self { http, base: base.to_string() }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// The CSRF token of this client's session, read from a page's form.
+    pub async fn token(&self, path: &str) -> String {
+        let (_, body) = self.get_text(path).await;
+        extract_token(&body).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+    }
+
+    /// Posts a form with the session's token, as the browser would.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.token("/account/password").await;
+        let mut pairs: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post_raw(path, &pairs).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        let token = self.token("/login").await;
+        self.post_raw(
+            "/login",
+            &[("_csrf", &token), ("username", username), ("password", password), ("next", "/")],
+        )
+        .await
+    }
+}
+
+pub fn extract_token(body: &str) -> Option<String> {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_string())
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
