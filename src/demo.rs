@@ -185,7 +185,7 @@ fn demo_designations(i: usize, today: Date) -> Vec<Designation> {
         ..Default::default()
     };
     match i % 10 {
-        0 | 1 | 2 => vec![full(model, 300 + (i as i64 % 5) * 20, 730)],
+        0..=2 => vec![full(model, 300 + (i as i64 % 5) * 20, 730)],
         3 => vec![Designation {
             model: model.into(),
             nominated_on: day(20),

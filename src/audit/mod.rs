@@ -390,6 +390,15 @@ pub fn verify_jsonl(reader: impl std::io::BufRead) -> Verdict {
     verifier.finish()
 }
 
+/// Handlers take the actor of their request directly.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Actor::from_parts(parts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,14 +479,5 @@ mod tests {
         }
         let d = changed_fields(&O { a: 1, b: "x" }, &O { a: 1, b: "y" });
         assert_eq!(d, serde_json::json!({"before": {"b": "x"}, "after": {"b": "y"}}));
-    }
-}
-
-/// Handlers take the actor of their request directly.
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Actor::from_parts(parts))
     }
 }

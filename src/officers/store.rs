@@ -51,14 +51,15 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
             .push_bind(filter.model.clone())
             .push(")");
     }
-    let order = match filter.sort.as_str() {
-        "badge" => "badge",
-        "hire_date" => "hire_date",
-        "status" => "status",
-        _ => "last_name, first_name",
-    };
     let direction = if filter.descending { "DESC" } else { "ASC" };
-    q.push(format!(" ORDER BY {order} {direction}, id {direction}"));
+    let order: &[&str] = match filter.sort.as_str() {
+        "badge" => &["badge"],
+        "hire_date" => &["hire_date", "last_name", "first_name"],
+        "status" => &["status", "last_name", "first_name"],
+        _ => &["last_name", "first_name"],
+    };
+    let order: Vec<String> = order.iter().chain(["id"].iter()).map(|c| format!("{c} {direction}")).collect();
+    q.push(format!(" ORDER BY {}", order.join(", ")));
     q.build_query_as().fetch_all(db).await
 }
 

@@ -1,0 +1,74 @@
+//! Error pages, and what the server log holds: a 500 shows a reference that
+//! is in the log; sign-in traffic leaves no password, cookie or token there.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{Client, PASSWORD, spawn_app};
+use oversight::auth::Role;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn errors_have_pages_and_the_log_keeps_no_secrets() {
+    let log = Captured::default();
+    let writer = log.clone();
+    tracing_subscriber::fmt()
+        // Everything the server side logs, at every level; the test client's own
+        // crates are left out (they log the cookies they store).
+        .with_env_filter("trace,reqwest=off,cookie_store=off,hyper_util::client=off")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    let client = Client::new(&app.base);
+    let response = client.sign_in("clerk", PASSWORD).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie_value = cookie.split('=').nth(1).unwrap().to_string();
+    let token = client.token("/officers").await;
+    Client::new(&app.base).sign_in("clerk", "a wrong password typed").await;
+
+    let (status, body) = client.get_text("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Page not found") && body.contains("<h1>"));
+
+    // Break the database under the server: the next roster read fails.
+    sqlx::query("ALTER TABLE designations RENAME TO designations_gone").execute(&app.db).await.unwrap();
+    let (status, body) = client.get_text("/officers").await;
+    assert_eq!(status, 500);
+    let marker = "Reference: <code>";
+    let start = body.find(marker).expect("reference shown") + marker.len();
+    let reference = &body[start..start + 12];
+    assert!(reference.chars().all(|c| c.is_ascii_hexdigit()), "{reference}");
+    assert!(!body.contains("designations"), "no internal detail on the page");
+
+    let text = log.text();
+    assert!(text.contains(reference), "the reference is in the server log");
+    assert!(!text.contains(PASSWORD), "no password in the log");
+    assert!(!text.contains("a wrong password typed"));
+    if let Some(at) = text.find(&cookie_value) {
+        panic!("session id in the log: {}", &text[at.saturating_sub(300)..at + 50]);
+    }
+    assert!(!text.contains(&token), "no CSRF token in the log");
+}
