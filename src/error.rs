@@ -78,7 +78,7 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let page = ErrorPage { page: PageCtx::bare(heading), heading, message, reference };
+        let page = ErrorPage { page: PageCtx::default(), heading, message, reference };
         match page.render() {
             Ok(body) => (status, Html(body)).into_response(),
             Err(_) => (status, heading).into_response(),

@@ -39,11 +39,16 @@ async fn administrator_clerk_and_auditor_journey_in_chromium() {
     println!("{stdout}");
     assert!(output.status.success(), "browser journey failed:\n{stdout}\n{stderr}");
     // What the browser did is in the database.
-    let clerk: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = 'rjimenez' AND must_change_password = 0")
+    let clerk: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE username = 'rjimenez' AND must_change_password = 0",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(clerk, 1);
+    let officer: String = sqlx::query_scalar("SELECT last_name FROM officers WHERE badge = 'CC-7001'")
         .fetch_one(&app.db)
         .await
         .unwrap();
-    assert_eq!(clerk, 1);
-    let officer: String = sqlx::query_scalar("SELECT last_name FROM officers WHERE badge = 'CC-7001'").fetch_one(&app.db).await.unwrap();
     assert_eq!(officer, "Nguyễn");
 }

@@ -218,12 +218,33 @@ impl Entry {
             .unwrap_or_default()
     }
 
-    pub fn details_text(&self) -> String {
-        if self.details.as_object().is_some_and(|o| o.is_empty()) {
-            String::new()
-        } else {
-            self.details.to_string()
+    /// The details as short lines for people: "field: before → after"
+    /// for edits, "field: value" otherwise.
+    pub fn detail_lines(&self) -> Vec<String> {
+        let show = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => "(empty)".to_string(),
+            serde_json::Value::String(s) if s.is_empty() => "(empty)".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let Some(map) = self.details.as_object() else { return vec![show(&self.details)] };
+        let before = map.get("before").and_then(|v| v.as_object());
+        let after = map.get("after").and_then(|v| v.as_object());
+        let mut lines = Vec::new();
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                for (key, new) in a {
+                    let old = b.get(key).unwrap_or(&serde_json::Value::Null);
+                    lines.push(format!("{key}: {} → {}", show(old), show(new)));
+                }
+            }
+            (None, Some(a)) => lines.extend(a.iter().map(|(k, v)| format!("{k}: {}", show(v)))),
+            _ => {}
         }
+        for (key, value) in map.iter().filter(|(k, _)| *k != "before" && *k != "after") {
+            lines.push(format!("{key}: {}", show(value)));
+        }
+        lines
     }
 }
 
@@ -468,6 +489,13 @@ mod tests {
         let b_details: serde_json::Value = serde_json::from_str(r#"{"a":"Nguyễn","z":1}"#).unwrap();
         a.details = b_details;
         assert_eq!(a.compute_hash(), chain(1)[0].hash);
+    }
+
+    #[test]
+    fn detail_lines_read_as_changes() {
+        let mut e = chain(1).remove(0);
+        e.details = serde_json::json!({"before": {"status": "active"}, "after": {"status": "on_leave"}, "via": "web"});
+        assert_eq!(e.detail_lines(), vec!["status: active → on_leave", "via: web"]);
     }
 
     #[test]

@@ -102,17 +102,17 @@ async fn route_post_login(
     let account = store::find_by_username(&state.db, &username).await?;
     let password_ok =
         state.hasher.verify(&form.password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
-    let usable = account.as_ref().is_some_and(|a| a.locked == 0 && a.disabled == 0);
     let next = safe_local_path(&form.next).unwrap_or("/").to_string();
-    let Some(account) = account.filter(|_| password_ok && usable) else {
-        let account = store::find_by_username(&state.db, &username).await?;
-        let reason = match &account {
-            None => "unknown username",
-            Some(a) if a.disabled != 0 => "account disabled",
-            Some(a) if a.locked != 0 => "account locked",
-            Some(_) => "wrong password",
-        };
+    let refusal = match &account {
+        None => Some("unknown username"),
+        Some(a) if a.disabled != 0 => Some("account disabled"),
+        Some(a) if a.locked != 0 => Some("account locked"),
+        Some(_) if !password_ok => Some("wrong password"),
+        Some(_) => None,
+    };
+    let (Some(account), None) = (account.clone(), refusal) else {
         let actor = Actor::anonymous(&username, &source);
+        let reason = refusal.unwrap_or("refused");
         store::sign_in_failed(&state.db, &actor, account.as_ref(), reason).await?;
         let page = PageCtx { csrf: web::csrf_token(&session).await?, ..PageCtx::default() };
         let mut view = login_page(&state, page, form.username.clone(), next).await?;

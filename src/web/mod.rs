@@ -43,12 +43,6 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
-    /// A context with no user and no token, for error pages rendered
-    /// outside a handler.
-    pub fn bare(_title: &str) -> Self {
-        Self::default()
-    }
-
     pub fn has_role(&self, role: Role) -> bool {
         self.user.as_ref().is_some_and(|u| u.has(role))
     }
