@@ -116,6 +116,9 @@ pub async fn seed(pool: &Db) -> anyhow::Result<()> {
         agreement_renewed: Some(format_date(today - Duration::days(120))),
         login_banner: agency::DEFAULT_BANNER.into(),
         time_zone: "America/New_York".into(),
+        // The demo's sign-ins are printed for anyone to try, so it does not
+        // demand an authenticator app; a real agency keeps the default.
+        mfa_policy: "optional".into(),
     };
     agency::store::update(pool, &actor, &profile).await?;
     let hasher = crate::auth::password::Hasher::default();

@@ -22,6 +22,8 @@ const ROUTES: &[(Method, &str, &[Role])] = {
     &[
         (Get, "/", ALL),
         (Get, "/account/password", ALL),
+        (Get, "/account/mfa", ALL),
+        (Post, "/account/mfa", ALL),
         (Get, "/officers", ALL),
         (Get, "/officers/{o}", ALL),
         (Get, "/officers/new", &[Clerk]),
@@ -42,6 +44,7 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Post, "/users/{u}/unlock", &[Administrator]),
         (Post, "/users/{u}/end-sessions", &[Administrator]),
         (Post, "/users/{u}/reset-password", &[Administrator]),
+        (Post, "/users/{u}/reset-mfa", &[Administrator]),
         (Get, "/agency", &[Administrator]),
         (Post, "/agency", &[Administrator]),
         (Get, "/audit", &[Auditor]),

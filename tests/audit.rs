@@ -42,6 +42,7 @@ async fn every_kind_of_change_lands_in_the_log_with_before_and_after() {
                 ("agreement_signed", "2025-01-15"),
                 ("login_banner", "Restricted system. Use is monitored and audited; use means consent."),
                 ("time_zone", "America/New_York"),
+                ("mfa_policy", "optional"),
             ],
         )
         .await;

@@ -4,6 +4,7 @@
 # packages of the browser tests), then checks formatting and lints and runs
 # every test (unit, HTTP integration, CLI, browser).
 set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
 
 missing=()
@@ -23,4 +24,7 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+cargo test --locked 2>&1 | tee target/test-output.txt
+# One closing line with the totals of every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt

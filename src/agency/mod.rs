@@ -29,6 +29,7 @@ pub struct Profile {
     pub agreement_renewed: Option<String>,
     pub login_banner: String,
     pub time_zone: String,
+    pub mfa_policy: String,
 }
 
 impl Profile {
@@ -73,6 +74,8 @@ pub struct ProfileForm {
     pub login_banner: String,
     #[serde(default)]
     pub time_zone: String,
+    #[serde(default)]
+    pub mfa_policy: String,
 }
 
 pub const STATES: [&str; 56] = [
@@ -93,6 +96,7 @@ impl ProfileForm {
             agreement_renewed: p.agreement_renewed.clone().unwrap_or_default(),
             login_banner: p.login_banner.clone(),
             time_zone: p.time_zone.clone(),
+            mfa_policy: p.mfa_policy.clone(),
         }
     }
 
@@ -152,6 +156,9 @@ impl ProfileForm {
         if jiff::tz::TimeZone::get(&time_zone).is_err() {
             errors.add("time_zone", "Enter a time zone name such as America/Chicago.");
         }
+        if !crate::auth::mfa::POLICIES.iter().any(|(c, _)| *c == self.mfa_policy) {
+            errors.add("mfa_policy", "Choose who must use two-step sign-in.");
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -164,6 +171,7 @@ impl ProfileForm {
             agreement_renewed: renewed.map(format_date),
             login_banner,
             time_zone,
+            mfa_policy: self.mfa_policy.clone(),
         })
     }
 }
@@ -182,6 +190,7 @@ mod tests {
             agreement_renewed: "".into(),
             login_banner: DEFAULT_BANNER.into(),
             time_zone: "America/Chicago".into(),
+            mfa_policy: "administrators".into(),
         }
     }
 

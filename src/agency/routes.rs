@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use super::{MODELS, ProfileForm, STATES, store};
 use crate::app::AppState;
 use crate::audit::Actor;
+use crate::auth::mfa::POLICIES;
 use crate::auth::{access, guard, see_other};
 use crate::error::AppResult;
 use crate::web::{FieldErrors, PageCtx, flash};
@@ -29,6 +30,7 @@ struct EditPage {
     errors: FieldErrors,
     models: &'static [(&'static str, &'static str)],
     states: &'static [&'static str],
+    policies: &'static [(&'static str, &'static str)],
 }
 
 async fn route_get_agency(State(state): State<AppState>, page: PageCtx) -> AppResult<EditPage> {
@@ -39,6 +41,7 @@ async fn route_get_agency(State(state): State<AppState>, page: PageCtx) -> AppRe
         errors: FieldErrors::default(),
         models: &MODELS,
         states: &STATES,
+        policies: &POLICIES,
     })
 }
 
@@ -57,8 +60,8 @@ async fn route_post_agency(
             Ok(see_other("/agency"))
         }
         Err(errors) => {
-            let mut response =
-                EditPage { page, form, errors, models: &MODELS, states: &STATES }.into_response();
+            let view = EditPage { page, form, errors, models: &MODELS, states: &STATES, policies: &POLICIES };
+            let mut response = view.into_response();
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
@@ -79,6 +82,7 @@ fn profile_form(pairs: Vec<(String, String)>) -> ProfileForm {
             "agreement_renewed" => form.agreement_renewed = value,
             "login_banner" => form.login_banner = value,
             "time_zone" => form.time_zone = value,
+            "mfa_policy" => form.mfa_policy = value,
             _ => {}
         }
     }

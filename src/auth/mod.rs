@@ -2,6 +2,7 @@
 //! security.md (idle and absolute limits enforced here, on the server), and
 //! the access guard every route declares.
 
+pub mod mfa;
 pub mod password;
 pub mod routes;
 
@@ -141,12 +142,16 @@ pub async fn load_user(
         } else if let Some(account) = account {
             session.insert(SIGN_IN_KEY, SignIn { last_seen_at: now, ..sign_in }).await?;
             let must_change = account.must_change_password != 0;
+            let must_enrol = !account.mfa_enabled()
+                && mfa::required(&crate::agency::store::mfa_policy(&state.db).await?, &account.roles);
             request.extensions_mut().insert(account.into_current());
             let path = request.uri().path();
-            let allowed_while_forced =
-                path == "/account/password" || path == "/logout" || path.starts_with("/static/");
-            if must_change && !allowed_while_forced {
+            let always_open = path == "/logout" || path.starts_with("/static/");
+            if must_change && !always_open && path != "/account/password" {
                 return Ok(Redirect::to("/account/password").into_response());
+            }
+            if must_enrol && !must_change && !always_open && path != "/account/mfa" {
+                return Ok(Redirect::to("/account/mfa").into_response());
             }
         }
     }

@@ -28,6 +28,8 @@ pub struct Account {
     pub session_epoch: i64,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: i64,
     #[sqlx(skip)]
     pub roles: Vec<Role>,
 }
@@ -58,6 +60,10 @@ impl Account {
         self.roles.contains(&role)
     }
 
+    pub fn mfa_enabled(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+
     pub fn role_labels(&self) -> String {
         self.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
     }
@@ -74,6 +80,7 @@ impl Account {
             roles: self.roles.iter().map(|r| r.as_str().to_string()).collect(),
             disabled: self.disabled != 0,
             locked: self.locked != 0,
+            two_step: self.mfa_enabled(),
         }
     }
 }
@@ -85,6 +92,7 @@ pub struct AccountSnapshot {
     pub roles: Vec<String>,
     pub disabled: bool,
     pub locked: bool,
+    pub two_step: bool,
 }
 
 /// The create-user form as typed.

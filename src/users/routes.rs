@@ -28,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{id}/unlock", post(route_post_unlock))
         .route("/users/{id}/end-sessions", post(route_post_end_sessions))
         .route("/users/{id}/reset-password", post(route_post_reset_password))
+        .route("/users/{id}/reset-mfa", post(route_post_reset_mfa))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::ADMINISTRATORS), guard))
 }
 
@@ -233,6 +234,22 @@ async fn route_post_end_sessions(
 ) -> AppResult<Response> {
     let result = store::end_sessions(&state.db, &actor, id).await;
     account_action(&session, id, result, "All sessions of this account were ended.").await
+}
+
+async fn route_post_reset_mfa(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let result = store::reset_mfa(&state.db, &actor, id).await;
+    account_action(
+        &session,
+        id,
+        result,
+        "Two-step sign-in was reset and the user's sessions ended; they set it up again at next sign-in.",
+    )
+    .await
 }
 
 #[derive(Deserialize)]

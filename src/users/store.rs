@@ -29,7 +29,7 @@ impl From<UserError> for crate::error::AppError {
 }
 
 const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
-     failed_logins, first_failed_at, session_epoch, created_at, last_login_at FROM users";
+     failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step FROM users";
 
 async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result<Account, sqlx::Error> {
     let roles: Vec<(String,)> =
@@ -239,6 +239,32 @@ pub async fn unlock(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
     .await
 }
 
+/// Turns two-step sign-in off for a user who lost their device; they
+/// enrol again at next sign-in if the agency requires it. Sessions end.
+pub async fn reset_mfa(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(
+        db,
+        actor,
+        id,
+        "user.mfa_reset",
+        "UPDATE users SET totp_secret = NULL, totp_last_step = 0, session_epoch = session_epoch + 1 WHERE id = $1",
+    )
+    .await
+}
+
+/// Stores the user's confirmed TOTP secret (the secret is not audited).
+pub async fn enable_mfa(db: &Db, actor: &Actor, id: i64, secret: &str, step: i64) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
+        .bind(secret)
+        .bind(step)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, actor, Event::new("mfa.enrol", "user", id)).await?;
+    tx.commit().await
+}
+
 pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
     account_action(
         db,
@@ -332,15 +358,25 @@ pub async fn sign_in_failed(
     tx.commit().await
 }
 
-pub async fn sign_in_succeeded(db: &Db, actor: &Actor, id: i64) -> Result<(), sqlx::Error> {
+/// A completed sign-in; `totp_step` is the one-time code's step when the
+/// second step was used, so that code cannot be used again.
+pub async fn sign_in_succeeded(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    totp_step: Option<i64>,
+) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
     sqlx::query(
-        "UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1 WHERE id = $2",
+        "UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1, \
+         totp_last_step = COALESCE($2, totp_last_step) WHERE id = $3",
     )
     .bind(now_unix())
+    .bind(totp_step)
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut tx, actor, Event::new("login.success", "user", id)).await?;
+    let details = serde_json::json!({ "two_step": totp_step.is_some() });
+    audit::record(&mut tx, actor, Event::new("login.success", "user", id).details(details)).await?;
     tx.commit().await
 }

@@ -25,6 +25,9 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}/oversight.db", dir.path().display());
     let db = oversight::db::connect(&db_url).await.expect("database");
+    // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
+    // only stand between the test and the page under test.
+    sqlx::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
     let mut config = Config::new(&db_url);
     adjust(&mut config);
     let router = oversight::app::build(db.clone(), config).await.expect("router");
@@ -70,6 +73,10 @@ impl TestApp {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.db).await.unwrap()
     }
 
+    pub async fn set_mfa_policy(&self, policy: &str) {
+        sqlx::query("UPDATE agency SET mfa_policy = $1").bind(policy).execute(&self.db).await.unwrap();
+    }
+
     pub async fn set_agency_models(&self, models: &str) {
         sqlx::query("UPDATE agency SET models = $1, name = 'Test County Sheriff', ori = 'TX1010000', state = 'TX' WHERE id = 1")
             .bind(models)
@@ -108,9 +115,20 @@ impl Client {
     }
 
     /// The CSRF token of this client's session, read from a page's form.
+    /// Follows redirects as a browser would (a user who must first change
+    /// the password or enrol in two-step sign-in is sent elsewhere).
     pub async fn token(&self, path: &str) -> String {
-        let (_, body) = self.get_text(path).await;
-        extract_token(&body).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+        let mut path = path.to_string();
+        for _ in 0..4 {
+            let response = self.get(&path).await;
+            if response.status().is_redirection() {
+                path = location(&response);
+                continue;
+            }
+            let body = response.text().await.unwrap();
+            return extract_token(&body).unwrap_or_else(|| panic!("no CSRF token on {path}"));
+        }
+        panic!("too many redirects from {path}")
     }
 
     /// Posts a form with the session's token, as the browser would.
