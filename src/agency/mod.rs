@@ -2,6 +2,7 @@
 //! models its agreement covers, the agreement dates, the sign-in banner and
 //! the time zone its dates are kept in.
 
+pub mod agreements;
 pub mod routes;
 pub mod store;
 

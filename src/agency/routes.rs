@@ -2,13 +2,15 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router, middleware};
 use tower_sessions::Session;
 
-use super::{MODELS, ProfileForm, STATES, store};
+use serde::Deserialize;
+
+use super::{MODELS, ProfileForm, STATES, agreements, store};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::mfa::POLICIES;
@@ -33,16 +35,39 @@ struct EditPage {
     policies: &'static [(&'static str, &'static str)],
 }
 
-async fn route_get_agency(State(state): State<AppState>, page: PageCtx) -> AppResult<EditPage> {
+#[derive(Deserialize)]
+struct LookupQuery {
+    ori: Option<String>,
+}
+
+/// The profile form; with `?ori=` it is pre-filled from the public list of
+/// 287(g) agreements (saved only when the administrator saves the form).
+async fn route_get_agency(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<LookupQuery>,
+) -> AppResult<Response> {
     let profile = store::get(&state.db).await?;
-    Ok(EditPage {
-        page,
-        form: ProfileForm::from_profile(&profile),
-        errors: FieldErrors::default(),
-        models: &MODELS,
-        states: &STATES,
-        policies: &POLICIES,
-    })
+    let mut form = ProfileForm::from_profile(&profile);
+    let mut errors = FieldErrors::default();
+    if let Some(ori) = query.ori.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        match agreements::lookup(ori) {
+            Some(found) => {
+                form.name = found.name;
+                form.ori = ori.to_uppercase();
+                form.state = found.state.to_string();
+                form.models = found.models.iter().map(|m| m.to_string()).collect();
+            }
+            None => errors.add(
+                "lookup",
+                "This ORI is not in the 287(g) agreements list of 3 July 2025; fill in the profile by hand.",
+            ),
+        }
+    }
+    let status =
+        if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::NOT_FOUND };
+    let view = EditPage { page, form, errors, models: &MODELS, states: &STATES, policies: &POLICIES };
+    Ok((status, view).into_response())
 }
 
 async fn route_post_agency(
