@@ -34,9 +34,27 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             std::fs::create_dir_all(parent)?;
         }
     }
+    let file = options.get_filename().to_path_buf();
     let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
+    restrict_to_owner(&file);
     Ok(pool)
+}
+
+/// The database holds criminal justice information: only the account that
+/// runs the product may read the file (and its WAL and shared-memory files).
+fn restrict_to_owner(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Starts a write transaction that holds SQLite's write lock from its first
@@ -55,4 +73,22 @@ pub fn now_unix() -> i64 {
 /// True when the error is a UNIQUE constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_file_is_private_and_durable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/folder/o.db");
+        let db = super::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&db).await.unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&db).await.unwrap();
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&db).await.unwrap();
+        assert_eq!((journal.as_str(), synchronous, foreign_keys), ("wal", 2, 1), "WAL, FULL, foreign keys");
+    }
 }
