@@ -25,18 +25,20 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::web::PageCtx;
-use crate::{agency, audit, auth, officers, users, web};
+use crate::{agency, audit, auth, compliance, documents, officers, training, users, web};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub hasher: Hasher,
+    pub files: crate::documents::files::FileStore,
 }
 
 /// Builds the whole application over an open database.
 pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
-    let state = AppState { db: db.clone(), config: Arc::new(config), hasher: Hasher::default() };
+    let files = crate::documents::files::FileStore::new(config.files_dir.clone());
+    let state = AppState { db: db.clone(), config: Arc::new(config), hasher: Hasher::default(), files };
     let store = SqliteStore::new(db.clone());
     store.migrate().await?;
     tokio::spawn(async move {
@@ -70,13 +72,18 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(agency::routes::router(&state))
         .merge(officers::routes::router(&state))
         .merge(audit::routes::router(&state))
+        .merge(training::routes::router(&state))
+        .merge(compliance::routes::router(&state))
+        .merge(documents::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .fallback(route_fallback)
         // Innermost first: CSRF needs the user; the user needs the session.
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_user))
         .layer(sessions)
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        // Uploads are the largest bodies; other forms keep their own
+        // smaller limit (the CSRF check and axum's form extractor).
+        .layer(RequestBodyLimitLayer::new(state.config.upload_limit.max(state.config.body_limit) + 64 * 1024))
         .layer(middleware::from_fn_with_state(state.clone(), web::headers::secure))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -134,13 +141,10 @@ async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResu
     let agency = agency::store::get(&state.db).await?;
     let today = agency.today();
     let roster = officers::store::list(&state.db, &Default::default()).await?;
-    let designations = officers::store::all_designations(&state.db).await?;
+    let evidence = officers::store::evidence(&state.db).await?;
     let authorized = roster
         .iter()
-        .filter(|o| {
-            let mine: Vec<_> = designations.iter().filter(|d| d.officer_id == o.id).cloned().collect();
-            officers::authorization::authorized_for_any(o, &mine, today)
-        })
+        .filter(|o| officers::authorization::authorized_for_any(o, &evidence.of(o.id), today))
         .count();
     Ok(HomePage { page, officers: roster.len(), authorized, today: web::format_date(today), agency })
 }

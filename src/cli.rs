@@ -37,6 +37,9 @@ enum Command {
     /// Export or verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import records from CSV: all rows or none.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write a consistent copy of the live database.
     Backup {
         #[arg(long)]
@@ -71,6 +74,17 @@ enum UserCommand {
         /// The person's name as shown in the product (default: the username).
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Past training records (columns: badge, course, completed_on, hours, scores, provider).
+    Training {
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -119,6 +133,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
         Command::Audit(AuditCommand::Verify { file }) => verify_audit(&database_url(), file.as_deref()).await,
+        Command::Import(ImportCommand::Training { file, force }) => import_training(&database_url(), &file, force).await,
         Command::Backup { out } => {
             let pool = db::connect(&database_url()).await?;
             let report = backup::write(&pool, &out).await?;
@@ -215,6 +230,29 @@ async fn add_user(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file)?;
+    let pool = db::connect(url).await?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let report = crate::training::import::import(&pool, &Actor::system("command line"), &name, &bytes, force).await?;
+    if report.already_imported {
+        eprintln!("{} was imported before (SHA-256 {}). Nothing was imported; add --force to import it again.", file.display(), report.sha256);
+        return Ok(ExitCode::from(3));
+    }
+    if report.problem_count > 0 {
+        for problem in &report.problems {
+            eprintln!("{problem}");
+        }
+        if report.problem_count > report.problems.len() {
+            eprintln!("… and {} more problems not listed.", report.problem_count - report.problems.len());
+        }
+        eprintln!("Nothing was imported: {} problem(s) in {}.", report.problem_count, file.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("Imported {} training records from {} (SHA-256 {}).", report.imported, file.display(), report.sha256);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -15,18 +15,32 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Largest uploaded document, in bytes (security.md: default 25 MiB).
+    pub upload_limit: usize,
+    /// Where uploaded files are kept: outside anything the server serves.
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Config {
     pub fn new(database_url: impl Into<String>) -> Self {
+        let database_url = database_url.into();
         Self {
-            database_url: database_url.into(),
+            files_dir: files_dir_for(&database_url),
+            upload_limit: 25 * 1024 * 1024,
+            database_url,
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             secure_cookies: false,
             body_limit: 2 * 1024 * 1024,
         }
     }
+}
+
+/// Files live in a `files` folder beside the SQLite database file.
+pub fn files_dir_for(database_url: &str) -> std::path::PathBuf {
+    let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+    path.parent().map(|p| p.join("files")).unwrap_or_else(|| std::path::PathBuf::from("files"))
 }
 
 /// The default database: a SQLite file under `./data/`.

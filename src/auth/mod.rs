@@ -66,6 +66,8 @@ pub mod access {
     pub const ADMINISTRATORS: &[Role] = &[Role::Administrator];
     pub const RECORDS_WRITERS: &[Role] = &[Role::Clerk];
     pub const AUDITORS: &[Role] = &[Role::Auditor];
+    /// The compliance roster and training measures.
+    pub const ROSTER_READERS: &[Role] = &[Role::Clerk, Role::Supervisor, Role::Reviewer, Role::Auditor];
 }
 
 /// The signed-in user, placed in request extensions by `load_user`.
@@ -185,6 +187,14 @@ pub async fn guard(
         .outcome(Outcome::Denied)
         .details(serde_json::json!({ "method": parts.method.as_str() }));
     audit::record_alone(&state.db, &actor, event).await?;
+    Err(AppError::Forbidden)
+}
+
+/// Refuses an object the user's role may not reach (a route may be open
+/// to the role while one of its records is not), and audits the denial.
+pub async fn deny<T>(db: &crate::db::Db, actor: &Actor, object: &str) -> Result<T, AppError> {
+    let event = Event::new("access.denied", "object", object).outcome(Outcome::Denied);
+    audit::record_alone(db, actor, event).await?;
     Err(AppError::Forbidden)
 }
 

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use time::Date;
 use tower_sessions::Session;
 
-use super::authorization::{Standing, authorized_for_any, officer_standing};
+use super::authorization::{EvidenceSet, Standing, authorized_for_any, standing};
+use crate::compliance::{self, Compliance};
+use crate::training::{self, TrainingRecord};
 use super::store::{self, Filter, OfficerError};
 use super::{Designation, DesignationForm, Officer, OfficerForm, STATUSES};
 use crate::agency::{self, MODELS};
@@ -63,6 +65,7 @@ pub struct ListQuery {
 pub struct Row {
     pub officer: Officer,
     pub authorized: bool,
+    pub disqualified: bool,
     pub models: String,
 }
 
@@ -144,10 +147,10 @@ async fn route_get_officers(
         descending: query.dir == "desc",
     };
     let officers = store::list(&state.db, &filter).await?;
-    let designations = store::all_designations(&state.db).await?;
+    let evidence = store::evidence(&state.db).await?;
     let rows: Vec<Row> = officers
         .into_iter()
-        .map(|officer| row(officer, &designations, today))
+        .map(|officer| row(officer, &evidence, today))
         .filter(|r| match query.authorized.as_str() {
             "yes" => r.authorized,
             "no" => !r.authorized,
@@ -171,17 +174,44 @@ async fn route_get_officers(
     })
 }
 
-fn row(officer: Officer, all: &[Designation], today: Date) -> Row {
-    let mine: Vec<Designation> = all.iter().filter(|d| d.officer_id == officer.id).cloned().collect();
-    let mut models: Vec<&str> = mine.iter().map(|d| d.model.as_str()).collect();
+fn row(officer: Officer, set: &EvidenceSet, today: Date) -> Row {
+    let evidence = set.of(officer.id);
+    let mut models: Vec<&str> = evidence.designations.iter().map(|d| d.model.as_str()).collect();
     models.dedup();
-    Row { authorized: authorized_for_any(&officer, &mine, today), models: models.join(", "), officer }
+    let disqualified = models.iter().any(|m| evidence.disqualified(m, today).is_some());
+    Row {
+        authorized: authorized_for_any(&officer, &evidence, today),
+        disqualified,
+        models: models.join(", "),
+        officer,
+    }
+}
+
+/// Hours completed per calendar year, newest first.
+fn hours_by_year(records: &[TrainingRecord]) -> Vec<(i32, String)> {
+    let mut years: std::collections::BTreeMap<i32, f64> = Default::default();
+    for r in records {
+        if let Some(d) = r.date() {
+            *years.entry(d.year()).or_default() += r.hours;
+        }
+    }
+    years.into_iter().rev().map(|(y, h)| (y, training::format_hours(h))).collect()
 }
 
 pub struct ModelStanding {
     pub code: &'static str,
     pub name: &'static str,
     pub standing: Standing,
+    pub compliance: Compliance,
+    pub refresher_due: String,
+}
+
+/// A training record as the officer page lists it.
+pub struct TrainingRow {
+    pub record: TrainingRecord,
+    pub course: String,
+    pub outcome: &'static str,
+    pub certificates: Vec<crate::documents::Document>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -192,6 +222,10 @@ struct ShowPage {
     supervisor: Option<Officer>,
     designations: Vec<Designation>,
     standings: Vec<ModelStanding>,
+    training: Vec<TrainingRow>,
+    hours_by_year: Vec<(i32, String)>,
+    agency_due: String,
+    documents: Vec<crate::documents::Document>,
     history: Vec<Entry>,
     today: String,
     can_edit: bool,
@@ -209,13 +243,36 @@ async fn route_get_officer(
     };
     let designations = store::designations_of(&state.db, id).await?;
     let today = agency::store::get(&state.db).await?.today();
+    let records = training::store::records_of(&state.db, id).await?;
+    let courses = training::store::courses(&state.db).await?;
+    let evidence = super::authorization::Evidence { designations: &designations, training: &records, courses: &courses };
     let standings = MODELS
         .iter()
         .filter(|(code, _)| designations.iter().any(|d| d.model == *code))
         .map(|(code, name)| ModelStanding {
             code,
             name,
-            standing: officer_standing(&officer, &designations, code, today),
+            standing: standing(&officer, &evidence, code, today),
+            compliance: compliance::assess(&officer, &evidence, code, today),
+            refresher_due: evidence
+                .refresher_due(code, today)
+                .map(|d| format!("{} ({})", format_date(d.date), d.course))
+                .unwrap_or_else(|| "none scheduled".into()),
+        })
+        .collect();
+    let agency_due = evidence.agency_due(today).map(|d| format!("{} ({})", format_date(d.date), d.course)).unwrap_or_default();
+    let documents = crate::documents::store::for_officer(&state.db, id).await?;
+    let hours_by_year = hours_by_year(&records);
+    let training = records
+        .into_iter()
+        .map(|record| {
+            let course = courses.iter().find(|c| c.id == record.course_id);
+            TrainingRow {
+                course: course.map(|c| c.name.clone()).unwrap_or_default(),
+                outcome: course.map(|c| record.outcome(c).label()).unwrap_or_default(),
+                certificates: documents.iter().filter(|d| d.training_record_id == Some(record.id)).cloned().collect(),
+                record,
+            }
         })
         .collect();
     let history = store::history(&state.db, id).await?;
@@ -226,6 +283,10 @@ async fn route_get_officer(
         supervisor,
         designations,
         standings,
+        training,
+        hours_by_year,
+        agency_due,
+        documents,
         history,
         today: format_date(today),
         can_edit,

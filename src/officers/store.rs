@@ -90,6 +90,15 @@ pub async fn all_designations(db: &Db) -> Result<Vec<Designation>, sqlx::Error> 
         .await
 }
 
+/// Designations, training and the catalog of every officer.
+pub async fn evidence(db: &Db) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
+    Ok(super::authorization::EvidenceSet::new(
+        all_designations(db).await?,
+        crate::training::store::all_records(db).await?,
+        crate::training::store::courses(db).await?,
+    ))
+}
+
 pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
         .bind(id)
@@ -253,6 +262,8 @@ pub async fn history(db: &Db, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error
         "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash \
          FROM audit_log WHERE (object_kind = 'officer' AND object_id = $1) \
          OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2)) \
+         OR (object_kind = 'training_record' AND object_id IN (SELECT CAST(id AS TEXT) FROM training_records WHERE officer_id = $2)) \
+         OR (object_kind = 'document' AND object_id IN (SELECT CAST(id AS TEXT) FROM documents WHERE officer_id = $2)) \
          ORDER BY seq DESC LIMIT 200",
     )
     .bind(officer_id.to_string())

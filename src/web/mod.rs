@@ -51,6 +51,9 @@ impl PageCtx {
 fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     let Some(user) = user else { return Vec::new() };
     let mut links = vec![("/", "Home", true), ("/officers", "Officers", true)];
+    links.push(("/compliance", "Compliance", user.has_any(crate::auth::access::ROSTER_READERS)));
+    links.push(("/documents", "Documents", true));
+    links.push(("/courses", "Courses", user.has(Role::Administrator)));
     links.push(("/users", "Users", user.has(Role::Administrator)));
     links.push(("/agency", "Agency profile", user.has(Role::Administrator)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
@@ -162,6 +165,13 @@ pub fn format_instant(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A CSV cell that a spreadsheet will not run as a formula: cells that
+/// begin with = + - @, a tab or a carriage return get a leading apostrophe
+/// (security.md, "CSV exports").
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
+}
+
 /// Only a path on this site may be a return address after sign-in, so a
 /// crafted link cannot send the user elsewhere.
 pub fn safe_local_path(next: &str) -> Option<&str> {
@@ -203,6 +213,15 @@ mod tests {
         assert_eq!(safe_local_path("https://evil.example/"), None);
         assert_eq!(safe_local_path("/\\evil.example"), None);
         assert_eq!(safe_local_path("officers"), None);
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("-1+2"), "'-1+2");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("\tx"), "'\tx");
+        assert_eq!(spreadsheet_safe("Nguyễn"), "Nguyễn");
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! Training and authorization measures T1-T4 (metrics.md), computed from
+//! the records for any period.
+
+use std::collections::BTreeSet;
+
+use crate::measures::{Better, Figure, Measure, Period, Unit};
+use crate::officers::Officer;
+use crate::officers::authorization::EvidenceSet;
+use crate::training::Outcome;
+
+/// T3's target until targets become agency settings: hours per designated
+/// officer in the period.
+pub const T3_TARGET_HOURS: f64 = 8.0;
+
+/// Officers with a 287(g) designation in the period, and those models.
+fn designated(officers: &[Officer], set: &EvidenceSet, period: Period) -> Vec<(i64, BTreeSet<String>)> {
+    officers
+        .iter()
+        .filter(|o| o.status != "separated")
+        .filter_map(|o| {
+            let models: BTreeSet<String> = set
+                .of(o.id)
+                .designations
+                .iter()
+                .filter(|d| {
+                    let nominated = crate::officers::Designation::date(&d.nominated_on);
+                    let withdrawn = crate::officers::Designation::date(&d.withdrawn_on);
+                    nominated.is_some_and(|n| n <= period.to) && withdrawn.is_none_or(|w| w >= period.from)
+                })
+                .map(|d| d.model.clone())
+                .collect();
+            (!models.is_empty()).then_some((o.id, models))
+        })
+        .collect()
+}
+
+struct Figures {
+    t1: Figure,
+    t2: Figure,
+    t3: Figure,
+    t4: Figure,
+    records: usize,
+    records_without_scores: usize,
+}
+
+fn figures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Figures {
+    let designated = designated(officers, set, period);
+    let count = designated.len() as f64;
+    let end = period.to;
+    let (mut current, mut overdue, mut hours) = (0.0, 0.0, 0.0);
+    let (mut taken, mut first_pass, mut records, mut without_scores) = (0.0, 0.0, 0, 0);
+    for (id, models) in &designated {
+        let evidence = set.of(*id);
+        let refresher_late = models.iter().any(|m| evidence.refresher_due(m, end).is_some_and(|d| d.date < end));
+        let trained = models
+            .iter()
+            .all(|m| evidence.disqualified(m, end).is_none() && evidence.initial_gap(m, end).is_none());
+        if trained && !refresher_late {
+            current += 1.0;
+        }
+        if refresher_late {
+            overdue += 1.0;
+        }
+        for record in evidence.training.iter().filter(|r| r.date().is_some_and(|d| period.contains(d))) {
+            records += 1;
+            hours += record.hours;
+            let Some(course) = evidence.courses.iter().find(|c| c.id == record.course_id) else { continue };
+            match record.outcome(course) {
+                Outcome::Attended => without_scores += 1,
+                outcome => {
+                    taken += 1.0;
+                    if outcome == (Outcome::Passed { first_attempt: true }) {
+                        first_pass += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    Figures {
+        t1: Figure::ratio(current, count),
+        t2: Figure::count(overdue),
+        t3: Figure::ratio(hours, count),
+        t4: Figure::ratio(first_pass, taken),
+        records,
+        records_without_scores: without_scores,
+    }
+}
+
+/// T1-T4 for `period`, each with the previous period's value.
+pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Vec<Measure> {
+    let now = figures(officers, set, period);
+    let before = figures(officers, set, period.previous());
+    let complete = "complete: every designation and training record has the fields this measure needs".to_string();
+    vec![
+        Measure {
+            id: "T1",
+            name: "Training currency",
+            definition: "Designated officers whose required training (initial and refresher) is current at period end ÷ designated officers",
+            unit: Unit::Percent,
+            better: Better::Higher,
+            target: Some(100.0),
+            current: now.t1,
+            previous: before.t1,
+            completeness: complete.clone(),
+        },
+        Measure {
+            id: "T2",
+            name: "Overdue refreshers",
+            definition: "Count of designated officers with a refresher past due at period end",
+            unit: Unit::Count,
+            better: Better::Lower,
+            target: Some(0.0),
+            current: now.t2,
+            previous: before.t2,
+            completeness: complete.clone(),
+        },
+        Measure {
+            id: "T3",
+            name: "Training hours per officer",
+            definition: "Hours of training completed in the period ÷ designated officers",
+            unit: Unit::Hours,
+            better: Better::Higher,
+            target: Some(T3_TARGET_HOURS),
+            current: now.t3,
+            previous: before.t3,
+            completeness: format!("{} training records in the period", now.records),
+        },
+        Measure {
+            id: "T4",
+            name: "Exam first-pass rate",
+            definition: "Exams passed without remediation ÷ exams taken (training records of the period with a score)",
+            unit: Unit::Percent,
+            better: Better::Higher,
+            target: None,
+            current: now.t4,
+            previous: before.t4,
+            completeness: format!(
+                "{} of {} training records in the period have no exam score and are not counted",
+                now.records_without_scores, now.records
+            ),
+        },
+    ]
+}

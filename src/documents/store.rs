@@ -1,0 +1,135 @@
+//! Queries on documents and their versions. An upload's row and its audit
+//! entry commit together; downloads are audited too.
+
+use serde_json::json;
+
+use super::{Document, Version};
+use crate::audit::{self, Actor, Entry, Event};
+use crate::db::{Db, Tx, begin_write, now_unix};
+
+const SELECT: &str = "SELECT d.id, d.title, d.kind, d.officer_id, d.training_record_id, d.created_at, \
+     v.version, v.content_type FROM documents d JOIN document_versions v ON v.document_id = d.id \
+     AND v.version = (SELECT MAX(version) FROM document_versions WHERE document_id = d.id)";
+const SELECT_VERSION: &str = "SELECT id, document_id, version, original_name, stored_name, content_type, size_bytes, \
+     sha256, uploaded_by, uploaded_at, note FROM document_versions";
+
+pub async fn list(db: &Db) -> Result<Vec<Document>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY d.kind, d.title, d.id")).fetch_all(db).await
+}
+
+pub async fn for_officer(db: &Db, officer_id: i64) -> Result<Vec<Document>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE d.officer_id = $1 ORDER BY d.created_at DESC, d.id DESC"))
+        .bind(officer_id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Document, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_one(db).await
+}
+
+pub async fn versions(db: &Db, id: i64) -> Result<Vec<Version>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 ORDER BY version DESC"))
+        .bind(id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn version(db: &Db, id: i64, version: i64) -> Result<Version, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND version = $2"))
+        .bind(id)
+        .bind(version)
+        .fetch_one(db)
+        .await
+}
+
+/// What a new document is about.
+pub struct NewDocument {
+    pub title: String,
+    pub kind: String,
+    pub officer_id: Option<i64>,
+    pub training_record_id: Option<i64>,
+}
+
+/// One uploaded file, already in the file store.
+pub struct Upload {
+    pub original_name: String,
+    pub stored_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub note: String,
+}
+
+async fn insert_version(tx: &mut Tx, actor: &Actor, document_id: i64, upload: &Upload) -> Result<i64, sqlx::Error> {
+    let (version,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1")
+            .bind(document_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO document_versions (document_id, version, original_name, stored_name, content_type, size_bytes, \
+         sha256, uploaded_by, uploaded_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(document_id)
+    .bind(version)
+    .bind(&upload.original_name)
+    .bind(&upload.stored_name)
+    .bind(&upload.content_type)
+    .bind(upload.size_bytes)
+    .bind(&upload.sha256)
+    .bind(&actor.username)
+    .bind(now_unix())
+    .bind(&upload.note)
+    .execute(&mut **tx)
+    .await?;
+    let details = json!({
+        "version": version, "file": upload.original_name, "content_type": upload.content_type,
+        "bytes": upload.size_bytes, "sha256": upload.sha256, "note": upload.note,
+    });
+    audit::record(tx, actor, Event::new("document.upload", "document", document_id).details(details)).await?;
+    Ok(version)
+}
+
+pub async fn create(db: &Db, actor: &Actor, doc: &NewDocument, upload: &Upload) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO documents (title, kind, officer_id, training_record_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&doc.title)
+    .bind(&doc.kind)
+    .bind(doc.officer_id)
+    .bind(doc.training_record_id)
+    .bind(now_unix())
+    .fetch_one(&mut *tx)
+    .await?;
+    let details = json!({ "after": { "title": doc.title, "kind": doc.kind, "officer_id": doc.officer_id,
+        "training_record_id": doc.training_record_id } });
+    audit::record(&mut tx, actor, Event::new("document.create", "document", id).details(details)).await?;
+    insert_version(&mut tx, actor, id, upload).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn add_version(db: &Db, actor: &Actor, document_id: i64, upload: &Upload) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let version = insert_version(&mut tx, actor, document_id, upload).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+pub async fn downloaded(db: &Db, actor: &Actor, version: &Version) -> Result<(), sqlx::Error> {
+    let details = json!({ "version": version.version, "sha256": version.sha256 });
+    let event = Event::new("document.download", "document", version.document_id).details(details);
+    audit::record_alone(db, actor, event).await.map(|_| ())
+}
+
+pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, \
+         prev_hash, hash FROM audit_log WHERE object_kind = 'document' AND object_id = $1 ORDER BY seq DESC LIMIT 200",
+    )
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await
+}

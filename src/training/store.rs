@@ -1,0 +1,157 @@
+//! Queries on the course catalog and training records; every change with
+//! its audit entry.
+
+use serde_json::json;
+
+use super::{Course, TrainingRecord};
+use crate::audit::{self, Actor, Event};
+use crate::db::{Db, Tx, begin_write, is_unique_violation};
+
+const SELECT_COURSE: &str = "SELECT id, name, kind, models, required_hours, max_hours, validity_months, pass_mark, \
+     remediation_attempts, active FROM courses";
+const SELECT_RECORD: &str =
+    "SELECT id, officer_id, course_id, completed_on, hours, scores, provider FROM training_records";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CourseError {
+    #[error("a course with this name exists")]
+    NameTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub async fn courses(db: &Db) -> Result<Vec<Course>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_COURSE} ORDER BY kind, name")).fetch_all(db).await
+}
+
+pub async fn course(db: &Db, id: i64) -> Result<Course, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_COURSE} WHERE id = $1")).bind(id).fetch_one(db).await
+}
+
+pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64, CourseError> {
+    let mut tx = begin_write(db).await?;
+    let before: Option<Course> = sqlx::query_as(&format!("{SELECT_COURSE} WHERE id = $1"))
+        .bind(course.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (sql, with_id) = match &before {
+        Some(_) => (
+            "UPDATE courses SET name = $1, kind = $2, models = $3, required_hours = $4, max_hours = $5, \
+             validity_months = $6, pass_mark = $7, remediation_attempts = $8, active = $9 WHERE id = $10 RETURNING id",
+            true,
+        ),
+        None => (
+            "INSERT INTO courses (name, kind, models, required_hours, max_hours, validity_months, pass_mark, \
+             remediation_attempts, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            false,
+        ),
+    };
+    let mut query = sqlx::query_as::<_, (i64,)>(sql)
+        .bind(&course.name)
+        .bind(&course.kind)
+        .bind(&course.models)
+        .bind(course.required_hours)
+        .bind(course.max_hours)
+        .bind(course.validity_months)
+        .bind(course.pass_mark)
+        .bind(course.remediation_attempts)
+        .bind(course.active);
+    if with_id {
+        query = query.bind(course.id);
+    }
+    let written = query.fetch_one(&mut *tx).await;
+    let (id,) = match written {
+        Ok(row) => row,
+        Err(e) if is_unique_violation(&e) => return Err(CourseError::NameTaken),
+        Err(e) => return Err(e.into()),
+    };
+    let saved = Course { id, ..course.clone() };
+    let event = match &before {
+        Some(before) => Event::new("course.update", "course", id).changes(before, &saved),
+        None => Event::new("course.create", "course", id).details(json!({ "after": saved })),
+    };
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn records_of(db: &Db, officer_id: i64) -> Result<Vec<TrainingRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_RECORD} WHERE officer_id = $1 ORDER BY completed_on DESC, id DESC"))
+        .bind(officer_id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn all_records(db: &Db) -> Result<Vec<TrainingRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_RECORD} ORDER BY officer_id, completed_on, id")).fetch_all(db).await
+}
+
+pub async fn record(db: &Db, officer_id: i64, id: i64) -> Result<TrainingRecord, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
+        .bind(id)
+        .bind(officer_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Inserts a record inside the caller's transaction (the form saves one,
+/// the CSV import many, with one audit entry for the whole file).
+pub async fn insert_record(tx: &mut Tx, officer_id: i64, r: &TrainingRecord) -> Result<i64, sqlx::Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO training_records (officer_id, course_id, completed_on, hours, scores, provider) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(officer_id)
+    .bind(r.course_id)
+    .bind(&r.completed_on)
+    .bind(r.hours)
+    .bind(&r.scores)
+    .bind(&r.provider)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn add_record(db: &Db, actor: &Actor, officer_id: i64, r: &TrainingRecord) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let id = insert_record(&mut tx, officer_id, r).await?;
+    let saved = TrainingRecord { id, officer_id, ..r.clone() };
+    audit::record(&mut tx, actor, Event::new("training.create", "training_record", id).details(json!({ "after": saved })))
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update_record(
+    db: &Db,
+    actor: &Actor,
+    officer_id: i64,
+    id: i64,
+    r: &TrainingRecord,
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: TrainingRecord = sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
+        .bind(id)
+        .bind(officer_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE training_records SET course_id = $1, completed_on = $2, hours = $3, scores = $4, provider = $5 \
+         WHERE id = $6 AND officer_id = $7",
+    )
+    .bind(r.course_id)
+    .bind(&r.completed_on)
+    .bind(r.hours)
+    .bind(&r.scores)
+    .bind(&r.provider)
+    .bind(id)
+    .bind(officer_id)
+    .execute(&mut *tx)
+    .await?;
+    let after = TrainingRecord { id, officer_id, ..r.clone() };
+    if before != after {
+        audit::record(&mut tx, actor, Event::new("training.update", "training_record", id).changes(&before, &after))
+            .await?;
+    }
+    tx.commit().await
+}
