@@ -133,7 +133,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
         Command::Audit(AuditCommand::Verify { file }) => verify_audit(&database_url(), file.as_deref()).await,
-        Command::Import(ImportCommand::Training { file, force }) => import_training(&database_url(), &file, force).await,
+        Command::Import(ImportCommand::Training { file, force }) => {
+            import_training(&database_url(), &file, force).await
+        }
         Command::Backup { out } => {
             let pool = db::connect(&database_url()).await?;
             let report = backup::write(&pool, &out).await?;
@@ -236,9 +238,14 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
     let bytes = std::fs::read(file)?;
     let pool = db::connect(url).await?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let report = crate::training::import::import(&pool, &Actor::system("command line"), &name, &bytes, force).await?;
+    let report =
+        crate::training::import::import(&pool, &Actor::system("command line"), &name, &bytes, force).await?;
     if report.already_imported {
-        eprintln!("{} was imported before (SHA-256 {}). Nothing was imported; add --force to import it again.", file.display(), report.sha256);
+        eprintln!(
+            "{} was imported before (SHA-256 {}). Nothing was imported; add --force to import it again.",
+            file.display(),
+            report.sha256
+        );
         return Ok(ExitCode::from(3));
     }
     if report.problem_count > 0 {
@@ -251,7 +258,12 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
         eprintln!("Nothing was imported: {} problem(s) in {}.", report.problem_count, file.display());
         return Ok(ExitCode::FAILURE);
     }
-    println!("Imported {} training records from {} (SHA-256 {}).", report.imported, file.display(), report.sha256);
+    println!(
+        "Imported {} training records from {} (SHA-256 {}).",
+        report.imported,
+        file.display(),
+        report.sha256
+    );
     Ok(ExitCode::SUCCESS)
 }
 

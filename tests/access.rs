@@ -47,6 +47,23 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Post, "/users/{u}/reset-mfa", &[Administrator]),
         (Get, "/agency", &[Administrator]),
         (Post, "/agency", &[Administrator]),
+        (Get, "/compliance", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Post, "/compliance/export", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Get, "/courses", &[Administrator]),
+        (Get, "/courses/new", &[Administrator]),
+        (Post, "/courses/new", &[Administrator]),
+        (Get, "/courses/{c}", &[Administrator]),
+        (Post, "/courses/{c}", &[Administrator]),
+        (Get, "/officers/{o}/training/new", &[Clerk]),
+        (Post, "/officers/{o}/training/new", &[Clerk]),
+        (Get, "/officers/{o}/training/{t}/edit", &[Clerk]),
+        (Post, "/officers/{o}/training/{t}/edit", &[Clerk]),
+        (Get, "/documents", ALL),
+        (Get, "/documents/new", &[Clerk]),
+        (Get, "/documents/{p}", ALL),
+        (Get, "/documents/{p}/versions/1/download", ALL),
+        (Get, "/documents/{x}", &[Clerk, Supervisor, Auditor]),
+        (Get, "/documents/{x}/versions/1/download", &[Clerk, Supervisor, Auditor]),
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),
@@ -57,6 +74,10 @@ struct Fixture {
     officer: i64,
     designation: i64,
     target_user: i64,
+    training: i64,
+    /// A program document (the agreement) and an officer's certificate.
+    public_doc: i64,
+    private_doc: i64,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -80,13 +101,29 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let designation = sqlx::query_scalar("SELECT id FROM designations").fetch_one(&app.db).await.unwrap();
-    Fixture { officer, designation, target_user }
+    clerk
+        .post(
+            &format!("/officers/{officer}/training/new"),
+            &[("course_id", "1"), ("completed_on", "2024-02-01"), ("hours", "160")],
+        )
+        .await;
+    let training = sqlx::query_scalar("SELECT id FROM training_records").fetch_one(&app.db).await.unwrap();
+    let public_doc =
+        common::upload(&clerk, "Memorandum of agreement", "agreement", "", "moa.pdf", common::PDF).await;
+    let private_doc =
+        common::upload(&clerk, "Certificate", "certificate", &officer.to_string(), "cert.pdf", common::PDF)
+            .await;
+    Fixture { officer, designation, target_user, training, public_doc, private_doc }
 }
 
 fn fill(path: &str, f: &Fixture) -> String {
     path.replace("{o}", &f.officer.to_string())
         .replace("{d}", &f.designation.to_string())
         .replace("{u}", &f.target_user.to_string())
+        .replace("{t}", &f.training.to_string())
+        .replace("{c}", "1")
+        .replace("{p}", &f.public_doc.to_string())
+        .replace("{x}", &f.private_doc.to_string())
 }
 
 /// Everything a denied request must leave untouched.
@@ -98,6 +135,9 @@ async fn records_digest(app: &TestApp) -> String {
         "SELECT group_concat(username || disabled || locked || session_epoch || password_hash, ',') FROM users",
         "SELECT group_concat(user_id || role, ',') FROM user_roles",
         "SELECT name || ori || models || login_banner FROM agency",
+        "SELECT group_concat(course_id || completed_on || hours || scores, ',') FROM training_records",
+        "SELECT group_concat(name || required_hours || active, ',') FROM courses",
+        "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",
     ] {
         let value: Option<String> = sqlx::query_scalar(query).fetch_one(&app.db).await.unwrap();
         digest.push_str(&value.unwrap_or_default());

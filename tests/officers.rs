@@ -27,7 +27,14 @@ async fn add_officer(clerk: &common::Client, badge: &str, last: &str, first: &st
 
 /// Seeded catalog: 1 JEM initial (160 h), 2 TFM initial (40 h), 3 WSO
 /// initial, 4 JEM refresher (24 months), 5 agency annual course.
-async fn add_training(clerk: &common::Client, officer: i64, course: &str, on: &str, hours: &str, scores: &str) {
+async fn add_training(
+    clerk: &common::Client,
+    officer: i64,
+    course: &str,
+    on: &str,
+    hours: &str,
+    scores: &str,
+) {
     let response = clerk
         .post(
             &format!("/officers/{officer}/training/new"),
@@ -147,7 +154,11 @@ async fn the_officer_page_says_whether_the_officer_is_authorized_today_and_why_n
     assert_eq!(withdrawn.status(), 303);
     let (_, page) = clerk.get_text(&format!("/officers/{id}")).await;
     let jem = &page[page.find("Jail Enforcement Model (JEM)</th>").unwrap()..];
-    assert!(jem[..300].contains("287(g) Jail Enforcement Model basic training not completed"), "{}", &jem[..300]);
+    assert!(
+        jem[..300].contains("287(g) Jail Enforcement Model basic training not completed"),
+        "{}",
+        &jem[..300]
+    );
     add_training(&clerk, id, "1", "2024-02-20", "160", "64, 88").await;
     add_training(&clerk, id, "4", "2026-01-15", "40", "91").await;
     add_training(&clerk, id, "2", "2024-02-22", "40", "75").await;
@@ -156,7 +167,10 @@ async fn the_officer_page_says_whether_the_officer_is_authorized_today_and_why_n
     assert!(jem[..200].contains("Authorized"), "{}", &jem[..200]);
     assert!(jem[..600].contains("2028-01-15"), "next refresher due 24 months after the refresher");
     assert!(page.contains("Passed on remediation"));
-    assert!(page.contains("<td>2024</td><td>200</td>") && page.contains("<td>2026</td><td>40</td>"), "hours per year");
+    assert!(
+        page.contains("<td>2024</td><td>200</td>") && page.contains("<td>2026</td><td>40</td>"),
+        "hours per year"
+    );
     let tfm = &page[page.find("Task Force Model (TFM)</th>").unwrap()..];
     assert!(
         tfm[..300].contains("authorization withdrawn on 2025-01-20: ICE written notice"),

@@ -51,7 +51,8 @@ fn figures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Figures {
     let (mut taken, mut first_pass, mut records, mut without_scores) = (0.0, 0.0, 0, 0);
     for (id, models) in &designated {
         let evidence = set.of(*id);
-        let refresher_late = models.iter().any(|m| evidence.refresher_due(m, end).is_some_and(|d| d.date < end));
+        let refresher_late =
+            models.iter().any(|m| evidence.refresher_due(m, end).is_some_and(|d| d.date < end));
         let trained = models
             .iter()
             .all(|m| evidence.disqualified(m, end).is_none() && evidence.initial_gap(m, end).is_none());
@@ -90,7 +91,8 @@ fn figures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Figures {
 pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Vec<Measure> {
     let now = figures(officers, set, period);
     let before = figures(officers, set, period.previous());
-    let complete = "complete: every designation and training record has the fields this measure needs".to_string();
+    let complete =
+        "complete: every designation and training record has the fields this measure needs".to_string();
     vec![
         Measure {
             id: "T1",

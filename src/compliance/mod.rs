@@ -161,14 +161,24 @@ mod tests {
     fn every_status_is_reached() {
         let trained = [record(1, "2024-02-20", "90"), record(3, "2024-02-21", "")];
         assert_eq!(status_on(&trained, date!(2024 - 06 - 01)).status, Status::Current);
-        assert_eq!(status_on(&trained, date!(2025 - 02 - 01)).status, Status::DueSoon, "agency course due 2025-02-21");
+        assert_eq!(
+            status_on(&trained, date!(2025 - 02 - 01)).status,
+            Status::DueSoon,
+            "agency course due 2025-02-21"
+        );
         let due = status_on(&trained, date!(2025 - 02 - 01));
         assert_eq!(due.reason, "agency course due 2025-02-21");
         assert_eq!(status_on(&trained, date!(2025 - 03 - 01)).status, Status::Overdue);
         let refreshed_agency = [trained[0].clone(), record(3, "2025-12-01", "")];
         let overdue = status_on(&refreshed_agency, date!(2026 - 02 - 21));
-        assert_eq!((overdue.status, overdue.reason.as_str()), (Status::Overdue, "refresher course was due 2026-02-20"));
-        assert_eq!(status_on(&[record(1, "2024-02-20", "40,50")], date!(2024 - 06 - 01)).status, Status::Disqualified);
+        assert_eq!(
+            (overdue.status, overdue.reason.as_str()),
+            (Status::Overdue, "refresher course was due 2026-02-20")
+        );
+        assert_eq!(
+            status_on(&[record(1, "2024-02-20", "40,50")], date!(2024 - 06 - 01)).status,
+            Status::Disqualified
+        );
         assert_eq!(status_on(&[], date!(2024 - 06 - 01)).status, Status::NotAuthorized);
     }
 }

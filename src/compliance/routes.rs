@@ -108,12 +108,16 @@ async fn route_get_compliance(
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let evidence = officers::store::evidence(&state.db).await?;
     let measures = training_measures(&officers, &evidence, period);
-    let all = roster(&state, &RosterQuery { model: query.model.clone(), ..Default::default() }, today).await?;
+    let all =
+        roster(&state, &RosterQuery { model: query.model.clone(), ..Default::default() }, today).await?;
     let counts = STATUSES
         .iter()
         .map(|(s, code, label)| (*code, *label, all.iter().filter(|r| r.compliance.status == *s).count()))
         .collect();
-    let rows = all.into_iter().filter(|r| query.status.is_empty() || r.compliance.status.code() == query.status).collect();
+    let rows = all
+        .into_iter()
+        .filter(|r| query.status.is_empty() || r.compliance.status.code() == query.status)
+        .collect();
     Ok(RosterPage {
         page,
         query,
@@ -138,7 +142,8 @@ async fn route_post_export(
     let mut out = csv::Writer::from_writer(Vec::new());
     let header_row = ["badge", "last_name", "first_name", "model", "status", "reason", "next_due", "as_of"];
     let write = |out: &mut csv::Writer<Vec<u8>>, row: &[String]| {
-        out.write_record(row.iter().map(|c| spreadsheet_safe(c))).map_err(|e| crate::error::AppError::Internal(e.into()))
+        out.write_record(row.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(|e| crate::error::AppError::Internal(e.into()))
     };
     write(&mut out, &header_row.map(String::from))?;
     for r in &rows {
@@ -158,11 +163,19 @@ async fn route_post_export(
     }
     let body = out.into_inner().map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("{e}")))?;
     let details = serde_json::json!({ "rows": rows.len(), "model": query.model, "status": query.status });
-    audit::record_alone(&state.db, &actor, Event::new("roster.export", "compliance_roster", "").details(details)).await?;
+    audit::record_alone(
+        &state.db,
+        &actor,
+        Event::new("roster.export", "compliance_roster", "").details(details),
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"compliance-roster-{}.csv\"", format_date(today))),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"compliance-roster-{}.csv\"", format_date(today)),
+            ),
         ],
         body,
     )

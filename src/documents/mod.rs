@@ -119,7 +119,9 @@ pub fn check_type(name: &str, bytes: &[u8]) -> Result<&'static str, String> {
         Some(t) if t == *claimed_type => Ok(claimed_type),
         Some(t) => {
             let what = TYPES.iter().find(|(ct, _, _)| *ct == t).map(|(_, _, w)| *w).unwrap_or("another type");
-            Err(format!("The file is named as {claimed_what} but its content is {what}: rename it correctly or choose the right file."))
+            Err(format!(
+                "The file is named as {claimed_what} but its content is {what}: rename it correctly or choose the right file."
+            ))
         }
         None => Err(format!("The file is named as {claimed_what} but its content is not an accepted type.")),
     }
@@ -131,7 +133,11 @@ pub fn safe_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let cleaned: String =
         base.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
-    if cleaned.trim_matches(['.', '_']).is_empty() { "document".into() } else { cleaned.chars().take(120).collect() }
+    if cleaned.trim_matches(['.', '_']).is_empty() {
+        "document".into()
+    } else {
+        cleaned.chars().take(120).collect()
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// Refuses and audits a request for a document the role may not read.
-async fn check_readable(state: &AppState, actor: &Actor, user: &CurrentUser, doc: &Document) -> AppResult<()> {
+async fn check_readable(
+    state: &AppState,
+    actor: &Actor,
+    user: &CurrentUser,
+    doc: &Document,
+) -> AppResult<()> {
     if readable(&doc.kind, &user.roles) {
         return Ok(());
     }
@@ -79,7 +84,12 @@ struct ShowPage {
     error: Option<String>,
 }
 
-async fn show_page(state: &AppState, page: PageCtx, document: Document, error: Option<String>) -> AppResult<ShowPage> {
+async fn show_page(
+    state: &AppState,
+    page: PageCtx,
+    document: Document,
+    error: Option<String>,
+) -> AppResult<ShowPage> {
     let officer = match document.officer_id {
         Some(id) => Some(officers::store::get(&state.db, id).await?),
         None => None,
@@ -151,14 +161,31 @@ struct NewPage {
     limit: String,
 }
 
-async fn new_page(state: &AppState, page: PageCtx, form: NewQuery, title: String, errors: FieldErrors) -> AppResult<Response> {
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+async fn new_page(
+    state: &AppState,
+    page: PageCtx,
+    form: NewQuery,
+    title: String,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     let officers = officers::store::choices(&state.db, None).await?;
-    let limit = format!("PDF, PNG, JPEG, plain text or CSV, at most {}.", size_text(state.config.upload_limit as u64));
+    let limit = format!(
+        "PDF, PNG, JPEG, plain text or CSV, at most {}.",
+        size_text(state.config.upload_limit as u64)
+    );
     Ok((status, NewPage { page, form, title, errors, kinds: &KINDS, officers, limit }).into_response())
 }
 
-async fn route_get_new(State(state): State<AppState>, page: PageCtx, Query(query): Query<NewQuery>) -> AppResult<Response> {
+async fn route_get_new(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<NewQuery>,
+) -> AppResult<Response> {
     new_page(&state, page, query, String::new(), FieldErrors::default()).await
 }
 
@@ -176,7 +203,9 @@ impl Submitted {
 }
 
 async fn read_form(mut multipart: Multipart, limit: usize) -> AppResult<Submitted> {
-    let bad = |e: axum::extract::multipart::MultipartError| AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()));
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
+    };
     let mut submitted = Submitted { fields: HashMap::new(), file: None, too_large: false };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -203,9 +232,16 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> AppResult<Submitte
 }
 
 /// Checks the file part of a form; the error names what to do.
-fn check_file(submitted: &Submitted, limit: usize, errors: &mut FieldErrors) -> Option<(String, Vec<u8>, &'static str)> {
+fn check_file(
+    submitted: &Submitted,
+    limit: usize,
+    errors: &mut FieldErrors,
+) -> Option<(String, Vec<u8>, &'static str)> {
     if submitted.too_large {
-        errors.add("file", format!("The file is larger than the {} limit. Nothing was stored.", size_text(limit as u64)));
+        errors.add(
+            "file",
+            format!("The file is larger than the {} limit. Nothing was stored.", size_text(limit as u64)),
+        );
         return None;
     }
     let Some((name, bytes)) = &submitted.file else {
@@ -226,7 +262,14 @@ fn check_file(submitted: &Submitted, limit: usize, errors: &mut FieldErrors) -> 
 }
 
 /// Writes the file, then its rows; if the rows fail, the file goes too.
-async fn store_upload<F, Fut>(state: &AppState, name: String, bytes: &[u8], content_type: &str, note: String, save: F) -> AppResult<i64>
+async fn store_upload<F, Fut>(
+    state: &AppState,
+    name: String,
+    bytes: &[u8],
+    content_type: &str,
+    note: String,
+    save: F,
+) -> AppResult<i64>
 where
     F: FnOnce(Upload) -> Fut,
     Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,

@@ -61,7 +61,12 @@ pub struct Upload {
     pub note: String,
 }
 
-async fn insert_version(tx: &mut Tx, actor: &Actor, document_id: i64, upload: &Upload) -> Result<i64, sqlx::Error> {
+async fn insert_version(
+    tx: &mut Tx,
+    actor: &Actor,
+    document_id: i64,
+    upload: &Upload,
+) -> Result<i64, sqlx::Error> {
     let (version,): (i64,) =
         sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1")
             .bind(document_id)
@@ -111,7 +116,12 @@ pub async fn create(db: &Db, actor: &Actor, doc: &NewDocument, upload: &Upload) 
     Ok(id)
 }
 
-pub async fn add_version(db: &Db, actor: &Actor, document_id: i64, upload: &Upload) -> Result<i64, sqlx::Error> {
+pub async fn add_version(
+    db: &Db,
+    actor: &Actor,
+    document_id: i64,
+    upload: &Upload,
+) -> Result<i64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let version = insert_version(&mut tx, actor, document_id, upload).await?;
     tx.commit().await?;

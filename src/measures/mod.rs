@@ -86,7 +86,7 @@ impl Figure {
     pub fn value(&self, unit: Unit) -> Option<f64> {
         match self.denominator {
             None => Some(self.numerator),
-            Some(d) if d == 0.0 => None,
+            Some(0.0) => None,
             Some(d) if unit == Unit::Percent => Some(100.0 * self.numerator / d),
             Some(d) => Some(self.numerator / d),
         }

@@ -66,9 +66,12 @@ impl<'a> Evidence<'a> {
     /// officer for that course (program.md: a second failure disqualifies).
     pub fn disqualified(&self, model: &str, date: Date) -> Option<String> {
         ["initial", "refresher"].into_iter().flat_map(|kind| self.required(model, kind)).find_map(|course| {
-            self.taken(course, date)
-                .find(|r| r.outcome(course) == Outcome::Disqualified)
-                .map(|r| format!("disqualified: failed the {} exam after remediation ({})", course.name, r.completed_on))
+            self.taken(course, date).find(|r| r.outcome(course) == Outcome::Disqualified).map(|r| {
+                format!(
+                    "disqualified: failed the {} exam after remediation ({})",
+                    course.name, r.completed_on
+                )
+            })
         })
     }
 
@@ -111,7 +114,8 @@ impl<'a> Evidence<'a> {
     /// The earliest agency-mandated course due; a course never completed is
     /// due from the day the officer was first nominated.
     pub fn agency_due(&self, date: Date) -> Option<Due> {
-        let first_nomination = self.designations.iter().filter_map(|d| Designation::date(&d.nominated_on)).min()?;
+        let first_nomination =
+            self.designations.iter().filter_map(|d| Designation::date(&d.nominated_on)).min()?;
         self.courses
             .iter()
             .filter(|c| c.active != 0 && c.kind == "agency")
@@ -275,7 +279,11 @@ mod tests {
     /// JEM: 160 h initial and a refresher every 24 months; TFM: 40 h
     /// initial, no refresher.
     fn catalog() -> Vec<Course> {
-        vec![course(1, "initial", "JEM", 160.0, None), course(2, "refresher", "JEM", 40.0, Some(24)), course(3, "initial", "TFM", 40.0, None)]
+        vec![
+            course(1, "initial", "JEM", 160.0, None),
+            course(2, "refresher", "JEM", 40.0, Some(24)),
+            course(3, "initial", "TFM", 40.0, None),
+        ]
     }
 
     fn taken(id: i64, course_id: i64, on: &str, hours: f64, scores: &str) -> TrainingRecord {
@@ -303,11 +311,20 @@ mod tests {
     fn authorized_from_the_letter_through_the_expiry_day() {
         let d = [jem(1)];
         let t = jem_trained();
-        assert_eq!(judge(&d, &t, "JEM", date!(2024 - 03 - 14)).reason(), "no authorization letter in force yet");
+        assert_eq!(
+            judge(&d, &t, "JEM", date!(2024 - 03 - 14)).reason(),
+            "no authorization letter in force yet"
+        );
         assert!(judge(&d, &t, "JEM", date!(2024 - 03 - 15)).is_authorized());
         let renewed = [Designation { authorization_expires_on: Some("2025-06-30".into()), ..jem(1) }];
-        assert!(judge(&renewed, &t, "JEM", date!(2025 - 06 - 30)).is_authorized(), "the expiry day itself counts");
-        assert_eq!(judge(&renewed, &t, "JEM", date!(2025 - 07 - 01)).reason(), "authorization expired on 2025-06-30");
+        assert!(
+            judge(&renewed, &t, "JEM", date!(2025 - 06 - 30)).is_authorized(),
+            "the expiry day itself counts"
+        );
+        assert_eq!(
+            judge(&renewed, &t, "JEM", date!(2025 - 07 - 01)).reason(),
+            "authorization expired on 2025-06-30"
+        );
     }
 
     #[test]
@@ -319,9 +336,15 @@ mod tests {
             "JEM initial not completed",
             "training comes before certification"
         );
-        assert_eq!(judge(&[d], &jem_trained(), "JEM", date!(2025 - 01 - 01)).reason(), "not yet certified by ICE");
+        assert_eq!(
+            judge(&[d], &jem_trained(), "JEM", date!(2025 - 01 - 01)).reason(),
+            "not yet certified by ICE"
+        );
         let short = [taken(1, 1, "2024-02-20", 120.0, "88")];
-        assert_eq!(judge(&[jem(1)], &short, "JEM", date!(2025 - 01 - 01)).reason(), "JEM initial: 120 of 160 required hours");
+        assert_eq!(
+            judge(&[jem(1)], &short, "JEM", date!(2025 - 01 - 01)).reason(),
+            "JEM initial: 120 of 160 required hours"
+        );
     }
 
     #[test]

@@ -12,15 +12,15 @@ use time::Date;
 use tower_sessions::Session;
 
 use super::authorization::{EvidenceSet, Standing, authorized_for_any, standing};
-use crate::compliance::{self, Compliance};
-use crate::training::{self, TrainingRecord};
 use super::store::{self, Filter, OfficerError};
 use super::{Designation, DesignationForm, Officer, OfficerForm, STATUSES};
 use crate::agency::{self, MODELS};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
+use crate::compliance::{self, Compliance};
 use crate::error::AppResult;
+use crate::training::{self, TrainingRecord};
 use crate::web::{FieldErrors, PageCtx, Paging, flash, format_date};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -245,7 +245,8 @@ async fn route_get_officer(
     let today = agency::store::get(&state.db).await?.today();
     let records = training::store::records_of(&state.db, id).await?;
     let courses = training::store::courses(&state.db).await?;
-    let evidence = super::authorization::Evidence { designations: &designations, training: &records, courses: &courses };
+    let evidence =
+        super::authorization::Evidence { designations: &designations, training: &records, courses: &courses };
     let standings = MODELS
         .iter()
         .filter(|(code, _)| designations.iter().any(|d| d.model == *code))
@@ -260,7 +261,10 @@ async fn route_get_officer(
                 .unwrap_or_else(|| "none scheduled".into()),
         })
         .collect();
-    let agency_due = evidence.agency_due(today).map(|d| format!("{} ({})", format_date(d.date), d.course)).unwrap_or_default();
+    let agency_due = evidence
+        .agency_due(today)
+        .map(|d| format!("{} ({})", format_date(d.date), d.course))
+        .unwrap_or_default();
     let documents = crate::documents::store::for_officer(&state.db, id).await?;
     let hours_by_year = hours_by_year(&records);
     let training = records
@@ -270,7 +274,11 @@ async fn route_get_officer(
             TrainingRow {
                 course: course.map(|c| c.name.clone()).unwrap_or_default(),
                 outcome: course.map(|c| record.outcome(c).label()).unwrap_or_default(),
-                certificates: documents.iter().filter(|d| d.training_record_id == Some(record.id)).cloned().collect(),
+                certificates: documents
+                    .iter()
+                    .filter(|d| d.training_record_id == Some(record.id))
+                    .cloned()
+                    .collect(),
                 record,
             }
         })

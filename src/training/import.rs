@@ -21,7 +21,11 @@ pub const COLUMNS: [(&str, bool, &str); 6] = [
     ("course", true, "The course name exactly as in the course catalog."),
     ("completed_on", true, "Date completed, YYYY-MM-DD, not in the future."),
     ("hours", true, "Hours completed, more than 0 and at most the course's maximum."),
-    ("scores", false, "Exam scores 0-100 in the order taken, separated by ';' (e.g. 62;85). Empty if no exam."),
+    (
+        "scores",
+        false,
+        "Exam scores 0-100 in the order taken, separated by ';' (e.g. 62;85). Empty if no exam.",
+    ),
     ("provider", false, "Provider or instructor."),
 ];
 
@@ -55,7 +59,12 @@ impl Report {
     fn problem(&mut self, line: u64, column: &str, value: &str, reason: impl Into<String>) {
         self.problem_count += 1;
         if self.problems.len() < MAX_LISTED {
-            self.problems.push(Problem { line, column: column.into(), value: value.into(), reason: reason.into() });
+            self.problems.push(Problem {
+                line,
+                column: column.into(),
+                value: value.into(),
+                reason: reason.into(),
+            });
         }
     }
 }
@@ -65,14 +74,19 @@ fn column_of(field: &str) -> &str {
     if field == "course_id" { "course" } else { field }
 }
 
-pub async fn import(db: &Db, actor: &Actor, file_name: &str, bytes: &[u8], force: bool) -> anyhow::Result<Report> {
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    file_name: &str,
+    bytes: &[u8],
+    force: bool,
+) -> anyhow::Result<Report> {
     let mut report = Report { sha256: hex::encode(Sha256::digest(bytes)), ..Default::default() };
-    let (seen,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1",
-    )
-    .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
-    .fetch_one(db)
-    .await?;
+    let (seen,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1")
+            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
+            .fetch_one(db)
+            .await?;
     if seen > 0 && !force {
         report.already_imported = true;
         return Ok(report);
@@ -94,7 +108,12 @@ pub async fn import(db: &Db, actor: &Actor, file_name: &str, bytes: &[u8], force
     }
     for h in &headers {
         if !COLUMNS.iter().any(|(name, _, _)| name == h) {
-            report.problem(1, h, h, "unknown column; the columns are badge, course, completed_on, hours, scores, provider");
+            report.problem(
+                1,
+                h,
+                h,
+                "unknown column; the columns are badge, course, completed_on, hours, scores, provider",
+            );
         }
     }
     if report.problem_count > 0 {
@@ -111,7 +130,9 @@ pub async fn import(db: &Db, actor: &Actor, file_name: &str, bytes: &[u8], force
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let get = |name: &str| headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("").to_string();
+        let get = |name: &str| {
+            headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("").to_string()
+        };
         let badge = get("badge");
         let officer = officers.get(&badge).copied();
         if officer.is_none() {
@@ -154,7 +175,8 @@ pub async fn import(db: &Db, actor: &Actor, file_name: &str, bytes: &[u8], force
         store::insert_record(&mut tx, *officer, row).await?;
     }
     let details = json!({ "file": file_name, "sha256": report.sha256, "rows": rows.len(), "forced": force && seen > 0 });
-    audit::record(&mut tx, actor, Event::new("training.import", "training_record", "").details(details)).await?;
+    audit::record(&mut tx, actor, Event::new("training.import", "training_record", "").details(details))
+        .await?;
     tx.commit().await?;
     report.imported = rows.len();
     Ok(report)

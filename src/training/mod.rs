@@ -79,7 +79,9 @@ pub struct TrainingRecord {
 pub enum Outcome {
     /// No exam recorded: attendance completes the course.
     Attended,
-    Passed { first_attempt: bool },
+    Passed {
+        first_attempt: bool,
+    },
     /// Failed, with a remediation attempt still allowed.
     AwaitingRemediation,
     /// Failed the first attempt and every remediation attempt.
@@ -128,7 +130,11 @@ impl TrainingRecord {
         if scores.iter().any(|s| *s >= course.pass_mark) {
             return Outcome::Passed { first_attempt: scores[0] >= course.pass_mark };
         }
-        if scores.len() >= course.attempts_allowed() { Outcome::Disqualified } else { Outcome::AwaitingRemediation }
+        if scores.len() >= course.attempts_allowed() {
+            Outcome::Disqualified
+        } else {
+            Outcome::AwaitingRemediation
+        }
     }
 
     /// Whether the record satisfies the course: completed with at least the
@@ -220,13 +226,22 @@ impl CourseForm {
         if !KINDS.iter().any(|(c, _)| *c == self.kind) {
             errors.add("kind", "Choose the kind of course.");
         }
-        let models: Vec<&str> =
-            crate::agency::MODELS.iter().map(|(c, _)| *c).filter(|c| self.models.iter().any(|m| m == c)).collect();
+        let models: Vec<&str> = crate::agency::MODELS
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| self.models.iter().any(|m| m == c))
+            .collect();
         if models.len() != self.models.len() {
             errors.add("models", "Choose models from the list.");
         }
-        let required = number(&mut errors, "required_hours", &self.required_hours, "Enter the required hours, for example 40.");
-        let max = number(&mut errors, "max_hours", &self.max_hours, "Enter the most hours a record may show.");
+        let required = number(
+            &mut errors,
+            "required_hours",
+            &self.required_hours,
+            "Enter the required hours, for example 40.",
+        );
+        let max =
+            number(&mut errors, "max_hours", &self.max_hours, "Enter the most hours a record may show.");
         if let (Some(r), Some(m)) = (required, max) {
             if m < r || m == 0.0 {
                 errors.add("max_hours", "The most hours cannot be less than the required hours.");
@@ -237,7 +252,10 @@ impl CourseForm {
             v => match v.parse::<i64>() {
                 Ok(m) if (1..=120).contains(&m) => Some(m),
                 _ => {
-                    errors.add("validity_months", "Enter whole months from 1 to 120, or leave empty for a course taken once.");
+                    errors.add(
+                        "validity_months",
+                        "Enter whole months from 1 to 120, or leave empty for a course taken once.",
+                    );
                     None
                 }
             },
@@ -305,7 +323,8 @@ impl TrainingForm {
     /// Checks the record against its course; `today` is the agency's date.
     pub fn validate(&self, courses: &[Course], today: Date) -> Result<TrainingRecord, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let course = self.course_id.trim().parse::<i64>().ok().and_then(|id| courses.iter().find(|c| c.id == id));
+        let course =
+            self.course_id.trim().parse::<i64>().ok().and_then(|id| courses.iter().find(|c| c.id == id));
         if course.is_none() {
             errors.add("course_id", "Choose the course from the catalog.");
         }
@@ -325,7 +344,8 @@ impl TrainingForm {
         };
         if let (Some(h), Some(c)) = (hours, course) {
             if h > c.max_hours {
-                errors.add("hours", format!("{} allows at most {} hours.", c.name, format_hours(c.max_hours)));
+                errors
+                    .add("hours", format!("{} allows at most {} hours.", c.name, format_hours(c.max_hours)));
             }
         }
         let scores = match parse_scores(&self.scores) {
@@ -347,7 +367,10 @@ impl TrainingForm {
                 );
             } else if let Some(pass) = scores.iter().position(|s| *s >= c.pass_mark) {
                 if pass + 1 < scores.len() {
-                    errors.add("scores", "No exam is taken after a pass: remove the attempts after the passing score.");
+                    errors.add(
+                        "scores",
+                        "No exam is taken after a pass: remove the attempts after the passing score.",
+                    );
                 }
             }
         }

@@ -33,7 +33,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 fn with_status(errors: &FieldErrors, view: impl IntoResponse) -> Response {
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     (status, view).into_response()
 }
 
@@ -65,11 +69,20 @@ fn course_page(page: PageCtx, course_id: Option<i64>, form: CourseForm, errors: 
 }
 
 async fn route_get_new_course(page: PageCtx) -> Response {
-    let form = CourseForm { pass_mark: "70".into(), remediation_attempts: "1".into(), active: "1".into(), ..Default::default() };
+    let form = CourseForm {
+        pass_mark: "70".into(),
+        remediation_attempts: "1".into(),
+        active: "1".into(),
+        ..Default::default()
+    };
     course_page(page, None, form, FieldErrors::default())
 }
 
-async fn route_get_course(State(state): State<AppState>, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+async fn route_get_course(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let course = store::course(&state.db, id).await?;
     Ok(course_page(page, Some(id), CourseForm::from_course(&course), FieldErrors::default()))
 }
@@ -94,7 +107,14 @@ fn course_form(pairs: Vec<(String, String)>) -> CourseForm {
     form
 }
 
-async fn save_course(state: &AppState, session: &Session, actor: &Actor, page: PageCtx, id: Option<i64>, form: CourseForm) -> AppResult<Response> {
+async fn save_course(
+    state: &AppState,
+    session: &Session,
+    actor: &Actor,
+    page: PageCtx,
+    id: Option<i64>,
+    form: CourseForm,
+) -> AppResult<Response> {
     let course = match form.validate(id.unwrap_or(0)) {
         Ok(course) => course,
         Err(errors) => return Ok(course_page(page, id, form, errors)),
@@ -146,21 +166,41 @@ struct RecordPage {
     courses: Vec<Course>,
 }
 
-async fn record_page(state: &AppState, page: PageCtx, officer: Officer, record_id: Option<i64>, form: TrainingForm, errors: FieldErrors) -> AppResult<Response> {
-    let courses: Vec<Course> = store::courses(&state.db).await?.into_iter().filter(|c| c.active != 0 || form.course_id == c.id.to_string()).collect();
+async fn record_page(
+    state: &AppState,
+    page: PageCtx,
+    officer: Officer,
+    record_id: Option<i64>,
+    form: TrainingForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let courses: Vec<Course> = store::courses(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| c.active != 0 || form.course_id == c.id.to_string())
+        .collect();
     let view = RecordPage { page, officer, record_id, form, errors: errors.clone(), courses };
     Ok(with_status(&errors, view))
 }
 
-async fn route_get_new_record(State(state): State<AppState>, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+async fn route_get_new_record(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let officer = officers::store::get(&state.db, id).await?;
     record_page(&state, page, officer, None, TrainingForm::default(), FieldErrors::default()).await
 }
 
-async fn route_get_edit_record(State(state): State<AppState>, page: PageCtx, Path((id, tid)): Path<(i64, i64)>) -> AppResult<Response> {
+async fn route_get_edit_record(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path((id, tid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
     let officer = officers::store::get(&state.db, id).await?;
     let record = store::record(&state.db, id, tid).await?;
-    record_page(&state, page, officer, Some(tid), TrainingForm::from_record(&record), FieldErrors::default()).await
+    record_page(&state, page, officer, Some(tid), TrainingForm::from_record(&record), FieldErrors::default())
+        .await
 }
 
 async fn route_post_new_record(

@@ -112,12 +112,21 @@ pub async fn insert_record(tx: &mut Tx, officer_id: i64, r: &TrainingRecord) -> 
     Ok(id)
 }
 
-pub async fn add_record(db: &Db, actor: &Actor, officer_id: i64, r: &TrainingRecord) -> Result<i64, sqlx::Error> {
+pub async fn add_record(
+    db: &Db,
+    actor: &Actor,
+    officer_id: i64,
+    r: &TrainingRecord,
+) -> Result<i64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let id = insert_record(&mut tx, officer_id, r).await?;
     let saved = TrainingRecord { id, officer_id, ..r.clone() };
-    audit::record(&mut tx, actor, Event::new("training.create", "training_record", id).details(json!({ "after": saved })))
-        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("training.create", "training_record", id).details(json!({ "after": saved })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -130,11 +139,12 @@ pub async fn update_record(
     r: &TrainingRecord,
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let before: TrainingRecord = sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
-        .bind(id)
-        .bind(officer_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let before: TrainingRecord =
+        sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
+            .bind(id)
+            .bind(officer_id)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query(
         "UPDATE training_records SET course_id = $1, completed_on = $2, hours = $3, scores = $4, provider = $5 \
          WHERE id = $6 AND officer_id = $7",
@@ -150,8 +160,12 @@ pub async fn update_record(
     .await?;
     let after = TrainingRecord { id, officer_id, ..r.clone() };
     if before != after {
-        audit::record(&mut tx, actor, Event::new("training.update", "training_record", id).changes(&before, &after))
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("training.update", "training_record", id).changes(&before, &after),
+        )
+        .await?;
     }
     tx.commit().await
 }
