@@ -1,0 +1,47 @@
+//! The demo database has what the README promises: one account per role,
+//! at least 40 officers in every compliance status, training histories,
+//! certificates, and an intact audit chain.
+
+use oversight::compliance::{Status, assess};
+
+#[tokio::test]
+async fn the_demo_covers_every_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/demo.db", dir.path().display());
+    let sign_ins = oversight::demo::create(&url).await.unwrap();
+    assert_eq!(sign_ins.len(), 5);
+    // Recreating a demo database is allowed; any other database is refused.
+    oversight::demo::create(&url).await.unwrap();
+    let other = format!("sqlite://{}/real.db", dir.path().display());
+    oversight::db::connect(&other).await.unwrap().close().await;
+    assert!(oversight::demo::create(&other).await.is_err());
+
+    let db = oversight::db::connect(&url).await.unwrap();
+    let officers = oversight::officers::store::list(&db, &Default::default()).await.unwrap();
+    assert!(officers.len() >= 40);
+    let evidence = oversight::officers::store::evidence(&db).await.unwrap();
+    let today = oversight::agency::store::get(&db).await.unwrap().today();
+    let mut seen = std::collections::BTreeSet::new();
+    for officer in &officers {
+        let ev = evidence.of(officer.id);
+        for d in ev.designations {
+            seen.insert(assess(officer, &ev, &d.model, today).status.code());
+        }
+    }
+    for status in
+        [Status::Current, Status::DueSoon, Status::Overdue, Status::Disqualified, Status::NotAuthorized]
+    {
+        assert!(seen.contains(status.code()), "no demo officer is {}", status.label());
+    }
+    let certificates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE kind = 'certificate'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(certificates >= 3);
+    let files = std::fs::read_dir(dir.path().join("files")).unwrap().count() as i64;
+    let versions: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM document_versions").fetch_one(&db).await.unwrap();
+    assert_eq!(files, versions, "one stored file per version, none left from the first demo");
+    let verdict = oversight::audit::store::verify(&db).await.unwrap();
+    assert!(matches!(verdict, oversight::audit::Verdict::Intact { .. }), "{verdict:?}");
+}
