@@ -61,6 +61,9 @@ struct ServeArgs {
     /// The site is served over HTTPS (behind a proxy): Secure cookies and HSTS.
     #[arg(long, env = "OVERSIGHT_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Largest document upload, in MiB.
+    #[arg(long, default_value_t = 25, env = "OVERSIGHT_UPLOAD_LIMIT_MB")]
+    upload_limit_mb: usize,
 }
 
 #[derive(Subcommand)]
@@ -155,6 +158,7 @@ async fn serve(
     config.idle_timeout = Duration::from_secs(args.idle_minutes.max(1) * 60);
     config.absolute_timeout = Duration::from_secs(args.absolute_hours.max(1) * 3600);
     config.secure_cookies = args.secure_cookies;
+    config.upload_limit = args.upload_limit_mb.clamp(1, 1024) * 1024 * 1024;
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let address = listener.local_addr()?;
     let router = app::build(pool.clone(), config).await?;

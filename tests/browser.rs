@@ -10,34 +10,38 @@ use std::process::Command;
 use common::spawn_app;
 use oversight::auth::Role;
 
-#[tokio::test]
-async fn administrator_clerk_and_auditor_journey_in_chromium() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+
+/// Runs one journey script with node and returns its output, failing the
+/// test with everything it printed when it fails.
+async fn journey(script: &'static str, args: Vec<String>, env: Vec<(&'static str, String)>) -> String {
     assert!(
-        std::path::Path::new(dir).join("node_modules/playwright-core").exists(),
+        std::path::Path::new(DIR).join("node_modules/playwright-core").exists(),
         "run `npm ci` in tests/browser first (the README's test command does)"
     );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node").arg(script).args(args).current_dir(DIR).envs(env).output().expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+#[tokio::test]
+async fn administrator_clerk_and_auditor_journey_in_chromium() {
     let app = spawn_app().await;
     app.set_agency_models("JEM").await;
     app.user("chief", &[Role::Administrator]).await;
     app.user("auditor", &[Role::Auditor]).await;
-    let base = app.base.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("journey.mjs")
-            .arg(&base)
-            .current_dir(dir)
-            .env("ADMIN_PASSWORD", common::PASSWORD)
-            .env("AUDITOR_PASSWORD", common::PASSWORD)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(output.status.success(), "browser journey failed:\n{stdout}\n{stderr}");
+    let env = vec![
+        ("ADMIN_PASSWORD", common::PASSWORD.to_string()),
+        ("AUDITOR_PASSWORD", common::PASSWORD.to_string()),
+    ];
+    journey("journey.mjs", vec![app.base.clone()], env).await;
     // What the browser did is in the database.
     let clerk: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE username = 'rjimenez' AND must_change_password = 0",
@@ -51,4 +55,58 @@ async fn administrator_clerk_and_auditor_journey_in_chromium() {
         .await
         .unwrap();
     assert_eq!(officer, "Nguyễn");
+}
+
+#[tokio::test]
+async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
+    let app = spawn_app().await;
+    app.set_agency_models("JEM").await;
+    app.user("clerk", &[Role::Clerk]).await;
+    let setup = oversight::audit::Actor::system("test setup");
+    let officer = oversight::officers::Officer {
+        id: 0,
+        badge: "CC-7002".into(),
+        last_name: "Łukasiewicz".into(),
+        first_name: "Marta".into(),
+        rank: "Deputy".into(),
+        unit: "Detention Bureau".into(),
+        hire_date: None,
+        status: "active".into(),
+        supervisor_id: None,
+        annual_salary_cents: None,
+    };
+    let id = oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
+    let designation = oversight::officers::Designation {
+        model: "JEM".into(),
+        nominated_on: Some("2026-08-01".into()),
+        certified_on: Some("2026-10-01".into()),
+        authorized_on: Some("2026-10-05".into()),
+        ..Default::default()
+    };
+    oversight::officers::store::add_designation(&app.db, &setup, id, &designation).await.unwrap();
+    // The agency's annual course is current, so the JEM training decides.
+    let agency_course = oversight::training::TrainingRecord {
+        id: 0,
+        officer_id: id,
+        course_id: 5,
+        completed_on: "2026-08-15".into(),
+        hours: 4.0,
+        scores: String::new(),
+        provider: "Agency".into(),
+    };
+    oversight::training::store::add_record(&app.db, &setup, id, &agency_course).await.unwrap();
+    let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
+    journey("training.mjs", vec![app.base.clone(), id.to_string()], env).await;
+    let scores: String = sqlx::query_scalar("SELECT scores FROM training_records WHERE course_id = 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(scores, "62,84");
+    let certificates: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM documents WHERE kind = 'certificate' AND training_record_id IS NOT NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(certificates, 1);
 }
