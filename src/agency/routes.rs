@@ -86,9 +86,7 @@ async fn route_post_agency(
         }
         Err(errors) => {
             let view = EditPage { page, form, errors, models: &MODELS, states: &STATES, policies: &POLICIES };
-            let mut response = view.into_response();
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            Ok(crate::web::unprocessable(view))
         }
     }
 }

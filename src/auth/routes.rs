@@ -300,9 +300,7 @@ async fn route_post_password(
     }
     if !errors.is_empty() {
         let forced = account.must_change_password != 0;
-        let mut response = PasswordPage { page, forced, errors }.into_response();
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
+        return Ok(web::unprocessable(PasswordPage { page, forced, errors }));
     }
     let hash = state.hasher.hash(&form.new).await?;
     let actor = Actor::user(&user, &audit::source_address(&parts));
@@ -385,10 +383,7 @@ async fn route_post_mfa(
         _ => {
             let mut errors = FieldErrors::default();
             errors.add("code", "That code does not match. Check that the app shows \"Oversight Ledger\" and enter its current 6-digit code.");
-            let view = mfa_page(&state, &session, page, errors).await?;
-            let mut response = view.into_response();
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            Ok(web::unprocessable(mfa_page(&state, &session, page, errors).await?))
         }
     }
 }

@@ -168,17 +168,13 @@ async fn new_page(
     title: String,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
     let officers = officers::store::choices(&state.db, None).await?;
     let limit = format!(
         "PDF, PNG, JPEG, plain text or CSV, at most {}.",
         size_text(state.config.upload_limit as u64)
     );
-    Ok((status, NewPage { page, form, title, errors, kinds: &KINDS, officers, limit }).into_response())
+    let view = NewPage { page, form, title, errors: errors.clone(), kinds: &KINDS, officers, limit };
+    Ok(crate::web::form_response(&errors, view))
 }
 
 async fn route_get_new(
@@ -368,9 +364,7 @@ async fn route_post_version(
     let note = submitted.field("note");
     let Some((name, bytes, content_type)) = check_file(&submitted, limit, &mut errors) else {
         let message = errors.get("file").unwrap_or_default().to_string();
-        let mut response = show_page(&state, page, document, Some(message)).await?.into_response();
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
+        return Ok(crate::web::unprocessable(show_page(&state, page, document, Some(message)).await?));
     };
     let db = state.db.clone();
     let version = store_upload(&state, name, &bytes, content_type, note, |upload| async move {

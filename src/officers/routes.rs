@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use crate::auth::{access, guard, see_other};
 use crate::compliance::{self, Compliance};
 use crate::error::AppResult;
 use crate::training::{self, TrainingRecord};
-use crate::web::{FieldErrors, PageCtx, Paging, flash, format_date};
+use crate::web::{FieldErrors, PageCtx, Paging, flash, form_response, format_date};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let readers = Router::new()
@@ -320,13 +320,9 @@ async fn form_page(
     errors: FieldErrors,
 ) -> AppResult<Response> {
     let supervisors = store::choices(&state.db, id).await?;
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let view = FormPage { page, officer_id: id, form, errors, supervisors, statuses: &STATUSES };
-    Ok((status, view).into_response())
+    let view =
+        FormPage { page, officer_id: id, form, errors: errors.clone(), supervisors, statuses: &STATUSES };
+    Ok(form_response(&errors, view))
 }
 
 async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
@@ -424,12 +420,8 @@ async fn designation_page(
         .copied()
         .filter(|(c, _)| profile.holds(c) || profile.models.is_empty() || form.model == *c)
         .collect();
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, DesignationPage { page, officer, designation_id, form, errors, models }).into_response())
+    let view = DesignationPage { page, officer, designation_id, form, errors: errors.clone(), models };
+    Ok(form_response(&errors, view))
 }
 
 async fn route_get_new_designation(

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
 use tower_sessions::Session;
@@ -17,7 +17,7 @@ use crate::audit::Actor;
 use crate::auth::{access, guard, see_other};
 use crate::error::AppResult;
 use crate::officers::{self, Officer};
-use crate::web::{FieldErrors, PageCtx, flash};
+use crate::web::{FieldErrors, PageCtx, flash, form_response};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let catalog = Router::new()
@@ -30,15 +30,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/officers/{id}/training/{tid}/edit", get(route_get_edit_record).post(route_post_edit_record))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::RECORDS_WRITERS), guard));
     catalog.merge(records)
-}
-
-fn with_status(errors: &FieldErrors, view: impl IntoResponse) -> Response {
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, view).into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -65,7 +56,7 @@ struct CoursePage {
 
 fn course_page(page: PageCtx, course_id: Option<i64>, form: CourseForm, errors: FieldErrors) -> Response {
     let view = CoursePage { page, course_id, form, errors: errors.clone(), kinds: &KINDS, models: &MODELS };
-    with_status(&errors, view)
+    form_response(&errors, view)
 }
 
 async fn route_get_new_course(page: PageCtx) -> Response {
@@ -180,7 +171,7 @@ async fn record_page(
         .filter(|c| c.active != 0 || form.course_id == c.id.to_string())
         .collect();
     let view = RecordPage { page, officer, record_id, form, errors: errors.clone(), courses };
-    Ok(with_status(&errors, view))
+    Ok(form_response(&errors, view))
 }
 
 async fn route_get_new_record(

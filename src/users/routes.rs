@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{Role, access, guard, see_other};
 use crate::error::{AppError, AppResult};
-use crate::web::{FieldErrors, PageCtx, flash};
+use crate::web::{FieldErrors, PageCtx, flash, unprocessable};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -70,12 +70,6 @@ fn pairs_to_new_user(pairs: Vec<(String, String)>) -> NewUserForm {
         }
     }
     form
-}
-
-fn unprocessable(response: impl IntoResponse) -> Response {
-    let mut response = response.into_response();
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    response
 }
 
 async fn route_post_new(

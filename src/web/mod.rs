@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::IntoResponse;
 use rand::RngCore;
 use tower_sessions::Session;
 
@@ -97,6 +98,20 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         let nav = navigation(user.as_ref(), parts.uri.path());
         Ok(PageCtx { user, csrf, flash, nav })
     }
+}
+
+/// A form page: 200 when first shown, 422 when it comes back with errors,
+/// so tests and tools can tell a refused submission from a fresh form.
+pub fn form_response(
+    errors: &FieldErrors,
+    view: impl axum::response::IntoResponse,
+) -> axum::response::Response {
+    if errors.is_empty() { view.into_response() } else { unprocessable(view) }
+}
+
+/// A page shown again because what was submitted was refused.
+pub fn unprocessable(view: impl axum::response::IntoResponse) -> axum::response::Response {
+    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, view).into_response()
 }
 
 /// Field-by-field validation messages, all collected before the form is

@@ -1,5 +1,6 @@
 // Shared pieces of the browser tests: Debian's Chromium (never a
 // downloaded browser), sign-in, and axe-core run inside the page.
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,4 +42,28 @@ export async function axeViolations(page) {
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// Collects what a journey saw: axe-core violations per page and the pages
+// visited; every page must also have exactly one h1.
+export function recorder() {
+  const problems = [];
+  const visited = new Set();
+  return {
+    async check(page) {
+      const path = new URL(page.url()).pathname;
+      for (const v of await axeViolations(page)) problems.push(`${path}: ${v}`);
+      visited.add(path);
+      assert.equal(await page.locator('h1').count(), 1, `${path} has one h1`);
+    },
+    // Prints the summary and exits non-zero when axe-core found anything.
+    report() {
+      console.log(`visited ${visited.size} pages: ${[...visited].join(' ')}`);
+      if (problems.length) {
+        console.error(`axe-core found ${problems.length} serious or critical violations:\n${problems.join('\n')}`);
+        process.exit(1);
+      }
+      console.log('axe-core: no serious or critical violations');
+    },
+  };
 }

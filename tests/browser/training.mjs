@@ -5,18 +5,11 @@
 //
 // node training.mjs BASE_URL OFFICER_ID   (CLERK_PASSWORD in the environment)
 import assert from 'node:assert/strict';
-import { launch, signIn, axeViolations } from './lib.mjs';
+import { launch, signIn, recorder } from './lib.mjs';
 
 const [base, officerId] = process.argv.slice(2);
-const problems = [];
-const visited = new Set();
-
-async function check(page) {
-  const path = new URL(page.url()).pathname;
-  for (const v of await axeViolations(page)) problems.push(`${path}: ${v}`);
-  visited.add(path);
-  assert.equal(await page.locator('h1').count(), 1, `${path} has one h1`);
-}
+const seen = recorder();
+const check = (page) => seen.check(page);
 
 async function jemRow(page) {
   return page.locator('table.standings tr', { hasText: 'Jail Enforcement Model (JEM)' }).textContent();
@@ -88,9 +81,4 @@ try {
   await browser.close();
 }
 
-console.log(`visited ${visited.size} pages: ${[...visited].join(' ')}`);
-if (problems.length) {
-  console.error(`axe-core found ${problems.length} serious or critical violations:\n${problems.join('\n')}`);
-  process.exit(1);
-}
-console.log('axe-core: no serious or critical violations');
+seen.report();
