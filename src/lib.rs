@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod measures;
 pub mod officers;
+pub mod stops;
 pub mod training;
 pub mod users;
 pub mod web;

@@ -64,6 +64,12 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Get, "/documents/{p}/versions/1/download", ALL),
         (Get, "/documents/{x}", &[Clerk, Supervisor, Auditor]),
         (Get, "/documents/{x}/versions/1/download", &[Clerk, Supervisor, Auditor]),
+        (Get, "/stops", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Get, "/stops/new", &[Clerk]),
+        (Post, "/stops/new", &[Clerk]),
+        (Get, "/stops/{s}", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Get, "/stops/{s}/edit", &[Clerk]),
+        (Post, "/stops/{s}/edit", &[Clerk]),
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),
@@ -78,6 +84,7 @@ struct Fixture {
     /// A program document (the agreement) and an officer's certificate.
     public_doc: i64,
     private_doc: i64,
+    stop: i64,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -113,7 +120,27 @@ async fn fixture(app: &TestApp) -> Fixture {
     let private_doc =
         common::upload(&clerk, "Certificate", "certificate", &officer.to_string(), "cert.pdf", common::PDF)
             .await;
-    Fixture { officer, designation, target_user, training, public_doc, private_doc }
+    let stop = clerk
+        .post(
+            "/stops/new",
+            &[
+                ("stop_date", "2025-06-01"),
+                ("stop_time", "10:00"),
+                ("duration_minutes", "10"),
+                ("location", "Main St at 1st Ave"),
+                ("stop_type", "pedestrian"),
+                ("officer_id", &officer.to_string()),
+                ("perceived_race", "white"),
+                ("perceived_gender", "female"),
+                ("perceived_age", "40"),
+                ("reason", "other"),
+                ("reason_narrative", "welfare check"),
+                ("results", "no_action"),
+            ],
+        )
+        .await;
+    let stop = location(&stop).trim_start_matches("/stops/").parse().unwrap();
+    Fixture { officer, designation, target_user, training, public_doc, private_doc, stop }
 }
 
 fn fill(path: &str, f: &Fixture) -> String {
@@ -124,6 +151,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{c}", "1")
         .replace("{p}", &f.public_doc.to_string())
         .replace("{x}", &f.private_doc.to_string())
+        .replace("{s}", &f.stop.to_string())
 }
 
 /// Everything a denied request must leave untouched.
@@ -138,6 +166,7 @@ async fn records_digest(app: &TestApp) -> String {
         "SELECT group_concat(course_id || completed_on || hours || scores, ',') FROM training_records",
         "SELECT group_concat(name || required_hours || active, ',') FROM courses",
         "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",
+        "SELECT group_concat(id || stop_date || location || results, ',') FROM stops",
     ] {
         let value: Option<String> = sqlx::query_scalar(query).fetch_one(&app.db).await.unwrap();
         digest.push_str(&value.unwrap_or_default());

@@ -66,6 +66,8 @@ pub mod access {
     pub const ADMINISTRATORS: &[Role] = &[Role::Administrator];
     pub const RECORDS_WRITERS: &[Role] = &[Role::Clerk];
     pub const AUDITORS: &[Role] = &[Role::Auditor];
+    /// Stop, arrest and complaint records (no names of people arrested).
+    pub const RECORD_READERS: &[Role] = &[Role::Clerk, Role::Supervisor, Role::Reviewer, Role::Auditor];
     /// The compliance roster and training measures.
     pub const ROSTER_READERS: &[Role] = &[Role::Clerk, Role::Supervisor, Role::Reviewer, Role::Auditor];
 }

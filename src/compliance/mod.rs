@@ -89,6 +89,38 @@ pub fn assess(officer: &Officer, evidence: &Evidence, model: &str, today: Date) 
     verdict(Status::Current, String::new())
 }
 
+/// Kinds of 287(g) action, and the models whose officers may take them
+/// (program.md: TFM officers act in the field; JEM officers lodge
+/// detainers and prepare removal paperwork; WSO officers serve warrants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    FieldStop,
+    Detainer,
+    RemovalPaperwork,
+    WarrantService,
+}
+
+impl ActionKind {
+    pub fn models(self) -> &'static [&'static str] {
+        match self {
+            ActionKind::FieldStop => &["TFM"],
+            ActionKind::Detainer | ActionKind::RemovalPaperwork => &["JEM", "TFM"],
+            ActionKind::WarrantService => &["WSO"],
+        }
+    }
+}
+
+/// Why a 287(g) action by `officer` on `date` is a compliance exception,
+/// or None when the officer was authorized for a model that allows it.
+pub fn exception(officer: &Officer, evidence: &Evidence, kind: ActionKind, date: Date) -> Option<String> {
+    let standings: Vec<_> = kind.models().iter().map(|m| (m, standing(officer, evidence, m, date))).collect();
+    if standings.iter().any(|(_, s)| s.is_authorized()) {
+        return None;
+    }
+    let reasons: Vec<String> = standings.iter().map(|(m, s)| format!("{m}: {}", s.reason())).collect();
+    Some(format!("not authorized on {} ({})", format_date(date), reasons.join("; ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

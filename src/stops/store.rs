@@ -1,0 +1,176 @@
+//! Queries on stops. Lists page by key (date, id) rather than by offset,
+//! so the thousandth page of a million stops costs what the first does.
+
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::Stop;
+use crate::audit::{self, Actor, Entry, Event};
+use crate::db::{Db, begin_write, now_unix};
+
+const COLUMNS: &str = "id, stop_date, stop_time, duration_minutes, location, district, lat, lng, stop_type, \
+     call_for_service, officer_id, assignment, years_of_service, perceived_race, perceived_gender, perceived_age, \
+     limited_english, perceived_disability, reason, traffic_violation, reason_narrative, actions, searched, \
+     search_basis, contraband, results, result_narrative, immigration_status_asked, ice_contacted, action_287g, exception";
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub officer_id: Option<i64>,
+    pub district: String,
+    pub stop_type: String,
+    pub race: String,
+    pub searched: Option<bool>,
+    pub result: String,
+    pub action_287g: Option<bool>,
+    pub oldest_first: bool,
+    /// Continue after this (date, id) in the list's order.
+    pub after: Option<(String, i64)>,
+}
+
+fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(from) = &f.from {
+        q.push(" AND stop_date >= ").push_bind(from.clone());
+    }
+    if let Some(to) = &f.to {
+        q.push(" AND stop_date <= ").push_bind(to.clone());
+    }
+    if let Some(officer) = f.officer_id {
+        q.push(" AND officer_id = ").push_bind(officer);
+    }
+    if !f.district.is_empty() {
+        q.push(" AND district = ").push_bind(f.district.clone());
+    }
+    if !f.stop_type.is_empty() {
+        q.push(" AND stop_type = ").push_bind(f.stop_type.clone());
+    }
+    if !f.race.is_empty() {
+        q.push(" AND perceived_race LIKE ").push_bind(format!("%,{},%", f.race));
+    }
+    if let Some(searched) = f.searched {
+        q.push(" AND searched = ").push_bind(searched as i64);
+    }
+    if !f.result.is_empty() {
+        q.push(" AND results LIKE ").push_bind(format!("%,{},%", f.result));
+    }
+    if let Some(action) = f.action_287g {
+        q.push(" AND action_287g = ").push_bind(action as i64);
+    }
+}
+
+/// One page of stops in the filter's order, and whether more follow.
+pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
+    let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stops"));
+    push_filter(&mut q, f);
+    let (cmp, dir) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
+    if let Some((date, id)) = &f.after {
+        q.push(format!(" AND (stop_date {cmp} ")).push_bind(date.clone());
+        q.push(" OR (stop_date = ").push_bind(date.clone());
+        q.push(format!(" AND id {cmp} ")).push_bind(*id).push("))");
+    }
+    q.push(format!(" ORDER BY stop_date {dir}, id {dir} LIMIT ")).push_bind(size + 1);
+    let mut rows: Vec<Stop> = q.build_query_as().fetch_all(db).await?;
+    let more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+    Ok((rows, more))
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Stop, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
+}
+
+pub async fn districts(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT district FROM stops WHERE district <> '' ORDER BY district")
+        .fetch_all(db)
+        .await
+}
+
+type Args<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+
+fn bind_stop<'q>(q: Args<'q>, s: &'q Stop) -> Args<'q> {
+    q.bind(&s.stop_date)
+        .bind(&s.stop_time)
+        .bind(s.duration_minutes)
+        .bind(&s.location)
+        .bind(&s.district)
+        .bind(s.lat)
+        .bind(s.lng)
+        .bind(&s.stop_type)
+        .bind(s.call_for_service)
+        .bind(s.officer_id)
+        .bind(&s.assignment)
+        .bind(s.years_of_service)
+        .bind(&s.perceived_race)
+        .bind(&s.perceived_gender)
+        .bind(s.perceived_age)
+        .bind(s.limited_english)
+        .bind(s.perceived_disability)
+        .bind(&s.reason)
+        .bind(&s.traffic_violation)
+        .bind(&s.reason_narrative)
+        .bind(&s.actions)
+        .bind(s.searched)
+        .bind(&s.search_basis)
+        .bind(&s.contraband)
+        .bind(&s.results)
+        .bind(&s.result_narrative)
+        .bind(s.immigration_status_asked)
+        .bind(s.ice_contacted)
+        .bind(s.action_287g)
+        .bind(&s.exception)
+}
+
+const FIELDS: &str = "stop_date, stop_time, duration_minutes, location, district, lat, lng, stop_type, call_for_service, \
+     officer_id, assignment, years_of_service, perceived_race, perceived_gender, perceived_age, limited_english, \
+     perceived_disability, reason, traffic_violation, reason_narrative, actions, searched, search_basis, contraband, \
+     results, result_narrative, immigration_status_asked, ice_contacted, action_287g, exception";
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let now = now_unix();
+    let sql = format!(
+        "INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({}, $31, $32) RETURNING id",
+        placeholders(1, 30)
+    );
+    let (id,) = bind_stop(sqlx::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
+    let saved = Stop { id, ..stop.clone() };
+    audit::record(&mut tx, actor, Event::new("stop.create", "stop", id).details(json!({ "after": saved })))
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Saves an edit; the audit entry keeps the earlier values of every field
+/// that changed.
+pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: Stop = sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1"))
+        .bind(stop.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let sets: Vec<String> =
+        FIELDS.split(", ").enumerate().map(|(i, f)| format!("{} = ${}", f.trim(), i + 1)).collect();
+    let sql = format!("UPDATE stops SET {}, updated_at = $31 WHERE id = $32 RETURNING id", sets.join(", "));
+    bind_stop(sqlx::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
+    if before != *stop {
+        audit::record(&mut tx, actor, Event::new("stop.update", "stop", stop.id).changes(&before, stop))
+            .await?;
+    }
+    tx.commit().await
+}
+
+pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, \
+         prev_hash, hash FROM audit_log WHERE object_kind = 'stop' AND object_id = $1 ORDER BY seq DESC LIMIT 200",
+    )
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await
+}
