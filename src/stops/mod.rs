@@ -11,9 +11,9 @@ pub mod store;
 use serde::Serialize;
 use time::Date;
 
-use crate::web::{FieldErrors, format_date, optional_date};
+use crate::web::{FieldErrors, format_date};
 
-pub type Choices = &'static [(&'static str, &'static str)];
+pub use crate::web::record_form::{Choices, RecordForm};
 
 pub const STOP_TYPES: Choices =
     &[("vehicle", "Vehicle"), ("bicycle", "Bicycle"), ("pedestrian", "Pedestrian")];
@@ -198,324 +198,213 @@ impl Stop {
     }
 }
 
-/// The stop form as typed; multi-selects are lists of codes.
-#[derive(Clone, Debug, Default)]
-pub struct StopForm {
-    pub fields: std::collections::HashMap<String, String>,
-    pub lists: std::collections::HashMap<String, Vec<String>>,
-}
-
 /// Form fields that carry several values.
 pub const LIST_FIELDS: [&str; 5] = ["perceived_race", "actions", "search_basis", "contraband", "results"];
 
-impl StopForm {
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = StopForm::default();
-        for (key, value) in pairs {
-            if LIST_FIELDS.contains(&key.as_str()) {
-                form.lists.entry(key).or_default().push(value);
-            } else if key != "_csrf" {
-                form.fields.insert(key, value);
-            }
-        }
-        form
-    }
-
-    pub fn from_stop(s: &Stop) -> Self {
-        let mut form = StopForm::default();
-        let mut set = |k: &str, v: String| {
-            form.fields.insert(k.to_string(), v);
-        };
-        set("stop_date", s.stop_date.clone());
-        set("stop_time", s.stop_time.clone().unwrap_or_default());
-        set("duration_minutes", s.duration_minutes.map(|v| v.to_string()).unwrap_or_default());
-        set("location", s.location.clone());
-        set("district", s.district.clone());
-        set("lat", s.lat.map(|v| v.to_string()).unwrap_or_default());
-        set("lng", s.lng.map(|v| v.to_string()).unwrap_or_default());
-        set("stop_type", s.stop_type.clone());
-        set("officer_id", s.officer_id.map(|v| v.to_string()).unwrap_or_default());
-        set("assignment", s.assignment.clone());
-        set("years_of_service", s.years_of_service.map(|v| v.to_string()).unwrap_or_default());
-        set("perceived_gender", s.perceived_gender.clone());
-        set("perceived_age", s.perceived_age.map(|v| v.to_string()).unwrap_or_default());
-        set("reason", s.reason.clone());
-        set("traffic_violation", s.traffic_violation.clone());
-        set("reason_narrative", s.reason_narrative.clone());
-        set("result_narrative", s.result_narrative.clone());
-        for (flag, value) in [
-            ("call_for_service", s.call_for_service),
-            ("limited_english", s.limited_english),
-            ("perceived_disability", s.perceived_disability),
-            ("immigration_status_asked", s.immigration_status_asked),
-            ("ice_contacted", s.ice_contacted),
-            ("action_287g", s.action_287g),
-        ] {
-            if value != 0 {
-                set(flag, "1".into());
-            }
-        }
-        for (list, packed) in [
-            ("perceived_race", &s.perceived_race),
-            ("actions", &s.actions),
-            ("search_basis", &s.search_basis),
-            ("contraband", &s.contraband),
-            ("results", &s.results),
-        ] {
-            form.lists.insert(list.into(), unpack(packed));
-        }
-        form
-    }
-
-    pub fn value(&self, field: &str) -> &str {
-        self.fields.get(field).map(String::as_str).unwrap_or("")
-    }
-    pub fn checked(&self, field: &str) -> bool {
-        !self.value(field).is_empty()
-    }
-    pub fn has(&self, list: &str, code: &&str) -> bool {
-        self.lists.get(list).is_some_and(|l| l.iter().any(|c| c == code))
-    }
-
-    fn codes(&self, errors: &mut FieldErrors, list: &'static str, choices: Choices) -> Vec<String> {
-        let values = self.lists.get(list).cloned().unwrap_or_default();
-        let mut codes: Vec<String> =
-            choices.iter().map(|(c, _)| c.to_string()).filter(|c| values.contains(c)).collect();
-        codes.dedup();
-        if codes.len() != values.iter().collect::<std::collections::BTreeSet<_>>().len() {
-            errors.add(list, "Choose from the listed options.");
-        }
-        codes
-    }
-
-    fn one_of(
-        &self,
-        errors: &mut FieldErrors,
-        field: &'static str,
-        choices: Choices,
-        message: &str,
-    ) -> String {
-        let value = self.value(field).trim();
-        if choices.iter().any(|(c, _)| *c == value) {
-            value.to_string()
-        } else {
-            errors.add(field, message);
-            String::new()
+/// The form filled from a saved stop, for editing.
+pub fn form_of(s: &Stop) -> RecordForm {
+    let mut form = RecordForm::default();
+    let mut set = |k: &str, v: String| {
+        form.fields.insert(k.to_string(), v);
+    };
+    set("stop_date", s.stop_date.clone());
+    set("stop_time", s.stop_time.clone().unwrap_or_default());
+    set("duration_minutes", s.duration_minutes.map(|v| v.to_string()).unwrap_or_default());
+    set("location", s.location.clone());
+    set("district", s.district.clone());
+    set("lat", s.lat.map(|v| v.to_string()).unwrap_or_default());
+    set("lng", s.lng.map(|v| v.to_string()).unwrap_or_default());
+    set("stop_type", s.stop_type.clone());
+    set("officer_id", s.officer_id.map(|v| v.to_string()).unwrap_or_default());
+    set("assignment", s.assignment.clone());
+    set("years_of_service", s.years_of_service.map(|v| v.to_string()).unwrap_or_default());
+    set("perceived_gender", s.perceived_gender.clone());
+    set("perceived_age", s.perceived_age.map(|v| v.to_string()).unwrap_or_default());
+    set("reason", s.reason.clone());
+    set("traffic_violation", s.traffic_violation.clone());
+    set("reason_narrative", s.reason_narrative.clone());
+    set("result_narrative", s.result_narrative.clone());
+    for (flag, value) in [
+        ("call_for_service", s.call_for_service),
+        ("limited_english", s.limited_english),
+        ("perceived_disability", s.perceived_disability),
+        ("immigration_status_asked", s.immigration_status_asked),
+        ("ice_contacted", s.ice_contacted),
+        ("action_287g", s.action_287g),
+    ] {
+        if value != 0 {
+            set(flag, "1".into());
         }
     }
+    for (list, packed) in [
+        ("perceived_race", &s.perceived_race),
+        ("actions", &s.actions),
+        ("search_basis", &s.search_basis),
+        ("contraband", &s.contraband),
+        ("results", &s.results),
+    ] {
+        form.lists.insert(list.into(), unpack(packed));
+    }
+    form
+}
 
-    fn number(
-        &self,
-        errors: &mut FieldErrors,
-        field: &'static str,
-        range: std::ops::RangeInclusive<i64>,
-        required: bool,
-        message: &str,
-    ) -> Option<i64> {
-        let value = self.value(field).trim();
-        if value.is_empty() {
-            if required {
-                errors.add(field, message);
-            }
+/// Checks every element; `officer_exists` says whether an officer id is on
+/// the roster and `today` is the agency's date.
+pub fn validate(
+    form: &RecordForm,
+    officer_exists: impl Fn(i64) -> bool,
+    today: Date,
+) -> Result<Stop, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let date = form.date(&mut e, "stop_date", "The date", true, today);
+    let time = form.time(&mut e, "stop_time", true).unwrap_or_default();
+    let duration = form.number(
+        &mut e,
+        "duration_minutes",
+        1..=1440,
+        true,
+        "Enter the duration in whole minutes (1 to 1440).",
+    );
+    let location = form.text(
+        &mut e,
+        "location",
+        200,
+        true,
+        "Enter the block or intersection (not a residence address), up to 200 characters.",
+    );
+    let district = form.text(&mut e, "district", 40, false, "Use at most 40 characters.");
+    let coordinate = |field: &'static str, e: &mut FieldErrors, limit: f64| -> Option<f64> {
+        let v = form.value(field).trim();
+        if v.is_empty() {
             return None;
         }
-        match value.parse::<i64>() {
-            Ok(n) if range.contains(&n) => Some(n),
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && x.abs() <= limit => Some(x),
             _ => {
-                errors.add(field, message);
+                e.add(field, format!("Enter decimal degrees between -{limit} and {limit}."));
                 None
             }
         }
+    };
+    let lat = coordinate("lat", &mut e, 90.0);
+    let lng = coordinate("lng", &mut e, 180.0);
+    if lat.is_some() != lng.is_some() && !e.has("lat") && !e.has("lng") {
+        e.add("lat", "Give both latitude and longitude, or neither.");
     }
-
-    fn text(
-        &self,
-        errors: &mut FieldErrors,
-        field: &'static str,
-        max: usize,
-        required: bool,
-        message: &str,
-    ) -> String {
-        let value = self.value(field).trim().to_string();
-        if (required && value.is_empty()) || value.chars().count() > max {
-            errors.add(field, message);
+    let stop_type = form.one_of(&mut e, "stop_type", STOP_TYPES, "Choose the type of stop.");
+    let officer_id = match form.value("officer_id").trim().parse::<i64>() {
+        Ok(id) if officer_exists(id) => Some(id),
+        _ => {
+            e.add("officer_id", "Choose the officer who made the stop.");
+            None
         }
-        value
+    };
+    let assignment = form.text(&mut e, "assignment", 60, false, "Use at most 60 characters.");
+    let years = form.number(&mut e, "years_of_service", 0..=60, false, "Enter whole years from 0 to 60.");
+    let races = form.codes(&mut e, "perceived_race", RACES);
+    if races.is_empty() && !e.has("perceived_race") {
+        e.add("perceived_race", "Choose the race or ethnicity the officer perceived (one or more).");
     }
-
-    /// Checks every element; `officers` are the ids that exist and `today`
-    /// is the agency's date.
-    pub fn validate(&self, officer_exists: impl Fn(i64) -> bool, today: Date) -> Result<Stop, FieldErrors> {
-        let mut e = FieldErrors::default();
-        let date = optional_date(&mut e, "stop_date", "The date", self.value("stop_date"));
-        if date.is_none() && !e.has("stop_date") {
-            e.add("stop_date", "Enter the date of the stop.");
+    let gender = form.one_of(&mut e, "perceived_gender", GENDERS, "Choose the gender the officer perceived.");
+    let age =
+        form.number(&mut e, "perceived_age", 1..=120, true, "Enter the perceived age in years (1 to 120).");
+    let reason = form.one_of(&mut e, "reason", REASONS, "Choose the primary reason for the stop.");
+    let traffic = form.value("traffic_violation").trim().to_string();
+    let traffic_violation = if reason == "traffic_violation" {
+        form.one_of(&mut e, "traffic_violation", TRAFFIC_KINDS, "Choose the kind of traffic violation.")
+    } else {
+        if !traffic.is_empty() {
+            e.add(
+                "traffic_violation",
+                "A kind of traffic violation only goes with the reason \"Traffic violation\".",
+            );
         }
-        if date.is_some_and(|d| d > today) {
-            e.add("stop_date", "The date cannot be in the future.");
+        String::new()
+    };
+    let reason_narrative = form.text(
+        &mut e,
+        "reason_narrative",
+        NARRATIVE_MAX,
+        true,
+        "Describe the reason for the stop in at most 250 characters.",
+    );
+    let actions = form.codes(&mut e, "actions", ACTIONS);
+    let searched = actions.iter().any(|a| a == "search_person" || a == "search_property");
+    let basis = form.codes(&mut e, "search_basis", SEARCH_BASES);
+    let contraband = form.codes(&mut e, "contraband", CONTRABAND);
+    if searched {
+        if basis.is_empty() && !e.has("search_basis") {
+            e.add("search_basis", "A search was conducted: give its basis.");
         }
-        let time = self.value("stop_time").trim().to_string();
-        let time_ok = time.len() == 5
-            && time.as_bytes()[2] == b':'
-            && time[..2].parse::<u8>().is_ok_and(|h| h < 24)
-            && time[3..].parse::<u8>().is_ok_and(|m| m < 60);
-        if !time_ok {
-            e.add("stop_time", "Enter the time on the 24-hour clock, HH:MM (for example 21:45).");
+        if contraband.is_empty() && !e.has("contraband") {
+            e.add("contraband", "A search was conducted: say what was found (or \"None found\").");
         }
-        let duration = self.number(
-            &mut e,
-            "duration_minutes",
-            1..=1440,
-            true,
-            "Enter the duration in whole minutes (1 to 1440).",
-        );
-        let location = self.text(
-            &mut e,
-            "location",
-            200,
-            true,
-            "Enter the block or intersection (not a residence address), up to 200 characters.",
-        );
-        let district = self.text(&mut e, "district", 40, false, "Use at most 40 characters.");
-        let coordinate = |field: &'static str, e: &mut FieldErrors, limit: f64| -> Option<f64> {
-            let v = self.value(field).trim();
-            if v.is_empty() {
-                return None;
-            }
-            match v.parse::<f64>() {
-                Ok(x) if x.is_finite() && x.abs() <= limit => Some(x),
-                _ => {
-                    e.add(field, format!("Enter decimal degrees between -{limit} and {limit}."));
-                    None
-                }
-            }
-        };
-        let lat = coordinate("lat", &mut e, 90.0);
-        let lng = coordinate("lng", &mut e, 180.0);
-        if lat.is_some() != lng.is_some() && !e.has("lat") && !e.has("lng") {
-            e.add("lat", "Give both latitude and longitude, or neither.");
+        if contraband.len() > 1 && contraband.iter().any(|c| c == "none") {
+            e.add("contraband", "\"None found\" cannot go with items found.");
         }
-        let stop_type = self.one_of(&mut e, "stop_type", STOP_TYPES, "Choose the type of stop.");
-        let officer_id = match self.value("officer_id").trim().parse::<i64>() {
-            Ok(id) if officer_exists(id) => Some(id),
-            _ => {
-                e.add("officer_id", "Choose the officer who made the stop.");
-                None
-            }
-        };
-        let assignment = self.text(&mut e, "assignment", 60, false, "Use at most 60 characters.");
-        let years = self.number(&mut e, "years_of_service", 0..=60, false, "Enter whole years from 0 to 60.");
-        let races = self.codes(&mut e, "perceived_race", RACES);
-        if races.is_empty() && !e.has("perceived_race") {
-            e.add("perceived_race", "Choose the race or ethnicity the officer perceived (one or more).");
+    } else {
+        if !basis.is_empty() {
+            e.add(
+                "search_basis",
+                "A search basis only goes with a search of person or property among the actions.",
+            );
         }
-        let gender =
-            self.one_of(&mut e, "perceived_gender", GENDERS, "Choose the gender the officer perceived.");
-        let age = self.number(
-            &mut e,
-            "perceived_age",
-            1..=120,
-            true,
-            "Enter the perceived age in years (1 to 120).",
-        );
-        let reason = self.one_of(&mut e, "reason", REASONS, "Choose the primary reason for the stop.");
-        let traffic = self.value("traffic_violation").trim().to_string();
-        let traffic_violation = if reason == "traffic_violation" {
-            self.one_of(&mut e, "traffic_violation", TRAFFIC_KINDS, "Choose the kind of traffic violation.")
-        } else {
-            if !traffic.is_empty() {
-                e.add(
-                    "traffic_violation",
-                    "A kind of traffic violation only goes with the reason \"Traffic violation\".",
-                );
-            }
-            String::new()
-        };
-        let reason_narrative = self.text(
-            &mut e,
-            "reason_narrative",
-            NARRATIVE_MAX,
-            true,
-            "Describe the reason for the stop in at most 250 characters.",
-        );
-        let actions = self.codes(&mut e, "actions", ACTIONS);
-        let searched = actions.iter().any(|a| a == "search_person" || a == "search_property");
-        let basis = self.codes(&mut e, "search_basis", SEARCH_BASES);
-        let contraband = self.codes(&mut e, "contraband", CONTRABAND);
-        if searched {
-            if basis.is_empty() && !e.has("search_basis") {
-                e.add("search_basis", "A search was conducted: give its basis.");
-            }
-            if contraband.is_empty() && !e.has("contraband") {
-                e.add("contraband", "A search was conducted: say what was found (or \"None found\").");
-            }
-            if contraband.len() > 1 && contraband.iter().any(|c| c == "none") {
-                e.add("contraband", "\"None found\" cannot go with items found.");
-            }
-        } else {
-            if !basis.is_empty() {
-                e.add(
-                    "search_basis",
-                    "A search basis only goes with a search of person or property among the actions.",
-                );
-            }
-            if !contraband.is_empty() {
-                e.add(
-                    "contraband",
-                    "Contraband found only goes with a search of person or property among the actions.",
-                );
-            }
+        if !contraband.is_empty() {
+            e.add(
+                "contraband",
+                "Contraband found only goes with a search of person or property among the actions.",
+            );
         }
-        let results = self.codes(&mut e, "results", RESULTS);
-        if results.is_empty() && !e.has("results") {
-            e.add("results", "Choose how the stop ended (one or more).");
-        }
-        if results.len() > 1 && results.iter().any(|r| r == "no_action") {
-            e.add("results", "\"No action\" cannot go with other results.");
-        }
-        let result_narrative =
-            self.text(&mut e, "result_narrative", NARRATIVE_MAX, false, "Use at most 250 characters.");
-        let action_287g = self.checked("action_287g");
-        if action_287g && !self.checked("ice_contacted") && !results.iter().any(|r| r == "contacted_ice") {
-            e.add("ice_contacted", "A 287(g) action means ICE was contacted: tick \"ICE was contacted\".");
-        }
-        if !e.is_empty() {
-            return Err(e);
-        }
-        Ok(Stop {
-            id: 0,
-            stop_date: date.map(format_date).unwrap_or_default(),
-            stop_time: Some(time),
-            duration_minutes: duration,
-            location,
-            district,
-            lat,
-            lng,
-            stop_type,
-            call_for_service: self.checked("call_for_service") as i64,
-            officer_id,
-            assignment,
-            years_of_service: years,
-            perceived_race: pack(&races),
-            perceived_gender: gender,
-            perceived_age: age,
-            limited_english: self.checked("limited_english") as i64,
-            perceived_disability: self.checked("perceived_disability") as i64,
-            reason,
-            traffic_violation,
-            reason_narrative,
-            actions: pack(&actions),
-            searched: searched as i64,
-            search_basis: pack(&basis),
-            contraband: pack(&contraband),
-            results: pack(&results),
-            result_narrative,
-            immigration_status_asked: self.checked("immigration_status_asked") as i64,
-            ice_contacted: self.checked("ice_contacted") as i64,
-            action_287g: action_287g as i64,
-            exception: String::new(),
-        })
     }
+    let results = form.codes(&mut e, "results", RESULTS);
+    if results.is_empty() && !e.has("results") {
+        e.add("results", "Choose how the stop ended (one or more).");
+    }
+    if results.len() > 1 && results.iter().any(|r| r == "no_action") {
+        e.add("results", "\"No action\" cannot go with other results.");
+    }
+    let result_narrative =
+        form.text(&mut e, "result_narrative", NARRATIVE_MAX, false, "Use at most 250 characters.");
+    let action_287g = form.checked("action_287g");
+    if action_287g && !form.checked("ice_contacted") && !results.iter().any(|r| r == "contacted_ice") {
+        e.add("ice_contacted", "A 287(g) action means ICE was contacted: tick \"ICE was contacted\".");
+    }
+    if !e.is_empty() {
+        return Err(e);
+    }
+    Ok(Stop {
+        id: 0,
+        stop_date: date.map(format_date).unwrap_or_default(),
+        stop_time: Some(time),
+        duration_minutes: duration,
+        location,
+        district,
+        lat,
+        lng,
+        stop_type,
+        call_for_service: form.checked("call_for_service") as i64,
+        officer_id,
+        assignment,
+        years_of_service: years,
+        perceived_race: pack(&races),
+        perceived_gender: gender,
+        perceived_age: age,
+        limited_english: form.checked("limited_english") as i64,
+        perceived_disability: form.checked("perceived_disability") as i64,
+        reason,
+        traffic_violation,
+        reason_narrative,
+        actions: pack(&actions),
+        searched: searched as i64,
+        search_basis: pack(&basis),
+        contraband: pack(&contraband),
+        results: pack(&results),
+        result_narrative,
+        immigration_status_asked: form.checked("immigration_status_asked") as i64,
+        ice_contacted: form.checked("ice_contacted") as i64,
+        action_287g: action_287g as i64,
+        exception: String::new(),
+    })
 }
 
 #[cfg(test)]
@@ -549,7 +438,7 @@ mod tests {
     }
 
     fn check(pairs: Vec<(String, String)>) -> Result<Stop, FieldErrors> {
-        StopForm::from_pairs(pairs).validate(|id| id == 7, date!(2026 - 11 - 28))
+        validate(&RecordForm::from_pairs(pairs, &LIST_FIELDS), |id| id == 7, date!(2026 - 11 - 28))
     }
 
     fn with(mut pairs: Vec<(String, String)>, key: &str, value: &str) -> Vec<(String, String)> {

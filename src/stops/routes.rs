@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::store::{self, Filter};
-use super::{Choices, Stop, StopForm};
+use super::{Choices, RecordForm, Stop};
 use crate::agency;
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
@@ -221,7 +221,7 @@ async fn route_get_stop(
 struct FormPage {
     page: PageCtx,
     stop_id: Option<i64>,
-    form: StopForm,
+    form: RecordForm,
     errors: FieldErrors,
     officers: Vec<Officer>,
 }
@@ -247,7 +247,7 @@ async fn form_page(
     state: &AppState,
     page: PageCtx,
     stop_id: Option<i64>,
-    form: StopForm,
+    form: RecordForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
     let officers = officers::store::choices(&state.db, None).await?;
@@ -256,7 +256,7 @@ async fn form_page(
 }
 
 async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
-    form_page(&state, page, None, StopForm::default(), FieldErrors::default()).await
+    form_page(&state, page, None, RecordForm::default(), FieldErrors::default()).await
 }
 
 async fn route_get_edit(
@@ -265,7 +265,7 @@ async fn route_get_edit(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let stop = store::get(&state.db, id).await?;
-    form_page(&state, page, Some(id), StopForm::from_stop(&stop), FieldErrors::default()).await
+    form_page(&state, page, Some(id), super::form_of(&stop), FieldErrors::default()).await
 }
 
 async fn route_post_new(
@@ -275,7 +275,7 @@ async fn route_post_new(
     page: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save(&state, &session, &actor, page, None, StopForm::from_pairs(pairs)).await
+    save(&state, &session, &actor, page, None, RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 
 async fn route_post_edit(
@@ -287,7 +287,7 @@ async fn route_post_edit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     store::get(&state.db, id).await?;
-    save(&state, &session, &actor, page, Some(id), StopForm::from_pairs(pairs)).await
+    save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 
 /// Validates, marks a 287(g) action by an officer not authorized that day
@@ -298,11 +298,11 @@ async fn save(
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
-    form: StopForm,
+    form: RecordForm,
 ) -> AppResult<Response> {
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let today = agency::store::get(&state.db).await?.today();
-    let mut stop = match form.validate(|id| officers.iter().any(|o| o.id == id), today) {
+    let mut stop = match super::validate(&form, |id| officers.iter().any(|o| o.id == id), today) {
         Ok(stop) => stop,
         Err(errors) => return form_page(state, page, id, form, errors).await,
     };

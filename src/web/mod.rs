@@ -4,6 +4,7 @@
 
 pub mod csrf;
 pub mod headers;
+pub mod record_form;
 
 use std::collections::BTreeMap;
 
