@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::web::PageCtx;
-use crate::{agency, audit, auth, compliance, documents, officers, stops, training, users, web};
+use crate::{agency, arrests, audit, auth, compliance, documents, officers, stops, training, users, web};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -76,6 +76,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(compliance::routes::router(&state))
         .merge(documents::routes::router(&state))
         .merge(stops::routes::router(&state))
+        .merge(arrests::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .fallback(route_fallback)
         // Innermost first: CSRF needs the user; the user needs the session.

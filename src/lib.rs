@@ -7,6 +7,7 @@
 
 pub mod agency;
 pub mod app;
+pub mod arrests;
 pub mod audit;
 pub mod auth;
 pub mod backup;

@@ -1,0 +1,297 @@
+//! Arrest pages. Clerks write; clerks, supervisors, reviewers and auditors
+//! read, and only clerks and supervisors see names and dates of birth.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Router, middleware};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::store::{self, Filter};
+use super::{Arrest, CustodyCheck, LIST_FIELDS, sees_personal_data};
+use crate::agency;
+use crate::app::AppState;
+use crate::audit::{Actor, Entry};
+use crate::auth::{access, guard, see_other};
+use crate::compliance::{ActionKind, exception};
+use crate::error::AppResult;
+use crate::officers::{self, Officer};
+use crate::web::record_form::{Choices, RecordForm};
+use crate::web::{FieldErrors, PageCtx, flash, form_response, format_date, parse_date};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let readers = Router::new()
+        .route("/arrests", get(route_get_arrests))
+        .route("/arrests/{id}", get(route_get_arrest))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::RECORD_READERS), guard));
+    let writers = Router::new()
+        .route("/arrests/new", get(route_get_new).post(route_post_new))
+        .route("/arrests/{id}/edit", get(route_get_edit).post(route_post_edit))
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::RECORDS_WRITERS), guard));
+    readers.merge(writers)
+}
+
+fn now_local(state_today: time::Date) -> time::PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    time::PrimitiveDateTime::new(state_today, now.time())
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    officer: String,
+    #[serde(default)]
+    action_287g: String,
+    #[serde(default)]
+    after: String,
+}
+
+pub struct Row {
+    pub arrest: Arrest,
+    pub officer: String,
+    pub custody: CustodyCheck,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "arrests/list.html")]
+struct ListPage {
+    page: PageCtx,
+    query: ListQuery,
+    rows: Vec<Row>,
+    next: Option<String>,
+    officers: Vec<Officer>,
+    personal: bool,
+}
+
+fn officer_name(officers: &[Officer], id: Option<i64>) -> String {
+    id.and_then(|id| officers.iter().find(|o| o.id == id))
+        .map(|o| format!("{} ({})", o.full_name(), o.badge))
+        .unwrap_or_default()
+}
+
+fn shown(arrest: Arrest, personal: bool) -> Arrest {
+    if personal { arrest } else { arrest.without_personal_data() }
+}
+
+async fn route_get_arrests(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ListPage> {
+    let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
+    let day = |v: &str| parse_date(v).map(format_date);
+    let filter = Filter {
+        from: day(&query.from),
+        to: day(&query.to),
+        officer_id: query.officer.parse().ok(),
+        action_287g: match query.action_287g.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        after: query.after.split_once('_').and_then(|(d, id)| Some((day(d)?, id.parse().ok()?))),
+    };
+    let (arrests, more) = store::page(&state.db, &filter, 50).await?;
+    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let now = now_local(agency::store::get(&state.db).await?.today());
+    let next = match (more, arrests.last()) {
+        (true, Some(last)) => {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [
+                ("from", &query.from),
+                ("to", &query.to),
+                ("officer", &query.officer),
+                ("action_287g", &query.action_287g),
+            ] {
+                if !v.is_empty() {
+                    url.append_pair(k, v);
+                }
+            }
+            url.append_pair("after", &format!("{}_{}", last.arrest_date, last.id));
+            Some(format!("/arrests?{}", url.finish()))
+        }
+        _ => None,
+    };
+    let rows = arrests
+        .into_iter()
+        .map(|a| Row {
+            officer: officer_name(&officers, a.officer_id),
+            custody: a.custody_check(now),
+            arrest: shown(a, personal),
+        })
+        .collect();
+    Ok(ListPage { page, query, rows, next, officers, personal })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "arrests/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    arrest: Arrest,
+    officer: String,
+    custody: CustodyCheck,
+    history: Vec<Entry>,
+    personal: bool,
+    can_edit: bool,
+}
+
+async fn route_get_arrest(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<ShowPage> {
+    let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
+    let arrest = store::get(&state.db, id).await?;
+    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let now = now_local(agency::store::get(&state.db).await?.today());
+    Ok(ShowPage {
+        officer: officer_name(&officers, arrest.officer_id),
+        custody: arrest.custody_check(now),
+        history: store::history(&state.db, id).await?,
+        can_edit: page.has_role(crate::auth::Role::Clerk),
+        arrest: shown(arrest, personal),
+        personal,
+        page,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "arrests/form.html")]
+struct FormPage {
+    page: PageCtx,
+    arrest_id: Option<i64>,
+    form: RecordForm,
+    errors: FieldErrors,
+    officers: Vec<Officer>,
+}
+
+impl FormPage {
+    fn choices(&self, list: &str) -> Choices {
+        match list {
+            "offense_class" => super::CLASSES,
+            "priority_level" => super::PRIORITIES,
+            "arrest_type" => super::TYPES,
+            "perceived_race" => crate::stops::RACES,
+            _ => crate::stops::GENDERS,
+        }
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    page: PageCtx,
+    arrest_id: Option<i64>,
+    form: RecordForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let officers = officers::store::choices(&state.db, None).await?;
+    Ok(form_response(&errors, FormPage { page, arrest_id, form, errors: errors.clone(), officers }))
+}
+
+async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
+    form_page(&state, page, None, RecordForm::default(), FieldErrors::default()).await
+}
+
+async fn route_get_edit(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let arrest = store::get(&state.db, id).await?;
+    form_page(&state, page, Some(id), super::form_of(&arrest), FieldErrors::default()).await
+}
+
+async fn route_post_new(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    save(&state, &session, &actor, page, None, RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+}
+
+async fn route_post_edit(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    store::get(&state.db, id).await?;
+    save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+}
+
+async fn save(
+    state: &AppState,
+    session: &Session,
+    actor: &Actor,
+    page: PageCtx,
+    id: Option<i64>,
+    form: RecordForm,
+) -> AppResult<Response> {
+    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let today = agency::store::get(&state.db).await?.today();
+    let stop_ids: Vec<i64> = match form.value("stop_id").trim().parse::<i64>() {
+        Ok(stop) => crate::stops::store::get(&state.db, stop).await.map(|s| vec![s.id]).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let mut arrest = match super::validate(
+        &form,
+        |id| officers.iter().any(|o| o.id == id),
+        |id| stop_ids.contains(&id),
+        today,
+    ) {
+        Ok(arrest) => arrest,
+        Err(errors) => return form_page(state, page, id, form, errors).await,
+    };
+    arrest.exception = exception_of(state, &officers, &arrest).await?;
+    let id = match id {
+        Some(id) => {
+            arrest.id = id;
+            store::update(&state.db, actor, &arrest).await?;
+            id
+        }
+        None => store::create(&state.db, actor, &arrest).await?,
+    };
+    let message = match (arrest.action_287g(), arrest.exception.is_empty()) {
+        (false, _) => "Arrest saved.".to_string(),
+        (true, true) => "Arrest saved. Its 287(g) action now awaits a supervisor's sign-off.".to_string(),
+        (true, false) => format!(
+            "Arrest saved, and marked as a compliance exception: the officer was {}.",
+            arrest.exception
+        ),
+    };
+    flash(session, message).await?;
+    Ok(see_other(&format!("/arrests/{id}")))
+}
+
+/// Each 287(g) action must be within the officer's authority that day.
+async fn exception_of(state: &AppState, officers: &[Officer], arrest: &Arrest) -> AppResult<String> {
+    let (Some(officer_id), Some(date)) = (arrest.officer_id, parse_date(&arrest.arrest_date)) else {
+        return Ok(String::new());
+    };
+    let Some(officer) = officers.iter().find(|o| o.id == officer_id) else { return Ok(String::new()) };
+    let evidence = officers::store::evidence(&state.db).await?;
+    let kinds = [
+        (arrest.detainer_lodged != 0, ActionKind::Detainer, "detainer"),
+        (arrest.removal_paperwork != 0, ActionKind::RemovalPaperwork, "removal paperwork"),
+        (arrest.warrant_served != 0, ActionKind::WarrantService, "warrant service"),
+    ];
+    let reasons: Vec<String> = kinds
+        .iter()
+        .filter(|(taken, _, _)| *taken)
+        .filter_map(|(_, kind, what)| {
+            exception(officer, &evidence.of(officer_id), *kind, date).map(|r| format!("{r} for the {what}"))
+        })
+        .collect();
+    Ok(reasons.join("; "))
+}
