@@ -25,7 +25,10 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::web::PageCtx;
-use crate::{agency, arrests, audit, auth, compliance, documents, officers, stops, training, users, web};
+use crate::{
+    agency, arrests, audit, auth, complaints, compliance, documents, officers, pay, stops, training, users,
+    web,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -77,6 +80,8 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(documents::routes::router(&state))
         .merge(stops::routes::router(&state))
         .merge(arrests::routes::router(&state))
+        .merge(complaints::routes::router(&state))
+        .merge(pay::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .fallback(route_fallback)
         // Innermost first: CSRF needs the user; the user needs the session.

@@ -226,6 +226,9 @@ struct ShowPage {
     hours_by_year: Vec<(i32, String)>,
     agency_due: String,
     documents: Vec<crate::documents::Document>,
+    pay: Vec<crate::pay::PayPeriod>,
+    cap_use: Vec<crate::pay::CapUse>,
+    leads: Vec<crate::pay::Leads>,
     history: Vec<Entry>,
     today: String,
     can_edit: bool,
@@ -266,6 +269,9 @@ async fn route_get_officer(
         .map(|d| format!("{} ({})", format_date(d.date), d.course))
         .unwrap_or_default();
     let documents = crate::documents::store::for_officer(&state.db, id).await?;
+    let pay = crate::pay::store::pay_of(&state.db, id).await?;
+    let cap_use = crate::pay::cap_use(&pay, officer.annual_salary_cents);
+    let leads = crate::pay::store::leads_of(&state.db, id).await?;
     let hours_by_year = hours_by_year(&records);
     let training = records
         .into_iter()
@@ -295,6 +301,9 @@ async fn route_get_officer(
         hours_by_year,
         agency_due,
         documents,
+        pay,
+        cap_use,
+        leads,
         history,
         today: format_date(today),
         can_edit,

@@ -264,6 +264,8 @@ pub async fn history(db: &Db, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error
          OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2)) \
          OR (object_kind = 'training_record' AND object_id IN (SELECT CAST(id AS TEXT) FROM training_records WHERE officer_id = $2)) \
          OR (object_kind = 'document' AND object_id IN (SELECT CAST(id AS TEXT) FROM documents WHERE officer_id = $2)) \
+         OR (object_kind = 'pay_period' AND object_id IN (SELECT CAST(id AS TEXT) FROM pay_periods WHERE officer_id = $2)) \
+         OR (object_kind = 'leads' AND object_id IN (SELECT CAST(id AS TEXT) FROM leads WHERE officer_id = $2)) \
          ORDER BY seq DESC LIMIT 200",
     )
     .bind(officer_id.to_string())

@@ -56,6 +56,7 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     links.push(("/compliance", "Compliance", user.has_any(crate::auth::access::ROSTER_READERS)));
     links.push(("/stops", "Stops", user.has_any(crate::auth::access::RECORD_READERS)));
     links.push(("/arrests", "Arrests", user.has_any(crate::auth::access::RECORD_READERS)));
+    links.push(("/complaints", "Complaints", user.has_any(crate::auth::access::RECORD_READERS)));
     links.push(("/documents", "Documents", true));
     links.push(("/courses", "Courses", user.has(Role::Administrator)));
     links.push(("/users", "Users", user.has(Role::Administrator)));
