@@ -189,7 +189,260 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
     };
     let sop_text = "SOP 287(g)-4\n\nEvery 287(g) action is reviewed by a named supervisor within 3 days.\nNobody reviews their own action.\n";
     attach(pool, files, &actor, &sop, "sop-287g-4.txt", sop_text.as_bytes()).await?;
+    seed_records(pool, &actor, today).await?;
     Ok(())
+}
+
+/// Stops per year in the demo: a mid-sized county's patrol volume.
+pub const DEMO_STOPS: usize = 21_000;
+
+/// A year of stops, arrests, complaints, pay and leads. Stops go in through
+/// the bulk path with one audit entry, as an import would.
+async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(287);
+    let officers = officers::store::list(pool, &Default::default()).await?;
+    let evidence = officers::store::evidence(pool).await?;
+    let patrol: Vec<&Officer> = officers.iter().filter(|o| o.status == "active").collect();
+    let mut stops = Vec::with_capacity(DEMO_STOPS);
+    for _ in 0..DEMO_STOPS {
+        let officer = patrol[rng.gen_range(0..patrol.len())];
+        let date = today - Duration::days(rng.gen_range(1..=365));
+        let mut stop = demo_stop(&mut rng, officer, date);
+        if stop.action_287g != 0 {
+            let ev = evidence.of(officer.id);
+            stop.exception =
+                crate::compliance::exception(officer, &ev, crate::compliance::ActionKind::FieldStop, date)
+                    .unwrap_or_default();
+        }
+        stops.push(stop);
+    }
+    stops.sort_by(|a, b| (&a.stop_date, &a.stop_time).cmp(&(&b.stop_date, &b.stop_time)));
+    let mut tx = db::begin_write(pool).await?;
+    crate::stops::store::insert_many(&mut tx, &stops).await?;
+    let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": stops.len() }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+
+    // Arrests follow some of the stops that ended in a custodial arrest.
+    let arrested: Vec<(i64, String, Option<i64>, String)> = sqlx::query_as(
+        "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' ORDER BY id LIMIT 400",
+    )
+    .fetch_all(pool)
+    .await?;
+    let names = ["Luis", "Dana", "Marcus", "Elena", "Tomás", "Grace", "Yusuf", "Hannah", "Minh", "Oksana"];
+    for (n, (stop_id, date, officer_id, race)) in arrested.into_iter().enumerate() {
+        let level = ["1", "2", "3", "3", "3", "none"][n % 6];
+        let detainer = n % 9 == 0;
+        let arrest = crate::arrests::Arrest {
+            arrest_date: date.clone(),
+            arrest_time: format!("{:02}:{:02}", 8 + n % 14, (n * 7) % 60),
+            officer_id,
+            stop_id: Some(stop_id),
+            person_name: format!("{} {}", names[n % names.len()], LAST[(n * 3) % LAST.len()]),
+            person_dob: Some(format_date(today - Duration::days(6_900 + (n as i64 * 97) % 14_000))),
+            charges: [
+                "Driving with a suspended license",
+                "Possession of a controlled substance",
+                "Battery",
+                "Petit theft",
+                "Outstanding warrant",
+            ][n % 5]
+                .into(),
+            offense_class: ["misdemeanor", "felony", "misdemeanor", "infraction"][n % 4].into(),
+            priority_level: level.into(),
+            arrest_type: ["on_view", "warrant", "on_view", "summons"][n % 4].into(),
+            detainer_lodged: detainer as i64,
+            removal_paperwork: (detainer && n % 2 == 0) as i64,
+            perceived_race: race,
+            perceived_gender: if n % 3 == 0 { "female".into() } else { "male".into() },
+            perceived_age: Some(19 + (n as i64 * 7) % 45),
+            ..Default::default()
+        };
+        crate::arrests::store::create(pool, actor, &arrest).await?;
+    }
+
+    for n in 0..36usize {
+        let received = today - Duration::days(10 + (n as i64 * 9) % 350);
+        let closed = n % 3 != 0;
+        let officer = patrol[(n * 5) % patrol.len()];
+        let complaint = crate::complaints::Complaint {
+            received_on: format_date(received),
+            channel: ["phone", "online", "in_person", "email", "mail", "referral"][n % 6].into(),
+            allegation: [
+                "discourtesy",
+                "profiling",
+                "unlawful_stop_search_arrest",
+                "excessive_force",
+                "other",
+            ][n % 5]
+                .into(),
+            summary: "Complaint received from a member of the public about a stop on a county road.".into(),
+            officers: format!(",{},", officer.id),
+            forwarded_to: if n % 4 == 0 { ",ice_opr,".into() } else { String::new() },
+            forwarded_on: (n % 4 == 0).then(|| format_date(received + Duration::days(2 + n as i64 % 9))),
+            disposition: if closed {
+                ["not_sustained", "sustained", "exonerated", "unfounded"][n % 4].into()
+            } else {
+                "pending".into()
+            },
+            closed_on: closed
+                .then(|| format_date((received + Duration::days(20 + n as i64 % 40)).min(today))),
+            ..Default::default()
+        };
+        crate::complaints::store::create(pool, actor, &complaint).await?;
+    }
+
+    // Pay every two weeks and leads each quarter for the task force.
+    let task_force: Vec<&Officer> = officers
+        .iter()
+        .filter(|o| {
+            evidence.of(o.id).designations.iter().any(|d| d.model == "TFM") && o.status != "separated"
+        })
+        .collect();
+    for (k, officer) in task_force.iter().enumerate() {
+        let salary = officer.annual_salary_cents.unwrap_or(6_000_000);
+        for period in 0..26i64 {
+            let start = today - Duration::days(14 * (period + 1));
+            let hours = ((k as i64 * 3 + period) % 9) as f64 * 2.0 + if k % 5 == 0 { 12.0 } else { 0.0 };
+            let rate = salary / 2080 * 3 / 2;
+            let pay = crate::pay::PayPeriod {
+                period_start: format_date(start),
+                period_end: format_date(start + Duration::days(13)),
+                base_pay_cents: salary / 26,
+                overtime_hours: hours,
+                overtime_pay_cents: (hours * rate as f64) as i64,
+                ..Default::default()
+            };
+            crate::pay::store::save_pay(pool, actor, officer.id, &pay)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        for q in 1..=4 {
+            let quarter_day = today - Duration::days(92 * q);
+            let quarter = format!("{}-Q{}", quarter_day.year(), (quarter_day.month() as u8 - 1) / 3 + 1);
+            let received = 8 + ((k as i64 + q) % 7) * 2;
+            let located = received - ((k as i64 * 2 + q) % 5);
+            let leads =
+                crate::pay::Leads { quarter, received, located: located.max(0), ..Default::default() };
+            crate::pay::store::save_leads(pool, actor, officer.id, &leads)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// One plausible stop. Differences between perceived groups follow what
+/// stop-data studies commonly report (higher search rates, lower
+/// contraband hit rates for some groups), so the equity measures have
+/// something to show; they are synthetic, not any agency's data.
+fn demo_stop(rng: &mut impl rand::Rng, officer: &Officer, date: Date) -> crate::stops::Stop {
+    let race = match rng.gen_range(0..100) {
+        0..=47 => "white",
+        48..=75 => "hispanic",
+        76..=89 => "black",
+        90..=93 => "asian",
+        94..=95 => "middle_eastern_south_asian",
+        96..=97 => "native_american",
+        _ => "pacific_islander",
+    };
+    let search_pct = match race {
+        "hispanic" => 9,
+        "black" => 11,
+        _ => 5,
+    };
+    let hit_pct = match race {
+        "white" => 32,
+        _ => 22,
+    };
+    let vehicle = rng.gen_range(0..100) < 82;
+    let searched = rng.gen_range(0..100) < search_pct;
+    let found = searched && rng.gen_range(0..100) < hit_pct;
+    let arrest = rng.gen_range(0..100) < if found { 45 } else { 3 };
+    let immigration_pct = if race == "hispanic" { 6 } else { 1 };
+    let asked = rng.gen_range(0..100) < immigration_pct;
+    let action = asked && rng.gen_range(0..100) < 30;
+    let mut actions = Vec::new();
+    if searched {
+        actions.push(if vehicle { "search_property" } else { "search_person" }.to_string());
+    }
+    if arrest {
+        actions.push("handcuffed".into());
+    }
+    let mut results = vec![
+        match rng.gen_range(0..100) {
+            0..=44 => "citation",
+            45..=84 => "warning",
+            85..=94 => "field_interview",
+            _ => "no_action",
+        }
+        .to_string(),
+    ];
+    if arrest {
+        results = vec![
+            if rng.gen_range(0..3) == 0 { "arrest_with_warrant" } else { "arrest_without_warrant" }.into(),
+        ];
+    }
+    if action {
+        results.push("contacted_ice".into());
+    }
+    let reason = if vehicle {
+        "traffic_violation"
+    } else {
+        ["reasonable_suspicion", "consensual_search", "known_warrant", "other"][rng.gen_range(0..4)]
+    };
+    let roads = [
+        "US-41 at Pine Ridge Rd",
+        "Immokalee Rd at Livingston Rd",
+        "Davis Blvd at Airport-Pulling Rd",
+        "SR-29 at Main St",
+        "Golden Gate Pkwy at Santa Barbara Blvd",
+        "Collier Blvd at Rattlesnake Hammock Rd",
+    ];
+    let district = ["D1", "D2", "D3", "D4", "D5"][rng.gen_range(0..5)];
+    crate::stops::Stop {
+        stop_date: format_date(date),
+        stop_time: Some(format!("{:02}:{:02}", rng.gen_range(0..24), rng.gen_range(0..60))),
+        duration_minutes: Some(rng.gen_range(5..40) + if searched { 20 } else { 0 }),
+        location: roads[rng.gen_range(0..roads.len())].into(),
+        district: district.into(),
+        lat: Some(26.1 + rng.gen_range(0.0..0.35)),
+        lng: Some(-81.8 + rng.gen_range(0.0..0.4)),
+        stop_type: if vehicle { "vehicle".into() } else { "pedestrian".into() },
+        call_for_service: (rng.gen_range(0..100) < 12) as i64,
+        officer_id: Some(officer.id),
+        assignment: "Patrol".into(),
+        years_of_service: Some(2 + officer.id % 20),
+        perceived_race: format!(",{race},"),
+        perceived_gender: if rng.gen_range(0..100) < 71 { "male".into() } else { "female".into() },
+        perceived_age: Some(rng.gen_range(17..78)),
+        limited_english: (race == "hispanic" && rng.gen_range(0..100) < 18) as i64,
+        reason: reason.into(),
+        traffic_violation: if vehicle {
+            ["moving", "moving", "equipment", "non_moving"][rng.gen_range(0..4)].into()
+        } else {
+            String::new()
+        },
+        reason_narrative: if vehicle {
+            "Speeding and lane violation observed on patrol".into()
+        } else {
+            "Matched description from call for service".into()
+        },
+        actions: crate::stops::pack(&actions),
+        searched: searched as i64,
+        search_basis: if searched { ",consent,".into() } else { String::new() },
+        contraband: match (searched, found) {
+            (true, true) => ",drugs,".into(),
+            (true, false) => ",none,".into(),
+            _ => String::new(),
+        },
+        results: crate::stops::pack(&results),
+        immigration_status_asked: asked as i64,
+        ice_contacted: action as i64,
+        action_287g: action as i64,
+        ..Default::default()
+    }
 }
 
 /// Stores a demo file the way an upload is stored.
