@@ -40,6 +40,9 @@ enum Command {
     /// Import records from CSV: all rows or none.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Export records as CSV.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Write a consistent copy of the live database.
     Backup {
         #[arg(long)]
@@ -80,8 +83,45 @@ enum UserCommand {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StopFormat {
+    /// The Stanford Open Policing Project's standardized columns.
+    Opp,
+    /// The product's own columns (see the data dictionary).
+    Native,
+}
+
+impl StopFormat {
+    fn format(self) -> crate::stops::import::Format {
+        match self {
+            StopFormat::Opp => crate::stops::import::Format::Opp,
+            StopFormat::Native => crate::stops::import::Format::Native,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Every stop, in the Open Policing columns or the product's own.
+    Stops {
+        #[arg(long, value_enum)]
+        format: StopFormat,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// Stops (all rows or none), in the Open Policing columns or the product's own.
+    Stops {
+        #[arg(long, value_enum)]
+        format: StopFormat,
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
     /// Past training records (columns: badge, course, completed_on, hours, scores, provider).
     Training {
         file: std::path::PathBuf,
@@ -138,6 +178,49 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { file }) => verify_audit(&database_url(), file.as_deref()).await,
         Command::Import(ImportCommand::Training { file, force }) => {
             import_training(&database_url(), &file, force).await
+        }
+        Command::Import(ImportCommand::Stops { format, file, force }) => {
+            let pool = db::connect(&database_url()).await?;
+            let started = std::time::Instant::now();
+            let report = crate::stops::import::import(
+                &pool,
+                &Actor::system("command line"),
+                &file,
+                format.format(),
+                force,
+            )
+            .await?;
+            let ok = report.problem_count == 0 && !report.already_imported;
+            for line in crate::stops::import::summary(&report) {
+                if ok { println!("{line}") } else { eprintln!("{line}") }
+            }
+            if ok {
+                let secs = started.elapsed().as_secs_f64();
+                println!(
+                    "{} rows in {secs:.2} s ({:.0} rows/s).",
+                    report.rows,
+                    report.rows as f64 / secs.max(1e-9)
+                );
+            }
+            Ok(if report.already_imported {
+                ExitCode::from(3)
+            } else if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Export(ExportCommand::Stops { format, out }) => {
+            let pool = db::connect(&database_url()).await?;
+            let event = Event::new("stop.export", "stop", "")
+                .details(serde_json::json!({ "format": format.format().name(), "via": "cli" }));
+            audit::record_alone(&pool, &Actor::system("command line"), event).await?;
+            let partial = out.with_extension("partial");
+            let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            let rows = crate::stops::export::export(&pool, format.format(), file).await?;
+            std::fs::rename(&partial, &out)?;
+            println!("Wrote {rows} stops to {}.", out.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { out } => {
             let pool = db::connect(&database_url()).await?;

@@ -1,0 +1,706 @@
+//! Bulk import of stops from CSV, streaming: the file is read row by row
+//! and written in batches inside one transaction, so memory stays flat
+//! whatever its size, and the transaction is rolled back unless every row
+//! is right. Two formats:
+//!
+//! - `opp`: the Stanford Open Policing Project's standardized columns, any
+//!   subset that includes `date`; the mapping to the product's categories
+//!   is in `docs/open-policing.md` and below.
+//! - `native`: the product's own columns (see `NATIVE_COLUMNS`), which
+//!   `export` writes, so export then import reproduces the same records.
+//!
+//! The import is one audit entry with the file's SHA-256 and row count.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{GENDERS, NARRATIVE_MAX, RACES, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
+use crate::audit::{self, Actor, Event};
+use crate::db::{Db, begin_write};
+use crate::web::{format_date, parse_date};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Opp,
+    Native,
+}
+
+impl Format {
+    pub fn parse(value: &str) -> Option<Format> {
+        match value {
+            "opp" => Some(Format::Opp),
+            "native" => Some(Format::Native),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Opp => "opp",
+            Format::Native => "native",
+        }
+    }
+}
+
+/// The most problems listed; the count covers all of them.
+pub const MAX_LISTED: usize = 1000;
+/// Longest line accepted: a longer one is refused before it is read whole.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value: String = self.value.chars().take(60).collect();
+        write!(f, "line {}, column {}, value \"{}\": {}", self.line, self.column, value, self.reason)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub imported: u64,
+    pub rows: u64,
+    pub problems: Vec<Problem>,
+    pub problem_count: u64,
+    pub sha256: String,
+    pub already_imported: bool,
+    pub unknown_columns: Vec<String>,
+    /// Officer identifiers in the file that match no badge, with counts.
+    pub unknown_officers: BTreeMap<String, u64>,
+    pub truncated_narratives: u64,
+}
+
+impl Report {
+    fn problem(&mut self, line: u64, column: &str, value: &str, reason: impl Into<String>) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(Problem {
+                line,
+                column: column.into(),
+                value: value.into(),
+                reason: reason.into(),
+            });
+        }
+    }
+}
+
+/// The product's own columns, in export order. Lists are codes separated
+/// by ';', flags are 0 or 1, the officer is named by badge.
+pub const NATIVE_COLUMNS: [&str; 30] = [
+    "stop_date",
+    "stop_time",
+    "duration_minutes",
+    "location",
+    "district",
+    "lat",
+    "lng",
+    "stop_type",
+    "call_for_service",
+    "officer_badge",
+    "assignment",
+    "years_of_service",
+    "perceived_race",
+    "perceived_gender",
+    "perceived_age",
+    "limited_english",
+    "perceived_disability",
+    "reason",
+    "traffic_violation",
+    "reason_narrative",
+    "actions",
+    "searched",
+    "search_basis",
+    "contraband",
+    "results",
+    "result_narrative",
+    "immigration_status_asked",
+    "ice_contacted",
+    "action_287g",
+    "exception",
+];
+
+/// The Open Policing columns the product reads.
+pub const OPP_COLUMNS: [&str; 23] = [
+    "date",
+    "time",
+    "location",
+    "lat",
+    "lng",
+    "district",
+    "subject_age",
+    "subject_race",
+    "subject_sex",
+    "officer_id_hash",
+    "type",
+    "violation",
+    "arrest_made",
+    "citation_issued",
+    "warning_issued",
+    "outcome",
+    "contraband_found",
+    "frisk_performed",
+    "search_conducted",
+    "search_person",
+    "search_vehicle",
+    "search_basis",
+    "reason_for_stop",
+];
+
+/// Codes the product accepts from imports beyond its entry form's lists:
+/// Open Policing's combined group and "other", and unknown values.
+pub const IMPORT_RACES: [&str; 2] = ["asian_pacific_islander", "other"];
+const SEARCH_BASIS_CODES: [&str; 12] = [
+    "consent",
+    "officer_safety",
+    "warrant",
+    "parole_probation",
+    "visible_contraband",
+    "odor",
+    "canine",
+    "incident_to_arrest",
+    "exigent",
+    "inventory",
+    "probable_cause",
+    "other",
+];
+
+/// Wraps a reader and refuses a line longer than `MAX_LINE`, so one huge
+/// line cannot take the memory the import promises to keep flat.
+struct LineLimit<R> {
+    inner: R,
+    run: usize,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.run = 0;
+            } else {
+                self.run += 1;
+                if self.run > MAX_LINE {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a line is longer than 1 MiB",
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// One CSV row with its header positions.
+struct Row<'a> {
+    line: u64,
+    record: &'a csv::ByteRecord,
+    index: &'a HashMap<String, usize>,
+}
+
+impl Row<'_> {
+    /// The value of a column ("" when absent); bad UTF-8 is a problem.
+    fn get(&self, column: &str, report: &mut Report) -> Option<String> {
+        let i = *self.index.get(column)?;
+        let bytes = self.record.get(i).unwrap_or_default();
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Some(restore(s.trim()).to_string()),
+            Err(_) => {
+                report.problem(self.line, column, &String::from_utf8_lossy(bytes), "not valid UTF-8 text");
+                None
+            }
+        }
+    }
+}
+
+/// Undoes the export's formula neutralisation ("'=x" back to "=x").
+fn restore(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => v,
+    }
+}
+
+fn is_missing(v: &str) -> bool {
+    v.is_empty() || v.eq_ignore_ascii_case("na") || v.eq_ignore_ascii_case("null")
+}
+
+fn flag(row: &Row, column: &str, report: &mut Report) -> Option<bool> {
+    let v = row.get(column, report)?;
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" => Some(true),
+        "false" | "f" | "0" | "no" => Some(false),
+        s if is_missing(s) => None,
+        _ => {
+            report.problem(row.line, column, &v, "expected TRUE, FALSE or NA");
+            None
+        }
+    }
+}
+
+fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<String> {
+    let v = row.get(column, report).unwrap_or_default();
+    if is_missing(&v) {
+        if required {
+            report.problem(row.line, column, &v, "the date is required (YYYY-MM-DD)");
+        }
+        return None;
+    }
+    match parse_date(&v) {
+        Some(d) => Some(format_date(d)),
+        None => {
+            report.problem(row.line, column, &v, "not a date written YYYY-MM-DD");
+            None
+        }
+    }
+}
+
+fn clock(row: &Row, column: &str, report: &mut Report) -> Option<String> {
+    let v = row.get(column, report)?;
+    if is_missing(&v) {
+        return None;
+    }
+    let hm = if v.len() == 8 && v.as_bytes()[5] == b':' { &v[..5] } else { v.as_str() };
+    if crate::web::record_form::is_clock_time(hm) {
+        Some(hm.to_string())
+    } else {
+        report.problem(row.line, column, &v, "not a time written HH:MM or HH:MM:SS");
+        None
+    }
+}
+
+fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInclusive<f64>) -> Option<f64> {
+    let v = row.get(column, report)?;
+    if is_missing(&v) {
+        return None;
+    }
+    match v.parse::<f64>() {
+        Ok(n) if n.is_finite() && range.contains(&n) => Some(n),
+        _ => {
+            report.problem(
+                row.line,
+                column,
+                &v,
+                format!("not a number from {} to {}", range.start(), range.end()),
+            );
+            None
+        }
+    }
+}
+
+fn text(row: &Row, column: &str, report: &mut Report, max: usize) -> String {
+    let v = row.get(column, report).unwrap_or_default();
+    if is_missing(&v) {
+        return String::new();
+    }
+    if v.chars().count() > max {
+        report.truncated_narratives += 1;
+        return v.chars().take(max).collect();
+    }
+    v
+}
+
+/// Open Policing's `subject_race` as the product's code: one group each,
+/// `asian/pacific islander` kept as one combined group, never split.
+pub fn opp_race(value: &str) -> Result<String, ()> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "white" => "white".into(),
+        "black" => "black".into(),
+        "hispanic" => "hispanic".into(),
+        "asian/pacific islander" => "asian_pacific_islander".into(),
+        "other" => "other".into(),
+        v if v == "unknown" || is_missing(v) => String::new(),
+        _ => return Err(()),
+    })
+}
+
+fn opp_reason(value: &str) -> &'static str {
+    let v = value.to_ascii_lowercase();
+    if v.contains("traffic")
+        || v.contains("moving")
+        || v.contains("speed")
+        || v.contains("equipment")
+        || v.contains("registration")
+    {
+        "traffic_violation"
+    } else if v.contains("suspic") {
+        "reasonable_suspicion"
+    } else if v.contains("warrant") {
+        "known_warrant"
+    } else if v.contains("parole") || v.contains("probation") {
+        "parole_probation"
+    } else {
+        "other"
+    }
+}
+
+fn opp_search_basis(value: &str) -> Option<&'static str> {
+    match value.to_ascii_lowercase().as_str() {
+        "k9" => Some("canine"),
+        "plain view" => Some("visible_contraband"),
+        "consent" => Some("consent"),
+        "probable cause" => Some("probable_cause"),
+        "other" => Some("other"),
+        v if is_missing(v) => None,
+        _ => Some("other"),
+    }
+}
+
+fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> Option<Stop> {
+    let before = report.problem_count;
+    let stop_date = date(row, "date", report, true);
+    let race = row.get("subject_race", report).unwrap_or_default();
+    let race = match opp_race(&race) {
+        Ok(code) => code,
+        Err(()) => {
+            report.problem(
+                row.line,
+                "subject_race",
+                &race,
+                "expected white, black, hispanic, asian/pacific islander, other, unknown or NA",
+            );
+            String::new()
+        }
+    };
+    let sex = row.get("subject_sex", report).unwrap_or_default();
+    let gender = match sex.to_ascii_lowercase().as_str() {
+        "male" => "male",
+        "female" => "female",
+        v if v == "unknown" || is_missing(v) => "",
+        _ => {
+            report.problem(row.line, "subject_sex", &sex, "expected male, female or NA");
+            ""
+        }
+    };
+    let kind = row.get("type", report).unwrap_or_default();
+    let stop_type = match kind.to_ascii_lowercase().as_str() {
+        "vehicular" | "vehicle" => "vehicle",
+        "pedestrian" => "pedestrian",
+        "bicycle" => "bicycle",
+        v if is_missing(v) => "unknown",
+        _ => {
+            report.problem(row.line, "type", &kind, "expected vehicular, pedestrian or NA");
+            "unknown"
+        }
+    };
+    let officer = row.get("officer_id_hash", report).unwrap_or_default();
+    let officer_id = if is_missing(&officer) {
+        None
+    } else {
+        let found = officers.get(&officer).copied();
+        if found.is_none() {
+            *report.unknown_officers.entry(officer.clone()).or_default() += 1;
+        }
+        found
+    };
+    let arrest = flag(row, "arrest_made", report) == Some(true);
+    let citation = flag(row, "citation_issued", report) == Some(true);
+    let warning = flag(row, "warning_issued", report) == Some(true);
+    let outcome = row.get("outcome", report).unwrap_or_default().to_ascii_lowercase();
+    let mut results = Vec::new();
+    if arrest || outcome == "arrest" {
+        results.push("arrest_without_warrant".to_string());
+    }
+    if citation || outcome == "citation" || outcome == "summons" {
+        results.push("citation".into());
+    }
+    if warning || outcome == "warning" {
+        results.push("warning".into());
+    }
+    if results.is_empty() {
+        results.push("no_action".into());
+    }
+    let frisk = flag(row, "frisk_performed", report) == Some(true);
+    let search = flag(row, "search_conducted", report) == Some(true);
+    let person = flag(row, "search_person", report) == Some(true);
+    let vehicle = flag(row, "search_vehicle", report) == Some(true);
+    let mut actions = Vec::new();
+    if frisk {
+        actions.push("frisk".to_string());
+    }
+    if person {
+        actions.push("search_person".into());
+    }
+    if vehicle || (search && !person) {
+        actions.push("search_property".into());
+    }
+    let searched = search || person || vehicle;
+    let contraband = match flag(row, "contraband_found", report) {
+        Some(true) => ",other,".to_string(),
+        Some(false) if searched => ",none,".to_string(),
+        _ => String::new(),
+    };
+    let basis = row.get("search_basis", report).unwrap_or_default();
+    let search_basis =
+        opp_search_basis(&basis).filter(|_| searched).map(|b| format!(",{b},")).unwrap_or_default();
+    let reason_text = row.get("reason_for_stop", report).unwrap_or_default();
+    let reason = if is_missing(&reason_text) { "other" } else { opp_reason(&reason_text) };
+    let violation = text(row, "violation", report, NARRATIVE_MAX);
+    let narrative = if violation.is_empty() && !is_missing(&reason_text) {
+        reason_text.chars().take(NARRATIVE_MAX).collect()
+    } else {
+        violation
+    };
+    let stop = Stop {
+        stop_date: stop_date.unwrap_or_default(),
+        stop_time: clock(row, "time", report),
+        location: text(row, "location", report, 200),
+        district: text(row, "district", report, 40),
+        lat: number(row, "lat", report, -90.0..=90.0),
+        lng: number(row, "lng", report, -180.0..=180.0),
+        stop_type: stop_type.into(),
+        officer_id,
+        perceived_race: if race.is_empty() { String::new() } else { format!(",{race},") },
+        perceived_gender: gender.into(),
+        perceived_age: number(row, "subject_age", report, 0.0..=120.0).map(|a| a.round() as i64),
+        reason: reason.into(),
+        reason_narrative: narrative,
+        actions: pack(&actions),
+        searched: searched as i64,
+        search_basis,
+        contraband,
+        results: pack(&results),
+        ..Default::default()
+    };
+    (report.problem_count == before).then_some(stop)
+}
+
+fn codes(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> String {
+    let v = row.get(column, report).unwrap_or_default();
+    let list: Vec<String> =
+        v.split(';').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
+    if let Some(bad) = list.iter().find(|c| !allowed.contains(&c.as_str())) {
+        report.problem(row.line, column, bad, format!("not one of: {}", allowed.join(", ")));
+    }
+    pack(&list)
+}
+
+fn one(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> String {
+    let v = row.get(column, report).unwrap_or_default();
+    if !allowed.contains(&v.as_str()) {
+        report.problem(row.line, column, &v, format!("not one of: {}", allowed.join(", ")));
+    }
+    v
+}
+
+fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> Option<Stop> {
+    let before = report.problem_count;
+    let with_unknown = |list: &[(&'static str, &'static str)], extra: &[&'static str]| -> Vec<&'static str> {
+        list.iter().map(|(c, _)| *c).chain(extra.iter().copied()).collect()
+    };
+    let int = |row: &Row, c: &str, report: &mut Report, r: std::ops::RangeInclusive<f64>| {
+        number(row, c, report, r).map(|n| n as i64)
+    };
+    let bit = |row: &Row, c: &str, report: &mut Report| flag(row, c, report).unwrap_or(false) as i64;
+    let badge = row.get("officer_badge", report).unwrap_or_default();
+    let officer_id = if badge.is_empty() {
+        None
+    } else {
+        let found = officers.get(&badge).copied();
+        if found.is_none() {
+            report.problem(row.line, "officer_badge", &badge, "no officer has this badge number");
+        }
+        found
+    };
+    let races: Vec<&str> = with_unknown(RACES, &IMPORT_RACES);
+    let stop = Stop {
+        stop_date: date(row, "stop_date", report, true).unwrap_or_default(),
+        stop_time: clock(row, "stop_time", report),
+        duration_minutes: int(row, "duration_minutes", report, 0.0..=1440.0),
+        location: text(row, "location", report, 200),
+        district: text(row, "district", report, 40),
+        lat: number(row, "lat", report, -90.0..=90.0),
+        lng: number(row, "lng", report, -180.0..=180.0),
+        stop_type: one(row, "stop_type", report, &with_unknown(STOP_TYPES, &["unknown"])),
+        call_for_service: bit(row, "call_for_service", report),
+        officer_id,
+        assignment: text(row, "assignment", report, 60),
+        years_of_service: int(row, "years_of_service", report, 0.0..=60.0),
+        perceived_race: codes(row, "perceived_race", report, &races),
+        perceived_gender: one(row, "perceived_gender", report, &with_unknown(GENDERS, &[""])),
+        perceived_age: int(row, "perceived_age", report, 0.0..=120.0),
+        limited_english: bit(row, "limited_english", report),
+        perceived_disability: bit(row, "perceived_disability", report),
+        reason: one(row, "reason", report, &with_unknown(REASONS, &[])),
+        traffic_violation: one(row, "traffic_violation", report, &with_unknown(TRAFFIC_KINDS, &[""])),
+        reason_narrative: text(row, "reason_narrative", report, NARRATIVE_MAX),
+        actions: codes(row, "actions", report, &with_unknown(super::ACTIONS, &[])),
+        searched: bit(row, "searched", report),
+        search_basis: codes(row, "search_basis", report, &SEARCH_BASIS_CODES),
+        contraband: codes(row, "contraband", report, &with_unknown(super::CONTRABAND, &[])),
+        results: codes(row, "results", report, &with_unknown(RESULTS, &[])),
+        result_narrative: text(row, "result_narrative", report, NARRATIVE_MAX),
+        immigration_status_asked: bit(row, "immigration_status_asked", report),
+        ice_contacted: bit(row, "ice_contacted", report),
+        action_287g: bit(row, "action_287g", report),
+        exception: text(row, "exception", report, 1000),
+        ..Default::default()
+    };
+    (report.problem_count == before).then_some(stop)
+}
+
+/// Reads the whole file once for its SHA-256 (a second read imports it).
+pub fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Imports `path`; `force` imports a file seen before.
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    path: &std::path::Path,
+    format: Format,
+    force: bool,
+) -> anyhow::Result<Report> {
+    let mut report = Report { sha256: sha256_of(path)?, ..Default::default() };
+    let seen: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
+            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
+            .fetch_one(db)
+            .await?;
+    if seen > 0 && !force {
+        report.already_imported = true;
+        return Ok(report);
+    }
+    let officers: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(LineLimit { inner: file, run: 0 });
+    let headers = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            report.problem(1, "", "", format!("the header row cannot be read: {e}"));
+            return Ok(report);
+        }
+    };
+    if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.is_empty())) {
+        report.problem(1, "", "", "the file is empty: a header row naming the columns is required");
+        return Ok(report);
+    }
+    let mut index = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_lowercase();
+        index.insert(name, i);
+    }
+    let (known, required): (&[&str], &[&str]) = match format {
+        Format::Opp => (&OPP_COLUMNS, &["date"]),
+        Format::Native => (&NATIVE_COLUMNS, &NATIVE_COLUMNS),
+    };
+    for column in required {
+        if !index.contains_key(*column) {
+            report.problem(1, column, "", "this required column is missing from the header row");
+        }
+    }
+    report.unknown_columns = index.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+    report.unknown_columns.sort();
+    if report.problem_count > 0 {
+        return Ok(report);
+    }
+
+    let mut tx = begin_write(db).await?;
+    let mut batch: Vec<Stop> = Vec::with_capacity(super::store::BULK_ROWS);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(report.rows + 2);
+                report.problem(line, "", "", format!("the file cannot be read past this line: {e}"));
+                break;
+            }
+        }
+        report.rows += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(report.rows + 1);
+        let row = Row { line, record: &record, index: &index };
+        let stop = match format {
+            Format::Opp => opp_stop(&row, &mut report, &officers),
+            Format::Native => native_stop(&row, &mut report, &officers),
+        };
+        // After the first problem nothing more is written, but every row
+        // is still checked so the report lists all of them.
+        if let (Some(stop), 0) = (stop, report.problem_count) {
+            batch.push(stop);
+            if batch.len() == super::store::BULK_ROWS {
+                super::store::insert_many(&mut tx, &batch).await?;
+                batch.clear();
+            }
+        }
+    }
+    if report.rows == 0 && report.problem_count == 0 {
+        report.problem(2, "", "", "the file has a header row but no records");
+    }
+    if report.problem_count > 0 {
+        tx.rollback().await?;
+        return Ok(report);
+    }
+    super::store::insert_many(&mut tx, &batch).await?;
+    let details = json!({
+        "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
+        "unknown_columns": report.unknown_columns, "unknown_officers": report.unknown_officers.len(),
+    });
+    audit::record(&mut tx, actor, Event::new("stop.import", "stop", "").details(details)).await?;
+    tx.commit().await?;
+    report.imported = report.rows;
+    Ok(report)
+}
+
+/// What the report says in words, one line each (CLI and web).
+pub fn summary(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if report.already_imported {
+        lines.push(format!("This file was imported before (SHA-256 {}). Nothing was imported; import it again only on purpose (--force).", report.sha256));
+        return lines;
+    }
+    if report.problem_count > 0 {
+        lines.extend(report.problems.iter().map(|p| p.to_string()));
+        if report.problem_count > report.problems.len() as u64 {
+            lines.push(format!(
+                "… and {} more problems not listed.",
+                report.problem_count - report.problems.len() as u64
+            ));
+        }
+        lines.push(format!(
+            "Nothing was imported: {} problem(s) in {} rows.",
+            report.problem_count, report.rows
+        ));
+    } else {
+        lines.push(format!("Imported {} stops (SHA-256 {}).", report.imported, report.sha256));
+    }
+    if !report.unknown_columns.is_empty() {
+        lines.push(format!(
+            "Columns ignored (not part of the format): {}.",
+            report.unknown_columns.join(", ")
+        ));
+    }
+    if !report.unknown_officers.is_empty() {
+        let sample: Vec<String> =
+            report.unknown_officers.iter().take(10).map(|(k, n)| format!("{k} ({n})")).collect();
+        lines.push(format!(
+            "{} officer identifiers match no badge; their stops have no officer: {}.",
+            report.unknown_officers.len(),
+            sample.join(", ")
+        ));
+    }
+    if report.truncated_narratives > 0 {
+        lines.push(format!(
+            "{} texts were longer than the element allows and were shortened.",
+            report.truncated_narratives
+        ));
+    }
+    lines
+}
