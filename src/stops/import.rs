@@ -309,16 +309,17 @@ fn text(row: &Row, column: &str, report: &mut Report, max: usize) -> String {
 }
 
 /// Open Policing's `subject_race` as the product's code: one group each,
-/// `asian/pacific islander` kept as one combined group, never split.
-pub fn opp_race(value: &str) -> Result<String, ()> {
-    Ok(match value.to_ascii_lowercase().as_str() {
+/// `asian/pacific islander` kept as one combined group, never split; None
+/// for a value that is not one of Open Policing's.
+pub fn opp_race(value: &str) -> Option<String> {
+    Some(match value.to_ascii_lowercase().as_str() {
         "white" => "white".into(),
         "black" => "black".into(),
         "hispanic" => "hispanic".into(),
         "asian/pacific islander" => "asian_pacific_islander".into(),
         "other" => "other".into(),
         v if v == "unknown" || is_missing(v) => String::new(),
-        _ => return Err(()),
+        _ => return None,
     })
 }
 
@@ -359,8 +360,8 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     let stop_date = date(row, "date", report, true);
     let race = row.get("subject_race", report).unwrap_or_default();
     let race = match opp_race(&race) {
-        Ok(code) => code,
-        Err(()) => {
+        Some(code) => code,
+        None => {
             report.problem(
                 row.line,
                 "subject_race",
