@@ -79,18 +79,21 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(compliance::routes::router(&state))
         .merge(documents::routes::router(&state))
         .merge(stops::routes::router(&state))
+        .merge(stops::transfer::router(&state))
         .merge(arrests::routes::router(&state))
         .merge(complaints::routes::router(&state))
         .merge(pay::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
+        .route("/healthz", get(route_get_health))
         .fallback(route_fallback)
         // Innermost first: CSRF needs the user; the user needs the session.
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_user))
         .layer(sessions)
-        // Uploads are the largest bodies; other forms keep their own
-        // smaller limit (the CSRF check and axum's form extractor).
-        .layer(RequestBodyLimitLayer::new(state.config.upload_limit.max(state.config.body_limit) + 64 * 1024))
+        // Stop imports are the largest bodies (streamed to disk); documents
+        // and forms keep their own smaller limits (the upload check, the
+        // CSRF check and axum's form extractor).
+        .layer(RequestBodyLimitLayer::new(stops::transfer::IMPORT_LIMIT + 64 * 1024))
         .layer(middleware::from_fn_with_state(state.clone(), web::headers::secure))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -165,6 +168,12 @@ async fn route_get_stylesheet() -> Response {
         include_str!("../static/style.css"),
     )
         .into_response()
+}
+
+/// For load balancers and the benchmark's baseline: answers without
+/// touching the database or the session.
+async fn route_get_health() -> &'static str {
+    "ok"
 }
 
 async fn route_fallback() -> Response {

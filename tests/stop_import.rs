@@ -231,3 +231,57 @@ async fn export_then_import_into_an_empty_database_reproduces_the_records() {
     ));
     assert!(text.contains(",asian/pacific islander,") || text.contains(",hispanic,"));
 }
+
+#[tokio::test]
+async fn clerks_import_through_the_browser_form_and_readers_download() {
+    let app = spawn_app().await;
+    officer(&app, "B-100").await;
+    app.user("clerk", &[oversight::auth::Role::Clerk]).await;
+    app.user("reviewer", &[oversight::auth::Role::Reviewer]).await;
+    let clerk = app.signed_in("clerk").await;
+    let send = |bytes: &'static [u8]| {
+        let clerk = &clerk;
+        async move {
+            let token = clerk.token("/stops/import").await;
+            let form = reqwest::multipart::Form::new()
+                .text("format", "opp")
+                .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("stops.csv"));
+            clerk
+                .http
+                .post(format!("{}/stops/import?_csrf={token}", clerk.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let bad = send(b"date,subject_race\n2019-13-01,white\n2019-01-02,purple\n").await;
+    assert_eq!(bad.status(), 422);
+    let body = bad.text().await.unwrap();
+    assert!(
+        body.contains("line 2, column date")
+            && body.contains("line 3, column subject_race")
+            && body.contains("Nothing was imported")
+    );
+    assert_eq!(app.count("stops").await, 0);
+    let good = send(OPP.as_bytes().to_vec().leak()).await;
+    assert_eq!(good.status(), 200);
+    assert!(good.text().await.unwrap().contains("Imported 4 stops"));
+    assert_eq!(app.count("stops").await, 4);
+    let leftovers = std::fs::read_dir(app.dir.path().join("files/imports")).unwrap().count();
+    assert_eq!(leftovers, 0, "the uploaded file is not kept");
+
+    let reviewer = app.signed_in("reviewer").await;
+    let csv = reviewer.post("/stops/export", &[("format", "opp")]).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 5);
+    assert!(text.contains("asian/pacific islander"));
+    let (status, dictionary) = reviewer.get_text("/data-dictionary").await;
+    assert_eq!(status, 200);
+    assert!(
+        dictionary.contains("<code>officer_badge</code>") && dictionary.contains("asian/pacific islander")
+    );
+    assert!(app.audit_actions().await.contains(&"stop.export".to_string()));
+    assert_eq!(reviewer.get("/stops/import").await.status(), 403);
+}

@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod routes;
 pub mod store;
+pub mod transfer;
 
 use serde::Serialize;
 use time::Date;
