@@ -110,3 +110,65 @@ async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
     .unwrap();
     assert_eq!(certificates, 1);
 }
+
+#[tokio::test]
+async fn a_clerk_enters_a_stop_with_a_search_and_a_287g_action_and_finds_it() {
+    let app = spawn_app().await;
+    app.set_agency_models("TFM").await;
+    app.user("clerk", &[Role::Clerk]).await;
+    let setup = oversight::audit::Actor::system("test setup");
+    let officer = oversight::officers::Officer {
+        id: 0,
+        badge: "CC-7003".into(),
+        last_name: "Ferreira".into(),
+        first_name: "João".into(),
+        rank: "Deputy".into(),
+        unit: "Patrol".into(),
+        hire_date: None,
+        status: "active".into(),
+        supervisor_id: None,
+        annual_salary_cents: None,
+    };
+    let id = oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
+    let designation = oversight::officers::Designation {
+        model: "TFM".into(),
+        nominated_on: Some("2026-01-05".into()),
+        certified_on: Some("2026-03-01".into()),
+        authorized_on: Some("2026-03-10".into()),
+        ..Default::default()
+    };
+    oversight::officers::store::add_designation(&app.db, &setup, id, &designation).await.unwrap();
+    let trained = oversight::training::TrainingRecord {
+        id: 0,
+        officer_id: id,
+        course_id: 2,
+        completed_on: "2026-02-10".into(),
+        hours: 40.0,
+        scores: "86".into(),
+        provider: "ICE Academy".into(),
+    };
+    oversight::training::store::add_record(&app.db, &setup, id, &trained).await.unwrap();
+    // A few other stops, so the filters have something to leave out.
+    for (date, race) in [("2026-10-03", ",hispanic,"), ("2026-09-20", ",white,"), ("2026-10-15", ",black,")] {
+        let stop = oversight::stops::Stop {
+            stop_date: date.into(),
+            stop_time: Some("10:00".into()),
+            location: "Main St".into(),
+            stop_type: "vehicle".into(),
+            perceived_race: race.into(),
+            reason: "traffic_violation".into(),
+            results: ",warning,".into(),
+            ..Default::default()
+        };
+        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    }
+    let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
+    journey("stops.mjs", vec![app.base.clone(), "Ferreira, João (CC-7003)".into()], env).await;
+    let flagged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stops WHERE action_287g = 1 AND searched = 1 AND contraband = ',none,'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(flagged, 1);
+}
