@@ -33,7 +33,7 @@ printf 'sqlite3 .import: %.2f s, %.0f rows/s\n' "$(python3 -c "print($end - $sta
 echo "== oversight import stops --format opp (validating, typing, indexing)"
 export OVERSIGHT_DATABASE_URL="sqlite://$work/oversight.db"
 # Officers the file names, so rows link to them.
-OVERSIGHT_PASSWORD='bench pass phrase' $bin user add bench --role clerk --role reviewer >/dev/null
+OVERSIGHT_PASSWORD='quiet harbor lanterns' $bin user add loadtest --role clerk --role reviewer >/dev/null
 python3 - "$work/oversight.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -54,7 +54,7 @@ server=$!
 sleep 2
 jar="$work/cookies"
 token=$(curl -s -c "$jar" http://127.0.0.1:18080/login | sed -n 's/.*name="_csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
-curl -s -b "$jar" -c "$jar" -o /dev/null -d "_csrf=$token&username=bench&password=bench+pass+phrase&next=/" http://127.0.0.1:18080/login
+curl -s -b "$jar" -c "$jar" -o /dev/null -d "_csrf=$token&username=loadtest&password=quiet+harbor+lanterns&next=/" http://127.0.0.1:18080/login
 cookie=$(awk '$6 == "oversight" {print "oversight=" $7}' "$jar")
 list='/stops?from=2019-01-01&to=2019-12-31&race=hispanic&searched=yes'
 curl -s -o /dev/null -w 'list page answers %{http_code}\n' -H "Cookie: $cookie" "http://127.0.0.1:18080$list"

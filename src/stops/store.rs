@@ -81,10 +81,17 @@ pub async fn get(db: &Db, id: i64) -> Result<Stop, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
+/// The districts in use, for the filter menu. A loose index scan: one
+/// index seek per district instead of reading every stop.
 pub async fn districts(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT district FROM stops WHERE district <> '' ORDER BY district")
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar(
+        "WITH RECURSIVE d(name) AS ( \
+             SELECT MIN(district) FROM stops WHERE district > '' \
+             UNION ALL SELECT (SELECT MIN(district) FROM stops WHERE district > d.name) FROM d WHERE d.name IS NOT NULL) \
+         SELECT name FROM d WHERE name IS NOT NULL LIMIT 500",
+    )
+    .fetch_all(db)
+    .await
 }
 
 type Args<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
