@@ -100,8 +100,47 @@ impl StopFormat {
     }
 }
 
+#[derive(Clone, Copy)]
+enum RecordKind {
+    Arrests,
+    Complaints,
+    Pay,
+    Leads,
+}
+
+impl RecordKind {
+    fn kind(self) -> crate::exchange::Kind {
+        match self {
+            RecordKind::Arrests => crate::exchange::Kind::Arrests,
+            RecordKind::Complaints => crate::exchange::Kind::Complaints,
+            RecordKind::Pay => crate::exchange::Kind::Pay,
+            RecordKind::Leads => crate::exchange::Kind::Leads,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum ExportCommand {
+    /// Arrests in the product's own CSV (with names: the command line is the operator's).
+    Arrests {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Complaints in the product's own CSV.
+    Complaints {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Pay periods in the product's own CSV.
+    Pay {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Quarterly leads in the product's own CSV.
+    Leads {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Every stop, in the Open Policing columns or the product's own.
     Stops {
         #[arg(long, value_enum)]
@@ -113,6 +152,14 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// Arrests in the product's own CSV (all rows or none).
+    Arrests { file: std::path::PathBuf },
+    /// Complaints in the product's own CSV (all rows or none).
+    Complaints { file: std::path::PathBuf },
+    /// Pay periods in the product's own CSV (all rows or none).
+    Pay { file: std::path::PathBuf },
+    /// Quarterly leads in the product's own CSV (all rows or none).
+    Leads { file: std::path::PathBuf },
     /// Stops (all rows or none), in the Open Policing columns or the product's own.
     Stops {
         #[arg(long, value_enum)]
@@ -221,6 +268,30 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             std::fs::rename(&partial, &out)?;
             println!("Wrote {rows} stops to {}.", out.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCommand::Arrests { file }) => {
+            import_records(&database_url(), RecordKind::Arrests, &file).await
+        }
+        Command::Import(ImportCommand::Complaints { file }) => {
+            import_records(&database_url(), RecordKind::Complaints, &file).await
+        }
+        Command::Import(ImportCommand::Pay { file }) => {
+            import_records(&database_url(), RecordKind::Pay, &file).await
+        }
+        Command::Import(ImportCommand::Leads { file }) => {
+            import_records(&database_url(), RecordKind::Leads, &file).await
+        }
+        Command::Export(ExportCommand::Arrests { out }) => {
+            export_records(&database_url(), RecordKind::Arrests, &out).await
+        }
+        Command::Export(ExportCommand::Complaints { out }) => {
+            export_records(&database_url(), RecordKind::Complaints, &out).await
+        }
+        Command::Export(ExportCommand::Pay { out }) => {
+            export_records(&database_url(), RecordKind::Pay, &out).await
+        }
+        Command::Export(ExportCommand::Leads { out }) => {
+            export_records(&database_url(), RecordKind::Leads, &out).await
         }
         Command::Backup { out } => {
             let pool = db::connect(&database_url()).await?;
@@ -351,6 +422,28 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
         file.display(),
         report.sha256
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_records(url: &str, kind: RecordKind, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    let bytes = std::fs::read(file)?;
+    let (lines, ok) =
+        crate::exchange::import(&pool, &Actor::system("command line"), kind.kind(), &bytes).await?;
+    for line in lines {
+        if ok { println!("{line}") } else { eprintln!("{line}") }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn export_records(url: &str, kind: RecordKind, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    let event = Event::new(&format!("{}.export", kind.kind().name()), kind.kind().name(), "")
+        .details(serde_json::json!({ "via": "cli", "personal_data": true }));
+    audit::record_alone(&pool, &Actor::system("command line"), event).await?;
+    let (body, rows) = crate::exchange::export(&pool, kind.kind(), true).await?;
+    std::fs::write(out, body)?;
+    println!("Wrote {rows} {} to {}.", kind.kind().name(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 

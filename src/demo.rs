@@ -114,7 +114,8 @@ pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static s
 pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
     let actor = Actor::system("demo seed");
     audit::record_alone(pool, &actor, Event::new("demo.seed", "database", "")).await?;
-    let today = time::OffsetDateTime::now_utc().date();
+    // The agency's today, not the server's: records are never dated after it.
+    let today = agency::today_in("America/New_York");
     let profile = Profile {
         name: "Collier County Sheriff's Office".into(),
         ori: "FL0110000".into(),

@@ -19,6 +19,7 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod exchange;
 pub mod measures;
 pub mod officers;
 pub mod pay;

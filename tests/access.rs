@@ -83,6 +83,8 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Get, "/stops/import", &[Clerk]),
         (Post, "/stops/export", &[Clerk, Supervisor, Reviewer, Auditor]),
         (Get, "/data-dictionary", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Post, "/records/export", &[Clerk, Supervisor, Reviewer, Auditor]),
+        (Get, "/records/import", &[Clerk]),
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),

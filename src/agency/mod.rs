@@ -44,17 +44,22 @@ impl Profile {
     /// Today's date where the agency is: "authorized today" means the
     /// agency's today, not the server's.
     pub fn today(&self) -> time::Date {
-        let zoned = jiff::tz::TimeZone::get(&self.time_zone)
-            .map(|tz| jiff::Timestamp::now().to_zoned(tz))
-            .unwrap_or_else(|_| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC));
-        let d = zoned.date();
-        time::Date::from_calendar_date(
-            d.year() as i32,
-            time::Month::try_from(d.month() as u8).unwrap_or(time::Month::January),
-            d.day() as u8,
-        )
-        .unwrap_or(time::OffsetDateTime::now_utc().date())
+        today_in(&self.time_zone)
     }
+}
+
+/// Today's date in a time zone (UTC when the name is unknown).
+pub fn today_in(time_zone: &str) -> time::Date {
+    let zoned = jiff::tz::TimeZone::get(time_zone)
+        .map(|tz| jiff::Timestamp::now().to_zoned(tz))
+        .unwrap_or_else(|_| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC));
+    let d = zoned.date();
+    time::Date::from_calendar_date(
+        d.year() as i32,
+        time::Month::try_from(d.month() as u8).unwrap_or(time::Month::January),
+        d.day() as u8,
+    )
+    .unwrap_or(time::OffsetDateTime::now_utc().date())
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -130,7 +135,7 @@ impl ProfileForm {
         if models.is_empty() || models.len() != self.models.len() {
             errors.add("models", "Choose the model or models the agreement covers.");
         }
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = today_in(self.time_zone.trim());
         let signed =
             optional_date(&mut errors, "agreement_signed", "The signing date", &self.agreement_signed);
         let renewed =

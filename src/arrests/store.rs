@@ -103,8 +103,9 @@ fn bind<'q>(q: Args<'q>, a: &'q Arrest) -> Args<'q> {
         .bind(&a.exception)
 }
 
-pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+/// Inserts inside the caller's transaction (an import records one audit
+/// entry for the whole file).
+pub async fn insert(tx: &mut crate::db::Tx, arrest: &Arrest) -> Result<i64, sqlx::Error> {
     let now = now_unix();
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
@@ -112,7 +113,13 @@ pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<i64, sqlx
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(sqlx::query_as(&sql), arrest).bind(now).bind(now).fetch_one(&mut *tx).await?;
+    let (id,) = bind(sqlx::query_as(&sql), arrest).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    Ok(id)
+}
+
+pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let id = insert(&mut tx, arrest).await?;
     let saved = Arrest { id, ..arrest.clone() };
     let details = json!({ "after": saved.audit_view() });
     audit::record(&mut tx, actor, Event::new("arrest.create", "arrest", id).details(details)).await?;

@@ -54,8 +54,8 @@ fn bind<'q>(q: Args<'q>, c: &'q Complaint) -> Args<'q> {
         .bind(&c.closed_on)
 }
 
-pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+/// Inserts inside the caller's transaction (imports).
+pub async fn insert(tx: &mut crate::db::Tx, c: &Complaint) -> Result<i64, sqlx::Error> {
     let now = now_unix();
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
@@ -63,7 +63,13 @@ pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(sqlx::query_as(&sql), c).bind(now).bind(now).fetch_one(&mut *tx).await?;
+    let (id,) = bind(sqlx::query_as(&sql), c).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    Ok(id)
+}
+
+pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let id = insert(&mut tx, c).await?;
     let saved = Complaint { id, ..c.clone() };
     audit::record(
         &mut tx,

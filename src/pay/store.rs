@@ -129,3 +129,44 @@ pub async fn save_leads(db: &Db, actor: &Actor, officer_id: i64, l: &Leads) -> R
     tx.commit().await?;
     Ok(id)
 }
+
+/// Inserts a pay period inside the caller's transaction (imports).
+pub async fn insert_pay(tx: &mut crate::db::Tx, p: &PayPeriod) -> Result<i64, PayError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO pay_periods (period_start, period_end, base_pay_cents, overtime_hours, overtime_pay_cents, officer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&p.period_start)
+    .bind(&p.period_end)
+    .bind(p.base_pay_cents)
+    .bind(p.overtime_hours)
+    .bind(p.overtime_pay_cents)
+    .bind(p.officer_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(duplicate)?;
+    Ok(id)
+}
+
+/// Inserts quarterly leads inside the caller's transaction (imports).
+pub async fn insert_leads(tx: &mut crate::db::Tx, l: &Leads) -> Result<i64, PayError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO leads (quarter, received, located, officer_id) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&l.quarter)
+    .bind(l.received)
+    .bind(l.located)
+    .bind(l.officer_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(duplicate)?;
+    Ok(id)
+}
+
+pub async fn all_pay(db: &Db) -> Result<Vec<PayPeriod>, sqlx::Error> {
+    sqlx::query_as(&format!("{PAY} ORDER BY officer_id, period_start")).fetch_all(db).await
+}
+
+pub async fn all_leads(db: &Db) -> Result<Vec<Leads>, sqlx::Error> {
+    sqlx::query_as(&format!("{LEADS} ORDER BY officer_id, quarter")).fetch_all(db).await
+}
