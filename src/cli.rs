@@ -153,13 +153,33 @@ enum ExportCommand {
 #[derive(Subcommand)]
 enum ImportCommand {
     /// Arrests in the product's own CSV (all rows or none).
-    Arrests { file: std::path::PathBuf },
+    Arrests {
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
     /// Complaints in the product's own CSV (all rows or none).
-    Complaints { file: std::path::PathBuf },
+    Complaints {
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
     /// Pay periods in the product's own CSV (all rows or none).
-    Pay { file: std::path::PathBuf },
+    Pay {
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
     /// Quarterly leads in the product's own CSV (all rows or none).
-    Leads { file: std::path::PathBuf },
+    Leads {
+        file: std::path::PathBuf,
+        /// Import a file even though the same file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
     /// Stops (all rows or none), in the Open Policing columns or the product's own.
     Stops {
         #[arg(long, value_enum)]
@@ -269,17 +289,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Wrote {rows} stops to {}.", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import(ImportCommand::Arrests { file }) => {
-            import_records(&database_url(), RecordKind::Arrests, &file).await
+        Command::Import(ImportCommand::Arrests { file, force }) => {
+            import_records(&database_url(), RecordKind::Arrests, &file, force).await
         }
-        Command::Import(ImportCommand::Complaints { file }) => {
-            import_records(&database_url(), RecordKind::Complaints, &file).await
+        Command::Import(ImportCommand::Complaints { file, force }) => {
+            import_records(&database_url(), RecordKind::Complaints, &file, force).await
         }
-        Command::Import(ImportCommand::Pay { file }) => {
-            import_records(&database_url(), RecordKind::Pay, &file).await
+        Command::Import(ImportCommand::Pay { file, force }) => {
+            import_records(&database_url(), RecordKind::Pay, &file, force).await
         }
-        Command::Import(ImportCommand::Leads { file }) => {
-            import_records(&database_url(), RecordKind::Leads, &file).await
+        Command::Import(ImportCommand::Leads { file, force }) => {
+            import_records(&database_url(), RecordKind::Leads, &file, force).await
         }
         Command::Export(ExportCommand::Arrests { out }) => {
             export_records(&database_url(), RecordKind::Arrests, &out).await
@@ -425,11 +445,16 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import_records(url: &str, kind: RecordKind, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn import_records(
+    url: &str,
+    kind: RecordKind,
+    file: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
     let bytes = std::fs::read(file)?;
     let (lines, ok) =
-        crate::exchange::import(&pool, &Actor::system("command line"), kind.kind(), &bytes).await?;
+        crate::exchange::import(&pool, &Actor::system("command line"), kind.kind(), &bytes, force).await?;
     for line in lines {
         if ok { println!("{line}") } else { eprintln!("{line}") }
     }

@@ -82,6 +82,35 @@ async fn bad_rows_are_reported_and_nothing_is_written() {
 }
 
 #[tokio::test]
+async fn a_file_imported_twice_is_refused_unless_forced() {
+    let app = spawn_app().await;
+    let officer = oversight::officers::Officer {
+        id: 0,
+        badge: "A-1".into(),
+        last_name: "Reyes".into(),
+        first_name: "Ana".into(),
+        rank: String::new(),
+        unit: String::new(),
+        hire_date: None,
+        status: "active".into(),
+        supervisor_id: None,
+        annual_salary_cents: None,
+    };
+    oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &officer)
+        .await
+        .unwrap();
+    let path = app.dir.path().join("complaints.csv");
+    std::fs::write(&path, "received_on,channel,allegation,summary,officer_badges,stop_id,arrest_id,forwarded_to,forwarded_on,disposition,closed_on\n2026-01-05,phone,discourtesy,Rude at a traffic stop,A-1,,,,,pending,\n").unwrap();
+    let file = path.to_str().unwrap();
+    assert!(run(&app.db_url, &["import", "complaints", file]).0);
+    let (ok, out) = run(&app.db_url, &["import", "complaints", file]);
+    assert!(!ok && out.contains("was imported before"), "{out}");
+    assert_eq!(app.count("complaints").await, 1);
+    assert!(run(&app.db_url, &["import", "complaints", "--force", file]).0);
+    assert_eq!(app.count("complaints").await, 2);
+}
+
+#[tokio::test]
 async fn reviewers_download_arrests_without_names() {
     let app = spawn_app().await;
     for role in [Role::Clerk, Role::Reviewer] {

@@ -392,14 +392,28 @@ fn flags_to_ticks(form: &mut RecordForm, flags: &[&str]) {
 }
 
 /// Checks and, when every row is right, imports a file of `kind` in one
-/// transaction with one audit entry. Returns the report lines and whether
-/// it imported.
+/// transaction with one audit entry. A file imported before is refused
+/// unless `force`. Returns the report lines and whether it imported.
 pub async fn import(
     db: &crate::db::Db,
     actor: &crate::audit::Actor,
     kind: Kind,
     bytes: &[u8],
+    force: bool,
 ) -> anyhow::Result<(Vec<String>, bool)> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let seen: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2")
+            .bind(format!("{}.import", kind.name()))
+            .bind(format!("%\"sha256\":\"{sha256}\"%"))
+            .fetch_one(db)
+            .await?;
+    if seen > 0 && !force {
+        let line = format!(
+            "This file was imported before (SHA-256 {sha256}). Nothing was imported; import it again only on purpose (--force)."
+        );
+        return Ok((vec![line], false));
+    }
     let today = crate::agency::store::get(db).await?.today();
     let badges: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
         .fetch_all(db)

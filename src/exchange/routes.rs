@@ -80,11 +80,12 @@ async fn route_post_import(
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
     };
-    let (mut kind, mut bytes) = (None, None);
+    let (mut kind, mut bytes, mut force) = (None, None, false);
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "kind" => kind = Kind::parse(&field.text().await.map_err(bad)?),
             "file" => bytes = Some(field.bytes().await.map_err(bad)?),
+            "force" => force = !field.text().await.map_err(bad)?.is_empty(),
             _ => {}
         }
     }
@@ -95,7 +96,7 @@ async fn route_post_import(
             ok: false,
         }));
     };
-    let (lines, ok) = super::import(&state.db, &actor, kind, &bytes).await?;
+    let (lines, ok) = super::import(&state.db, &actor, kind, &bytes, force).await?;
     let view = ImportPage { page, lines, ok };
     Ok(if ok { view.into_response() } else { unprocessable(view) })
 }

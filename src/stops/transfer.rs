@@ -144,6 +144,7 @@ struct DictionaryPage {
     page: PageCtx,
     native: Vec<Column>,
     opp: &'static [&'static str],
+    others: Vec<(&'static str, &'static [&'static str], &'static str)>,
 }
 
 async fn route_get_dictionary(page: PageCtx) -> DictionaryPage {
@@ -187,5 +188,27 @@ async fn route_get_dictionary(page: PageCtx) -> DictionaryPage {
         let (meaning, codes) = meaning(name);
         Column { name, meaning, codes }
     });
-    DictionaryPage { page, native: native.collect(), opp: &OPP_COLUMNS }
+    let others: Vec<(&'static str, &'static [&'static str], &'static str)> = vec![
+        (
+            "Arrests",
+            &crate::exchange::ARREST_COLUMNS,
+            "Dates YYYY-MM-DD and times HH:MM; the officer by badge; the linked stop by its number; flags 1 or 0; offense_class felony, misdemeanor or infraction; priority_level 1, 2, 3 or none; arrest_type on_view, warrant or summons; a transfer or a release (date and time), not both; perceived_race codes separated by ';'. person_name and person_dob are left out of downloads for roles that may not see them.",
+        ),
+        (
+            "Complaints",
+            &crate::exchange::COMPLAINT_COLUMNS,
+            "channel in_person, phone, mail, email, online or referral; allegation excessive_force, profiling, unlawful_stop_search_arrest, discourtesy or other; officer_badges separated by ';'; forwarded_to ice_opr and/or dhs_crcl with forwarded_on; disposition pending, sustained, not_sustained, exonerated or unfounded, with closed_on once closed.",
+        ),
+        (
+            "Pay periods",
+            &crate::exchange::PAY_COLUMNS,
+            "One row per officer and pay period (at most a month); money in dollars; 287(g) overtime hours.",
+        ),
+        (
+            "Quarterly leads",
+            &crate::exchange::LEADS_COLUMNS,
+            "quarter as YYYY-Qn; leads located at most leads received.",
+        ),
+    ];
+    DictionaryPage { page, native: native.collect(), opp: &OPP_COLUMNS, others }
 }
