@@ -276,6 +276,8 @@ async fn clerks_import_through_the_browser_form_and_readers_download() {
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
     assert_eq!(text.lines().count(), 5);
+    let spooled = std::fs::read_dir(app.dir.path().join("files/exports")).unwrap().count();
+    assert_eq!(spooled, 0, "the export's temporary file is gone");
     assert!(text.contains("asian/pacific islander"));
     let (status, dictionary) = reviewer.get_text("/data-dictionary").await;
     assert_eq!(status, 200);

@@ -114,8 +114,7 @@ async fn route_post_export(
     let event = Event::new("stop.export", "stop", "")
         .details(serde_json::json!({ "format": format.name(), "via": "web" }));
     audit::record_alone(&state.db, &actor, event).await?;
-    let mut body = Vec::new();
-    super::export::export(&state.db, format, &mut body).await?;
+    let body = spooled(&state, format).await?;
     let name = format!(
         "stops-{}-{}.csv",
         format.name(),
@@ -129,6 +128,35 @@ async fn route_post_export(
         body,
     )
         .into_response())
+}
+
+/// Writes the export to a private temporary file a batch at a time, then
+/// streams the file: a million stops never sit in memory. The file is
+/// unlinked as soon as it is open, so nothing is left behind.
+async fn spooled(state: &AppState, format: Format) -> AppResult<axum::body::Body> {
+    let internal = |e: std::io::Error| AppError::Internal(e.into());
+    let dir = state.config.files_dir.join("exports");
+    tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
+    let path = dir.join(crate::web::random_token(12));
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(internal)?);
+    let written = super::export::export(&state.db, format, file).await;
+    let opened = tokio::fs::File::open(&path).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    written?;
+    let file = opened.map_err(internal)?;
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    Ok(axum::body::Body::from_stream(chunks))
 }
 
 /// One column of the native format: name, meaning, codes.
