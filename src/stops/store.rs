@@ -182,53 +182,55 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     .await
 }
 
-/// Rows per INSERT on the bulk path: SQLite binds `?` placeholders fastest
-/// in large statements (stack.md: 500 rows ≈ 100k rows/s), and 500 rows of
-/// 32 columns stay under SQLite's 32,766-variable limit.
+/// Rows the import hands to the writer at a time.
 pub const BULK_ROWS: usize = 500;
 
 /// Inserts many stops inside the caller's transaction, without an audit
 /// entry per row: imports and the demo record one entry for the batch.
+/// Uses SQLite's API directly (`bulk`), one prepared statement per call.
 pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), sqlx::Error> {
+    if stops.is_empty() {
+        return Ok(());
+    }
     let now = now_unix();
-    for chunk in stops.chunks(BULK_ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) "));
-        q.push_values(chunk, |mut row, s| {
-            row.push_bind(&s.stop_date)
-                .push_bind(&s.stop_time)
-                .push_bind(s.duration_minutes)
-                .push_bind(&s.location)
-                .push_bind(&s.district)
-                .push_bind(s.lat)
-                .push_bind(s.lng)
-                .push_bind(&s.stop_type)
-                .push_bind(s.call_for_service)
-                .push_bind(s.officer_id)
-                .push_bind(&s.assignment)
-                .push_bind(s.years_of_service)
-                .push_bind(&s.perceived_race)
-                .push_bind(&s.perceived_gender)
-                .push_bind(s.perceived_age)
-                .push_bind(s.limited_english)
-                .push_bind(s.perceived_disability)
-                .push_bind(&s.reason)
-                .push_bind(&s.traffic_violation)
-                .push_bind(&s.reason_narrative)
-                .push_bind(&s.actions)
-                .push_bind(s.searched)
-                .push_bind(&s.search_basis)
-                .push_bind(&s.contraband)
-                .push_bind(&s.results)
-                .push_bind(&s.result_narrative)
-                .push_bind(s.immigration_status_asked)
-                .push_bind(s.ice_contacted)
-                .push_bind(s.action_287g)
-                .push_bind(&s.exception)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        q.build().execute(&mut **tx).await?;
+    let placeholders: Vec<String> = (1..=32).map(|i| format!("?{i}")).collect();
+    let sql = format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
+    let mut handle = tx.lock_handle().await?;
+    let mut insert = super::bulk::Insert::prepare(handle.as_raw_handle(), &sql)?;
+    for s in stops {
+        insert.text(1, &s.stop_date)?;
+        insert.opt_text(2, s.stop_time.as_deref())?;
+        insert.opt_int(3, s.duration_minutes)?;
+        insert.text(4, &s.location)?;
+        insert.text(5, &s.district)?;
+        insert.opt_real(6, s.lat)?;
+        insert.opt_real(7, s.lng)?;
+        insert.text(8, &s.stop_type)?;
+        insert.int(9, s.call_for_service)?;
+        insert.opt_int(10, s.officer_id)?;
+        insert.text(11, &s.assignment)?;
+        insert.opt_int(12, s.years_of_service)?;
+        insert.text(13, &s.perceived_race)?;
+        insert.text(14, &s.perceived_gender)?;
+        insert.opt_int(15, s.perceived_age)?;
+        insert.int(16, s.limited_english)?;
+        insert.int(17, s.perceived_disability)?;
+        insert.text(18, &s.reason)?;
+        insert.text(19, &s.traffic_violation)?;
+        insert.text(20, &s.reason_narrative)?;
+        insert.text(21, &s.actions)?;
+        insert.int(22, s.searched)?;
+        insert.text(23, &s.search_basis)?;
+        insert.text(24, &s.contraband)?;
+        insert.text(25, &s.results)?;
+        insert.text(26, &s.result_narrative)?;
+        insert.int(27, s.immigration_status_asked)?;
+        insert.int(28, s.ice_contacted)?;
+        insert.int(29, s.action_287g)?;
+        insert.text(30, &s.exception)?;
+        insert.int(31, now)?;
+        insert.int(32, now)?;
+        insert.execute()?;
     }
     Ok(())
 }

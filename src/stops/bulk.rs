@@ -1,0 +1,105 @@
+//! The bulk write path for stops on SQLite: one prepared INSERT, bound
+//! value by value through SQLite's own API and stepped once per row. It
+//! skips the per-query overhead of the general query builder, which cost
+//! as much as SQLite's own work on a million-row import (see the note in
+//! `bench/run.sh`). The unsafe code is confined here, behind `Insert`.
+
+use std::ffi::{CStr, c_int};
+use std::ptr::{NonNull, null_mut};
+
+use libsqlite3_sys as ffi;
+
+/// A prepared statement on a connection the caller holds locked.
+pub struct Insert {
+    db: NonNull<ffi::sqlite3>,
+    stmt: *mut ffi::sqlite3_stmt,
+}
+
+fn error(db: NonNull<ffi::sqlite3>, what: &str) -> sqlx::Error {
+    // SAFETY: `db` is a live connection; sqlite3_errmsg returns a
+    // NUL-terminated string owned by SQLite, copied at once.
+    let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr())) }.to_string_lossy().into_owned();
+    sqlx::Error::Protocol(format!("{what}: {message}"))
+}
+
+impl Insert {
+    /// Prepares `sql` on `db`, which must stay locked for this value's life.
+    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Self, sqlx::Error> {
+        let mut stmt = null_mut();
+        // SAFETY: `db` is live and locked by the caller; `sql` is valid for
+        // its length; `stmt` receives the statement or stays null.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v2(db.as_ptr(), sql.as_ptr().cast(), sql.len() as c_int, &mut stmt, null_mut())
+        };
+        if rc != ffi::SQLITE_OK || stmt.is_null() {
+            return Err(error(db, "prepare"));
+        }
+        Ok(Self { db, stmt })
+    }
+
+    fn check(&self, rc: c_int, what: &str) -> Result<(), sqlx::Error> {
+        if rc == ffi::SQLITE_OK { Ok(()) } else { Err(error(self.db, what)) }
+    }
+
+    /// Binds text that stays alive until the next `execute` returns
+    /// (SQLITE_STATIC: SQLite reads it in place, without a copy).
+    pub fn text(&mut self, index: c_int, value: &str) -> Result<(), sqlx::Error> {
+        // SAFETY: the statement is live; the caller keeps `value` alive
+        // until `execute` has stepped and reset the statement.
+        let rc = unsafe {
+            ffi::sqlite3_bind_text(self.stmt, index, value.as_ptr().cast(), value.len() as c_int, ffi::SQLITE_STATIC())
+        };
+        self.check(rc, "bind text")
+    }
+
+    pub fn opt_text(&mut self, index: c_int, value: Option<&str>) -> Result<(), sqlx::Error> {
+        match value {
+            Some(v) => self.text(index, v),
+            None => self.null(index),
+        }
+    }
+
+    pub fn int(&mut self, index: c_int, value: i64) -> Result<(), sqlx::Error> {
+        // SAFETY: the statement is live.
+        let rc = unsafe { ffi::sqlite3_bind_int64(self.stmt, index, value) };
+        self.check(rc, "bind integer")
+    }
+
+    pub fn opt_int(&mut self, index: c_int, value: Option<i64>) -> Result<(), sqlx::Error> {
+        match value {
+            Some(v) => self.int(index, v),
+            None => self.null(index),
+        }
+    }
+
+    pub fn opt_real(&mut self, index: c_int, value: Option<f64>) -> Result<(), sqlx::Error> {
+        match value {
+            // SAFETY: the statement is live.
+            Some(v) => self.check(unsafe { ffi::sqlite3_bind_double(self.stmt, index, v) }, "bind real"),
+            None => self.null(index),
+        }
+    }
+
+    fn null(&mut self, index: c_int) -> Result<(), sqlx::Error> {
+        // SAFETY: the statement is live.
+        self.check(unsafe { ffi::sqlite3_bind_null(self.stmt, index) }, "bind null")
+    }
+
+    /// Runs the statement once with the values bound, then resets it for
+    /// the next row (releasing the bound text).
+    pub fn execute(&mut self) -> Result<(), sqlx::Error> {
+        // SAFETY: the statement is live; every parameter was bound.
+        let rc = unsafe { ffi::sqlite3_step(self.stmt) };
+        // SAFETY: as above; reset returns the step's error again if any.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        if rc == ffi::SQLITE_DONE { Ok(()) } else { Err(error(self.db, "insert")) }
+    }
+}
+
+impl Drop for Insert {
+    fn drop(&mut self) {
+        // SAFETY: the statement was prepared on this connection and is not
+        // used after this.
+        unsafe { ffi::sqlite3_finalize(self.stmt) };
+    }
+}
