@@ -29,7 +29,13 @@ impl Insert {
         // SAFETY: `db` is live and locked by the caller; `sql` is valid for
         // its length; `stmt` receives the statement or stays null.
         let rc = unsafe {
-            ffi::sqlite3_prepare_v2(db.as_ptr(), sql.as_ptr().cast(), sql.len() as c_int, &mut stmt, null_mut())
+            ffi::sqlite3_prepare_v2(
+                db.as_ptr(),
+                sql.as_ptr().cast(),
+                sql.len() as c_int,
+                &mut stmt,
+                null_mut(),
+            )
         };
         if rc != ffi::SQLITE_OK || stmt.is_null() {
             return Err(error(db, "prepare"));
@@ -47,7 +53,13 @@ impl Insert {
         // SAFETY: the statement is live; the caller keeps `value` alive
         // until `execute` has stepped and reset the statement.
         let rc = unsafe {
-            ffi::sqlite3_bind_text(self.stmt, index, value.as_ptr().cast(), value.len() as c_int, ffi::SQLITE_STATIC())
+            ffi::sqlite3_bind_text(
+                self.stmt,
+                index,
+                value.as_ptr().cast(),
+                value.len() as c_int,
+                ffi::SQLITE_STATIC(),
+            )
         };
         self.check(rc, "bind text")
     }

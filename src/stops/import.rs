@@ -177,11 +177,14 @@ const SEARCH_BASIS_CODES: [&str; 12] = [
 struct LineLimit<R> {
     inner: R,
     run: usize,
+    /// The file's SHA-256, computed as it is read (no second pass).
+    hasher: Sha256,
 }
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
         for &b in &buf[..n] {
             if b == b'\n' {
                 self.run = 0;
@@ -548,14 +551,6 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
     (report.problem_count == before).then_some(stop)
 }
 
-/// Reads the whole file once for its SHA-256 (a second read imports it).
-pub fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// Imports `path`; `force` imports a file seen before.
 pub async fn import(
     db: &Db,
@@ -564,16 +559,7 @@ pub async fn import(
     format: Format,
     force: bool,
 ) -> anyhow::Result<Report> {
-    let mut report = Report { sha256: sha256_of(path)?, ..Default::default() };
-    let seen: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
-            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
-            .fetch_one(db)
-            .await?;
-    if seen > 0 && !force {
-        report.already_imported = true;
-        return Ok(report);
-    }
+    let report = Report::default();
     let officers: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
         .fetch_all(db)
         .await?
@@ -598,7 +584,15 @@ pub async fn import(
     let mut report = reader.await??;
     sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
     written?;
-    if report.problem_count > 0 {
+    // The file's fingerprint is known once it has been read; a file seen
+    // before is refused then, before anything is committed.
+    let seen: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
+            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
+            .fetch_one(&mut *tx)
+            .await?;
+    report.already_imported = seen > 0 && !force;
+    if report.problem_count > 0 || report.already_imported {
         tx.rollback().await?;
         return Ok(report);
     }
@@ -623,7 +617,11 @@ fn read_rows(
     sender: tokio::sync::mpsc::Sender<Vec<Stop>>,
 ) -> anyhow::Result<Report> {
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(LineLimit { inner: file, run: 0 });
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(LineLimit {
+        inner: file,
+        run: 0,
+        hasher: Sha256::new(),
+    });
     let headers = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -690,7 +688,16 @@ fn read_rows(
     if report.problem_count == 0 && !batch.is_empty() {
         let _ = sender.blocking_send(batch);
     }
+    report.sha256 = fingerprint(reader);
     Ok(report)
+}
+
+/// Reads what is left of the file (after an early stop) into the hash and
+/// returns the file's SHA-256.
+fn fingerprint<R: Read>(reader: csv::Reader<LineLimit<R>>) -> String {
+    let mut rest = reader.into_inner();
+    let _ = std::io::copy(&mut rest, &mut std::io::sink());
+    hex::encode(rest.hasher.finalize())
 }
 
 /// What the report says in words, one line each (CLI and web).

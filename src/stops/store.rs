@@ -55,8 +55,15 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     if !f.result.is_empty() {
         q.push(" AND results LIKE ").push_bind(format!("%,{},%", f.result));
     }
-    if let Some(action) = f.action_287g {
-        q.push(" AND action_287g = ").push_bind(action as i64);
+    // A literal, not a bound value, so the partial index applies.
+    match f.action_287g {
+        Some(true) => {
+            q.push(" AND action_287g = 1");
+        }
+        Some(false) => {
+            q.push(" AND action_287g = 0");
+        }
+        None => {}
     }
 }
 
@@ -194,7 +201,8 @@ pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), s
     }
     let now = now_unix();
     let placeholders: Vec<String> = (1..=32).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
+    let sql =
+        format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
     let mut handle = tx.lock_handle().await?;
     let mut insert = super::bulk::Insert::prepare(handle.as_raw_handle(), &sql)?;
     for s in stops {
