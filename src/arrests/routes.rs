@@ -70,12 +70,6 @@ struct ListPage {
     personal: bool,
 }
 
-fn officer_name(officers: &[Officer], id: Option<i64>) -> String {
-    id.and_then(|id| officers.iter().find(|o| o.id == id))
-        .map(|o| format!("{} ({})", o.full_name(), o.badge))
-        .unwrap_or_default()
-}
-
 fn shown(arrest: Arrest, personal: bool) -> Arrest {
     if personal { arrest } else { arrest.without_personal_data() }
 }
@@ -122,7 +116,7 @@ async fn route_get_arrests(
     let rows = arrests
         .into_iter()
         .map(|a| Row {
-            officer: officer_name(&officers, a.officer_id),
+            officer: officers::label_of(&officers, a.officer_id),
             custody: a.custody_check(now),
             arrest: shown(a, personal),
         })
@@ -152,7 +146,7 @@ async fn route_get_arrest(
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let now = now_local(agency::store::get(&state.db).await?.today());
     Ok(ShowPage {
-        officer: officer_name(&officers, arrest.officer_id),
+        officer: officers::label_of(&officers, arrest.officer_id),
         custody: arrest.custody_check(now),
         history: store::history(&state.db, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),

@@ -70,6 +70,17 @@ pub async fn distinct(db: &Db, column: &str) -> Result<Vec<String>, sqlx::Error>
     Ok(rows.into_iter().map(|(v,)| v).collect())
 }
 
+/// One record's history: its entries, newest first (the most recent 200).
+pub async fn history_of(db: &Db, object_kind: &str, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE object_kind = $1 AND object_id = $2 ORDER BY seq DESC LIMIT 200"
+    ))
+    .bind(object_kind)
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await
+}
+
 /// The latest entry's sequence number and hash.
 pub async fn head(db: &Db) -> Result<Option<(i64, String)>, sqlx::Error> {
     sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(db).await

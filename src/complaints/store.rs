@@ -99,11 +99,5 @@ pub async fn update(db: &Db, actor: &Actor, c: &Complaint) -> Result<(), sqlx::E
 }
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, \
-         prev_hash, hash FROM audit_log WHERE object_kind = 'complaint' AND object_id = $1 ORDER BY seq DESC LIMIT 200",
-    )
-    .bind(id.to_string())
-    .fetch_all(db)
-    .await
+    crate::audit::store::history_of(db, "complaint", id).await
 }

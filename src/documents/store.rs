@@ -135,11 +135,5 @@ pub async fn downloaded(db: &Db, actor: &Actor, version: &Version) -> Result<(),
 }
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, \
-         prev_hash, hash FROM audit_log WHERE object_kind = 'document' AND object_id = $1 ORDER BY seq DESC LIMIT 200",
-    )
-    .bind(id.to_string())
-    .fetch_all(db)
-    .await
+    crate::audit::store::history_of(db, "document", id).await
 }

@@ -44,6 +44,13 @@ impl Officer {
     }
 }
 
+/// "Reyes, Ana (B-1)" for an officer id among `officers`; empty if absent.
+pub fn label_of(officers: &[Officer], id: Option<i64>) -> String {
+    id.and_then(|id| officers.iter().find(|o| o.id == id))
+        .map(|o| format!("{} ({})", o.full_name(), o.badge))
+        .unwrap_or_default()
+}
+
 /// Cents as "$85,000.00".
 pub fn format_money(cents: i64) -> String {
     let dollars = cents / 100;

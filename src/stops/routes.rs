@@ -155,12 +155,6 @@ struct ListPage {
     results: Choices,
 }
 
-fn officer_name(officers: &[Officer], id: Option<i64>) -> String {
-    id.and_then(|id| officers.iter().find(|o| o.id == id))
-        .map(|o| format!("{} ({})", o.full_name(), o.badge))
-        .unwrap_or_default()
-}
-
 async fn route_get_stops(
     State(state): State<AppState>,
     page: PageCtx,
@@ -173,7 +167,7 @@ async fn route_get_stops(
     let next = if more { Some(query.link_after(stops.last())) } else { None };
     let rows = stops
         .into_iter()
-        .map(|stop| Row { officer: officer_name(&officers, stop.officer_id), stop })
+        .map(|stop| Row { officer: officers::label_of(&officers, stop.officer_id), stop })
         .collect();
     Ok(ListPage {
         first: query.link_after(None),
@@ -208,7 +202,7 @@ async fn route_get_stop(
     let stop = store::get(&state.db, id).await?;
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     Ok(ShowPage {
-        officer: officer_name(&officers, stop.officer_id),
+        officer: officers::label_of(&officers, stop.officer_id),
         history: store::history(&state.db, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),
         page,
