@@ -35,10 +35,27 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         }
     }
     let file = options.get_filename().to_path_buf();
+    turn_off_memory_statistics();
     let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     restrict_to_owner(&file);
     Ok(pool)
+}
+
+/// SQLite keeps memory statistics behind one process-wide mutex taken on
+/// every allocation; with several connections serving pages at once that
+/// mutex, not the queries, set the pace. Nothing here reads the statistics.
+/// The setting only takes before SQLite first initialises; later calls
+/// (a second database in the same process) are refused harmlessly.
+fn turn_off_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called with its documented argument
+        // types (an int option and an int value) before any connection opens.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
+        }
+    });
 }
 
 /// The database holds criminal justice information: only the account that

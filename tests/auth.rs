@@ -300,3 +300,25 @@ async fn the_sign_in_page_shows_the_banner_and_how_to_create_the_first_administr
     let (_, body) = client.get_text("/login").await;
     assert!(!body.contains("No administrator yet"));
 }
+
+/// Reading pages must not rewrite the session row each time: the last-seen
+/// stamp moves only when stale by a twentieth of the idle limit.
+#[tokio::test]
+async fn reading_pages_does_not_rewrite_the_session() {
+    let app = spawn_app().await;
+    app.user("clerk1", &[Role::Clerk]).await;
+    let client = app.signed_in("clerk1").await;
+    assert_eq!(client.get("/officers").await.status(), 200);
+    let stored = || async {
+        sqlx::query_as::<_, (Vec<u8>, String)>("SELECT data, CAST(expiry_date AS TEXT) FROM tower_sessions")
+            .fetch_all(&app.db)
+            .await
+            .unwrap()
+    };
+    let before = stored().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for _ in 0..3 {
+        assert_eq!(client.get("/officers").await.status(), 200);
+    }
+    assert_eq!(stored().await, before, "page views left the session row as it was");
+}

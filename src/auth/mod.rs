@@ -144,7 +144,14 @@ pub async fn load_user(
             session.flush().await?;
             session.insert(ENDED_KEY, why).await?;
         } else if let Some(account) = account {
-            session.insert(SIGN_IN_KEY, SignIn { last_seen_at: now, ..sign_in }).await?;
+            // Saving the session costs a write transaction, so the last-seen
+            // stamp moves only when it is stale by a twentieth of the idle
+            // limit (at most a minute): a user is never signed out more than
+            // that early, and a page read stays a read.
+            let step = (state.config.idle_timeout.as_secs() as i64 / 20).min(60);
+            if now - sign_in.last_seen_at > step {
+                session.insert(SIGN_IN_KEY, SignIn { last_seen_at: now, ..sign_in }).await?;
+            }
             let must_change = account.must_change_password != 0;
             let must_enrol = !account.mfa_enabled()
                 && mfa::required(&crate::agency::store::mfa_policy(&state.db).await?, &account.roles);

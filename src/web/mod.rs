@@ -98,7 +98,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
         let user = parts.extensions.get::<CurrentUser>().cloned();
         let csrf = csrf_token(&session).await?;
-        let flash = session.remove::<String>(FLASH_KEY).await?;
+        // `remove` marks the session changed even when nothing was there,
+        // which would turn every page view into a session write.
+        let flash = match session.get::<String>(FLASH_KEY).await? {
+            Some(_) => session.remove::<String>(FLASH_KEY).await?,
+            None => None,
+        };
         let nav = navigation(user.as_ref(), parts.uri.path());
         Ok(PageCtx { user, csrf, flash, nav })
     }
