@@ -24,6 +24,7 @@ pub mod measures;
 pub mod officers;
 pub mod pay;
 pub mod stops;
+pub mod supervision;
 pub mod training;
 pub mod users;
 pub mod web;

@@ -38,3 +38,15 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
         .await?;
     tx.commit().await
 }
+
+/// Days a 287(g) action may wait for its sign-off before it is overdue.
+pub async fn set_sign_off_days(db: &Db, actor: &Actor, days: i64) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: i64 =
+        sqlx::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(&mut *tx).await?;
+    sqlx::query("UPDATE agency SET sign_off_days = $1 WHERE id = 1").bind(days).execute(&mut *tx).await?;
+    let event = Event::new("agency.sign_off_days", "agency", 1)
+        .details(serde_json::json!({ "before": before, "after": days }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await
+}

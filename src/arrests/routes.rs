@@ -134,6 +134,7 @@ struct ShowPage {
     history: Vec<Entry>,
     personal: bool,
     can_edit: bool,
+    supervision: Option<crate::supervision::RecordView>,
 }
 
 async fn route_get_arrest(
@@ -145,7 +146,10 @@ async fn route_get_arrest(
     let arrest = store::get(&state.db, id).await?;
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let now = now_local(agency::store::get(&state.db).await?.today());
+    let record = crate::supervision::store::Record::Arrest(arrest.clone());
+    let can_review = page.has_role(crate::auth::Role::Supervisor);
     Ok(ShowPage {
+        supervision: crate::supervision::store::view(&state.db, &record, can_review).await?,
         officer: officers::label_of(&officers, arrest.officer_id),
         custody: arrest.custody_check(now),
         history: store::history(&state.db, id).await?,

@@ -20,7 +20,7 @@ use crate::auth::{access, guard};
 use crate::error::AppResult;
 use crate::measures::{Measure, Period};
 use crate::officers::{self, Officer};
-use crate::web::{PageCtx, format_date, parse_date, spreadsheet_safe};
+use crate::web::{PageCtx, format_date, spreadsheet_safe};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -83,28 +83,13 @@ struct RosterPage {
     statuses: &'static [(Status, &'static str, &'static str)],
 }
 
-/// The measures' period: as asked, or the quarter to date.
-fn period(query: &RosterQuery, today: Date) -> (Period, Option<&'static str>) {
-    let default = Period::quarter_to_date(today);
-    if query.from.is_empty() && query.to.is_empty() {
-        return (default, None);
-    }
-    match (parse_date(&query.from), parse_date(&query.to)) {
-        (Some(from), Some(to)) => match Period::new(from, to) {
-            Some(p) => (p, None),
-            None => (default, Some("The period's start is after its end; showing the quarter to date.")),
-        },
-        _ => (default, Some("Write both dates as YYYY-MM-DD; showing the quarter to date.")),
-    }
-}
-
 async fn route_get_compliance(
     State(state): State<AppState>,
     page: PageCtx,
     Query(query): Query<RosterQuery>,
 ) -> AppResult<RosterPage> {
     let today = agency::store::get(&state.db).await?.today();
-    let (period, period_error) = period(&query, today);
+    let (period, period_error) = crate::measures::period_from(&query.from, &query.to, today);
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let evidence = officers::store::evidence(&state.db).await?;
     let measures = training_measures(&officers, &evidence, period);

@@ -54,6 +54,22 @@ impl Period {
     }
 }
 
+/// A measures page's period from its query: as asked, or the quarter to
+/// date with a message saying why.
+pub fn period_from(from: &str, to: &str, today: Date) -> (Period, Option<&'static str>) {
+    let default = Period::quarter_to_date(today);
+    if from.is_empty() && to.is_empty() {
+        return (default, None);
+    }
+    match (crate::web::parse_date(from), crate::web::parse_date(to)) {
+        (Some(from), Some(to)) => match Period::new(from, to) {
+            Some(p) => (p, None),
+            None => (default, Some("The period's start is after its end; showing the quarter to date.")),
+        },
+        _ => (default, Some("Write both dates as YYYY-MM-DD; showing the quarter to date.")),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
     Percent,

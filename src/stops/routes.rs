@@ -192,6 +192,7 @@ struct ShowPage {
     officer: String,
     history: Vec<Entry>,
     can_edit: bool,
+    supervision: Option<crate::supervision::RecordView>,
 }
 
 async fn route_get_stop(
@@ -201,7 +202,10 @@ async fn route_get_stop(
 ) -> AppResult<ShowPage> {
     let stop = store::get(&state.db, id).await?;
     let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let record = crate::supervision::store::Record::Stop(stop.clone());
+    let can_review = page.has_role(crate::auth::Role::Supervisor);
     Ok(ShowPage {
+        supervision: crate::supervision::store::view(&state.db, &record, can_review).await?,
         officer: officers::label_of(&officers, stop.officer_id),
         history: store::history(&state.db, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),

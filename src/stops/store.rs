@@ -84,7 +84,8 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), s
     Ok((rows, more))
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Stop, sqlx::Error> {
+/// One record, from the pool or inside a caller's transaction.
+pub async fn get<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Stop, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
 }
 

@@ -30,6 +30,8 @@ pub struct Account {
     pub last_login_at: Option<i64>,
     pub totp_secret: Option<String>,
     pub totp_last_step: i64,
+    pub officer_id: Option<i64>,
+    pub supervisor_kind: String,
     #[sqlx(skip)]
     pub roles: Vec<Role>,
 }

@@ -29,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{id}/end-sessions", post(route_post_end_sessions))
         .route("/users/{id}/reset-password", post(route_post_reset_password))
         .route("/users/{id}/reset-mfa", post(route_post_reset_mfa))
+        .route("/users/{id}/supervision", post(route_post_supervision))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::ADMINISTRATORS), guard))
 }
 
@@ -113,11 +114,15 @@ struct ShowPage {
     errors: FieldErrors,
     reset_errors: FieldErrors,
     roles: [Role; 5],
+    officers: Vec<crate::officers::Officer>,
+    kinds: [(&'static str, &'static str); 2],
 }
 
 impl ShowPage {
     fn new(page: PageCtx, account: Account) -> Self {
         Self {
+            officers: Vec::new(),
+            kinds: crate::supervision::REVIEWER_KINDS,
             display_name: account.display_name.clone(),
             chosen: account.roles.clone(),
             page,
@@ -129,12 +134,54 @@ impl ShowPage {
     }
 }
 
+impl ShowPage {
+    async fn with_officers(mut self, state: &AppState) -> AppResult<Self> {
+        self.officers = crate::officers::store::list(&state.db, &Default::default()).await?;
+        Ok(self)
+    }
+    fn is_officer(&self, id: &i64) -> bool {
+        self.account.officer_id == Some(*id)
+    }
+}
+
+#[derive(Deserialize)]
+struct SupervisionForm {
+    #[serde(default)]
+    officer_id: String,
+    #[serde(default)]
+    supervisor_kind: String,
+}
+
+/// Who the account is as an officer (nobody reviews their own 287(g)
+/// actions) and whether it signs as an ICE or an agency supervisor.
+async fn route_post_supervision(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    Path(id): Path<i64>,
+    Form(form): Form<SupervisionForm>,
+) -> AppResult<Response> {
+    store::get(&state.db, id).await?;
+    let officer_id = match form.officer_id.as_str() {
+        "" => None,
+        v => {
+            Some(crate::officers::store::get(&state.db, v.parse().map_err(|_| AppError::NotFound)?).await?.id)
+        }
+    };
+    if !crate::supervision::REVIEWER_KINDS.iter().any(|(k, _)| *k == form.supervisor_kind) {
+        return Err(AppError::BadRequest("unknown supervisor type".into()));
+    }
+    crate::supervision::store::set_reviewer(&state.db, &actor, id, officer_id, &form.supervisor_kind).await?;
+    flash(&session, "Supervision details saved.").await?;
+    Ok(see_other(&format!("/users/{id}")))
+}
+
 async fn route_get_user(
     State(state): State<AppState>,
     page: PageCtx,
     Path(id): Path<i64>,
 ) -> AppResult<ShowPage> {
-    Ok(ShowPage::new(page, store::get(&state.db, id).await?))
+    ShowPage::new(page, store::get(&state.db, id).await?).with_officers(&state).await
 }
 
 async fn route_post_user(
@@ -168,7 +215,7 @@ async fn route_post_user(
             Err(other) => return Err(other.into()),
         }
     }
-    let mut view = ShowPage::new(page, account);
+    let mut view = ShowPage::new(page, account).with_officers(&state).await?;
     view.display_name = display_name;
     view.chosen = roles;
     view.errors = errors;
@@ -262,7 +309,7 @@ async fn route_post_reset_password(
 ) -> AppResult<Response> {
     let account = store::get(&state.db, id).await?;
     if let Err(why) = crate::auth::password::check_new(&form.password, &account.username) {
-        let mut view = ShowPage::new(page, account);
+        let mut view = ShowPage::new(page, account).with_officers(&state).await?;
         view.reset_errors.add("password", why);
         return Ok(unprocessable(view));
     }

@@ -29,7 +29,7 @@ impl From<UserError> for crate::error::AppError {
 }
 
 const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
-     failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step FROM users";
+     failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step, officer_id, supervisor_kind FROM users";
 
 async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result<Account, sqlx::Error> {
     let roles: Vec<(String,)> =

@@ -14,6 +14,7 @@ use axum::response::IntoResponse;
 use rand::RngCore;
 use tower_sessions::Session;
 
+use crate::app::AppState;
 use crate::auth::{CurrentUser, Role};
 use crate::error::AppError;
 
@@ -33,6 +34,8 @@ pub struct NavLink {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// Work waiting behind the link, e.g. "4 waiting, 1 overdue".
+    pub note: String,
 }
 
 /// Everything the base layout needs.
@@ -61,16 +64,44 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     links.push(("/courses", "Courses", user.has(Role::Administrator)));
     links.push(("/users", "Users", user.has(Role::Administrator)));
     links.push(("/agency", "Agency profile", user.has(Role::Administrator)));
+    links.push((
+        "/supervision/queue",
+        "Sign-off queue",
+        user.has_any(crate::supervision::routes::QUEUE_READERS),
+    ));
+    links.push(("/supervision", "Supervision", user.has_any(crate::supervision::routes::MEASURE_READERS)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
-    links
-        .into_iter()
-        .filter(|(_, _, shown)| *shown)
-        .map(|(href, label, _)| NavLink {
-            href,
-            label,
-            current: if href == "/" { path == "/" } else { path.starts_with(href) },
+    let shown: Vec<(&'static str, &'static str)> =
+        links.into_iter().filter(|(_, _, shown)| *shown).map(|(href, label, _)| (href, label)).collect();
+    // The current link is the longest one the path falls under.
+    let current = shown
+        .iter()
+        .map(|(href, _)| *href)
+        .filter(|href| {
+            if *href == "/" { path == "/" } else { path == *href || path.starts_with(&format!("{href}/")) }
         })
+        .max_by_key(|href| href.len());
+    shown
+        .into_iter()
+        .map(|(href, label)| NavLink { href, label, current: Some(href) == current, note: String::new() })
         .collect()
+}
+
+/// The sign-off queue's counts beside its link: what waits for a
+/// supervisor and what came back to a clerk.
+async fn queue_note(state: &AppState, user: &CurrentUser) -> Result<String, AppError> {
+    let (waiting, overdue, returned) = crate::supervision::routes::counts(state).await?;
+    let mut parts = Vec::new();
+    if user.has(Role::Supervisor) {
+        parts.push(format!("{waiting} waiting"));
+        if overdue > 0 {
+            parts.push(format!("{overdue} overdue"));
+        }
+    }
+    if user.has(Role::Clerk) && returned > 0 {
+        parts.push(format!("{returned} returned"));
+    }
+    Ok(parts.join(", "))
 }
 
 /// Returns the session's CSRF token, creating one on first use.
@@ -89,10 +120,10 @@ pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), 
     Ok(())
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+impl FromRequestParts<AppState> for PageCtx {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
@@ -104,7 +135,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             Some(_) => session.remove::<String>(FLASH_KEY).await?,
             None => None,
         };
-        let nav = navigation(user.as_ref(), parts.uri.path());
+        let mut nav = navigation(user.as_ref(), parts.uri.path());
+        if let (Some(user), Some(link)) = (&user, nav.iter_mut().find(|l| l.href == "/supervision/queue")) {
+            link.note = queue_note(state, user).await?;
+        }
         Ok(PageCtx { user, csrf, flash, nav })
     }
 }

@@ -1,0 +1,326 @@
+//! Supervision sign-off (program.md "Supervision", records.md): every
+//! 287(g) action, a stop that led to one or an arrest with a detainer,
+//! removal paperwork or warrant service, is reviewed by a named supervisor
+//! who approves it, returns it for correction or refers it. A sign-off
+//! records who, as ICE or agency supervisor, when, and the SHA-256 of the
+//! record exactly as it stood; when the record changes, the fingerprint no
+//! longer matches and the action is back in the queue.
+
+pub mod measures;
+pub mod routes;
+pub mod store;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::web::format_instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordKind {
+    Stop,
+    Arrest,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Stop => "stop",
+            RecordKind::Arrest => "arrest",
+        }
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "stop" => Some(RecordKind::Stop),
+            "arrest" => Some(RecordKind::Arrest),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordKind::Stop => "Stop",
+            RecordKind::Arrest => "Arrest",
+        }
+    }
+    /// Where the record itself is shown (and corrected).
+    pub fn path(self, id: i64) -> String {
+        match self {
+            RecordKind::Stop => format!("/stops/{id}"),
+            RecordKind::Arrest => format!("/arrests/{id}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    Returned,
+    Referred,
+}
+
+pub const DECISIONS: [(Decision, &str, &str); 3] = [
+    (Decision::Approved, "approved", "Approve"),
+    (Decision::Returned, "returned", "Return for correction"),
+    (Decision::Referred, "referred", "Refer"),
+];
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        DECISIONS.iter().find(|(d, _, _)| *d == self).map(|(_, code, _)| *code).unwrap_or("approved")
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        DECISIONS.iter().find(|(_, code, _)| *code == value).map(|(d, _, _)| *d)
+    }
+    /// Returning and referring must say why, so the clerk or the next
+    /// reviewer knows what to do.
+    pub fn needs_comment(self) -> bool {
+        self != Decision::Approved
+    }
+}
+
+/// One decision, as stored; never changed once written.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SignOff {
+    pub id: i64,
+    pub record_kind: String,
+    pub record_id: i64,
+    pub supersedes: i64,
+    pub decision: String,
+    pub comment: String,
+    pub reviewer_id: i64,
+    pub reviewer_name: String,
+    pub reviewer_kind: String,
+    pub signed_at: i64,
+    pub action_at: i64,
+    pub record_hash: String,
+}
+
+impl SignOff {
+    pub fn decision(&self) -> Decision {
+        Decision::parse(&self.decision).unwrap_or(Decision::Referred)
+    }
+    pub fn decision_text(&self) -> &'static str {
+        match self.decision() {
+            Decision::Approved => "Approved",
+            Decision::Returned => "Returned for correction",
+            Decision::Referred => "Referred",
+        }
+    }
+    pub fn reviewer_kind_text(&self) -> &'static str {
+        reviewer_kind_label(&self.reviewer_kind)
+    }
+    pub fn signed_text(&self) -> String {
+        format_instant(self.signed_at)
+    }
+    /// Hours from the action to this decision.
+    pub fn lag_hours(&self) -> f64 {
+        (self.signed_at - self.action_at) as f64 / 3600.0
+    }
+    pub fn lag_text(&self) -> String {
+        format!("{:.1} h", self.lag_hours())
+    }
+    pub fn within(&self, deadline_days: i64) -> bool {
+        self.signed_at - self.action_at <= deadline_days * 86_400
+    }
+}
+
+pub const REVIEWER_KINDS: [(&str, &str); 2] = [("agency", "Agency supervisor"), ("ice", "ICE supervisor")];
+
+pub fn reviewer_kind_label(code: &str) -> &'static str {
+    REVIEWER_KINDS.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("Agency supervisor")
+}
+
+/// Where a 287(g) action stands with its supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// No decision yet.
+    Waiting,
+    /// Decided, then the record changed: the decision no longer applies.
+    Changed,
+    /// Returned and not yet corrected: the clerk's turn.
+    Returned,
+    /// Referred: waits for a further review.
+    Referred,
+    /// A current approval: done.
+    Approved,
+}
+
+impl State {
+    /// The state from the latest decision and whether the record still
+    /// hashes to what that decision signed.
+    pub fn of(latest: Option<&SignOff>, unchanged: bool) -> Self {
+        match latest {
+            None => State::Waiting,
+            Some(_) if !unchanged => State::Changed,
+            Some(s) => match s.decision() {
+                Decision::Approved => State::Approved,
+                Decision::Returned => State::Returned,
+                Decision::Referred => State::Referred,
+            },
+        }
+    }
+    pub fn text(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting for review",
+            State::Changed => "changed since the last decision: review again",
+            State::Returned => "returned for correction",
+            State::Referred => "referred: waiting for a further review",
+            State::Approved => "approved (sign-off current)",
+        }
+    }
+    pub fn is_returned(self) -> bool {
+        self == State::Returned
+    }
+    /// A supervisor has something to decide.
+    pub fn awaits_supervisor(self) -> bool {
+        matches!(self, State::Waiting | State::Changed | State::Referred)
+    }
+}
+
+/// One 287(g) action and where it stands.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub kind: RecordKind,
+    pub id: i64,
+    pub action_date: String,
+    pub action_time: String,
+    /// The action's instant in the agency's time zone, unix seconds.
+    pub action_at: i64,
+    pub officer_id: Option<i64>,
+    pub officer: String,
+    pub what: String,
+    pub exception: String,
+    pub latest: Option<SignOff>,
+    pub state: State,
+}
+
+impl Item {
+    pub fn age_text(&self, now: i64) -> String {
+        let hours = (now - self.action_at).max(0) / 3600;
+        if hours < 48 { format!("{hours} h") } else { format!("{} days", hours / 24) }
+    }
+    pub fn overdue(&self, now: i64, deadline_days: i64) -> bool {
+        self.state.awaits_supervisor() && now - self.action_at > deadline_days * 86_400
+    }
+    pub fn key(&self) -> String {
+        format!("{}-{}", self.kind.as_str(), self.id)
+    }
+    pub fn path(&self) -> String {
+        self.kind.path(self.id)
+    }
+}
+
+/// The sign-off part of a stop's or arrest's page.
+#[derive(Clone, Debug)]
+pub struct RecordView {
+    pub sign_offs: Vec<SignOff>,
+    pub hash: String,
+    pub state: State,
+    pub can_review: bool,
+    pub review_path: String,
+}
+
+/// SHA-256 of a record's canonical content: its fields as JSON with keys in
+/// a fixed order, after a label naming the kind and the format version.
+/// Anyone holding an export of the record can recompute it.
+pub fn fingerprint<T: Serialize>(kind: RecordKind, record: &T) -> String {
+    // Through a Value: serde_json's map keeps keys sorted (no
+    // preserve_order feature), so equal records encode to equal bytes.
+    let value = serde_json::to_value(record).unwrap_or_default();
+    let canonical = value.to_string();
+    let mut hasher = Sha256::new();
+    hasher.update(format!("oversight-ledger/{}/v1\n", kind.as_str()));
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Why a reviewer may not decide on an action, if so: separation of duties
+/// (program.md): never one's own action, never a record one wrote.
+pub fn self_review(
+    reviewer_officer: Option<i64>,
+    reviewer_id: i64,
+    record_officer: Option<i64>,
+    authors: &[i64],
+) -> Option<&'static str> {
+    if reviewer_officer.is_some() && reviewer_officer == record_officer {
+        return Some(
+            "You are recorded as the officer who took this action; another supervisor must review it.",
+        );
+    }
+    if authors.contains(&reviewer_id) {
+        return Some("You entered or edited this record; another supervisor must review it.");
+    }
+    None
+}
+
+/// The action's instant: its local date and time in the agency's zone
+/// (midnight when the time was not recorded).
+pub fn action_instant(date: &str, time: Option<&str>, time_zone: &str) -> i64 {
+    let parsed = jiff::civil::Date::strptime("%Y-%m-%d", date).ok().map(|d| {
+        let t = time.and_then(|t| jiff::civil::Time::strptime("%H:%M", t).ok()).unwrap_or_default();
+        d.to_datetime(t)
+    });
+    let Some(civil) = parsed else { return 0 };
+    let zone = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    civil.to_zoned(zone).map(|z| z.timestamp().as_second()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign_off(decision: &str, hash: &str) -> SignOff {
+        SignOff {
+            id: 1,
+            record_kind: "arrest".into(),
+            record_id: 7,
+            supersedes: 0,
+            decision: decision.into(),
+            comment: String::new(),
+            reviewer_id: 3,
+            reviewer_name: "Sgt. Diaz".into(),
+            reviewer_kind: "agency".into(),
+            signed_at: 1_000_000 + 30 * 3600,
+            action_at: 1_000_000,
+            record_hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn the_state_follows_the_latest_decision_while_the_record_is_unchanged() {
+        assert_eq!(State::of(None, true), State::Waiting);
+        assert_eq!(State::of(Some(&sign_off("approved", "h")), true), State::Approved);
+        assert_eq!(State::of(Some(&sign_off("approved", "h")), false), State::Changed);
+        assert_eq!(State::of(Some(&sign_off("returned", "h")), true), State::Returned);
+        assert_eq!(State::of(Some(&sign_off("referred", "h")), true), State::Referred);
+        assert!(State::Changed.awaits_supervisor() && !State::Returned.awaits_supervisor());
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_any_field_and_names_the_kind() {
+        let a = crate::arrests::Arrest { id: 7, charges: "Battery".into(), ..Default::default() };
+        let b = crate::arrests::Arrest { charges: "Battery ".into(), ..a.clone() };
+        let first = fingerprint(RecordKind::Arrest, &a);
+        assert_eq!(first.len(), 64);
+        assert_eq!(first, fingerprint(RecordKind::Arrest, &a.clone()));
+        assert_ne!(first, fingerprint(RecordKind::Arrest, &b));
+        assert_ne!(first, fingerprint(RecordKind::Stop, &a));
+    }
+
+    #[test]
+    fn nobody_reviews_their_own_action_or_a_record_they_wrote() {
+        assert!(self_review(Some(4), 9, Some(4), &[]).is_some());
+        assert!(self_review(None, 9, Some(4), &[2, 9]).is_some());
+        assert!(self_review(None, 9, None, &[2]).is_none());
+        assert!(self_review(Some(5), 9, Some(4), &[2]).is_none());
+    }
+
+    #[test]
+    fn lags_and_deadlines_count_from_the_action() {
+        let s = sign_off("approved", "h");
+        assert_eq!(s.lag_hours(), 30.0);
+        assert!(s.within(2) && !s.within(1));
+        // 2025-03-01 08:00 in New York is 13:00 UTC.
+        assert_eq!(action_instant("2025-03-01", Some("08:00"), "America/New_York"), 1_740_834_000);
+        assert_eq!(action_instant("2025-03-01", None, "UTC"), 1_740_787_200);
+    }
+}

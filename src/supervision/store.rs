@@ -1,0 +1,440 @@
+//! Queries on sign-offs. A decision is written with its audit entry in one
+//! transaction, after checking, under the write lock, that the reviewer is
+//! not reviewing their own action, that the record still hashes to what
+//! they saw, and that nobody decided on it since.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::{Decision, Item, RecordKind, SignOff, State, action_instant, fingerprint, self_review};
+use crate::arrests::Arrest;
+use crate::audit::{self, Actor, Event, Outcome};
+use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::officers::{Officer, label_of};
+use crate::stops::Stop;
+
+const COLUMNS: &str = "id, record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, \
+     reviewer_kind, signed_at, action_at, record_hash";
+
+/// Audit action of a refused attempt to review one's own action (S5).
+pub const SELF_REVIEW_ACTION: &str = "sign_off.self_review";
+
+/// The record under review, whichever kind it is.
+#[derive(Clone, Debug)]
+pub enum Record {
+    Stop(Stop),
+    Arrest(Arrest),
+}
+
+impl Record {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Stop(_) => RecordKind::Stop,
+            Record::Arrest(_) => RecordKind::Arrest,
+        }
+    }
+    pub fn id(&self) -> i64 {
+        match self {
+            Record::Stop(s) => s.id,
+            Record::Arrest(a) => a.id,
+        }
+    }
+    pub fn fingerprint(&self) -> String {
+        match self {
+            Record::Stop(s) => fingerprint(RecordKind::Stop, s),
+            Record::Arrest(a) => fingerprint(RecordKind::Arrest, a),
+        }
+    }
+    pub fn officer_id(&self) -> Option<i64> {
+        match self {
+            Record::Stop(s) => s.officer_id,
+            Record::Arrest(a) => a.officer_id,
+        }
+    }
+    pub fn is_action(&self) -> bool {
+        match self {
+            Record::Stop(s) => s.needs_sign_off(),
+            Record::Arrest(a) => a.action_287g(),
+        }
+    }
+    pub fn date(&self) -> &str {
+        match self {
+            Record::Stop(s) => &s.stop_date,
+            Record::Arrest(a) => &a.arrest_date,
+        }
+    }
+    pub fn time(&self) -> Option<&str> {
+        match self {
+            Record::Stop(s) => s.stop_time.as_deref(),
+            Record::Arrest(a) => Some(&a.arrest_time),
+        }
+    }
+    pub fn exception(&self) -> &str {
+        match self {
+            Record::Stop(s) => &s.exception,
+            Record::Arrest(a) => &a.exception,
+        }
+    }
+}
+
+pub async fn load<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    kind: RecordKind,
+    id: i64,
+) -> Result<Record, sqlx::Error> {
+    Ok(match kind {
+        RecordKind::Stop => Record::Stop(crate::stops::store::get(db, id).await?),
+        RecordKind::Arrest => Record::Arrest(crate::arrests::store::get(db, id).await?),
+    })
+}
+
+/// What a record's page shows of its sign-offs: nothing for a record that
+/// is not a 287(g) action and never was.
+pub async fn view(
+    db: &Db,
+    record: &Record,
+    can_review: bool,
+) -> Result<Option<super::RecordView>, sqlx::Error> {
+    let sign_offs = for_record(db, record.kind(), record.id()).await?;
+    if !record.is_action() && sign_offs.is_empty() {
+        return Ok(None);
+    }
+    let hash = record.fingerprint();
+    let latest = sign_offs.last();
+    let state = State::of(latest, latest.is_none_or(|s| s.record_hash == hash));
+    Ok(Some(super::RecordView {
+        can_review: can_review && record.is_action() && state.awaits_supervisor(),
+        review_path: format!("/supervision/review/{}/{}", record.kind().as_str(), record.id()),
+        sign_offs,
+        hash,
+        state,
+    }))
+}
+
+/// Days an action may wait before it is overdue (agency setting).
+pub async fn deadline_days(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(db).await
+}
+
+/// Who signs: the account, how they sign, and the officer they are.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Reviewer {
+    pub id: i64,
+    pub display_name: String,
+    pub supervisor_kind: String,
+    pub officer_id: Option<i64>,
+}
+
+pub async fn reviewer(db: &Db, user_id: i64) -> Result<Reviewer, sqlx::Error> {
+    sqlx::query_as("SELECT id, display_name, supervisor_kind, officer_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Every decision on one record, oldest first.
+pub async fn for_record(db: &Db, kind: RecordKind, id: i64) -> Result<Vec<SignOff>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sign_offs WHERE record_kind = $1 AND record_id = $2 ORDER BY id"
+    ))
+    .bind(kind.as_str())
+    .bind(id)
+    .fetch_all(db)
+    .await
+}
+
+/// Decisions signed in [start, end), oldest first.
+pub async fn signed_between(db: &Db, start: i64, end: i64) -> Result<Vec<SignOff>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sign_offs WHERE signed_at >= $1 AND signed_at < $2 ORDER BY signed_at, id"
+    ))
+    .bind(start)
+    .bind(end)
+    .fetch_all(db)
+    .await
+}
+
+/// When refused self-review attempts happened in [start, end) (S5).
+pub async fn blocked_between(db: &Db, start: i64, end: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let at_us: Vec<i64> =
+        sqlx::query_scalar("SELECT at_us FROM audit_log WHERE action = $1 AND at_us >= $2 AND at_us < $3")
+            .bind(SELF_REVIEW_ACTION)
+            .bind(start * 1_000_000)
+            .bind(end * 1_000_000)
+            .fetch_all(db)
+            .await?;
+    Ok(at_us.into_iter().map(|t| t / 1_000_000).collect())
+}
+
+async fn latest_decisions(db: &Db) -> Result<HashMap<(String, i64), SignOff>, sqlx::Error> {
+    let rows: Vec<SignOff> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sign_offs WHERE id IN (SELECT MAX(id) FROM sign_offs GROUP BY record_kind, record_id)"
+    ))
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|s| ((s.record_kind.clone(), s.record_id), s)).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    id: i64,
+    day: String,
+    at: Option<String>,
+    officer_id: Option<i64>,
+    updated_at: i64,
+    exception: String,
+    what: String,
+}
+
+/// Every 287(g) action with where it stands, oldest first. A record is
+/// hashed only when it was saved at or after its latest decision; before
+/// that it cannot differ from what was signed.
+pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec<Item>, sqlx::Error> {
+    let latest = latest_decisions(db).await?;
+    let stops: Vec<ActionRow> = sqlx::query_as(
+        "SELECT id, stop_date AS day, stop_time AS at, officer_id, updated_at, exception, \
+         'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1",
+    )
+    .fetch_all(db)
+    .await?;
+    let arrests: Vec<ActionRow> = sqlx::query_as(
+        "SELECT id, arrest_date AS day, arrest_time AS at, officer_id, updated_at, exception, \
+         'Arrest: ' || TRIM(CASE WHEN detainer_lodged = 1 THEN 'detainer lodged; ' ELSE '' END \
+         || CASE WHEN removal_paperwork = 1 THEN 'removal paperwork; ' ELSE '' END \
+         || CASE WHEN warrant_served = 1 THEN 'ICE warrant served; ' ELSE '' END, '; ') AS what \
+         FROM arrests WHERE detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut items = Vec::with_capacity(stops.len() + arrests.len());
+    for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
+        for row in rows {
+            let last = latest.get(&(kind.as_str().to_string(), row.id)).cloned();
+            let unchanged = match &last {
+                Some(s) if row.updated_at >= s.signed_at => {
+                    load(db, kind, row.id).await?.fingerprint() == s.record_hash
+                }
+                _ => true,
+            };
+            items.push(Item {
+                kind,
+                id: row.id,
+                action_at: action_instant(&row.day, row.at.as_deref(), time_zone),
+                action_time: row.at.unwrap_or_default(),
+                action_date: row.day,
+                officer_id: row.officer_id,
+                officer: label_of(officers, row.officer_id),
+                what: row.what,
+                exception: row.exception,
+                state: State::of(last.as_ref(), unchanged),
+                latest: last,
+            });
+        }
+    }
+    items.sort_by_key(|i| (i.action_at, i.kind, i.id));
+    Ok(items)
+}
+
+/// The users who created or edited a record (from its audit entries).
+async fn authors(conn: &mut SqliteConnection, kind: RecordKind, id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT user_id FROM audit_log WHERE object_kind = $1 AND object_id = $2 \
+         AND action IN ($3, $4) AND user_id IS NOT NULL",
+    )
+    .bind(kind.as_str())
+    .bind(id.to_string())
+    .bind(format!("{}.create", kind.as_str()))
+    .bind(format!("{}.update", kind.as_str()))
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether this reviewer may decide on this record at all.
+pub async fn self_review_reason(
+    db: &Db,
+    reviewer: &Reviewer,
+    record: &Record,
+) -> Result<Option<&'static str>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    let authors = authors(&mut conn, record.kind(), record.id()).await?;
+    Ok(self_review(reviewer.officer_id, reviewer.id, record.officer_id(), &authors))
+}
+
+/// One item of a signing step: the record and the version the reviewer saw.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub kind: RecordKind,
+    pub id: i64,
+    pub seen_hash: String,
+    /// The latest decision when the page was shown (0: none).
+    pub seen_latest: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{0} {1} is not a 287(g) action")]
+    NotAnAction(&'static str, i64),
+    #[error("{0} {1}: {2}")]
+    SelfReview(&'static str, i64, &'static str),
+    #[error("{0} {1} changed after you opened it; review the current version")]
+    Changed(&'static str, i64),
+    #[error("{0} {1} was decided by another supervisor after you opened it")]
+    Decided(&'static str, i64),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Signs one decision on each requested record, all or none, each with its
+/// own sign-off row, fingerprint and audit entry.
+pub async fn sign(
+    db: &Db,
+    actor: &Actor,
+    reviewer: &Reviewer,
+    requests: &[Request],
+    decision: Decision,
+    comment: &str,
+    time_zone: &str,
+) -> Result<Vec<i64>, SignError> {
+    let mut tx = begin_write(db).await?;
+    let mut ids = Vec::with_capacity(requests.len());
+    for r in requests {
+        let label = r.kind.label();
+        let record = load(&mut *tx, r.kind, r.id).await?;
+        if !record.is_action() {
+            return Err(SignError::NotAnAction(label, r.id));
+        }
+        let authors = authors(&mut tx, r.kind, r.id).await?;
+        if let Some(why) = self_review(reviewer.officer_id, reviewer.id, record.officer_id(), &authors) {
+            return Err(SignError::SelfReview(label, r.id, why));
+        }
+        let hash = record.fingerprint();
+        if hash != r.seen_hash {
+            return Err(SignError::Changed(label, r.id));
+        }
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
+                .bind(r.kind.as_str())
+                .bind(r.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if latest.unwrap_or(0) != r.seen_latest {
+            return Err(SignError::Decided(label, r.id));
+        }
+        let action_at = action_instant(record.date(), record.time(), time_zone);
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
+             reviewer_name, reviewer_kind, signed_at, action_at, record_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(r.kind.as_str())
+        .bind(r.id)
+        .bind(r.seen_latest)
+        .bind(decision.as_str())
+        .bind(comment)
+        .bind(reviewer.id)
+        .bind(&reviewer.display_name)
+        .bind(&reviewer.supervisor_kind)
+        .bind(now_unix())
+        .bind(action_at)
+        .bind(&hash)
+        .fetch_one(&mut *tx)
+        .await;
+        let (id,) = match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(SignError::Decided(label, r.id)),
+            other => other?,
+        };
+        let event =
+            Event::new(&format!("sign_off.{}", decision.as_str()), r.kind.as_str(), r.id).details(json!({
+                "sign_off": id,
+                "decision": decision.as_str(),
+                "comment": comment,
+                "record_hash": hash,
+                "reviewer_kind": reviewer.supervisor_kind,
+                "supersedes": r.seen_latest,
+            }));
+        audit::record(&mut tx, actor, event).await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Records a refused self-review attempt (S5 counts these).
+pub async fn refuse_self_review(
+    db: &Db,
+    actor: &Actor,
+    kind: RecordKind,
+    id: i64,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    let event = Event::new(SELF_REVIEW_ACTION, kind.as_str(), id)
+        .outcome(Outcome::Denied)
+        .details(json!({ "reason": why }));
+    audit::record_alone(db, actor, event).await.map(|_| ())
+}
+
+/// Writes a decision as of a past moment, for the demo's history only.
+pub async fn insert_past(
+    tx: &mut crate::db::Tx,
+    record: &Record,
+    reviewer: &Reviewer,
+    decision: Decision,
+    comment: &str,
+    signed_at: i64,
+    time_zone: &str,
+) -> Result<i64, sqlx::Error> {
+    let latest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
+            .bind(record.kind().as_str())
+            .bind(record.id())
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query_scalar(
+        "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
+         reviewer_name, reviewer_kind, signed_at, action_at, record_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(record.kind().as_str())
+    .bind(record.id())
+    .bind(latest.unwrap_or(0))
+    .bind(decision.as_str())
+    .bind(comment)
+    .bind(reviewer.id)
+    .bind(&reviewer.display_name)
+    .bind(&reviewer.supervisor_kind)
+    .bind(signed_at)
+    .bind(action_instant(record.date(), record.time(), time_zone))
+    .bind(record.fingerprint())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Sets the officer an account is recorded as and how it signs.
+pub async fn set_reviewer(
+    db: &Db,
+    actor: &Actor,
+    user_id: i64,
+    officer_id: Option<i64>,
+    supervisor_kind: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: (Option<i64>, String) =
+        sqlx::query_as("SELECT officer_id, supervisor_kind FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query("UPDATE users SET officer_id = $1, supervisor_kind = $2 WHERE id = $3")
+        .bind(officer_id)
+        .bind(supervisor_kind)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let event = Event::new("user.supervision", "user", user_id).details(json!({
+        "before": { "officer_id": before.0, "supervisor_kind": before.1 },
+        "after": { "officer_id": officer_id, "supervisor_kind": supervisor_kind },
+    }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await
+}
