@@ -191,6 +191,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
     let sop_text = "SOP 287(g)-4\n\nEvery 287(g) action is reviewed by a named supervisor within 3 days.\nNobody reviews their own action.\n";
     attach(pool, files, &actor, &sop, "sop-287g-4.txt", sop_text.as_bytes()).await?;
     seed_records(pool, &actor, today).await?;
+    seed_sign_offs(pool, &actor).await?;
     Ok(())
 }
 
@@ -332,6 +333,104 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// Supervisors' decisions on the 287(g) actions: most approved within a
+/// day or two, some late, some returned and corrected, a few returned and
+/// still waiting for the clerk, a few referred, and the latest and some
+/// older ones not yet reviewed (overdue).
+async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
+    use crate::supervision::{Decision, store as sign};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2870);
+    let time_zone = "America/New_York";
+    let agency_supervisor: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+    // A second reviewer, ICE's, who cannot sign in (no password is known).
+    let hash = crate::auth::password::Hasher::default().hash(&crate::web::random_token(24)).await?;
+    let ice = NewUser {
+        username: "ice.ssa".into(),
+        display_name: "SDDO R. Whitfield (ICE ERO)".into(),
+        password: String::new(),
+        roles: vec![Role::Supervisor],
+        must_change_password: true,
+    };
+    let ice = users::store::create(pool, actor, &ice, &hash).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    sign::set_reviewer(pool, actor, ice, None, "ice").await?;
+    let reviewers = [sign::reviewer(pool, agency_supervisor).await?, sign::reviewer(pool, ice).await?];
+    let now = crate::db::now_unix();
+    let items = sign::items(pool, &[], time_zone).await?;
+    for item in items {
+        let reviewer = &reviewers[if rng.gen_bool(0.7) { 0 } else { 1 }];
+        let hours = |rng: &mut rand::rngs::StdRng| -> i64 {
+            if rng.gen_bool(0.1) { rng.gen_range(80..=240) } else { rng.gen_range(2..=60) }
+        };
+        let at = |h: i64| (item.action_at + h * 3600 + 17 * 60).min(now - 600);
+        if now - item.action_at < 2 * 86_400 || rng.gen_bool(0.07) {
+            continue;
+        }
+        let record = sign::load(pool, item.kind, item.id).await?;
+        let roll: f64 = rng.r#gen();
+        let first = hours(&mut rng);
+        if roll < 0.06 {
+            let why = "Narrative does not say how the officer learned of the immigration status; add it.";
+            sign::insert_past(pool, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
+                .await?;
+            let corrected = correct(pool, actor, record).await?;
+            let later = first + rng.gen_range(4..=48);
+            sign::insert_past(
+                pool,
+                actor,
+                &corrected,
+                reviewer,
+                Decision::Approved,
+                "",
+                at(later),
+                time_zone,
+            )
+            .await?;
+        } else if roll < 0.09 {
+            let why = match item.kind {
+                crate::supervision::RecordKind::Arrest => {
+                    "Detainer form number is missing; attach the I-247A."
+                }
+                crate::supervision::RecordKind::Stop => {
+                    "Result narrative does not say why ICE was contacted."
+                }
+            };
+            sign::insert_past(pool, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
+                .await?;
+        } else if roll < 0.11 {
+            let why = "Referred to the ICE ERO field office: subject claims lawful status.";
+            sign::insert_past(pool, actor, &record, reviewer, Decision::Referred, why, at(first), time_zone)
+                .await?;
+        } else {
+            sign::insert_past(pool, actor, &record, reviewer, Decision::Approved, "", at(first), time_zone)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The clerk's correction after a return: the narrative completed.
+async fn correct(
+    pool: &Db,
+    actor: &Actor,
+    record: crate::supervision::store::Record,
+) -> anyhow::Result<crate::supervision::store::Record> {
+    use crate::supervision::store::Record;
+    Ok(match record {
+        Record::Stop(mut stop) => {
+            stop.result_narrative = "ICE contacted after the subject stated no lawful status.".into();
+            crate::stops::store::update(pool, actor, &stop).await?;
+            Record::Stop(stop)
+        }
+        Record::Arrest(mut arrest) => {
+            arrest.offense_code = "I-247A on file".into();
+            crate::arrests::store::update(pool, actor, &arrest).await?;
+            Record::Arrest(arrest)
+        }
+    })
 }
 
 /// One plausible stop. Differences between perceived groups follow what

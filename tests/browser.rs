@@ -172,3 +172,41 @@ async fn a_clerk_enters_a_stop_with_a_search_and_a_287g_action_and_finds_it() {
     .unwrap();
     assert_eq!(flagged, 1);
 }
+
+#[tokio::test]
+async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
+    let app = spawn_app().await;
+    app.set_agency_models("JEM").await;
+    app.user("clerk", &[Role::Clerk]).await;
+    app.user("sup", &[Role::Supervisor]).await;
+    app.user("auditor", &[Role::Auditor]).await;
+    let setup = oversight::audit::Actor::system("test setup");
+    let officer = oversight::officers::Officer {
+        id: 0,
+        badge: "CC-8120".into(),
+        last_name: "Wiśniewska".into(),
+        first_name: "Zofia".into(),
+        rank: "Deputy".into(),
+        unit: "Jail".into(),
+        hire_date: None,
+        status: "active".into(),
+        supervisor_id: None,
+        annual_salary_cents: None,
+    };
+    oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
+    let env = vec![("PASSWORD", common::PASSWORD.to_string())];
+    let output =
+        journey("supervision.mjs", vec![app.base.clone(), "Wiśniewska, Zofia (CC-8120)".into()], env).await;
+    // The fingerprints the auditor saw are the ones stored, and the last
+    // one is the record as it now stands.
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT record_hash FROM sign_offs ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let line = output.lines().find(|l| l.starts_with("HASHES ")).expect("hashes printed");
+    assert_eq!(line.trim_start_matches("HASHES ").split(' ').collect::<Vec<_>>(), stored);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM arrests").fetch_one(&app.db).await.unwrap();
+    let arrest = oversight::arrests::store::get(&app.db, id).await.unwrap();
+    assert_eq!(
+        stored[1],
+        oversight::supervision::fingerprint(oversight::supervision::RecordKind::Arrest, &arrest)
+    );
+}

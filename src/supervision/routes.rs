@@ -206,6 +206,9 @@ async fn route_post_bulk(
         errors.add("items", "Select at least one action to approve.");
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    if password.is_empty() {
+        errors.add("password", "Enter your password to sign.");
+    }
     if errors.is_empty() {
         reauthenticate(&state, &actor, user.id, password, &mut errors).await?;
     }
@@ -380,10 +383,6 @@ async fn reauthenticate(
     password: &str,
     errors: &mut FieldErrors,
 ) -> AppResult<()> {
-    if password.is_empty() {
-        errors.add("password", "Enter your password to sign.");
-        return Ok(());
-    }
     let account = crate::users::store::get(&state.db, user_id).await?;
     if !state.hasher.verify(password, Some(&account.password_hash)).await? {
         crate::users::store::sign_in_failed(
@@ -443,6 +442,11 @@ async fn route_post_review(
     if comment.chars().count() > 1000 {
         errors.add("comment", "Keep the comment under 1,000 characters.");
     }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password to sign.");
+    }
+    // The password is checked only once everything else is right, so a
+    // slip in the comment never counts toward the lockout.
     if errors.is_empty() {
         reauthenticate(&state, &actor, user.id, &form.password, &mut errors).await?;
     }

@@ -375,9 +375,12 @@ pub async fn refuse_self_review(
     audit::record_alone(db, actor, event).await.map(|_| ())
 }
 
-/// Writes a decision as of a past moment, for the demo's history only.
+/// Writes a decision as of a past moment, with its audit entry, for the
+/// demo's history only (live decisions go through `sign`).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_past(
-    tx: &mut crate::db::Tx,
+    db: &Db,
+    actor: &Actor,
     record: &Record,
     reviewer: &Reviewer,
     decision: Decision,
@@ -385,19 +388,22 @@ pub async fn insert_past(
     signed_at: i64,
     time_zone: &str,
 ) -> Result<i64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let (kind, id) = (record.kind().as_str(), record.id());
     let latest: Option<i64> =
         sqlx::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
-            .bind(record.kind().as_str())
-            .bind(record.id())
-            .fetch_one(&mut **tx)
+            .bind(kind)
+            .bind(id)
+            .fetch_one(&mut *tx)
             .await?;
-    sqlx::query_scalar(
+    let hash = record.fingerprint();
+    let sign_off: i64 = sqlx::query_scalar(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
          reviewer_name, reviewer_kind, signed_at, action_at, record_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(record.kind().as_str())
-    .bind(record.id())
+    .bind(kind)
+    .bind(id)
     .bind(latest.unwrap_or(0))
     .bind(decision.as_str())
     .bind(comment)
@@ -406,9 +412,21 @@ pub async fn insert_past(
     .bind(&reviewer.supervisor_kind)
     .bind(signed_at)
     .bind(action_instant(record.date(), record.time(), time_zone))
-    .bind(record.fingerprint())
-    .fetch_one(&mut **tx)
-    .await
+    .bind(&hash)
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = Event::new(&format!("sign_off.{}", decision.as_str()), kind, id).details(json!({
+        "sign_off": sign_off,
+        "decision": decision.as_str(),
+        "comment": comment,
+        "record_hash": hash,
+        "reviewer_kind": reviewer.supervisor_kind,
+        "supersedes": latest.unwrap_or(0),
+        "signed_at": signed_at,
+    }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(sign_off)
 }
 
 /// Sets the officer an account is recorded as and how it signs.

@@ -73,7 +73,9 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
     let shown: Vec<(&'static str, &'static str)> =
         links.into_iter().filter(|(_, _, shown)| *shown).map(|(href, label, _)| (href, label)).collect();
-    // The current link is the longest one the path falls under.
+    // The current link is the longest one the path falls under; a review
+    // page belongs to the queue it was opened from.
+    let path = if path.starts_with("/supervision/review") { "/supervision/queue" } else { path };
     let current = shown
         .iter()
         .map(|(href, _)| *href)
