@@ -35,24 +35,24 @@ async fn setup() -> Setup {
     Setup { app, clerk, officer }
 }
 
+/// The arrest form with a detainer lodged.
+fn arrest_form<'a>(officer: &'a str, charges: &'a str) -> [(&'static str, &'a str); 9] {
+    [
+        ("arrest_date", "2025-06-01"),
+        ("arrest_time", "22:10"),
+        ("officer_id", officer),
+        ("person_name", "Łucja Nguyễn"),
+        ("charges", charges),
+        ("offense_class", "misdemeanor"),
+        ("priority_level", "3"),
+        ("arrest_type", "on_view"),
+        ("detainer_lodged", "1"),
+    ]
+}
+
 /// An arrest with a detainer, entered by `client`; returns its id.
 async fn arrest(client: &Client, officer: &str, charges: &str) -> i64 {
-    let response = client
-        .post(
-            "/arrests/new",
-            &[
-                ("arrest_date", "2025-06-01"),
-                ("arrest_time", "22:10"),
-                ("officer_id", officer),
-                ("person_name", "Łucja Nguyễn"),
-                ("charges", charges),
-                ("offense_class", "misdemeanor"),
-                ("priority_level", "3"),
-                ("arrest_type", "on_view"),
-                ("detainer_lodged", "1"),
-            ],
-        )
-        .await;
+    let response = client.post("/arrests/new", &arrest_form(officer, charges)).await;
     assert_eq!(response.status(), 303, "arrest saved");
     location(&response).trim_start_matches("/arrests/").parse().unwrap()
 }
@@ -94,22 +94,7 @@ async fn current_hash(app: &TestApp, id: i64) -> String {
 }
 
 async fn edit_charges(clerk: &Client, officer: &str, id: i64, charges: &str) {
-    let response = clerk
-        .post(
-            &format!("/arrests/{id}/edit"),
-            &[
-                ("arrest_date", "2025-06-01"),
-                ("arrest_time", "22:10"),
-                ("officer_id", officer),
-                ("person_name", "Łucja Nguyễn"),
-                ("charges", charges),
-                ("offense_class", "misdemeanor"),
-                ("priority_level", "3"),
-                ("arrest_type", "on_view"),
-                ("detainer_lodged", "1"),
-            ],
-        )
-        .await;
+    let response = clerk.post(&format!("/arrests/{id}/edit"), &arrest_form(officer, charges)).await;
     assert_eq!(response.status(), 303, "edit saved");
 }
 

@@ -83,6 +83,15 @@ struct RosterPage {
     statuses: &'static [(Status, &'static str, &'static str)],
 }
 
+impl RosterPage {
+    fn measures_caption(&self) -> String {
+        format!(
+            "Each measure with its definition and target; the previous period is {}",
+            self.period.previous().label()
+        )
+    }
+}
+
 async fn route_get_compliance(
     State(state): State<AppState>,
     page: PageCtx,

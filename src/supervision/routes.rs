@@ -507,6 +507,16 @@ struct MeasuresPage {
     deadline_error: Option<String>,
 }
 
+impl MeasuresPage {
+    fn measures_caption(&self) -> String {
+        format!(
+            "Each measure with its definition and target; the previous period is {}; the deadline is {} days",
+            self.period.previous().label(),
+            self.deadline
+        )
+    }
+}
+
 /// At most this many decisions are listed on the page.
 const LISTED: usize = 500;
 
