@@ -177,6 +177,27 @@ async fn latest_decisions(db: &Db) -> Result<HashMap<(String, i64), SignOff>, sq
     Ok(rows.into_iter().map(|s| ((s.record_kind.clone(), s.record_id), s)).collect())
 }
 
+/// How many records wait for a clerk's correction, without reading every
+/// 287(g) action (this runs on each page a clerk opens).
+pub async fn returned_count(db: &Db) -> Result<usize, sqlx::Error> {
+    let mut count = 0;
+    for s in latest_decisions(db).await?.values().filter(|s| s.decision() == Decision::Returned) {
+        let Some(kind) = RecordKind::parse(&s.record_kind) else { continue };
+        let table = match kind {
+            RecordKind::Stop => "stops",
+            RecordKind::Arrest => "arrests",
+        };
+        let updated_at: i64 = sqlx::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1"))
+            .bind(s.record_id)
+            .fetch_one(db)
+            .await?;
+        if updated_at < s.signed_at || load(db, kind, s.record_id).await?.fingerprint() == s.record_hash {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
 #[derive(sqlx::FromRow)]
 struct ActionRow {
     id: i64,
