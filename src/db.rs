@@ -28,7 +28,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // Reads through a memory map instead of a read() call per page: a
+        // list page touches thousands of pages scattered across the file.
+        .pragma("mmap_size", "1073741824");
     if let Some(parent) = options.get_filename().parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;

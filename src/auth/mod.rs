@@ -131,7 +131,11 @@ pub async fn load_user(
         let now = now_unix();
         let idle = now - sign_in.last_seen_at > state.config.idle_timeout.as_secs() as i64;
         let too_old = now - sign_in.signed_in_at > state.config.absolute_timeout.as_secs() as i64;
-        let account = users::store::find_active(&state.db, sign_in.user_id).await?;
+        let found = users::store::for_session(&state.db, sign_in.user_id).await?;
+        let (account, mfa_policy) = match found {
+            Some((account, policy)) => (Some(account), policy),
+            None => (None, String::new()),
+        };
         let revoked = account.as_ref().is_none_or(|a| a.session_epoch != sign_in.epoch);
         if idle || too_old || revoked {
             let why = if revoked {
@@ -153,8 +157,7 @@ pub async fn load_user(
                 session.insert(SIGN_IN_KEY, SignIn { last_seen_at: now, ..sign_in }).await?;
             }
             let must_change = account.must_change_password != 0;
-            let must_enrol = !account.mfa_enabled()
-                && mfa::required(&crate::agency::store::mfa_policy(&state.db).await?, &account.roles);
+            let must_enrol = !account.mfa_enabled() && mfa::required(&mfa_policy, &account.roles);
             request.extensions_mut().insert(account.into_current());
             let path = request.uri().path();
             let always_open = path == "/logout" || path.starts_with("/static/");

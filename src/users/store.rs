@@ -57,6 +57,36 @@ pub async fn find_active(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Erro
     Ok(fetch(&mut conn, id).await?.filter(|a| a.disabled == 0))
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    account: Account,
+    role: Option<String>,
+    mfa_policy: String,
+}
+
+/// The account behind a session with its roles and the agency's two-step
+/// policy, in one query: it runs on every request.
+pub async fn for_session(db: &Db, id: i64) -> Result<Option<(Account, String)>, sqlx::Error> {
+    let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
+    let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
+    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {}, r.role, (SELECT mfa_policy FROM agency WHERE id = 1) AS mfa_policy \
+         FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
+        prefixed.join(", ")
+    ))
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    let roles: Vec<Role> = rows.iter().filter_map(|r| r.role.as_deref().and_then(Role::parse)).collect();
+    Ok(rows.into_iter().next().map(|row| {
+        let mut account = row.account;
+        account.roles = roles;
+        account.roles.sort();
+        (account, row.mfa_policy)
+    }))
+}
+
 pub async fn get(db: &Db, id: i64) -> Result<Account, sqlx::Error> {
     let mut conn = db.acquire().await?;
     fetch(&mut conn, id).await?.ok_or(sqlx::Error::RowNotFound)

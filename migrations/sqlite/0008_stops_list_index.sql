@@ -1,0 +1,6 @@
+-- The stop list reads stops newest first by (stop_date, id) and filters on
+-- a few columns. Carrying those columns in the index lets SQLite reject
+-- most rows from the index alone, before it reads the table row: about
+-- half the time of a filtered page over a million stops.
+DROP INDEX stops_date;
+CREATE INDEX stops_date ON stops (stop_date, id, searched, perceived_race, stop_type, action_287g);
