@@ -48,6 +48,18 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Print every derived measure of metrics.md for a period.
+    Metrics {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// json or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -319,7 +331,31 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Metrics { from, to, format } => metrics(&database_url(), &from, &to, &format).await,
     }
+}
+
+async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Result<ExitCode> {
+    let (Some(start), Some(end)) = (crate::web::parse_date(from), crate::web::parse_date(to)) else {
+        eprintln!("Write both dates as YYYY-MM-DD (got --from {from} --to {to}).");
+        return Ok(ExitCode::from(2));
+    };
+    let Some(period) = crate::measures::Period::new(start, end) else {
+        eprintln!("--from {from} is after --to {to}.");
+        return Ok(ExitCode::from(2));
+    };
+    if format != "json" && format != "csv" {
+        eprintln!("--format must be json or csv (got {format}).");
+        return Ok(ExitCode::from(2));
+    }
+    let pool = db::connect(url).await?;
+    let sheet = crate::measures::store::compute(&pool, period).await?;
+    if format == "csv" {
+        print!("{}", sheet.csv()?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&sheet.json())?);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(

@@ -148,3 +148,14 @@ pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<(), sqlx:
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     crate::audit::store::history_of(db, "arrest", id).await
 }
+
+/// Every arrest dated in [from, to] (measures).
+pub async fn between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 ORDER BY arrest_date, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}

@@ -3,6 +3,10 @@
 //! period of equal length, and a note on data completeness. A zero
 //! denominator is "no data", never 0% or 100%.
 
+pub mod equity;
+pub mod program;
+pub mod store;
+
 use time::{Date, Duration};
 
 use crate::web::format_date;
@@ -75,6 +79,8 @@ pub enum Unit {
     Percent,
     Count,
     Hours,
+    Days,
+    Dollars,
 }
 
 /// Whether a higher or a lower value is better, to judge against a target.
@@ -128,6 +134,8 @@ pub fn format_value(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::Percent) => format!("{v:.1}%"),
         (Some(v), Unit::Count) => format!("{v:.0}"),
         (Some(v), Unit::Hours) => format!("{v:.1} h"),
+        (Some(v), Unit::Days) => format!("{v:.1} days"),
+        (Some(v), Unit::Dollars) => crate::officers::format_money((v * 100.0).round() as i64),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn status_label(code: &str) -> &'static str {
     STATUSES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("Unknown")
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, sqlx::FromRow, PartialEq)]
 pub struct Officer {
     pub id: i64,
     pub badge: String,

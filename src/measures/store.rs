@@ -1,0 +1,279 @@
+//! Loads what the measures read, and computes every measure of metrics.md
+//! that the product derives for a period: the training measures (T1-T5),
+//! supervision (S1-S5), enforcement focus (E1-E6), stops and equity by
+//! race/ethnicity, gender and age band (D1, D3-D8), accountability
+//! (C1-C4), reimbursement (R1-R2) and record completeness (Q1).
+
+use serde_json::json;
+
+use super::equity::{AGE_BANDS, Counts, Grouped, equity_measures};
+use super::program::{Data, accountability_groups, enforcement_mix, program_measures};
+use super::{Measure, Period};
+use crate::db::Db;
+use crate::web::format_date;
+
+/// Every derived measure of a period.
+pub struct Sheet {
+    pub period: Period,
+    pub measures: Vec<Measure>,
+    pub grouped: Vec<Grouped>,
+}
+
+const COUNTS: &str = "COUNT(*) AS stops, \
+     CAST(SUM(searched) AS BIGINT) AS searches, \
+     CAST(SUM(CASE WHEN searched = 1 AND contraband <> '' AND contraband <> ',none,' THEN 1 ELSE 0 END) AS BIGINT) AS hits, \
+     CAST(SUM(CASE WHEN results LIKE '%,arrest_%' THEN 1 ELSE 0 END) AS BIGINT) AS arrests, \
+     CAST(SUM(CASE WHEN actions LIKE '%,physical_force,%' OR actions LIKE '%,firearm_pointed,%' THEN 1 ELSE 0 END) AS BIGINT) AS force, \
+     CAST(SUM(CASE WHEN results = ',no_action,' THEN 1 ELSE 0 END) AS BIGINT) AS no_action, \
+     CAST(SUM(immigration_status_asked) AS BIGINT) AS inquiries";
+
+/// The group a stop falls in, per grouping, as SQL.
+fn group_key(grouping: &str) -> &'static str {
+    match grouping {
+        "race" => {
+            "CASE WHEN perceived_race = '' THEN 'unknown' \
+             WHEN LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) > 2 THEN 'multiple' \
+             ELSE REPLACE(perceived_race, ',', '') END"
+        }
+        "gender" => "CASE WHEN perceived_gender = '' THEN 'unknown' ELSE perceived_gender END",
+        _ => {
+            "CASE WHEN perceived_age IS NULL THEN 'unknown' WHEN perceived_age < 18 THEN 'under_18' \
+             WHEN perceived_age < 25 THEN '18_24' WHEN perceived_age < 35 THEN '25_34' \
+             WHEN perceived_age < 45 THEN '35_44' WHEN perceived_age < 55 THEN '45_54' \
+             WHEN perceived_age < 65 THEN '55_64' ELSE '65_plus' END"
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupCounts {
+    grp: String,
+    #[sqlx(flatten)]
+    counts: Counts,
+}
+
+/// Per-group counts of the period's stops, in the grouping's display
+/// order (groups without stops are left out).
+pub async fn equity_counts(
+    db: &Db,
+    grouping: &str,
+    period: Period,
+) -> Result<Vec<(String, String, Counts)>, sqlx::Error> {
+    let rows: Vec<GroupCounts> = sqlx::query_as(&format!(
+        "SELECT {} AS grp, {COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 GROUP BY 1",
+        group_key(grouping)
+    ))
+    .bind(format_date(period.from))
+    .bind(format_date(period.to))
+    .fetch_all(db)
+    .await?;
+    let order: Vec<(&str, &str)> = match grouping {
+        "race" => crate::stops::RACES
+            .iter()
+            .copied()
+            .chain([("multiple", "More than one"), ("unknown", "Unknown")])
+            .collect(),
+        "gender" => crate::stops::GENDERS.iter().copied().chain([("unknown", "Unknown")]).collect(),
+        _ => AGE_BANDS.to_vec(),
+    };
+    Ok(order
+        .into_iter()
+        .filter_map(|(code, label)| {
+            rows.iter().find(|r| r.grp == code).map(|r| (code.to_string(), label.to_string(), r.counts))
+        })
+        .collect())
+}
+
+/// The reference group of each grouping (metrics.md: White by default).
+pub fn reference(grouping: &str) -> &'static str {
+    match grouping {
+        "race" => "white",
+        "gender" => "male",
+        _ => "25_34",
+    }
+}
+
+async fn completeness(db: &Db, period: Period) -> Result<Vec<(&'static str, i64, i64)>, sqlx::Error> {
+    let checks = [
+        (
+            "stops",
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN stop_time IS NOT NULL AND duration_minutes IS NOT NULL AND location <> '' \
+             AND officer_id IS NOT NULL AND perceived_race <> '' AND perceived_gender <> '' AND perceived_age IS NOT NULL \
+             THEN 1 ELSE 0 END) AS BIGINT) FROM stops WHERE stop_date >= $1 AND stop_date <= $2",
+        ),
+        (
+            "arrests",
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN officer_id IS NOT NULL AND charges <> '' AND perceived_race <> '' \
+             THEN 1 ELSE 0 END) AS BIGINT) FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2",
+        ),
+        (
+            "complaints",
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN officers <> '' AND summary <> '' THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM complaints WHERE received_on >= $1 AND received_on <= $2",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (kind, sql) in checks {
+        let (all, complete): (i64, Option<i64>) = sqlx::query_as(sql)
+            .bind(format_date(period.from))
+            .bind(format_date(period.to))
+            .fetch_one(db)
+            .await?;
+        out.push((kind, complete.unwrap_or(0), all));
+    }
+    Ok(out)
+}
+
+/// The records the program measures read, for the period and the one
+/// before it.
+async fn program_data(db: &Db, period: Period) -> Result<Data, sqlx::Error> {
+    let (from, to) = (format_date(period.previous().from), format_date(period.to));
+    let arrests = crate::arrests::store::between(db, &from, &to).await?;
+    let stops_287g = sqlx::query_as(
+        "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(db)
+    .await?;
+    let stop_reasons: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2)",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(db)
+    .await?;
+    Ok(Data {
+        arrests,
+        stops_287g,
+        stop_reasons: stop_reasons.into_iter().collect(),
+        complaints: crate::complaints::store::list(db, "", "").await?,
+        pay: crate::pay::store::all_pay(db).await?,
+        leads: crate::pay::store::all_leads(db).await?,
+        officers: crate::officers::store::list(db, &Default::default()).await?,
+        evidence: crate::officers::store::evidence(db).await?,
+        completeness: completeness(db, period).await?,
+    })
+}
+
+pub async fn compute(db: &Db, period: Period) -> Result<Sheet, sqlx::Error> {
+    let data = program_data(db, period).await?;
+    let mut measures = crate::compliance::measures::training_measures(&data.officers, &data.evidence, period);
+    measures.extend(supervision(db, period).await?);
+    measures.extend(program_measures(&data, period));
+    let mut grouped = enforcement_mix(&data, period);
+    for grouping in ["race", "gender", "age"] {
+        let counts = equity_counts(db, grouping, period).await?;
+        grouped.extend(equity_measures(grouping, &counts, reference(grouping)));
+    }
+    grouped.extend(accountability_groups(&data, period));
+    Ok(Sheet { period, measures, grouped })
+}
+
+async fn supervision(db: &Db, period: Period) -> Result<Vec<Measure>, sqlx::Error> {
+    use crate::supervision::{measures, store};
+    let time_zone = crate::agency::store::get(db).await?.time_zone;
+    let items = store::items(db, &[], &time_zone).await?;
+    let (before, _) = measures::bounds(period.previous(), &time_zone);
+    let (_, end) = measures::bounds(period, &time_zone);
+    let sign_offs = store::signed_between(db, before, end).await?;
+    let blocked = store::blocked_between(db, before, end).await?;
+    let deadline_days = store::deadline_days(db).await?;
+    let inputs = measures::Inputs {
+        actions: &items,
+        sign_offs: &sign_offs,
+        blocked: &blocked,
+        deadline_days,
+        time_zone: &time_zone,
+    };
+    Ok(measures::supervision_measures(&inputs, period))
+}
+
+impl Sheet {
+    /// One JSON object per measure: id, name, definition, period, and the
+    /// figures (per group where the measure has groups).
+    pub fn json(&self) -> serde_json::Value {
+        let period = json!({ "from": self.period.from_text(), "to": self.period.to_text() });
+        let mut out: Vec<serde_json::Value> = self
+            .measures
+            .iter()
+            .map(|m| {
+                json!({
+                    "id": m.id, "name": m.name, "definition": m.definition, "period": period,
+                    "numerator": m.current.numerator, "denominator": m.current.denominator,
+                    "value": m.value(), "display": m.value_text(), "target": m.target, "status": m.status(),
+                    "previous": m.previous.value(m.unit), "completeness": m.completeness,
+                })
+            })
+            .collect();
+        out.extend(self.grouped.iter().map(|g| {
+            json!({
+                "id": g.id, "name": g.name, "definition": g.definition, "period": period,
+                "grouping": g.grouping, "reference": g.reference, "groups": g.rows,
+            })
+        }));
+        serde_json::Value::Array(out)
+    }
+
+    /// One CSV row per measure, or per group of a grouped measure.
+    pub fn csv(&self) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "id",
+            "name",
+            "from",
+            "to",
+            "grouping",
+            "group",
+            "numerator",
+            "denominator",
+            "value",
+            "ratio_to_reference",
+            "small_sample",
+            "target",
+            "status",
+            "previous",
+        ])?;
+        let (from, to) = (self.period.from_text(), self.period.to_text());
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        for m in &self.measures {
+            w.write_record([
+                m.id,
+                m.name,
+                &from,
+                &to,
+                "",
+                "",
+                &m.current.numerator.to_string(),
+                &m.current.denominator.map(|d| d.to_string()).unwrap_or_default(),
+                &opt(m.value()),
+                "",
+                "",
+                &opt(m.target),
+                m.status(),
+                &opt(m.previous.value(m.unit)),
+            ])?;
+        }
+        for g in &self.grouped {
+            for r in &g.rows {
+                w.write_record([
+                    g.id,
+                    g.name,
+                    &from,
+                    &to,
+                    g.grouping,
+                    &r.group,
+                    &r.numerator.to_string(),
+                    &r.denominator.to_string(),
+                    &opt(r.value),
+                    &opt(r.ratio),
+                    if r.small_sample { "yes" } else { "no" },
+                    "",
+                    "",
+                    "",
+                ])?;
+            }
+        }
+        Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| e.into_error())?).into_owned())
+    }
+}
