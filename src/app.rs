@@ -85,6 +85,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(pay::routes::router(&state))
         .merge(crate::exchange::routes::router(&state))
         .merge(crate::supervision::routes::router(&state))
+        .merge(crate::reports::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
         .fallback(route_fallback)

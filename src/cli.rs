@@ -48,6 +48,9 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Generate an oversight report PDF (stored and listed on /reports),
+    /// or `report verify FILE.pdf`.
+    Report(ReportArgs),
     /// Print every derived measure of metrics.md for a period.
     Metrics {
         /// First day, YYYY-MM-DD.
@@ -60,6 +63,29 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ReportArgs {
+    #[command(subcommand)]
+    verify: Option<ReportCommand>,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    to: Option<String>,
+    /// Where to write the PDF.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Say whether FILE is a report this system issued, unaltered, and
+    /// whether its records still hash to the printed fingerprint.
+    Verify { file: std::path::PathBuf },
 }
 
 #[derive(Args, Clone)]
@@ -331,18 +357,66 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report(args) => report(&database_url(), args).await,
         Command::Metrics { from, to, format } => metrics(&database_url(), &from, &to, &format).await,
     }
 }
 
-async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Result<ExitCode> {
+/// A period from two YYYY-MM-DD arguments, or the message saying what is wrong.
+fn period_of(from: &str, to: &str) -> Result<crate::measures::Period, String> {
     let (Some(start), Some(end)) = (crate::web::parse_date(from), crate::web::parse_date(to)) else {
-        eprintln!("Write both dates as YYYY-MM-DD (got --from {from} --to {to}).");
+        return Err(format!("Write both dates as YYYY-MM-DD (got --from {from} --to {to})."));
+    };
+    crate::measures::Period::new(start, end).ok_or_else(|| format!("--from {from} is after --to {to}."))
+}
+
+async fn report(url: &str, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ReportCommand::Verify { file }) = args.verify {
+        let bytes =
+            std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
+        let pool = db::connect(url).await?;
+        let verdict = crate::reports::store::verify(&pool, &bytes).await?;
+        crate::reports::store::record_verification(&pool, &crate::audit::Actor::system("cli"), &verdict)
+            .await?;
+        println!("{}", verdict.message());
+        return Ok(if verdict.is_verified() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let (Some(from), Some(to), Some(out)) = (args.from, args.to, args.out) else {
+        eprintln!("Give --from DATE --to DATE --out FILE.pdf, or: report verify FILE.pdf");
         return Ok(ExitCode::from(2));
     };
-    let Some(period) = crate::measures::Period::new(start, end) else {
-        eprintln!("--from {from} is after --to {to}.");
-        return Ok(ExitCode::from(2));
+    let period = match period_of(&from, &to) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("{why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let pool = db::connect(url).await?;
+    let files = crate::documents::files::FileStore::new(crate::config::files_dir_for(url));
+    let actor = crate::audit::Actor::system("cli");
+    let (report, bytes) =
+        crate::reports::store::generate(&pool, &files, &actor, "command line", period).await?;
+    std::fs::write(&out, &bytes)?;
+    println!(
+        "Report {} for {} written to {} ({} bytes, SHA-256 {}); data fingerprint {}",
+        report.number,
+        report.period_text(),
+        out.display(),
+        bytes.len(),
+        report.file_sha256,
+        report.data_sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Result<ExitCode> {
+    let period = match period_of(from, to) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("{why}");
+            return Ok(ExitCode::from(2));
+        }
     };
     if format != "json" && format != "csv" {
         eprintln!("--format must be json or csv (got {format}).");

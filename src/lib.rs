@@ -23,6 +23,7 @@ pub mod exchange;
 pub mod measures;
 pub mod officers;
 pub mod pay;
+pub mod reports;
 pub mod stops;
 pub mod supervision;
 pub mod training;

@@ -186,10 +186,10 @@ async fn route_get_new(
 }
 
 /// A multipart form as read: its text fields and its file.
-struct Submitted {
-    fields: HashMap<String, String>,
-    file: Option<(String, Vec<u8>)>,
-    too_large: bool,
+pub(crate) struct Submitted {
+    pub(crate) fields: HashMap<String, String>,
+    pub(crate) file: Option<(String, Vec<u8>)>,
+    pub(crate) too_large: bool,
 }
 
 impl Submitted {
@@ -198,7 +198,7 @@ impl Submitted {
     }
 }
 
-async fn read_form(mut multipart: Multipart, limit: usize) -> AppResult<Submitted> {
+pub(crate) async fn read_form(mut multipart: Multipart, limit: usize) -> AppResult<Submitted> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
     };

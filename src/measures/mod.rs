@@ -162,6 +162,13 @@ impl Measure {
             }
         }
     }
+    /// The value, with "n of d" beside it when it is a ratio.
+    pub fn value_with_fraction(&self) -> String {
+        match self.current.denominator {
+            Some(_) => format!("{} ({})", self.value_text(), self.fraction_text()),
+            None => self.value_text(),
+        }
+    }
     pub fn fraction_text(&self) -> String {
         match self.current.denominator {
             Some(d) => format!("{} of {}", trim(self.current.numerator), trim(d)),

@@ -256,3 +256,27 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Stop) -> bool) -> Result<()
         }
     }
 }
+
+/// Every stop dated in [from, to], in id order, a batch at a time (the
+/// report's data fingerprint).
+pub async fn for_each_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+    mut each: impl FnMut(&Stop),
+) -> Result<(), sqlx::Error> {
+    let mut after = 0i64;
+    loop {
+        let batch: Vec<Stop> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 AND id > $3 ORDER BY id LIMIT 5000"
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(after)
+        .fetch_all(db)
+        .await?;
+        let Some(last) = batch.last() else { return Ok(()) };
+        after = last.id;
+        batch.iter().for_each(&mut each);
+    }
+}

@@ -1,0 +1,246 @@
+//! Oversight reports (issue 6): every derived measure of a period in a PDF
+//! an auditor can rely on. Each report prints the SHA-256 fingerprint of
+//! the records it was computed from and the audit log's head at
+//! generation; the issued file is stored with its own SHA-256, so
+//! `verify` can say whether a file is one this system issued, unaltered,
+//! and whether the records behind it still hash to the printed
+//! fingerprint.
+
+pub mod pdf;
+pub mod routes;
+pub mod store;
+
+use serde::Serialize;
+
+use crate::measures::Measure;
+use crate::measures::equity::Grouped;
+use crate::measures::store::Sheet;
+use crate::web::format_instant;
+use pdf::{Column, Writer};
+
+/// One issued report, as stored (never changed).
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Report {
+    pub id: i64,
+    pub number: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub generated_at: i64,
+    pub generated_by: String,
+    pub data_sha256: String,
+    pub audit_seq: i64,
+    pub audit_head: String,
+    pub file_sha256: String,
+    pub file_name: String,
+    pub size: i64,
+}
+
+impl Report {
+    pub fn generated_text(&self) -> String {
+        format_instant(self.generated_at)
+    }
+    pub fn period_text(&self) -> String {
+        format!("{} to {}", self.period_from, self.period_to)
+    }
+}
+
+/// What the cover prints besides the measures.
+pub struct Cover {
+    pub agency: String,
+    pub ori: String,
+    pub number: String,
+    pub generated_at: i64,
+    pub generated_by: String,
+    pub data_sha256: String,
+    pub audit_seq: i64,
+    pub audit_head: String,
+}
+
+/// The report's sections: (title, measure ids).
+pub const SECTIONS: [(&str, &[&str]); 7] = [
+    ("Training and authorization", &["T1", "T2", "T3", "T4", "T5"]),
+    ("Supervision", &["S1", "S2", "S3", "S4", "S5"]),
+    ("Enforcement focus", &["E1", "E2", "E3", "E4", "E5", "E6"]),
+    ("Stops and equity", &["D1", "D3", "D4", "D5", "D6", "D7", "D8"]),
+    ("Accountability", &["C1", "C2", "C3", "C4"]),
+    ("Reimbursement", &["R1", "R2"]),
+    ("Data quality", &["Q1"]),
+];
+
+/// A row of the appendix: officer, model, status, reason, next due.
+pub type OfficerRow = [String; 5];
+
+fn measure_rows(measures: &[&Measure]) -> Vec<Vec<String>> {
+    measures
+        .iter()
+        .map(|m| {
+            vec![
+                format!("{} {}", m.id, m.name),
+                m.definition.to_string(),
+                m.target_text(),
+                m.value_with_fraction(),
+                m.status().to_string(),
+                m.previous_text(),
+                m.completeness.clone(),
+            ]
+        })
+        .collect()
+}
+
+const MEASURE_COLUMNS: [Column<'static>; 7] = [
+    Column { header: "Measure", width: 70.0 },
+    Column { header: "Definition", width: 135.0 },
+    Column { header: "Target", width: 45.0 },
+    Column { header: "Value", width: 70.0 },
+    Column { header: "Status", width: 40.0 },
+    Column { header: "Previous period", width: 50.0 },
+    Column { header: "Completeness", width: 85.0 },
+];
+
+fn grouped_table(w: &mut Writer, g: &Grouped) {
+    let reference =
+        if g.reference.is_empty() { String::new() } else { format!("; reference group {}", g.reference) };
+    // D1 and D7 have a reference group but no ratio by definition.
+    let with_ratio = g.rows.iter().any(|r| r.ratio.is_some());
+    w.heading(&format!("{} {} by {}", g.id, g.name, g.grouping));
+    w.paragraph(
+        &format!("{}{reference}. Groups with fewer than 30 events are marked small sample.", g.definition),
+        8.0,
+        false,
+    );
+    let rows: Vec<Vec<String>> = g
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.label.clone(),
+                r.numerator.to_string(),
+                r.denominator.to_string(),
+                r.value_text(),
+                if with_ratio { r.ratio_text() } else { String::new() },
+                if r.small_sample { "small sample".into() } else { String::new() },
+            ]
+        })
+        .collect();
+    let columns = [
+        Column { header: "Group", width: 150.0 },
+        Column { header: "Numerator", width: 60.0 },
+        Column { header: "Denominator", width: 70.0 },
+        Column { header: "Rate", width: 60.0 },
+        Column { header: "Ratio to reference", width: 80.0 },
+        Column { header: "Sample", width: 75.0 },
+    ];
+    w.table(&columns, &rows);
+}
+
+/// Lays the report out and returns the PDF's bytes.
+pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::Result<Vec<u8>> {
+    let period = sheet.period;
+    let title = format!("Oversight report {}: {}", cover.number, period.label());
+    let mut w = Writer::new(&title)?;
+    w.paragraph("Oversight report", 24.0, true);
+    w.paragraph(&format!("{} (ORI {})", cover.agency, cover.ori), 14.0, false);
+    w.paragraph(&format!("287(g) program measures for {}", period.label()), 12.0, false);
+    w.paragraph(&format!("Report number {}", cover.number), 11.0, true);
+    w.paragraph(
+        &format!("Generated {} by {}", format_instant(cover.generated_at), cover.generated_by),
+        10.0,
+        false,
+    );
+    w.paragraph("Data fingerprint (SHA-256 of the records behind this report):", 10.0, true);
+    w.paragraph(&cover.data_sha256, 9.0, false);
+    w.paragraph(&format!("Audit log head at generation (entry {}):", cover.audit_seq), 10.0, true);
+    w.paragraph(&cover.audit_head, 9.0, false);
+    w.paragraph(
+        "To check this report: oversight report verify FILE.pdf, or the verification page for auditors. It says whether \
+         the file is the one this system issued, unaltered, and whether the records still hash to the fingerprint above.",
+        9.0,
+        false,
+    );
+
+    w.new_page();
+    w.section("Executive summary");
+    w.paragraph("Measures off target first; every value with its numerator and denominator.", 9.0, false);
+    let mut ordered: Vec<&Measure> = sheet.measures.iter().collect();
+    ordered.sort_by_key(|m| match m.status() {
+        "not met" => 0,
+        "met" => 2,
+        _ => 1,
+    });
+    let summary: Vec<Vec<String>> = ordered
+        .iter()
+        .map(|m| {
+            vec![
+                format!("{} {}", m.id, m.name),
+                m.value_with_fraction(),
+                m.target_text(),
+                m.status().to_string(),
+                m.previous_text(),
+            ]
+        })
+        .collect();
+    let columns = [
+        Column { header: "Measure", width: 170.0 },
+        Column { header: "Value", width: 110.0 },
+        Column { header: "Target", width: 70.0 },
+        Column { header: "Status", width: 70.0 },
+        Column { header: "Previous period", width: 75.0 },
+    ];
+    w.table(&columns, &summary);
+
+    for (title, ids) in SECTIONS {
+        w.section(title);
+        let scalar: Vec<&Measure> = sheet.measures.iter().filter(|m| ids.contains(&m.id)).collect();
+        if !scalar.is_empty() {
+            w.paragraph(&format!("Previous period: {}.", period.previous().label()), 8.0, false);
+            w.table(&MEASURE_COLUMNS, &measure_rows(&scalar));
+        }
+        for g in sheet.grouped.iter().filter(|g| ids.contains(&g.id)) {
+            if g.id == "D3" || g.id == "D4" {
+                let bars: Vec<(String, Option<f64>)> =
+                    g.rows.iter().map(|r| (r.label.clone(), r.value)).collect();
+                w.bar_chart(&format!("{} {} by {} (percent)", g.id, g.name, g.grouping), &bars);
+            }
+            grouped_table(&mut w, g);
+        }
+    }
+
+    w.section("Appendix: officers' authorization and training");
+    w.paragraph(
+        &format!("Status of each designated officer for each model on {}.", period.to_text()),
+        8.0,
+        false,
+    );
+    let columns = [
+        Column { header: "Officer", width: 140.0 },
+        Column { header: "Model", width: 45.0 },
+        Column { header: "Status", width: 80.0 },
+        Column { header: "Reason", width: 150.0 },
+        Column { header: "Next due", width: 80.0 },
+    ];
+    let rows: Vec<Vec<String>> = officers.iter().map(|r| r.to_vec()).collect();
+    w.table(&columns, &rows);
+
+    w.section("Methods");
+    w.paragraph("Every measure is computed from the records for the period, from raw counts; values are rounded only for display. A zero denominator is shown as no data. The previous period is the period of equal length that ends the day before.", 9.0, false);
+    for m in &sheet.measures {
+        w.paragraph(
+            &format!("{} {}: {}. Target: {}.", m.id, m.name, m.definition, m.target_text()),
+            8.5,
+            false,
+        );
+    }
+    let mut seen = Vec::new();
+    for g in &sheet.grouped {
+        if !seen.contains(&g.id) {
+            seen.push(g.id);
+            w.paragraph(&format!("{} {}: {}.", g.id, g.name, g.definition), 8.5, false);
+        }
+    }
+    w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
+    w.paragraph("Data fingerprint: SHA-256 over the canonical JSON (keys sorted) of, in this order, the stops, arrests, complaints, pay periods, leads and sign-offs of this period and the previous one, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
+    w.paragraph("Not yet computed by this version: D2 (needs the jurisdiction's population shares) and D9 (needs its latitude and longitude).", 8.5, false);
+
+    let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());
+    Ok(w.finish(&title, &cover.generated_by, &footer, cover.generated_at))
+}

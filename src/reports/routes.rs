@@ -1,0 +1,223 @@
+//! The reports page: reviewers and auditors generate and download reports,
+//! reviewers comment on them, auditors verify a file they were given.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router, middleware};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::Report;
+use super::store::{self, Comment, Verdict};
+use crate::app::AppState;
+use crate::audit::{Actor, Event};
+use crate::auth::{Role, guard, see_other};
+use crate::error::{AppError, AppResult};
+use crate::measures::Period;
+use crate::web::{FieldErrors, PageCtx, flash, unprocessable};
+
+/// Who reads issued reports and their comments.
+pub const READERS: &[Role] = &[Role::Reviewer, Role::Auditor, Role::Administrator];
+/// Who generates them: the oversight panel and the auditor.
+pub const GENERATORS: &[Role] = &[Role::Reviewer, Role::Auditor];
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let layer = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), guard);
+    let read = Router::new()
+        .route("/reports", get(route_get_reports))
+        .route("/reports/{id}/download", get(route_get_download))
+        .route_layer(layer(READERS));
+    let generate = Router::new().route("/reports", post(route_post_reports)).route_layer(layer(GENERATORS));
+    let comment = Router::new()
+        .route("/reports/{id}/comments", post(route_post_comment))
+        .route_layer(layer(&[Role::Reviewer]));
+    let verify = Router::new()
+        .route("/reports/verify", get(route_get_verify).post(route_post_verify))
+        .layer(DefaultBodyLimit::max(state.config.upload_limit + 64 * 1024))
+        .route_layer(layer(crate::auth::access::AUDITORS));
+    read.merge(generate).merge(comment).merge(verify)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct GenerateForm {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reports/list.html")]
+struct ListPage {
+    page: PageCtx,
+    reports: Vec<Report>,
+    comments: Vec<Comment>,
+    form: GenerateForm,
+    errors: FieldErrors,
+    quarters: Vec<(String, String, String)>,
+    can_generate: bool,
+    can_comment: bool,
+}
+
+impl ListPage {
+    fn comments_of(&self, report: &Report) -> Vec<&Comment> {
+        self.comments.iter().filter(|c| c.report_id == report.id).collect()
+    }
+}
+
+/// The last eight whole quarters, newest first: (label, from, to).
+fn quarters(today: time::Date) -> Vec<(String, String, String)> {
+    let mut start = Period::quarter_to_date(today).from;
+    let mut out = Vec::new();
+    for _ in 0..8 {
+        let end = start - time::Duration::days(1);
+        start = Period::quarter_to_date(end).from;
+        let q = (start.month() as u8 - 1) / 3 + 1;
+        out.push((
+            format!("{} Q{q}", start.year()),
+            crate::web::format_date(start),
+            crate::web::format_date(end),
+        ));
+    }
+    out
+}
+
+async fn list_page(
+    state: &AppState,
+    page: PageCtx,
+    form: GenerateForm,
+    errors: FieldErrors,
+) -> AppResult<ListPage> {
+    let today = crate::agency::store::get(&state.db).await?.today();
+    Ok(ListPage {
+        reports: store::list(&state.db).await?,
+        comments: store::comments(&state.db).await?,
+        quarters: quarters(today),
+        can_generate: page.user.as_ref().is_some_and(|u| u.has_any(GENERATORS)),
+        can_comment: page.has_role(Role::Reviewer),
+        form,
+        errors,
+        page,
+    })
+}
+
+async fn route_get_reports(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
+    list_page(&state, page, GenerateForm::default(), FieldErrors::default()).await
+}
+
+async fn route_post_reports(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Form(form): Form<GenerateForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let from = crate::web::parse_date(&form.from);
+    let to = crate::web::parse_date(&form.to);
+    if from.is_none() {
+        errors.add("from", "Enter the first day as YYYY-MM-DD.");
+    }
+    if to.is_none() {
+        errors.add("to", "Enter the last day as YYYY-MM-DD.");
+    }
+    let period = from.zip(to).and_then(|(f, t)| Period::new(f, t));
+    if from.is_some() && to.is_some() && period.is_none() {
+        errors.add("to", "The last day must not be before the first.");
+    }
+    let Some(period) = period.filter(|_| errors.is_empty()) else {
+        return Ok(unprocessable(list_page(&state, page, form, errors).await?));
+    };
+    let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    let (report, _) = store::generate(&state.db, &state.files, &actor, &user.display_name, period)
+        .await
+        .map_err(AppError::Internal)?;
+    flash(&session, format!("Report {} for {} generated.", report.number, report.period_text())).await?;
+    Ok(see_other("/reports"))
+}
+
+async fn route_get_download(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let report = store::get(&state.db, id).await?;
+    let bytes = state.files.read(&report.file_name).map_err(|e| AppError::Internal(e.into()))?;
+    let event =
+        Event::new("report.download", "report", id).details(serde_json::json!({ "number": report.number }));
+    crate::audit::record_alone(&state.db, &actor, event).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"oversight-report-{}.pdf\"", report.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn route_post_comment(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<CommentForm>,
+) -> AppResult<Response> {
+    let report = store::get(&state.db, id).await?;
+    let body = form.body.trim();
+    if body.is_empty() || body.chars().count() > 2000 {
+        flash(&session, "A comment needs some text, at most 2,000 characters. Nothing was saved.").await?;
+        return Ok(see_other(&format!("/reports#report-{id}")));
+    }
+    let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    store::add_comment(&state.db, &actor, report.id, user.id, &user.display_name, body).await?;
+    flash(&session, format!("Comment added to report {}.", report.number)).await?;
+    Ok(see_other(&format!("/reports#report-{id}")))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reports/verify.html")]
+struct VerifyPage {
+    page: PageCtx,
+    verdict: Option<Verdict>,
+    errors: FieldErrors,
+}
+
+async fn route_get_verify(page: PageCtx) -> VerifyPage {
+    VerifyPage { page, verdict: None, errors: FieldErrors::default() }
+}
+
+async fn route_post_verify(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    let submitted = crate::documents::routes::read_form(multipart, state.config.upload_limit).await?;
+    let mut errors = FieldErrors::default();
+    match (&submitted.file, submitted.too_large) {
+        (_, true) => errors.add("file", "The file is larger than the upload limit."),
+        (None, _) => errors.add("file", "Choose the report's PDF file."),
+        _ => {}
+    }
+    let Some((_, bytes)) = submitted.file.filter(|_| errors.is_empty()) else {
+        return Ok(unprocessable(VerifyPage { page, verdict: None, errors }));
+    };
+    let verdict = store::verify(&state.db, &bytes).await?;
+    store::record_verification(&state.db, &actor, &verdict).await?;
+    Ok(VerifyPage { page, verdict: Some(verdict), errors }.into_response())
+}

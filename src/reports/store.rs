@@ -1,0 +1,301 @@
+//! Generating, storing and verifying reports. The data fingerprint, the
+//! audit head and the measures are read, then the fingerprint again: if a
+//! write landed in between, the report is computed again, so the printed
+//! fingerprint always belongs to the printed numbers.
+
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{Cover, OfficerRow, Report};
+use crate::audit::{self, Actor, Event};
+use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::documents::files::FileStore;
+use crate::measures::Period;
+use crate::web::format_date;
+
+const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
+     audit_head, file_sha256, file_name, size";
+
+/// Hashes records one line each: the kind, a tab, canonical JSON.
+struct Fingerprint(Sha256);
+
+impl Fingerprint {
+    fn add<T: Serialize>(&mut self, kind: &str, record: &T) {
+        // Through a Value: serde_json's map keeps keys sorted.
+        let value = serde_json::to_value(record).unwrap_or_default();
+        self.0.update(kind.as_bytes());
+        self.0.update(b"\t");
+        self.0.update(value.to_string().as_bytes());
+        self.0.update(b"\n");
+    }
+    fn all<T: Serialize>(&mut self, kind: &str, records: &[T]) {
+        records.iter().for_each(|r| self.add(kind, r));
+    }
+}
+
+/// SHA-256 of the records a report for `period` reads: those of the period
+/// and the previous one (for the previous values), and the officers'
+/// designations and training (for authorization).
+pub async fn data_fingerprint(db: &Db, period: Period) -> Result<String, sqlx::Error> {
+    let (from, to) = (period.previous().from, period.to);
+    let (from_text, to_text) = (format_date(from), format_date(to));
+    let inside = |date: &str| crate::web::parse_date(date).is_some_and(|d| from <= d && d <= to);
+    let mut f = Fingerprint(Sha256::new());
+    crate::stops::store::for_each_between(db, &from_text, &to_text, |s| f.add("stop", s)).await?;
+    f.all("arrest", &crate::arrests::store::between(db, &from_text, &to_text).await?);
+    let complaints: Vec<_> = crate::complaints::store::list(db, "", "")
+        .await?
+        .into_iter()
+        .filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
+        .collect();
+    f.all("complaint", &complaints);
+    let pay: Vec<_> =
+        crate::pay::store::all_pay(db).await?.into_iter().filter(|p| inside(&p.period_end)).collect();
+    f.all("pay", &pay);
+    let leads: Vec<_> = crate::pay::store::all_leads(db)
+        .await?
+        .into_iter()
+        .filter(|l| crate::measures::program::quarter_start(&l.quarter).is_some_and(|d| from <= d && d <= to))
+        .collect();
+    f.all("leads", &leads);
+    let sign_offs: Vec<crate::supervision::SignOff> = sqlx::query_as(
+        "SELECT id, record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, reviewer_kind, \
+         signed_at, action_at, record_hash FROM sign_offs ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?;
+    f.all("sign_off", &sign_offs);
+    f.all("officer", &crate::officers::store::list(db, &Default::default()).await?);
+    f.all("designation", &crate::officers::store::all_designations(db).await?);
+    f.all("training", &crate::training::store::all_records(db).await?);
+    Ok(hex::encode(f.0.finalize()))
+}
+
+/// The appendix: each officer's status for each model they hold.
+async fn officer_rows(db: &Db, on: time::Date) -> Result<Vec<OfficerRow>, sqlx::Error> {
+    let officers = crate::officers::store::list(db, &Default::default()).await?;
+    let evidence = crate::officers::store::evidence(db).await?;
+    let mut rows = Vec::new();
+    for officer in &officers {
+        let ev = evidence.of(officer.id);
+        for (model, _) in
+            crate::agency::MODELS.iter().filter(|(m, _)| ev.designations.iter().any(|d| d.model == *m))
+        {
+            let c = crate::compliance::assess(officer, &ev, model, on);
+            rows.push([
+                format!("{} ({})", officer.full_name(), officer.badge),
+                model.to_string(),
+                c.status.label().to_string(),
+                c.reason.clone(),
+                c.next_due_text(),
+            ]);
+        }
+    }
+    Ok(rows)
+}
+
+/// Computes, renders, stores and records one report.
+pub async fn generate(
+    db: &Db,
+    files: &FileStore,
+    actor: &Actor,
+    generated_by: &str,
+    period: Period,
+) -> anyhow::Result<(Report, Vec<u8>)> {
+    let profile = crate::agency::store::get(db).await?;
+    for _ in 0..5 {
+        let before = data_fingerprint(db, period).await?;
+        let (audit_seq, audit_head) = audit::store::head(db).await?.unwrap_or((0, String::new()));
+        let sheet = crate::measures::store::compute(db, period).await?;
+        let officers = officer_rows(db, period.to).await?;
+        if data_fingerprint(db, period).await? != before {
+            continue;
+        }
+        let next: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetch_one(db).await?;
+        let generated_at = now_unix();
+        let year = time::OffsetDateTime::from_unix_timestamp(generated_at).map(|t| t.year()).unwrap_or(0);
+        let cover = Cover {
+            agency: profile.name.clone(),
+            ori: profile.ori.clone(),
+            number: format!("R-{year}-{next:04}"),
+            generated_at,
+            generated_by: generated_by.to_string(),
+            data_sha256: before,
+            audit_seq,
+            audit_head,
+        };
+        let bytes = super::render(&sheet, &cover, &officers)?;
+        let stored = files.write(&bytes)?;
+        match record(db, actor, &cover, period, &stored).await {
+            Ok(report) => return Ok((report, bytes)),
+            // Another report took the number meanwhile: render again.
+            Err(e) if is_unique_violation(&e) => files.remove(&stored.name),
+            Err(e) => {
+                files.remove(&stored.name);
+                return Err(e.into());
+            }
+        }
+    }
+    anyhow::bail!("the records kept changing while the report was computed; try again")
+}
+
+async fn record(
+    db: &Db,
+    actor: &Actor,
+    cover: &Cover,
+    period: Period,
+    stored: &crate::documents::files::Stored,
+) -> Result<Report, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let report: Report = sqlx::query_as(&format!(
+        "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
+         audit_head, file_sha256, file_name, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(&cover.number)
+    .bind(period.from_text())
+    .bind(period.to_text())
+    .bind(cover.generated_at)
+    .bind(&cover.generated_by)
+    .bind(&cover.data_sha256)
+    .bind(cover.audit_seq)
+    .bind(&cover.audit_head)
+    .bind(&stored.sha256)
+    .bind(&stored.name)
+    .bind(stored.size as i64)
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = Event::new("report.generate", "report", report.id).details(json!({
+        "number": report.number, "from": report.period_from, "to": report.period_to,
+        "data_sha256": report.data_sha256, "file_sha256": report.file_sha256,
+    }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Report>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports ORDER BY id DESC")).fetch_all(db).await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Report, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1")).bind(id).fetch_one(db).await
+}
+
+/// What verification found.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// The file is an issued report, byte for byte; `records_unchanged`
+    /// says whether the records still hash to its fingerprint.
+    Issued { report: Box<Report>, records_unchanged: bool, current: String },
+    /// Not a file this system issued, or an issued file altered.
+    Unknown { sha256: String },
+}
+
+impl Verdict {
+    pub fn message(&self) -> String {
+        match self {
+            Verdict::Issued { report, records_unchanged: true, .. } => format!(
+                "VERIFIED: this is report {} ({}), issued {} by {}, unaltered; the records behind it still hash to {}.",
+                report.number,
+                report.period_text(),
+                report.generated_text(),
+                report.generated_by,
+                report.data_sha256
+            ),
+            Verdict::Issued { report, records_unchanged: false, current } => format!(
+                "RECORDS CHANGED: the file is report {} ({}) as issued, unaltered, but the records behind it were changed \
+                 afterwards: they hashed to {} then and hash to {current} now.",
+                report.number,
+                report.period_text(),
+                report.data_sha256
+            ),
+            Verdict::Unknown { sha256 } => format!(
+                "NOT VERIFIED: no report issued by this system has this content (SHA-256 {sha256}). The file was altered \
+                 or was not issued here."
+            ),
+        }
+    }
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Verdict::Issued { records_unchanged: true, .. })
+    }
+}
+
+pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let found: Option<Report> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1"))
+            .bind(&sha256)
+            .fetch_optional(db)
+            .await?;
+    let Some(report) = found else { return Ok(Verdict::Unknown { sha256 }) };
+    let period = crate::web::parse_date(&report.period_from)
+        .zip(crate::web::parse_date(&report.period_to))
+        .and_then(|(f, t)| Period::new(f, t));
+    let Some(period) = period else { return Ok(Verdict::Unknown { sha256 }) };
+    let current = data_fingerprint(db, period).await?;
+    Ok(Verdict::Issued {
+        records_unchanged: current == report.data_sha256,
+        current,
+        report: Box::new(report),
+    })
+}
+
+/// Records a verification in the audit log.
+pub async fn record_verification(db: &Db, actor: &Actor, verdict: &Verdict) -> Result<(), sqlx::Error> {
+    let (id, outcome) = match verdict {
+        Verdict::Issued { report, records_unchanged, .. } => {
+            (report.id.to_string(), if *records_unchanged { "verified" } else { "records changed" })
+        }
+        Verdict::Unknown { .. } => (String::new(), "not verified"),
+    };
+    let event = Event::new("report.verify", "report", id).details(json!({ "result": outcome }));
+    audit::record_alone(db, actor, event).await.map(|_| ())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Comment {
+    pub id: i64,
+    pub report_id: i64,
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+impl Comment {
+    pub fn created_text(&self) -> String {
+        crate::web::format_instant(self.created_at)
+    }
+}
+
+pub async fn comments(db: &Db) -> Result<Vec<Comment>, sqlx::Error> {
+    sqlx::query_as("SELECT id, report_id, author, body, created_at FROM report_comments ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn add_comment(
+    db: &Db,
+    actor: &Actor,
+    report_id: i64,
+    user_id: i64,
+    author: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO report_comments (report_id, user_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(report_id)
+    .bind(user_id)
+    .bind(author)
+    .bind(body)
+    .bind(now_unix())
+    .fetch_one(&mut *tx)
+    .await?;
+    let event =
+        Event::new("report.comment", "report", report_id).details(json!({ "comment": id, "body": body }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await
+}
