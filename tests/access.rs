@@ -92,6 +92,11 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Get, "/supervision", &[Administrator, Supervisor, Reviewer, Auditor]),
         (Post, "/supervision/settings", &[Administrator]),
         (Post, "/users/{u}/supervision", &[Administrator]),
+        (Get, "/reports", &[Administrator, Reviewer, Auditor]),
+        (Post, "/reports", &[Reviewer, Auditor]),
+        (Post, "/reports/{r}/comments", &[Reviewer]),
+        (Get, "/reports/{r}/download", &[Administrator, Reviewer, Auditor]),
+        (Get, "/reports/verify", &[Auditor]),
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),
@@ -107,6 +112,7 @@ struct Fixture {
     public_doc: i64,
     private_doc: i64,
     stop: i64,
+    report: i64,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -164,7 +170,16 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let stop = location(&stop).trim_start_matches("/stops/").parse().unwrap();
-    Fixture { officer, designation, target_user, training, public_doc, private_doc, stop }
+    let files = oversight::documents::files::FileStore::new(oversight::config::files_dir_for(&app.db_url));
+    let period = oversight::measures::Period::new(
+        oversight::web::parse_date("2025-04-01").unwrap(),
+        oversight::web::parse_date("2025-06-30").unwrap(),
+    )
+    .unwrap();
+    let actor = oversight::audit::Actor::system("test setup");
+    let (report, _) =
+        oversight::reports::store::generate(&app.db, &files, &actor, "setup", period).await.unwrap();
+    Fixture { officer, designation, target_user, training, public_doc, private_doc, stop, report: report.id }
 }
 
 fn fill(path: &str, f: &Fixture) -> String {
@@ -176,6 +191,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{p}", &f.public_doc.to_string())
         .replace("{x}", &f.private_doc.to_string())
         .replace("{s}", &f.stop.to_string())
+        .replace("{r}", &f.report.to_string())
 }
 
 /// Everything a denied request must leave untouched.
@@ -188,6 +204,8 @@ async fn records_digest(app: &TestApp) -> String {
         "SELECT group_concat(user_id || role, ',') FROM user_roles",
         "SELECT name || ori || models || login_banner || sign_off_days FROM agency",
         "SELECT group_concat(id || decision || record_hash, ',') FROM sign_offs",
+        "SELECT group_concat(id || number || file_sha256, ',') FROM reports",
+        "SELECT group_concat(id || body, ',') FROM report_comments",
         "SELECT group_concat(course_id || completed_on || hours || scores, ',') FROM training_records",
         "SELECT group_concat(name || required_hours || active, ',') FROM courses",
         "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of the project's kind: installs
 # what the tests need that is missing (Debian's Chromium, Node.js, the npm
-# packages of the browser tests), then checks formatting and lints and runs
+# packages of the browser tests, poppler-utils and qpdf for the PDF reports), then checks formatting and lints and runs
 # every test (unit, HTTP integration, CLI, browser).
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
@@ -11,6 +11,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The report tests read PDFs back (pdftotext) and check their structure (qpdf).
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""

@@ -159,27 +159,32 @@ pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
-/// Uploads through the real multipart form; returns the response.
+/// Uploads a document through the real multipart form; returns the response.
 pub async fn upload_response(
     client: &Client,
     fields: &[(&str, &str)],
     file_name: &str,
     bytes: &[u8],
 ) -> reqwest::Response {
-    let token = client.token("/documents/new").await;
+    upload_to(client, "/documents/new", fields, file_name, bytes).await
+}
+
+/// Posts a multipart form with a file to `path`, with the session's token.
+pub async fn upload_to(
+    client: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+    file_name: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let token = client.token("/account/password").await;
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
     }
     let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(file_name.to_string());
     form = form.part("file", part);
-    client
-        .http
-        .post(format!("{}/documents/new?_csrf={token}", client.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    client.http.post(format!("{}{path}?_csrf={token}", client.base)).multipart(form).send().await.unwrap()
 }
 
 /// Uploads a document and returns its id.

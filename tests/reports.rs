@@ -1,0 +1,248 @@
+//! Oversight reports as an auditor meets them: the PDF read back with
+//! pdftotext holds the expected numbers in the expected sections, qpdf
+//! finds it sound, names print in full, and verification accepts the
+//! issued file and rejects an altered one or one whose records changed.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestApp, location, spawn_app};
+use oversight::audit::Actor;
+use oversight::auth::Role;
+use oversight::stops::Stop;
+
+fn oversight(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(args)
+        .env("OVERSIGHT_DATABASE_URL", &app.db_url)
+        .output()
+        .expect("run oversight");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+fn tool(program: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn stop(date: &str, race: &str, searched: bool) -> Stop {
+    Stop {
+        stop_date: date.into(),
+        stop_time: Some("09:30".into()),
+        location: "Łódź Ave".into(),
+        stop_type: "vehicle".into(),
+        perceived_race: race.into(),
+        perceived_gender: "male".into(),
+        perceived_age: Some(33),
+        reason: "traffic_violation".into(),
+        searched: searched as i64,
+        contraband: if searched { ",none,".into() } else { String::new() },
+        results: ",warning,".into(),
+        ..Default::default()
+    }
+}
+
+/// Q2 2025: White 4 stops (2 searched), Hispanic 3 stops (3 searched);
+/// an officer named Nguyễn from Łódź with a JEM designation.
+async fn fixture(app: &TestApp) {
+    app.set_agency_models("JEM").await;
+    let actor = Actor::system("test setup");
+    let officer = oversight::officers::Officer {
+        badge: "CC-4410".into(),
+        last_name: "Nguyễn".into(),
+        first_name: "Łucja".into(),
+        unit: "Łódź liaison".into(),
+        status: "active".into(),
+        ..Default::default()
+    };
+    let id = oversight::officers::store::create(&app.db, &actor, &officer).await.unwrap();
+    let designation = oversight::officers::Designation {
+        model: "JEM".into(),
+        nominated_on: Some("2025-01-05".into()),
+        ..Default::default()
+    };
+    oversight::officers::store::add_designation(&app.db, &actor, id, &designation).await.unwrap();
+    let stops = [
+        stop("2025-04-02", ",white,", true),
+        stop("2025-04-03", ",white,", true),
+        stop("2025-05-04", ",white,", false),
+        stop("2025-06-05", ",white,", false),
+        stop("2025-04-06", ",hispanic,", true),
+        stop("2025-05-07", ",hispanic,", true),
+        stop("2025-06-08", ",hispanic,", true),
+    ];
+    for s in &stops {
+        oversight::stops::store::create(&app.db, &actor, s).await.unwrap();
+    }
+}
+
+fn text_of(pdf: &std::path::Path) -> String {
+    let (ok, text) = tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+    assert!(ok, "pdftotext reads the report");
+    text
+}
+
+/// The part of the text between two headings.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start}"));
+    let to = text[from..].find(end).map(|i| from + i).unwrap_or(text.len());
+    &text[from..to]
+}
+
+#[tokio::test]
+async fn the_report_reads_back_with_its_numbers_and_verifies() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let pdf = app.dir.path().join("q2.pdf");
+    let (ok, out) = oversight(
+        &app,
+        &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let fingerprint = out.rsplit("data fingerprint ").next().unwrap().trim().to_string();
+    assert_eq!(fingerprint.len(), 64);
+
+    let (ok, check) = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
+    assert!(ok && check.contains("No syntax or stream encoding errors"), "{check}");
+    let (_, info) = tool("pdfinfo", &[pdf.to_str().unwrap()]);
+    assert!(info.contains("Title:           Oversight report R-"), "{info}");
+    assert!(info.contains("Author:          command line"));
+    let (_, outline) = tool("qpdf", &["--json", "--json-key=outlines", pdf.to_str().unwrap()]);
+    for section in
+        ["Executive summary", "Training and authorization", "Supervision", "Stops and equity", "Methods"]
+    {
+        assert!(outline.contains(&format!("\"title\": \"{section}\"")), "bookmark {section}");
+    }
+
+    let text = text_of(&pdf);
+    assert!(text.contains("Collier") || text.contains("Test County Sheriff"), "agency on the cover");
+    assert!(text.contains("TX1010000") && text.contains("2025-04-01 to 2025-06-30"));
+    assert!(text.contains(&fingerprint), "the cover prints the data fingerprint");
+    let pages: usize = text.matches("Page 1 of ").count();
+    assert_eq!(pages, 1);
+    let total = text.split("Page 1 of ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(text.contains(&format!("Page {total} of {total}")));
+    // D3 by race in its section: Hispanic 3 of 3 = 100.0%, White 2 of 4 =
+    // 50.0%, ratio 2.00.
+    let equity = between(&text, "Stops and equity", "Accountability");
+    let d3 = between(equity, "D3 search rate by race\n", "D4 ");
+    let hispanic = d3.lines().find(|l| l.trim_start().starts_with("Hispanic/Latino")).expect("hispanic row");
+    let cells: Vec<&str> = hispanic.split_whitespace().collect();
+    assert!(cells.ends_with(&["3", "3", "100.0%", "2.00", "small", "sample"]), "{hispanic}");
+    let white = d3.lines().find(|l| l.trim_start().starts_with("White")).expect("white row");
+    assert!(
+        white
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .ends_with(&["2", "4", "50.0%", "1.00", "small", "sample"])
+    );
+    // The appendix prints names in full (the font is embedded).
+    let appendix = between(&text, "Appendix", "Methods");
+    assert!(appendix.contains("Nguyễn, Łucja (CC-4410)"), "{appendix}");
+    assert!(between(&text, "Methods", "\u{0}").contains("Rate ratio to the reference group"));
+
+    // Verification: the issued file, one byte changed, records edited.
+    let (ok, verdict) = oversight(&app, &["report", "verify", pdf.to_str().unwrap()]);
+    assert!(ok && verdict.starts_with("VERIFIED"), "{verdict}");
+    let mut bytes = std::fs::read(&pdf).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let altered = app.dir.path().join("altered.pdf");
+    std::fs::write(&altered, &bytes).unwrap();
+    let (ok, verdict) = oversight(&app, &["report", "verify", altered.to_str().unwrap()]);
+    assert!(!ok && verdict.starts_with("NOT VERIFIED"), "{verdict}");
+    sqlx::query("UPDATE stops SET searched = 0, contraband = '' WHERE stop_date = '2025-06-08'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (ok, verdict) = oversight(&app, &["report", "verify", pdf.to_str().unwrap()]);
+    assert!(!ok && verdict.starts_with("RECORDS CHANGED") && verdict.contains(&fingerprint), "{verdict}");
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'report.verify'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audited, 3);
+}
+
+#[tokio::test]
+async fn the_same_period_twice_gives_the_same_numbers_and_fingerprint() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let mut summaries = Vec::new();
+    let mut fingerprints = Vec::new();
+    for name in ["a.pdf", "b.pdf"] {
+        let pdf = app.dir.path().join(name);
+        let (ok, out) = oversight(
+            &app,
+            &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
+        );
+        assert!(ok, "{out}");
+        fingerprints.push(out.rsplit("data fingerprint ").next().unwrap().trim().to_string());
+        let text = text_of(&pdf);
+        // Everything from the summary on, without the per-page footer that
+        // names the report number.
+        let body: String = text[text.find("Executive summary").unwrap()..]
+            .lines()
+            .filter(|l| !l.contains("Page ") && !l.contains("R-20"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        summaries.push(body);
+    }
+    assert_eq!(fingerprints[0], fingerprints[1]);
+    assert_eq!(summaries[0], summaries[1]);
+    let numbers: Vec<String> =
+        sqlx::query_scalar("SELECT number FROM reports ORDER BY id").fetch_all(&app.db).await.unwrap();
+    assert_eq!(numbers.len(), 2);
+    assert_ne!(numbers[0], numbers[1], "each issued report has its own number");
+    for sql in ["UPDATE reports SET data_sha256 = 'x'", "DELETE FROM reports"] {
+        assert!(sqlx::query(sql).execute(&app.db).await.is_err(), "{sql} is refused");
+    }
+}
+
+#[tokio::test]
+async fn reviewers_generate_download_and_comment_and_auditors_verify_uploads() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    app.user("reviewer", &[Role::Reviewer]).await;
+    app.user("auditor", &[Role::Auditor]).await;
+    let reviewer = app.signed_in("reviewer").await;
+    let bad = reviewer.post("/reports", &[("from", "2025-06-30"), ("to", "2025-04-01")]).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("must not be before"));
+    let made = reviewer.post("/reports", &[("from", "2025-04-01"), ("to", "2025-06-30")]).await;
+    assert_eq!(location(&made), "/reports");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM reports").fetch_one(&app.db).await.unwrap();
+    let download = reviewer.get(&format!("/reports/{id}/download")).await;
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    let bytes = download.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"%PDF"));
+    let comment = reviewer
+        .post(
+            &format!("/reports/{id}/comments"),
+            &[("body", "Search disparity for Hispanic drivers: ask for the SOP.")],
+        )
+        .await;
+    assert_eq!(comment.status(), 303);
+
+    let auditor = app.signed_in("auditor").await;
+    let (_, page) = auditor.get_text("/reports").await;
+    assert!(
+        page.contains("Search disparity for Hispanic drivers") && page.contains("Test reviewer"),
+        "{page}"
+    );
+    let verified = common::upload_to(&auditor, "/reports/verify", &[], "report.pdf", &bytes).await;
+    let text = verified.text().await.unwrap();
+    assert!(text.contains("VERIFIED: this is report R-"), "{text}");
+    let mut altered = bytes.clone();
+    let last = altered.len() - 10;
+    altered[last] ^= 0x20;
+    let refused = common::upload_to(&auditor, "/reports/verify", &[], "report.pdf", &altered).await;
+    assert!(refused.text().await.unwrap().contains("NOT VERIFIED"));
+    let actions = app.audit_actions().await;
+    for action in ["report.generate", "report.download", "report.comment", "report.verify"] {
+        assert!(actions.contains(&action.to_string()), "{action} audited");
+    }
+}
