@@ -437,7 +437,7 @@ async fn serve(
     args: ServeArgs,
     demo_sign_ins: Option<Vec<(String, String, &'static str)>>,
 ) -> anyhow::Result<ExitCode> {
-    let pool = db::connect(url).await?;
+    let pool = db::connect_server(url).await?;
     let mut config = Config::new(url);
     config.idle_timeout = Duration::from_secs(args.idle_minutes.max(1) * 60);
     config.absolute_timeout = Duration::from_secs(args.absolute_hours.max(1) * 3600);

@@ -16,8 +16,21 @@ pub type Tx = Transaction<'static, Sqlite>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Opens (creating file and folder if missing) and migrates the database.
+/// Opens (creating file and folder if missing) and migrates the database,
+/// for a command that runs once (import, export, report, ...).
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    open(url, false).await
+}
+
+/// Opens the database for the web server: reads go through a memory map,
+/// since a list page touches thousands of pages scattered across the file
+/// and a read() call each cost more than the query. Batch commands do not
+/// map the file, so their memory is their own.
+pub async fn connect_server(url: &str) -> anyhow::Result<Db> {
+    open(url, true).await
+}
+
+async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
     if !url.starts_with("sqlite:") {
         anyhow::bail!(
             "only SQLite database URLs (sqlite://PATH) are supported by this build, got a URL with another scheme"
@@ -29,9 +42,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        // Reads through a memory map instead of a read() call per page: a
-        // list page touches thousands of pages scattered across the file.
-        .pragma("mmap_size", "1073741824");
+        .pragma("mmap_size", if mapped { "1073741824" } else { "0" });
     if let Some(parent) = options.get_filename().parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;

@@ -238,7 +238,7 @@ pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::
         }
     }
     w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
-    w.paragraph("Data fingerprint: SHA-256 over the canonical JSON (keys sorted) of, in this order, the stops, arrests, complaints, pay periods, leads and sign-offs of this period and the previous one, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
+    w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods, leads and sign-offs of this period and the previous one, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
     w.paragraph("Not yet computed by this version: D2 (needs the jurisdiction's population shares) and D9 (needs its latitude and longitude).", 8.5, false);
 
     let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());

@@ -24,7 +24,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}/oversight.db", dir.path().display());
-    let db = oversight::db::connect(&db_url).await.expect("database");
+    let db = oversight::db::connect_server(&db_url).await.expect("database");
     // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
     // only stand between the test and the page under test.
     sqlx::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
