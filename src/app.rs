@@ -36,12 +36,19 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub hasher: Hasher,
     pub files: crate::documents::files::FileStore,
+    pub sheets: crate::measures::store::SheetCache,
 }
 
 /// Builds the whole application over an open database.
 pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
     let files = crate::documents::files::FileStore::new(config.files_dir.clone());
-    let state = AppState { db: db.clone(), config: Arc::new(config), hasher: Hasher::default(), files };
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        hasher: Hasher::default(),
+        files,
+        sheets: Default::default(),
+    };
     let store = SqliteStore::new(db.clone());
     store.migrate().await?;
     tokio::spawn(async move {
@@ -86,6 +93,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(crate::exchange::routes::router(&state))
         .merge(crate::supervision::routes::router(&state))
         .merge(crate::reports::routes::router(&state))
+        .merge(crate::measures::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
         .fallback(route_fallback)

@@ -92,6 +92,7 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Get, "/supervision", &[Administrator, Supervisor, Reviewer, Auditor]),
         (Post, "/supervision/settings", &[Administrator]),
         (Post, "/users/{u}/supervision", &[Administrator]),
+        (Get, "/dashboard", &[Administrator, Reviewer, Auditor]),
         (Get, "/reports", &[Administrator, Reviewer, Auditor]),
         (Post, "/reports", &[Reviewer, Auditor]),
         (Post, "/reports/{r}/comments", &[Reviewer]),

@@ -246,3 +246,34 @@ async fn reviewers_generate_download_and_comment_and_auditors_verify_uploads() {
         assert!(actions.contains(&action.to_string()), "{action} audited");
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_each_measure_with_status_words_trend_and_records() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    app.user("reviewer", &[Role::Reviewer]).await;
+    let reviewer = app.signed_in("reviewer").await;
+    let (status, page) = reviewer.get_text("/dashboard?from=2025-04-01&to=2025-06-30").await;
+    assert_eq!(status, 200);
+    // D3 by race: Hispanic 3 of 3, ratio 2.00 to White, with the drill-down
+    // to those stops.
+    let d3 = &page[page.find("D3 search rate by race").unwrap()..];
+    let d3 = &d3[..d3.find("</table>").unwrap()];
+    assert!(d3.contains("3 of 3") && d3.contains("2.00"), "{d3}");
+    assert!(d3.contains("race=hispanic") && d3.contains("searched=yes"), "drill-down: {d3}");
+    // Every scalar measure has a status in words and a chart with its
+    // values as text.
+    for id in ["T1", "S1", "E3", "C2", "R1"] {
+        assert!(page.contains(&format!("aria-labelledby=\"trend-{id}\"")), "{id} chart");
+        assert!(page.contains(&format!("Records behind {id}")), "{id} drill-down");
+    }
+    assert!(
+        page.contains("over the last 8 periods, oldest first: 2023-07-04 to 2023-10-02"),
+        "eight periods back"
+    );
+    assert!(page.contains("tag--no\">not met") || page.contains("tag--ok\">met"));
+    let clerk_id = app.user("clerk", &[Role::Clerk]).await;
+    assert!(clerk_id > 0);
+    let clerk = app.signed_in("clerk").await;
+    assert_eq!(clerk.get("/dashboard").await.status(), 403);
+}

@@ -5,6 +5,7 @@
 
 pub mod equity;
 pub mod program;
+pub mod routes;
 pub mod store;
 
 use time::{Date, Duration};

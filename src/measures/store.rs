@@ -12,6 +12,39 @@ use super::{Measure, Period};
 use crate::db::Db;
 use crate::web::format_date;
 
+/// Sheets already computed, keyed by period and valid while the audit
+/// log's head is the same: every change to the records writes an audit
+/// entry, so a dashboard reloaded without changes costs one query.
+#[derive(Clone, Default)]
+pub struct SheetCache(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<(time::Date, time::Date), (i64, std::sync::Arc<Sheet>)>>,
+    >,
+);
+
+/// Periods kept at most; the oldest computations go first when full.
+const CACHED_SHEETS: usize = 64;
+
+impl SheetCache {
+    pub async fn get(&self, db: &Db, period: Period) -> Result<std::sync::Arc<Sheet>, sqlx::Error> {
+        let head = crate::audit::store::head(db).await?.map(|(seq, _)| seq).unwrap_or(0);
+        let key = (period.from, period.to);
+        if let Some((seq, sheet)) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            if seq == head {
+                return Ok(sheet);
+            }
+        }
+        let sheet = std::sync::Arc::new(compute(db, period).await?);
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHED_SHEETS {
+                map.retain(|_, (seq, _)| *seq == head);
+            }
+            map.insert(key, (head, sheet.clone()));
+        }
+        Ok(sheet)
+    }
+}
+
 /// Every derived measure of a period.
 pub struct Sheet {
     pub period: Period,

@@ -1,0 +1,188 @@
+//! The dashboard (reviewers, auditors, administrators): every measure for
+//! a chosen period with its status in words and colour, its trend over the
+//! last eight periods as a small SVG with a text alternative and a data
+//! table, and a link from each measure to the records behind it (the list
+//! pages, which leave out personal data for reviewers and auditors).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Router, middleware};
+use serde::Deserialize;
+
+use super::equity::Grouped;
+use super::{Measure, Period, format_value};
+use crate::app::AppState;
+use crate::auth::{Role, guard};
+use crate::error::AppResult;
+use crate::web::PageCtx;
+
+pub const READERS: &[Role] = &[Role::Reviewer, Role::Auditor, Role::Administrator];
+
+/// Periods in a trend: the chosen one and the seven before it.
+const TREND: usize = 8;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(route_get_dashboard))
+        .route_layer(middleware::from_fn_with_state((state.clone(), READERS), guard))
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// A measure's row: the measure, its trend and where its records are.
+pub struct Row {
+    pub measure: Measure,
+    /// Oldest first: (period label, value).
+    pub trend: Vec<(String, Option<f64>)>,
+    pub records: String,
+}
+
+impl Row {
+    pub fn trend_text(&self) -> String {
+        let values: Vec<String> = self
+            .trend
+            .iter()
+            .map(|(label, v)| format!("{label}: {}", format_value(*v, self.measure.unit)))
+            .collect();
+        format!(
+            "{} {} over the last {} periods, oldest first: {}",
+            self.measure.id,
+            self.measure.name,
+            self.trend.len(),
+            values.join("; ")
+        )
+    }
+    pub fn value_of(&self, v: &Option<f64>) -> String {
+        format_value(*v, self.measure.unit)
+    }
+    /// The polyline of the sparkline in a 120 × 28 box; gaps for no data.
+    pub fn points(&self) -> String {
+        sparkline(&self.trend.iter().map(|(_, v)| *v).collect::<Vec<_>>(), 120.0, 28.0)
+    }
+    pub fn status_class(&self) -> &'static str {
+        match self.measure.status() {
+            "met" => "ok",
+            "not met" => "no",
+            _ => "neutral",
+        }
+    }
+}
+
+/// SVG polyline points for the values, scaled to the box; values that
+/// are missing leave their slot empty.
+pub fn sparkline(values: &[Option<f64>], width: f64, height: f64) -> String {
+    let max = values.iter().flatten().fold(0.0_f64, |a, b| a.max(*b));
+    let max = if max <= 0.0 { 1.0 } else { max };
+    let step = if values.len() > 1 { width / (values.len() - 1) as f64 } else { 0.0 };
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            v.map(|v| format!("{:.1},{:.1}", i as f64 * step, height - 2.0 - (v / max) * (height - 4.0)))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the records behind a measure are listed.
+fn records_link(id: &str, period: Period) -> String {
+    let (from, to) = (period.from_text(), period.to_text());
+    match &id[..1] {
+        "T" if id == "T5" => format!("/arrests?from={from}&to={to}&action_287g=yes"),
+        "T" => format!("/compliance?from={from}&to={to}"),
+        "S" => format!("/supervision?from={from}&to={to}"),
+        "E" if id == "E6" => "/officers".into(),
+        "E" => format!("/arrests?from={from}&to={to}&action_287g=yes"),
+        "D" | "Q" => format!("/stops?from={from}&to={to}"),
+        "C" => "/complaints".into(),
+        _ => "/officers".into(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "measures/dashboard.html")]
+struct DashboardPage {
+    page: PageCtx,
+    period: Period,
+    period_error: Option<&'static str>,
+    rows: Vec<Row>,
+    grouped: Vec<Grouped>,
+}
+
+impl DashboardPage {
+    /// Stops of one group in the period, for a drill-down from a group row.
+    fn group_link(&self, g: &Grouped, group: &str) -> String {
+        let base = format!("/stops?from={}&to={}", self.period.from_text(), self.period.to_text());
+        let searched = if g.id == "D3" || g.id == "D4" { "&searched=yes" } else { "" };
+        if g.grouping == "race" && group != "multiple" && group != "unknown" {
+            format!("{base}&race={group}{searched}")
+        } else {
+            format!("{base}{searched}")
+        }
+    }
+}
+
+async fn route_get_dashboard(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<PeriodQuery>,
+) -> AppResult<DashboardPage> {
+    let today = crate::agency::store::get(&state.db).await?.today();
+    let (period, period_error) = super::period_from(&query.from, &query.to, today);
+    let mut periods = vec![period];
+    while periods.len() < TREND {
+        let before = periods.last().map(|p| p.previous()).unwrap_or(period);
+        periods.push(before);
+    }
+    periods.reverse();
+    let mut sheets = Vec::with_capacity(TREND);
+    for p in &periods {
+        sheets.push(state.sheets.get(&state.db, *p).await?);
+    }
+    let current = sheets.last().cloned().ok_or_else(|| crate::error::AppError::NotFound)?;
+    let rows = current
+        .measures
+        .iter()
+        .map(|m| Row {
+            trend: periods
+                .iter()
+                .zip(&sheets)
+                .map(|(p, s)| {
+                    let value = s.measures.iter().find(|x| x.id == m.id).and_then(Measure::value);
+                    (p.label(), value)
+                })
+                .collect(),
+            records: records_link(m.id, period),
+            measure: m.clone(),
+        })
+        .collect();
+    let grouped = current
+        .grouped
+        .iter()
+        .filter(|g| g.grouping == "race" || g.id.starts_with('E') || g.id.starts_with('C') || g.id == "Q1")
+        .cloned()
+        .collect();
+    Ok(DashboardPage { page, period, period_error, rows, grouped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn the_sparkline_scales_to_the_box_and_leaves_gaps() {
+        assert_eq!(
+            sparkline(&[Some(0.0), Some(50.0), None, Some(100.0)], 120.0, 28.0),
+            "0.0,26.0 40.0,14.0 120.0,2.0"
+        );
+        assert_eq!(sparkline(&[None, None], 120.0, 28.0), "");
+    }
+}
