@@ -15,12 +15,11 @@ use crate::web::format_date;
 /// Sheets already computed, keyed by period and valid while the audit
 /// log's head is the same: every change to the records writes an audit
 /// entry, so a dashboard reloaded without changes costs one query.
+/// Computed sheets by period, with the audit sequence they were made at.
+type Sheets = std::collections::HashMap<(time::Date, time::Date), (i64, std::sync::Arc<Sheet>)>;
+
 #[derive(Clone, Default)]
-pub struct SheetCache(
-    std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<(time::Date, time::Date), (i64, std::sync::Arc<Sheet>)>>,
-    >,
-);
+pub struct SheetCache(std::sync::Arc<std::sync::Mutex<Sheets>>);
 
 /// Periods kept at most; the oldest computations go first when full.
 const CACHED_SHEETS: usize = 64;
