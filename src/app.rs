@@ -94,6 +94,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(crate::supervision::routes::router(&state))
         .merge(crate::reports::routes::router(&state))
         .merge(crate::measures::routes::router(&state))
+        .merge(crate::measures::logged::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
         .fallback(route_fallback)

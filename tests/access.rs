@@ -93,6 +93,10 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Post, "/supervision/settings", &[Administrator]),
         (Post, "/users/{u}/supervision", &[Administrator]),
         (Get, "/dashboard", &[Administrator, Reviewer, Auditor]),
+        (Get, "/logged-measures", ALL),
+        (Post, "/logged-measures", &[Administrator]),
+        (Post, "/logged-measures/{l}/values", &[Clerk]),
+        (Post, "/logged-values/{v}/confirm", &[Administrator, Supervisor]),
         (Get, "/reports", &[Administrator, Reviewer, Auditor]),
         (Post, "/reports", &[Reviewer, Auditor]),
         (Post, "/reports/{r}/comments", &[Reviewer]),
@@ -114,6 +118,8 @@ struct Fixture {
     private_doc: i64,
     stop: i64,
     report: i64,
+    logged: i64,
+    logged_value: i64,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -180,7 +186,34 @@ async fn fixture(app: &TestApp) -> Fixture {
     let actor = oversight::audit::Actor::system("test setup");
     let (report, _) =
         oversight::reports::store::generate(&app.db, &files, &actor, "setup", period).await.unwrap();
-    Fixture { officer, designation, target_user, training, public_doc, private_doc, stop, report: report.id }
+    let logged: i64 = sqlx::query_scalar(
+        "INSERT INTO logged_measures (code, name, definition, unit, better, source) \
+         VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO') RETURNING id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let logged_value: i64 = sqlx::query_scalar(
+        "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
+         VALUES ($1, '2025-04-01', '2025-06-30', 12, 'ERO memo 7', $2, 'Target', 0) RETURNING id",
+    )
+    .bind(logged)
+    .bind(target_user)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    Fixture {
+        officer,
+        designation,
+        target_user,
+        training,
+        public_doc,
+        private_doc,
+        stop,
+        report: report.id,
+        logged,
+        logged_value,
+    }
 }
 
 fn fill(path: &str, f: &Fixture) -> String {
@@ -193,6 +226,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{x}", &f.private_doc.to_string())
         .replace("{s}", &f.stop.to_string())
         .replace("{r}", &f.report.to_string())
+        .replace("{l}", &f.logged.to_string())
+        .replace("{v}", &f.logged_value.to_string())
 }
 
 /// Everything a denied request must leave untouched.
@@ -207,6 +242,8 @@ async fn records_digest(app: &TestApp) -> String {
         "SELECT group_concat(id || decision || record_hash, ',') FROM sign_offs",
         "SELECT group_concat(id || number || file_sha256, ',') FROM reports",
         "SELECT group_concat(id || body, ',') FROM report_comments",
+        "SELECT group_concat(code || name, ',') FROM logged_measures",
+        "SELECT group_concat(id || value || coalesce(confirmed_at, ''), ',') FROM logged_values",
         "SELECT group_concat(course_id || completed_on || hours || scores, ',') FROM training_records",
         "SELECT group_concat(name || required_hours || active, ',') FROM courses",
         "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",

@@ -277,3 +277,102 @@ async fn the_dashboard_shows_each_measure_with_status_words_trend_and_records() 
     let clerk = app.signed_in("clerk").await;
     assert_eq!(clerk.get("/dashboard").await.status(), 403);
 }
+
+#[tokio::test]
+async fn logged_measures_are_defined_logged_confirmed_and_reported() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    for (name, role) in [
+        ("admin", Role::Administrator),
+        ("clerk", Role::Clerk),
+        ("sup", Role::Supervisor),
+        ("reviewer", Role::Reviewer),
+    ] {
+        app.user(name, &[role]).await;
+    }
+    let admin = app.signed_in("admin").await;
+    let bad = admin
+        .post("/logged-measures", &[("code", "L 1"), ("name", ""), ("unit", "count"), ("better", "higher")])
+        .await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.unwrap();
+    assert!(
+        page.contains("letters and digits")
+            && page.contains("Enter a name")
+            && page.contains("Enter the source")
+    );
+    let defined = admin
+        .post(
+            "/logged-measures",
+            &[
+                ("code", "l1"),
+                ("name", "Removals attributed to the agreement"),
+                ("definition", "removals ICE attributes to the agency's 287(g) encounters in the period"),
+                ("unit", "count"),
+                ("target", ""),
+                ("better", "higher"),
+                ("source", "ICE ERO quarterly statistics"),
+            ],
+        )
+        .await;
+    assert_eq!(defined.status(), 303);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM logged_measures WHERE code = 'L1'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    let clerk = app.signed_in("clerk").await;
+    let path = format!("/logged-measures/{id}/values");
+    let bad = clerk
+        .post(
+            &path,
+            &[("from", "2025-04-01"), ("to", "2025-06-30"), ("value", "twelve"), ("source_document", "")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.unwrap();
+    assert!(
+        page.contains("Write the value as a number") && page.contains("value=\"twelve\""),
+        "the form keeps what was typed"
+    );
+    assert_eq!(app.count("logged_values").await, 0);
+    let logged = clerk
+        .post(
+            &path,
+            &[
+                ("from", "2025-04-01"),
+                ("to", "2025-06-30"),
+                ("value", "17"),
+                ("source_document", "ERO memo 2025-07-14"),
+            ],
+        )
+        .await;
+    assert_eq!(logged.status(), 303);
+    let value_id: i64 = sqlx::query_scalar("SELECT id FROM logged_values").fetch_one(&app.db).await.unwrap();
+    let sup = app.signed_in("sup").await;
+    assert_eq!(sup.post(&format!("/logged-values/{value_id}/confirm"), &[]).await.status(), 303);
+
+    let reviewer = app.signed_in("reviewer").await;
+    let (_, dashboard) = reviewer.get_text("/dashboard?from=2025-04-01&to=2025-06-30").await;
+    let reported = &dashboard[dashboard.find("Reported measures").unwrap()..];
+    assert!(
+        reported.contains("L1 Removals attributed to the agreement") && reported.contains(">17<"),
+        "{reported}"
+    );
+    assert!(reported.contains("logged by Test clerk") && reported.contains("confirmed by Test sup"));
+
+    let pdf = app.dir.path().join("logged.pdf");
+    let (ok, out) = oversight(
+        &app,
+        &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let text = text_of(&pdf);
+    let section = between(&text, "Reported measures\n", "Appendix");
+    assert!(
+        section.contains("L1 Removals")
+            && section.contains("17 (no")
+            && section.contains("confirmed by Test sup"),
+        "{section}"
+    );
+}

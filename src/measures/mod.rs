@@ -4,6 +4,7 @@
 //! denominator is "no data", never 0% or 100%.
 
 pub mod equity;
+pub mod logged;
 pub mod program;
 pub mod routes;
 pub mod store;

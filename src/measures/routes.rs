@@ -115,6 +115,7 @@ struct DashboardPage {
     period_error: Option<&'static str>,
     rows: Vec<Row>,
     grouped: Vec<Grouped>,
+    reported: Vec<super::logged::Reported>,
 }
 
 impl DashboardPage {
@@ -170,7 +171,8 @@ async fn route_get_dashboard(
         .filter(|g| g.grouping == "race" || g.id.starts_with('E') || g.id.starts_with('C') || g.id == "Q1")
         .cloned()
         .collect();
-    Ok(DashboardPage { page, period, period_error, rows, grouped })
+    let reported = current.reported.clone();
+    Ok(DashboardPage { page, period, period_error, rows, grouped, reported })
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ pub struct Sheet {
     pub period: Period,
     pub measures: Vec<Measure>,
     pub grouped: Vec<Grouped>,
+    /// Logged measures' values for periods within this one ("reported").
+    pub reported: Vec<super::logged::Reported>,
 }
 
 const COUNTS: &str = "COUNT(*) AS stops, \
@@ -199,7 +201,8 @@ pub async fn compute(db: &Db, period: Period) -> Result<Sheet, sqlx::Error> {
         grouped.extend(equity_measures(grouping, &counts, reference(grouping)));
     }
     grouped.extend(accountability_groups(&data, period));
-    Ok(Sheet { period, measures, grouped })
+    let reported = super::logged::reported(db, period).await?;
+    Ok(Sheet { period, measures, grouped, reported })
 }
 
 async fn supervision(db: &Db, period: Period) -> Result<Vec<Measure>, sqlx::Error> {
@@ -238,6 +241,15 @@ impl Sheet {
                 })
             })
             .collect();
+        out.extend(self.reported.iter().map(|r| {
+            json!({
+                "id": r.measure.code, "name": r.measure.name, "definition": r.measure.definition, "kind": "reported",
+                "period": { "from": r.value.period_from, "to": r.value.period_to }, "value": r.value.value,
+                "display": r.value_text(), "target": r.measure.target, "status": r.status(), "source": r.measure.source,
+                "source_document": r.value.source_document, "logged": r.value.logged_text(),
+                "confirmation": r.value.confirmation_text(),
+            })
+        }));
         out.extend(self.grouped.iter().map(|g| {
             json!({
                 "id": g.id, "name": g.name, "definition": g.definition, "period": period,

@@ -205,6 +205,36 @@ pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::
         }
     }
 
+    w.section("Reported measures");
+    w.paragraph("Figures from outside this system's records, logged with their source document and confirmed by someone other than the one who logged them. They are reported, not derived: this report did not compute them.", 8.5, false);
+    if sheet.reported.is_empty() {
+        w.paragraph("No logged value falls within this period.", 9.0, false);
+    } else {
+        let columns = [
+            Column { header: "Measure", width: 100.0 },
+            Column { header: "Period", width: 75.0 },
+            Column { header: "Value (reported)", width: 65.0 },
+            Column { header: "Target", width: 50.0 },
+            Column { header: "Source", width: 95.0 },
+            Column { header: "Logged and confirmed", width: 110.0 },
+        ];
+        let rows: Vec<Vec<String>> = sheet
+            .reported
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{} {}", r.measure.code, r.measure.name),
+                    format!("{} to {}", r.value.period_from, r.value.period_to),
+                    format!("{} ({})", r.value_text(), r.status()),
+                    r.measure.target_text(),
+                    format!("{}; {}", r.measure.source, r.value.source_document),
+                    format!("{}; {}", r.value.logged_text(), r.value.confirmation_text()),
+                ]
+            })
+            .collect();
+        w.table(&columns, &rows);
+    }
+
     w.section("Appendix: officers' authorization and training");
     w.paragraph(
         &format!("Status of each designated officer for each model on {}.", period.to_text()),
@@ -238,7 +268,7 @@ pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::
         }
     }
     w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
-    w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods, leads and sign-offs of this period and the previous one, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
+    w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods and leads of this period and the previous one, every sign-off, the logged measures and their values, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
     w.paragraph("Not yet computed by this version: D2 (needs the jurisdiction's population shares) and D9 (needs its latitude and longitude).", 8.5, false);
 
     let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());

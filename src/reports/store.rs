@@ -82,6 +82,13 @@ pub async fn data_fingerprint(db: &Db, period: Period) -> Result<String, sqlx::E
     .fetch_all(db)
     .await?;
     f.all("sign_off", &sign_offs);
+    f.all("logged_measure", &crate::measures::logged::measures(db).await?);
+    let logged: Vec<_> = crate::measures::logged::values(db)
+        .await?
+        .into_iter()
+        .filter(|v| inside(&v.period_from) || inside(&v.period_to))
+        .collect();
+    f.all("logged_value", &logged);
     f.all("officer", &crate::officers::store::list(db, &Default::default()).await?);
     f.all("designation", &crate::officers::store::all_designations(db).await?);
     f.all("training", &crate::training::store::all_records(db).await?);

@@ -71,6 +71,7 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     ));
     links.push(("/supervision", "Supervision", user.has_any(crate::supervision::routes::MEASURE_READERS)));
     links.push(("/dashboard", "Dashboard", user.has_any(crate::measures::routes::READERS)));
+    links.push(("/logged-measures", "Logged measures", true));
     links.push(("/reports", "Reports", user.has_any(crate::reports::routes::READERS)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
     let shown: Vec<(&'static str, &'static str)> =

@@ -1,0 +1,448 @@
+//! Logged measures: figures oversight asks for that the records do not
+//! hold. Administrators define them, clerks log a value per period with its
+//! source document, and a supervisor or administrator other than the one
+//! who logged it confirms it. Dashboards and reports show them marked
+//! "reported", with who logged and who confirmed each value.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router, middleware};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::{Period, Unit, format_value};
+use crate::app::AppState;
+use crate::audit::{self, Actor, Event};
+use crate::auth::{Role, guard, see_other};
+use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::error::{AppError, AppResult};
+use crate::web::{FieldErrors, PageCtx, flash, parse_date, unprocessable};
+
+pub const UNITS: [(&str, &str); 5] = [
+    ("count", "Count"),
+    ("percent", "Percent"),
+    ("dollars", "Dollars"),
+    ("hours", "Hours"),
+    ("days", "Days"),
+];
+
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct LoggedMeasure {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub definition: String,
+    pub unit: String,
+    pub target: Option<f64>,
+    pub better: String,
+    pub source: String,
+}
+
+impl LoggedMeasure {
+    pub fn unit(&self) -> Unit {
+        match self.unit.as_str() {
+            "percent" => Unit::Percent,
+            "dollars" => Unit::Dollars,
+            "hours" => Unit::Hours,
+            "days" => Unit::Days,
+            _ => Unit::Count,
+        }
+    }
+    pub fn target_text(&self) -> String {
+        match self.target {
+            None => "none set".into(),
+            Some(t) => format!(
+                "{} {}",
+                if self.better == "higher" { "≥" } else { "≤" },
+                format_value(Some(t), self.unit())
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct LoggedValue {
+    pub id: i64,
+    pub measure_id: i64,
+    pub period_from: String,
+    pub period_to: String,
+    pub value: f64,
+    pub source_document: String,
+    pub logged_by: i64,
+    pub logged_by_name: String,
+    pub logged_at: i64,
+    pub confirmed_by_name: Option<String>,
+    pub confirmed_at: Option<i64>,
+}
+
+impl LoggedValue {
+    pub fn confirmation_text(&self) -> String {
+        match (&self.confirmed_by_name, self.confirmed_at) {
+            (Some(who), Some(at)) => format!("confirmed by {who}, {}", crate::web::format_instant(at)),
+            _ => "not yet confirmed".into(),
+        }
+    }
+    pub fn logged_text(&self) -> String {
+        format!("logged by {}, {}", self.logged_by_name, crate::web::format_instant(self.logged_at))
+    }
+}
+
+/// A reported figure as dashboards and reports show it.
+#[derive(Clone, Debug)]
+pub struct Reported {
+    pub measure: LoggedMeasure,
+    pub value: LoggedValue,
+}
+
+impl Reported {
+    pub fn value_text(&self) -> String {
+        format_value(Some(self.value.value), self.measure.unit())
+    }
+    pub fn status(&self) -> &'static str {
+        match self.measure.target {
+            None => "no target",
+            Some(t) => {
+                let met = if self.measure.better == "higher" {
+                    self.value.value >= t
+                } else {
+                    self.value.value <= t
+                };
+                if met { "met" } else { "not met" }
+            }
+        }
+    }
+}
+
+const MEASURE_COLUMNS: &str = "id, code, name, definition, unit, target, better, source";
+const VALUE_COLUMNS: &str = "id, measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, \
+     logged_at, confirmed_by_name, confirmed_at";
+
+pub async fn measures(db: &Db) -> Result<Vec<LoggedMeasure>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures ORDER BY code"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn values(db: &Db) -> Result<Vec<LoggedValue>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values ORDER BY period_from DESC, id DESC"))
+        .fetch_all(db)
+        .await
+}
+
+/// Values logged for periods that lie within `period`.
+pub async fn reported(db: &Db, period: Period) -> Result<Vec<Reported>, sqlx::Error> {
+    let measures = measures(db).await?;
+    let values: Vec<LoggedValue> = sqlx::query_as(&format!(
+        "SELECT {VALUE_COLUMNS} FROM logged_values WHERE period_from >= $1 AND period_to <= $2 ORDER BY period_from, id"
+    ))
+    .bind(period.from_text())
+    .bind(period.to_text())
+    .fetch_all(db)
+    .await?;
+    Ok(values
+        .into_iter()
+        .filter_map(|v| {
+            measures.iter().find(|m| m.id == v.measure_id).map(|m| Reported { measure: m.clone(), value: v })
+        })
+        .collect())
+}
+
+/// Administrators define; clerks log; supervisors and administrators
+/// confirm; reviewers and auditors read.
+pub const READERS: &[Role] = &Role::ALL;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let layer = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), guard);
+    let read = Router::new().route("/logged-measures", get(route_get_list)).route_layer(layer(READERS));
+    let define = Router::new()
+        .route("/logged-measures", post(route_post_define))
+        .route_layer(layer(crate::auth::access::ADMINISTRATORS));
+    let log = Router::new()
+        .route("/logged-measures/{id}/values", post(route_post_value))
+        .route_layer(layer(crate::auth::access::RECORDS_WRITERS));
+    let confirm = Router::new()
+        .route("/logged-values/{id}/confirm", post(route_post_confirm))
+        .route_layer(layer(&[Role::Supervisor, Role::Administrator]));
+    read.merge(define).merge(log).merge(confirm)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DefineForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    definition: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    better: String,
+    #[serde(default)]
+    source: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ValueForm {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    source_document: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "measures/logged.html")]
+struct ListPage {
+    page: PageCtx,
+    measures: Vec<LoggedMeasure>,
+    values: Vec<LoggedValue>,
+    define: DefineForm,
+    define_errors: FieldErrors,
+    value_for: i64,
+    value: ValueForm,
+    value_errors: FieldErrors,
+    units: [(&'static str, &'static str); 5],
+}
+
+impl ListPage {
+    fn values_of(&self, m: &LoggedMeasure) -> Vec<&LoggedValue> {
+        self.values.iter().filter(|v| v.measure_id == m.id).collect()
+    }
+    fn show(&self, m: &LoggedMeasure, v: &LoggedValue) -> String {
+        format_value(Some(v.value), m.unit())
+    }
+    fn can_confirm(&self, v: &LoggedValue) -> bool {
+        let user = self.page.user.as_ref();
+        v.confirmed_at.is_none()
+            && user
+                .is_some_and(|u| u.has_any(&[Role::Supervisor, Role::Administrator]) && u.id != v.logged_by)
+    }
+    fn errors_for(&self, m: &LoggedMeasure) -> Option<&FieldErrors> {
+        (self.value_for == m.id).then_some(&self.value_errors)
+    }
+}
+
+async fn list_page(state: &AppState, page: PageCtx) -> AppResult<ListPage> {
+    Ok(ListPage {
+        page,
+        measures: measures(&state.db).await?,
+        values: values(&state.db).await?,
+        define: DefineForm { unit: "count".into(), better: "higher".into(), ..Default::default() },
+        define_errors: FieldErrors::default(),
+        value_for: 0,
+        value: ValueForm::default(),
+        value_errors: FieldErrors::default(),
+        units: UNITS,
+    })
+}
+
+async fn route_get_list(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
+    list_page(&state, page).await
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.trim().replace(',', "").trim_start_matches('$').parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+async fn route_post_define(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Form(form): Form<DefineForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let code = form.code.trim().to_uppercase();
+    if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        errors.add("code", "Give a short id of letters and digits, such as L1.");
+    }
+    for (field, value, label) in [
+        ("name", &form.name, "a name"),
+        ("definition", &form.definition, "a definition"),
+        ("source", &form.source, "the source"),
+    ] {
+        if value.trim().is_empty() || value.chars().count() > 500 {
+            errors.add(field, format!("Enter {label} (up to 500 characters)."));
+        }
+    }
+    if !UNITS.iter().any(|(u, _)| *u == form.unit) {
+        errors.add("unit", "Choose a unit.");
+    }
+    let target = if form.target.trim().is_empty() { None } else { number(&form.target) };
+    if !form.target.trim().is_empty() && target.is_none() {
+        errors.add("target", "Write the target as a number, or leave it empty.");
+    }
+    if form.better != "higher" && form.better != "lower" {
+        errors.add("better", "Choose whether higher or lower is better.");
+    }
+    if errors.is_empty() {
+        let mut tx = begin_write(&state.db).await?;
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&code)
+        .bind(form.name.trim())
+        .bind(form.definition.trim())
+        .bind(&form.unit)
+        .bind(target)
+        .bind(&form.better)
+        .bind(form.source.trim())
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok((id,)) => {
+                let event = Event::new("logged_measure.define", "logged_measure", id).details(
+                    json!({ "code": code, "name": form.name.trim(), "unit": form.unit, "target": target }),
+                );
+                audit::record(&mut tx, &actor, event).await?;
+                tx.commit().await?;
+                flash(&session, format!("Measure {code} defined.")).await?;
+                return Ok(see_other("/logged-measures"));
+            }
+            Err(e) if is_unique_violation(&e) => errors.add("code", "Another measure has this id."),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut view = list_page(&state, page).await?;
+    view.define = DefineForm { code, ..form };
+    view.define_errors = errors;
+    Ok(unprocessable(view))
+}
+
+async fn route_post_value(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<ValueForm>,
+) -> AppResult<Response> {
+    let measure = measures(&state.db).await?.into_iter().find(|m| m.id == id).ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::default();
+    let (from, to) = (parse_date(&form.from), parse_date(&form.to));
+    if from.is_none() {
+        errors.add("from", "Enter the period's first day as YYYY-MM-DD.");
+    }
+    if to.is_none() {
+        errors.add("to", "Enter the period's last day as YYYY-MM-DD.");
+    }
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            errors.add("to", "The last day must not be before the first.");
+        }
+    }
+    let value = number(&form.value);
+    if value.is_none() {
+        errors.add("value", "Write the value as a number.");
+    }
+    if form.source_document.trim().is_empty() || form.source_document.chars().count() > 300 {
+        errors.add(
+            "source_document",
+            "Name the source document (report, memo or file number), up to 300 characters.",
+        );
+    }
+    let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    if let (true, Some(value)) = (errors.is_empty(), value) {
+        let mut tx = begin_write(&state.db).await?;
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(id)
+        .bind(form.from.trim())
+        .bind(form.to.trim())
+        .bind(value)
+        .bind(form.source_document.trim())
+        .bind(user.id)
+        .bind(&user.display_name)
+        .bind(now_unix())
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok((value_id,)) => {
+                let event = Event::new("logged_value.log", "logged_measure", id).details(json!({
+                    "value_id": value_id, "from": form.from.trim(), "to": form.to.trim(), "value": value,
+                    "source_document": form.source_document.trim(),
+                }));
+                audit::record(&mut tx, &actor, event).await?;
+                tx.commit().await?;
+                flash(
+                    &session,
+                    format!(
+                        "{} for {} to {} logged; it waits for confirmation.",
+                        measure.code,
+                        form.from.trim(),
+                        form.to.trim()
+                    ),
+                )
+                .await?;
+                return Ok(see_other("/logged-measures"));
+            }
+            Err(e) if is_unique_violation(&e) => {
+                errors.add("from", "A value for this measure and period is already logged.")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut view = list_page(&state, page).await?;
+    view.value_for = id;
+    view.value = form;
+    view.value_errors = errors;
+    Ok(unprocessable(view))
+}
+
+/// Confirms a value, never by the one who logged it.
+async fn route_post_confirm(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    let mut tx = begin_write(&state.db).await?;
+    let value: LoggedValue =
+        sqlx::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let refusal = if value.logged_by == user.id {
+        Some("You logged this value; someone else must confirm it.")
+    } else if value.confirmed_at.is_some() {
+        Some("This value is already confirmed.")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        tx.rollback().await?;
+        flash(&session, why).await?;
+        return Ok(see_other("/logged-measures"));
+    }
+    sqlx::query(
+        "UPDATE logged_values SET confirmed_by = $1, confirmed_by_name = $2, confirmed_at = $3 WHERE id = $4",
+    )
+    .bind(user.id)
+    .bind(&user.display_name)
+    .bind(now_unix())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::new("logged_value.confirm", "logged_measure", value.measure_id).details(
+        json!({ "value_id": id, "value": value.value, "from": value.period_from, "to": value.period_to }),
+    );
+    audit::record(&mut tx, &actor, event).await?;
+    tx.commit().await?;
+    flash(&session, "Value confirmed.").await?;
+    Ok(see_other("/logged-measures"))
+}
