@@ -210,3 +210,53 @@ async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
         oversight::supervision::fingerprint(oversight::supervision::RecordKind::Arrest, &arrest)
     );
 }
+
+#[tokio::test]
+async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in_chromium() {
+    let app = spawn_app().await;
+    app.set_agency_models("JEM").await;
+    app.user("reviewer", &[Role::Reviewer]).await;
+    app.user("auditor", &[Role::Auditor]).await;
+    let setup = oversight::audit::Actor::system("test setup");
+    // The last whole quarter, as the reports page offers it.
+    let today = oversight::agency::store::get(&app.db).await.unwrap().today();
+    let this_quarter = oversight::measures::Period::quarter_to_date(today).from;
+    let last = oversight::measures::Period::quarter_to_date(this_quarter - time::Duration::days(1));
+    let (from, to) = (last.from, this_quarter - time::Duration::days(1));
+    let label = format!("{} Q{}", from.year(), (from.month() as u8 - 1) / 3 + 1);
+    for (i, race) in [",white,", ",hispanic,", ",black,", ",hispanic,"].iter().enumerate() {
+        let stop = oversight::stops::Stop {
+            stop_date: oversight::web::format_date(from + time::Duration::days(3 + i as i64)),
+            stop_time: Some("10:00".into()),
+            location: "Main St".into(),
+            stop_type: "vehicle".into(),
+            perceived_race: race.to_string(),
+            reason: "traffic_violation".into(),
+            searched: (i % 2) as i64,
+            contraband: if i % 2 == 1 { ",none,".into() } else { String::new() },
+            results: ",warning,".into(),
+            ..Default::default()
+        };
+        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    }
+    let env = vec![("PASSWORD", common::PASSWORD.to_string())];
+    let dir = app.dir.path().to_str().unwrap().to_string();
+    let args = vec![
+        app.base.clone(),
+        label,
+        oversight::web::format_date(from),
+        oversight::web::format_date(to),
+        dir,
+    ];
+    let output = journey("reports.mjs", args, env).await;
+    // The file the browser downloaded is the one stored when it was issued.
+    let line = output.lines().find(|l| l.starts_with("FILE ")).expect("file printed");
+    let bytes = std::fs::read(line.trim_start_matches("FILE ")).unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT file_sha256 FROM reports").fetch_one(&app.db).await.unwrap();
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), stored);
+    let comments: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM report_comments").fetch_one(&app.db).await.unwrap();
+    assert_eq!(comments, 1);
+}
