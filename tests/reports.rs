@@ -376,3 +376,44 @@ async fn logged_measures_are_defined_logged_confirmed_and_reported() {
         "{section}"
     );
 }
+
+#[tokio::test]
+async fn population_shares_and_coordinates_add_d2_and_d9() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    app.user("admin", &[Role::Administrator]).await;
+    let admin = app.signed_in("admin").await;
+    let bad = admin
+        .post(
+            "/dashboard/settings",
+            &[("population_shares", "white=sixty"), ("latitude", "95"), ("longitude", "")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.unwrap();
+    assert!(
+        page.contains("group=percent pairs")
+            && page.contains("from -90 to 90")
+            && page.contains("value=\"white=sixty\"")
+    );
+    let saved = admin
+        .post(
+            "/dashboard/settings",
+            &[
+                ("population_shares", "white=70; hispanic=20"),
+                ("latitude", "26.142"),
+                ("longitude", "-81.795"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let (_, page) = admin.get_text("/dashboard?from=2025-04-01&to=2025-06-30").await;
+    // D2: Hispanic 3 of 7 stops = 42.9% against 20/90 of the population:
+    // 42.857 / 22.222 = 1.93.
+    let d2 = &page[page.find("D2 benchmark ratio").unwrap()..];
+    let d2 = &d2[..d2.find("</table>").unwrap()];
+    assert!(d2.contains("3 of 7") && d2.contains("1.93"), "{d2}");
+    // D9 is listed; every fixture stop is at 09:30, outside the window.
+    let d9 = &page[page.find("D9 veil of darkness").unwrap()..];
+    assert!(d9.contains("0 stops in the window"), "{}", &d9[..400.min(d9.len())]);
+}

@@ -3,6 +3,7 @@
 //! period of equal length, and a note on data completeness. A zero
 //! denominator is "no data", never 0% or 100%.
 
+pub mod darkness;
 pub mod equity;
 pub mod logged;
 pub mod program;
@@ -83,6 +84,7 @@ pub enum Unit {
     Hours,
     Days,
     Dollars,
+    Ratio,
 }
 
 /// Whether a higher or a lower value is better, to judge against a target.
@@ -137,6 +139,7 @@ pub fn format_value(value: Option<f64>, unit: Unit) -> String {
         (Some(v), Unit::Count) => format!("{v:.0}"),
         (Some(v), Unit::Hours) => format!("{v:.1} h"),
         (Some(v), Unit::Days) => format!("{v:.1} days"),
+        (Some(v), Unit::Ratio) => format!("{v:.2}"),
         (Some(v), Unit::Dollars) => crate::officers::format_money((v * 100.0).round() as i64),
     }
 }

@@ -24,9 +24,82 @@ pub const READERS: &[Role] = &[Role::Reviewer, Role::Auditor, Role::Administrato
 const TREND: usize = 8;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let read = Router::new()
         .route("/dashboard", get(route_get_dashboard))
-        .route_layer(middleware::from_fn_with_state((state.clone(), READERS), guard))
+        .route_layer(middleware::from_fn_with_state((state.clone(), READERS), guard));
+    let settings =
+        Router::new().route("/dashboard/settings", axum::routing::post(route_post_settings)).route_layer(
+            middleware::from_fn_with_state((state.clone(), crate::auth::access::ADMINISTRATORS), guard),
+        );
+    read.merge(settings)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    population_shares: String,
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
+}
+
+fn coordinate(text: &str, limit: f64) -> Result<Option<f64>, ()> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse::<f64>().ok().filter(|v| v.abs() <= limit).map(Some).ok_or(()),
+    }
+}
+
+async fn route_post_settings(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    actor: crate::audit::Actor,
+    page: PageCtx,
+    axum::Form(form): axum::Form<SettingsForm>,
+) -> AppResult<axum::response::Response> {
+    let mut errors = crate::web::FieldErrors::default();
+    if super::darkness::parse_shares(&form.population_shares).is_none() {
+        errors.add("population_shares", "Write group=percent pairs separated by semicolons, e.g. white=61.2; hispanic=27.9, with the codes of the stop form.");
+    }
+    let latitude = coordinate(&form.latitude, 90.0);
+    let longitude = coordinate(&form.longitude, 180.0);
+    if latitude.is_err() {
+        errors.add("latitude", "Latitude is a number from -90 to 90, or empty.");
+    }
+    if longitude.is_err() {
+        errors.add("longitude", "Longitude is a number from -180 to 180 (west is negative), or empty.");
+    }
+    let (latitude, longitude) = (latitude.unwrap_or(None), longitude.unwrap_or(None));
+    if errors.is_empty() && latitude.is_some() != longitude.is_some() {
+        errors.add("longitude", "Give both latitude and longitude, or neither.");
+    }
+    if !errors.is_empty() {
+        let mut view = dashboard(&state, page, &PeriodQuery::default()).await?;
+        view.settings_form = form;
+        view.settings_errors = errors;
+        return Ok(crate::web::unprocessable(view));
+    }
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    let before = sqlx::query_as::<_, (String, Option<f64>, Option<f64>)>(
+        "SELECT population_shares, latitude, longitude FROM agency WHERE id = 1",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE agency SET population_shares = $1, latitude = $2, longitude = $3 WHERE id = 1")
+        .bind(form.population_shares.trim())
+        .bind(latitude)
+        .bind(longitude)
+        .execute(&mut *tx)
+        .await?;
+    let event = crate::audit::Event::new("agency.equity_settings", "agency", 1).details(serde_json::json!({
+        "before": { "population_shares": before.0, "latitude": before.1, "longitude": before.2 },
+        "after": { "population_shares": form.population_shares.trim(), "latitude": latitude, "longitude": longitude },
+    }));
+    crate::audit::record(&mut tx, &actor, event).await?;
+    tx.commit().await?;
+    crate::web::flash(&session, "Equity settings saved.").await?;
+    Ok(crate::auth::see_other("/dashboard"))
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -116,6 +189,8 @@ struct DashboardPage {
     rows: Vec<Row>,
     grouped: Vec<Grouped>,
     reported: Vec<super::logged::Reported>,
+    settings_form: SettingsForm,
+    settings_errors: crate::web::FieldErrors,
 }
 
 impl DashboardPage {
@@ -136,6 +211,10 @@ async fn route_get_dashboard(
     page: PageCtx,
     Query(query): Query<PeriodQuery>,
 ) -> AppResult<DashboardPage> {
+    dashboard(&state, page, &query).await
+}
+
+async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppResult<DashboardPage> {
     let today = crate::agency::store::get(&state.db).await?.today();
     let (period, period_error) = super::period_from(&query.from, &query.to, today);
     let mut periods = vec![period];
@@ -172,7 +251,22 @@ async fn route_get_dashboard(
         .cloned()
         .collect();
     let reported = current.reported.clone();
-    Ok(DashboardPage { page, period, period_error, rows, grouped, reported })
+    let settings = super::store::equity_settings(&state.db).await?;
+    let settings_form = SettingsForm {
+        population_shares: settings.population_shares,
+        latitude: settings.latitude.map(|v| v.to_string()).unwrap_or_default(),
+        longitude: settings.longitude.map(|v| v.to_string()).unwrap_or_default(),
+    };
+    Ok(DashboardPage {
+        page,
+        period,
+        period_error,
+        rows,
+        grouped,
+        reported,
+        settings_form,
+        settings_errors: Default::default(),
+    })
 }
 
 #[cfg(test)]

@@ -190,14 +190,95 @@ async fn program_data(db: &Db, period: Period) -> Result<Data, sqlx::Error> {
     })
 }
 
+/// The equity settings: population shares (D2) and coordinates (D9).
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
+pub struct EquitySettings {
+    pub population_shares: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub time_zone: String,
+}
+
+pub async fn equity_settings(db: &Db) -> Result<EquitySettings, sqlx::Error> {
+    sqlx::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = 1")
+        .fetch_one(db)
+        .await
+}
+
+/// D9's counts for a period: stops with a time and one known group.
+async fn darkness(
+    db: &Db,
+    period: Period,
+    latitude: f64,
+    longitude: f64,
+    time_zone: &str,
+) -> Result<super::darkness::Darkness, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT stop_date, stop_time, perceived_race FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
+         AND stop_time IS NOT NULL AND perceived_race <> '' \
+         AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2",
+    )
+    .bind(format_date(period.from))
+    .bind(format_date(period.to))
+    .fetch_all(db)
+    .await?;
+    let stops: Vec<(time::Date, i64, bool)> = rows
+        .iter()
+        .filter_map(|(d, t, race)| {
+            let date = crate::web::parse_date(d)?;
+            let (h, m) = t.split_once(':')?;
+            Some((date, h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?, race != ",white,"))
+        })
+        .collect();
+    Ok(super::darkness::veil_of_darkness(&stops, latitude, longitude, time_zone))
+}
+
+fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Darkness) -> Measure {
+    let figure = |d: super::darkness::Darkness| match d.odds_ratio() {
+        Some(k) => super::Figure::count(k),
+        None => super::Figure::ratio(0.0, 0.0),
+    };
+    Measure {
+        id: "D9",
+        name: "veil of darkness",
+        definition: "stops between the earliest and latest civil dusk of the period: odds ratio K = (minority light × majority dark) ÷ (majority light × minority dark); above 1 means minority drivers are stopped relatively more in daylight",
+        unit: super::Unit::Ratio,
+        better: super::Better::Lower,
+        target: None,
+        current: figure(now),
+        previous: figure(before),
+        completeness: format!(
+            "{} stops in the window: minority {} light, {} dark; majority (White) {} light, {} dark",
+            now.stops(),
+            now.minority_light,
+            now.minority_dark,
+            now.majority_light,
+            now.majority_dark
+        ),
+    }
+}
+
 pub async fn compute(db: &Db, period: Period) -> Result<Sheet, sqlx::Error> {
     let data = program_data(db, period).await?;
+    let settings = equity_settings(db).await?;
     let mut measures = crate::compliance::measures::training_measures(&data.officers, &data.evidence, period);
     measures.extend(supervision(db, period).await?);
     measures.extend(program_measures(&data, period));
+    if let (Some(lat), Some(lon)) = (settings.latitude, settings.longitude) {
+        let now = darkness(db, period, lat, lon, &settings.time_zone).await?;
+        let before = darkness(db, period.previous(), lat, lon, &settings.time_zone).await?;
+        measures.push(darkness_measure(now, before));
+    }
     let mut grouped = enforcement_mix(&data, period);
     for grouping in ["race", "gender", "age"] {
         let counts = equity_counts(db, grouping, period).await?;
+        if grouping == "race" {
+            if let Some(shares) =
+                super::darkness::parse_shares(&settings.population_shares).filter(|s| !s.is_empty())
+            {
+                grouped.push(super::darkness::benchmark(&counts, &shares));
+            }
+        }
         grouped.extend(equity_measures(grouping, &counts, reference(grouping)));
     }
     grouped.extend(accountability_groups(&data, period));

@@ -61,7 +61,7 @@ pub const SECTIONS: [(&str, &[&str]); 7] = [
     ("Training and authorization", &["T1", "T2", "T3", "T4", "T5"]),
     ("Supervision", &["S1", "S2", "S3", "S4", "S5"]),
     ("Enforcement focus", &["E1", "E2", "E3", "E4", "E5", "E6"]),
-    ("Stops and equity", &["D1", "D3", "D4", "D5", "D6", "D7", "D8"]),
+    ("Stops and equity", &["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]),
     ("Accountability", &["C1", "C2", "C3", "C4"]),
     ("Reimbursement", &["R1", "R2"]),
     ("Data quality", &["Q1"]),
@@ -269,7 +269,7 @@ pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::
     }
     w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
     w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods and leads of this period and the previous one, every sign-off, the logged measures and their values, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
-    w.paragraph("Not yet computed by this version: D2 (needs the jurisdiction's population shares) and D9 (needs its latitude and longitude).", 8.5, false);
+    w.paragraph("D2 appears once the agency has set its population shares, and D9 once it has set its latitude and longitude (civil dusk from NOAA's solar equations).", 8.5, false);
 
     let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());
     Ok(w.finish(&title, &cover.generated_by, &footer, cover.generated_at))
