@@ -192,6 +192,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
     attach(pool, files, &actor, &sop, "sop-287g-4.txt", sop_text.as_bytes()).await?;
     seed_records(pool, &actor, today).await?;
     seed_sign_offs(pool, &actor).await?;
+    seed_oversight(pool, &actor, today).await?;
     Ok(())
 }
 
@@ -228,7 +229,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
 
     // Arrests follow some of the stops that ended in a custodial arrest.
     let arrested: Vec<(i64, String, Option<i64>, String)> = sqlx::query_as(
-        "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' ORDER BY id LIMIT 400",
+        "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' ORDER BY (id * 7919) % 10007 LIMIT 400",
     )
     .fetch_all(pool)
     .await?;
@@ -407,6 +408,85 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
         } else {
             sign::insert_past(pool, actor, &record, reviewer, Decision::Approved, "", at(first), time_zone)
                 .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Equity settings (Collier County's census shares and coordinates) and
+/// two logged measures with a year of quarterly values, the older ones
+/// confirmed.
+async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE agency SET population_shares = 'white=61.9; hispanic=28.6; black=6.4; asian=1.6; native_american=0.3; pacific_islander=0.1', \
+         latitude = 26.142, longitude = -81.795 WHERE id = 1",
+    )
+    .execute(pool)
+    .await?;
+    let clerk: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'clerk'").fetch_one(pool).await?;
+    let supervisor: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+    let measures = [
+        (
+            "L1",
+            "Removals attributed to the agreement",
+            "removals ICE attributes to encounters under the agency's 287(g) agreement in the period",
+            "count",
+            None,
+            "higher",
+            "ICE ERO quarterly statistics",
+        ),
+        (
+            "L2",
+            "Steering committee meetings",
+            "meetings of the 287(g) steering committee held in the period",
+            "count",
+            Some(1.0),
+            "higher",
+            "committee minutes",
+        ),
+    ];
+    let quarter = crate::measures::Period::quarter_to_date(today).from;
+    for (n, (code, name, definition, unit, target, better, source)) in measures.into_iter().enumerate() {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(definition)
+        .bind(unit)
+        .bind(target)
+        .bind(better)
+        .bind(source)
+        .fetch_one(pool)
+        .await?;
+        audit::record_alone(pool, actor, Event::new("logged_measure.define", "logged_measure", id)).await?;
+        let mut end = quarter - Duration::days(1);
+        for q in 0..4i64 {
+            let start = crate::measures::Period::quarter_to_date(end).from;
+            let value = if n == 0 { 9.0 + ((q * 5) % 7) as f64 } else { (q % 2) as f64 };
+            let confirmed = q > 0;
+            sqlx::query(
+                "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, \
+                 logged_at, confirmed_by, confirmed_by_name, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, 'Demo records clerk', $7, $8, $9, $10)",
+            )
+            .bind(id)
+            .bind(format_date(start))
+            .bind(format_date(end))
+            .bind(value)
+            .bind(format!("{source}, {}", format_date(end + Duration::days(10))))
+            .bind(clerk)
+            .bind(crate::db::now_unix())
+            .bind(confirmed.then_some(supervisor))
+            .bind(confirmed.then_some("Demo supervisor"))
+            .bind(confirmed.then(crate::db::now_unix))
+            .execute(pool)
+            .await?;
+            let event = Event::new("logged_value.log", "logged_measure", id)
+                .details(serde_json::json!({ "from": format_date(start), "to": format_date(end), "value": value, "confirmed": confirmed }));
+            audit::record_alone(pool, actor, event).await?;
+            end = start - Duration::days(1);
         }
     }
     Ok(())
