@@ -133,3 +133,59 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
     let (ok, err) = oversight(&app, &["metrics", "--from", "March", "--to", "2025-03-01"]);
     assert!(!ok && err.contains("YYYY-MM-DD"));
 }
+
+/// T5 against the one authorization rule: a TFM officer authorized from
+/// 10 March 2026 acts on 5 March (not yet) and 12 October (authorized):
+/// 1 of 2 actions under valid authority.
+#[tokio::test]
+async fn t5_counts_actions_by_officers_authorized_that_day() {
+    let app = spawn_app().await;
+    app.set_agency_models("TFM").await;
+    let actor = Actor::system("test setup");
+    let officer = oversight::officers::Officer {
+        badge: "CC-7003".into(),
+        last_name: "Ferreira".into(),
+        first_name: "João".into(),
+        status: "active".into(),
+        ..Default::default()
+    };
+    let id = oversight::officers::store::create(&app.db, &actor, &officer).await.unwrap();
+    let designation = oversight::officers::Designation {
+        model: "TFM".into(),
+        nominated_on: Some("2026-01-05".into()),
+        certified_on: Some("2026-03-01".into()),
+        authorized_on: Some("2026-03-10".into()),
+        ..Default::default()
+    };
+    oversight::officers::store::add_designation(&app.db, &actor, id, &designation).await.unwrap();
+    let trained = oversight::training::TrainingRecord {
+        id: 0,
+        officer_id: id,
+        course_id: 2,
+        completed_on: "2026-02-10".into(),
+        hours: 40.0,
+        scores: "86".into(),
+        provider: "ICE Academy".into(),
+    };
+    oversight::training::store::add_record(&app.db, &actor, id, &trained).await.unwrap();
+    for date in ["2026-03-05", "2026-10-12"] {
+        let arrest = oversight::arrests::Arrest {
+            arrest_date: date.into(),
+            arrest_time: "10:00".into(),
+            officer_id: Some(id),
+            charges: "Battery".into(),
+            offense_class: "misdemeanor".into(),
+            priority_level: "3".into(),
+            arrest_type: "on_view".into(),
+            detainer_lodged: 1,
+            ..Default::default()
+        };
+        oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+    }
+    let (ok, out) = oversight(&app, &["metrics", "--from", "2026-03-01", "--to", "2026-10-31"]);
+    assert!(ok, "{out}");
+    let all: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let t5 = all.iter().find(|m| m["id"] == "T5").unwrap();
+    assert_eq!((t5["numerator"].as_f64(), t5["denominator"].as_f64()), (Some(1.0), Some(2.0)), "{t5}");
+    assert_eq!(t5["display"], "50.0%");
+}

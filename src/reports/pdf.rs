@@ -278,7 +278,24 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::*;
+
+    #[test]
+    fn a_long_table_breaks_across_pages_and_repeats_its_header() {
+        let mut w = Writer::new("test").unwrap();
+        let columns = [Column { header: "Officer", width: 200.0 }, Column { header: "Status", width: 200.0 }];
+        let rows: Vec<Vec<String>> =
+            (0..150).map(|i| vec![format!("Officer {i}"), "current".into()]).collect();
+        w.table(&columns, &rows);
+        assert!(w.pages.len() >= 3, "{} pages", w.pages.len());
+        for (n, page) in w.pages.iter().enumerate() {
+            let headers = page
+                .iter()
+                .filter(|op| matches!(op, Op::ShowText { items } if items == &vec![TextItem::Text("Officer".into())]))
+                .count();
+            assert_eq!(headers, 1, "page {} has the header once", n + 1);
+        }
+    }
 
     #[test]
     fn wrapping_keeps_words_whole_and_splits_only_overlong_ones() {
