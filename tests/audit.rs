@@ -6,19 +6,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestApp, location, spawn_app};
+use common::{location, spawn_app};
 use oversight::auth::Role;
-
-fn oversight(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env("OVERSIGHT_DATABASE_URL", &app.db_url)
-        .output()
-        .expect("run oversight");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
 
 #[tokio::test]
 async fn every_kind_of_change_lands_in_the_log_with_before_and_after() {
@@ -204,9 +193,9 @@ async fn the_product_cannot_alter_entries_and_a_tampered_row_is_named() {
     }
     let dir = app.dir.path();
     let clean = dir.join("clean.jsonl");
-    let (ok, out) = oversight(&app, &["audit", "export", "--out", clean.to_str().unwrap()]);
+    let (ok, out) = app.cli(&["audit", "export", "--out", clean.to_str().unwrap()]);
     assert!(ok, "{out}");
-    let (ok, out) = oversight(&app, &["audit", "verify", clean.to_str().unwrap()]);
+    let (ok, out) = app.cli(&["audit", "verify", clean.to_str().unwrap()]);
     assert!(ok, "{out}");
     let (head,): (String,) = sqlx::query_as("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_one(&app.db)
@@ -227,19 +216,19 @@ async fn the_product_cannot_alter_entries_and_a_tampered_row_is_named() {
         .unwrap();
 
     let tampered = dir.join("tampered.jsonl");
-    let (ok, out) = oversight(&app, &["audit", "export", "--out", tampered.to_str().unwrap()]);
+    let (ok, out) = app.cli(&["audit", "export", "--out", tampered.to_str().unwrap()]);
     assert!(ok, "{out}");
-    let (ok, out) = oversight(&app, &["audit", "verify", tampered.to_str().unwrap()]);
+    let (ok, out) = app.cli(&["audit", "verify", tampered.to_str().unwrap()]);
     assert!(!ok, "verification must fail");
     assert!(out.contains("FAILED at entry seq 5"), "{out}");
-    let (ok, out) = oversight(&app, &["audit", "verify"]);
+    let (ok, out) = app.cli(&["audit", "verify"]);
     assert!(!ok && out.contains("seq 5"), "{out}");
 
     // An edit to the exported file is caught too.
     let text = std::fs::read_to_string(&clean).unwrap().replacen("\"clerk\"", "\"admin\"", 1);
     let edited = dir.join("edited.jsonl");
     std::fs::write(&edited, text).unwrap();
-    let (ok, out) = oversight(&app, &["audit", "verify", edited.to_str().unwrap()]);
+    let (ok, out) = app.cli(&["audit", "verify", edited.to_str().unwrap()]);
     assert!(!ok && out.contains("FAILED"), "{out}");
 }
 
@@ -255,13 +244,13 @@ async fn backup_copies_the_live_database_while_it_serves() {
         )
         .await;
     let out = app.dir.path().join("backup.db");
-    let (ok, text) = oversight(&app, &["backup", "--out", out.to_str().unwrap()]);
+    let (ok, text) = app.cli(&["backup", "--out", out.to_str().unwrap()]);
     assert!(ok, "{text}");
     assert!(text.contains("integrity ok") && text.contains("OK "), "{text}");
     let copy = oversight::db::connect(&format!("sqlite://{}", out.display())).await.unwrap();
     let officers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM officers").fetch_one(&copy).await.unwrap();
     assert_eq!(officers, 1);
-    let (again, text) = oversight(&app, &["backup", "--out", out.to_str().unwrap()]);
+    let (again, text) = app.cli(&["backup", "--out", out.to_str().unwrap()]);
     assert!(!again && text.contains("already exists"), "never overwrites");
     assert!(app.audit_actions().await.contains(&"backup.create".to_string()));
 }

@@ -117,37 +117,7 @@ async fn a_clerk_enters_a_stop_with_a_search_and_a_287g_action_and_finds_it() {
     app.set_agency_models("TFM").await;
     app.user("clerk", &[Role::Clerk]).await;
     let setup = oversight::audit::Actor::system("test setup");
-    let officer = oversight::officers::Officer {
-        id: 0,
-        badge: "CC-7003".into(),
-        last_name: "Ferreira".into(),
-        first_name: "João".into(),
-        rank: "Deputy".into(),
-        unit: "Patrol".into(),
-        hire_date: None,
-        status: "active".into(),
-        supervisor_id: None,
-        annual_salary_cents: None,
-    };
-    let id = oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
-    let designation = oversight::officers::Designation {
-        model: "TFM".into(),
-        nominated_on: Some("2026-01-05".into()),
-        certified_on: Some("2026-03-01".into()),
-        authorized_on: Some("2026-03-10".into()),
-        ..Default::default()
-    };
-    oversight::officers::store::add_designation(&app.db, &setup, id, &designation).await.unwrap();
-    let trained = oversight::training::TrainingRecord {
-        id: 0,
-        officer_id: id,
-        course_id: 2,
-        completed_on: "2026-02-10".into(),
-        hours: 40.0,
-        scores: "86".into(),
-        provider: "ICE Academy".into(),
-    };
-    oversight::training::store::add_record(&app.db, &setup, id, &trained).await.unwrap();
+    app.authorized_tfm_officer().await;
     // A few other stops, so the filters have something to leave out.
     for (date, race) in [("2026-10-03", ",hispanic,"), ("2026-09-20", ",white,"), ("2026-10-15", ",black,")] {
         let stop = oversight::stops::Stop {

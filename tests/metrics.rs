@@ -4,22 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{TestApp, spawn_app};
+use common::spawn_app;
 use oversight::audit::Actor;
 use oversight::stops::Stop;
-
-fn oversight(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env("OVERSIGHT_DATABASE_URL", &app.db_url)
-        .output()
-        .expect("run oversight");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
 
 fn stop(
     date: &str,
@@ -69,7 +56,7 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
     for s in &fixture {
         oversight::stops::store::create(&app.db, &actor, s).await.unwrap();
     }
-    let (ok, out) = oversight(&app, &["metrics", "--from", "2025-03-01", "--to", "2025-03-31"]);
+    let (ok, out) = app.cli(&["metrics", "--from", "2025-03-01", "--to", "2025-03-31"]);
     assert!(ok, "{out}");
     let all: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON");
     let find = |id: &str, grouping: &str| {
@@ -117,8 +104,7 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
     let q1 = &find("Q1", "")["groups"][0];
     assert_eq!((q1["numerator"].as_i64(), q1["denominator"].as_i64()), (Some(0), Some(8)));
 
-    let (ok, csv) =
-        oversight(&app, &["metrics", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "csv"]);
+    let (ok, csv) = app.cli(&["metrics", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "csv"]);
     assert!(ok);
     assert!(csv.starts_with("id,name,from,to,grouping,group,numerator,denominator,value,ratio_to_reference"));
     assert!(
@@ -128,9 +114,9 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
         "{csv}"
     );
 
-    let (ok, err) = oversight(&app, &["metrics", "--from", "2025-03-31", "--to", "2025-03-01"]);
+    let (ok, err) = app.cli(&["metrics", "--from", "2025-03-31", "--to", "2025-03-01"]);
     assert!(!ok && err.contains("is after"));
-    let (ok, err) = oversight(&app, &["metrics", "--from", "March", "--to", "2025-03-01"]);
+    let (ok, err) = app.cli(&["metrics", "--from", "March", "--to", "2025-03-01"]);
     assert!(!ok && err.contains("YYYY-MM-DD"));
 }
 
@@ -142,32 +128,7 @@ async fn t5_counts_actions_by_officers_authorized_that_day() {
     let app = spawn_app().await;
     app.set_agency_models("TFM").await;
     let actor = Actor::system("test setup");
-    let officer = oversight::officers::Officer {
-        badge: "CC-7003".into(),
-        last_name: "Ferreira".into(),
-        first_name: "João".into(),
-        status: "active".into(),
-        ..Default::default()
-    };
-    let id = oversight::officers::store::create(&app.db, &actor, &officer).await.unwrap();
-    let designation = oversight::officers::Designation {
-        model: "TFM".into(),
-        nominated_on: Some("2026-01-05".into()),
-        certified_on: Some("2026-03-01".into()),
-        authorized_on: Some("2026-03-10".into()),
-        ..Default::default()
-    };
-    oversight::officers::store::add_designation(&app.db, &actor, id, &designation).await.unwrap();
-    let trained = oversight::training::TrainingRecord {
-        id: 0,
-        officer_id: id,
-        course_id: 2,
-        completed_on: "2026-02-10".into(),
-        hours: 40.0,
-        scores: "86".into(),
-        provider: "ICE Academy".into(),
-    };
-    oversight::training::store::add_record(&app.db, &actor, id, &trained).await.unwrap();
+    let id = app.authorized_tfm_officer().await;
     for date in ["2026-03-05", "2026-10-12"] {
         let arrest = oversight::arrests::Arrest {
             arrest_date: date.into(),
@@ -182,7 +143,7 @@ async fn t5_counts_actions_by_officers_authorized_that_day() {
         };
         oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
     }
-    let (ok, out) = oversight(&app, &["metrics", "--from", "2026-03-01", "--to", "2026-10-31"]);
+    let (ok, out) = app.cli(&["metrics", "--from", "2026-03-01", "--to", "2026-10-31"]);
     assert!(ok, "{out}");
     let all: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     let t5 = all.iter().find(|m| m["id"] == "T5").unwrap();

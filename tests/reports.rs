@@ -12,17 +12,6 @@ use oversight::audit::Actor;
 use oversight::auth::Role;
 use oversight::stops::Stop;
 
-fn oversight(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env("OVERSIGHT_DATABASE_URL", &app.db_url)
-        .output()
-        .expect("run oversight");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
-
 fn tool(program: &str, args: &[&str]) -> (bool, String) {
     let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
     (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
@@ -97,10 +86,8 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     let app = spawn_app().await;
     fixture(&app).await;
     let pdf = app.dir.path().join("q2.pdf");
-    let (ok, out) = oversight(
-        &app,
-        &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
-    );
+    let (ok, out) =
+        app.cli(&["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()]);
     assert!(ok, "{out}");
     let fingerprint = out.rsplit("data fingerprint ").next().unwrap().trim().to_string();
     assert_eq!(fingerprint.len(), 64);
@@ -145,20 +132,20 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     assert!(between(&text, "Methods", "\u{0}").contains("Rate ratio to the reference group"));
 
     // Verification: the issued file, one byte changed, records edited.
-    let (ok, verdict) = oversight(&app, &["report", "verify", pdf.to_str().unwrap()]);
+    let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
     assert!(ok && verdict.starts_with("VERIFIED"), "{verdict}");
     let mut bytes = std::fs::read(&pdf).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     let altered = app.dir.path().join("altered.pdf");
     std::fs::write(&altered, &bytes).unwrap();
-    let (ok, verdict) = oversight(&app, &["report", "verify", altered.to_str().unwrap()]);
+    let (ok, verdict) = app.cli(&["report", "verify", altered.to_str().unwrap()]);
     assert!(!ok && verdict.starts_with("NOT VERIFIED"), "{verdict}");
     sqlx::query("UPDATE stops SET searched = 0, contraband = '' WHERE stop_date = '2025-06-08'")
         .execute(&app.db)
         .await
         .unwrap();
-    let (ok, verdict) = oversight(&app, &["report", "verify", pdf.to_str().unwrap()]);
+    let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
     assert!(!ok && verdict.starts_with("RECORDS CHANGED") && verdict.contains(&fingerprint), "{verdict}");
     let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'report.verify'")
         .fetch_one(&app.db)
@@ -175,10 +162,15 @@ async fn the_same_period_twice_gives_the_same_numbers_and_fingerprint() {
     let mut fingerprints = Vec::new();
     for name in ["a.pdf", "b.pdf"] {
         let pdf = app.dir.path().join(name);
-        let (ok, out) = oversight(
-            &app,
-            &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
-        );
+        let (ok, out) = app.cli(&[
+            "report",
+            "--from",
+            "2025-04-01",
+            "--to",
+            "2025-06-30",
+            "--out",
+            pdf.to_str().unwrap(),
+        ]);
         assert!(ok, "{out}");
         fingerprints.push(out.rsplit("data fingerprint ").next().unwrap().trim().to_string());
         let text = text_of(&pdf);
@@ -362,10 +354,8 @@ async fn logged_measures_are_defined_logged_confirmed_and_reported() {
     assert!(reported.contains("logged by Test clerk") && reported.contains("confirmed by Test sup"));
 
     let pdf = app.dir.path().join("logged.pdf");
-    let (ok, out) = oversight(
-        &app,
-        &["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()],
-    );
+    let (ok, out) =
+        app.cli(&["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()]);
     assert!(ok, "{out}");
     let text = text_of(&pdf);
     let section = between(&text, "Reported measures\n", "Appendix");

@@ -65,6 +65,53 @@ impl TestApp {
         client
     }
 
+    /// Runs the real binary against this app's database: (success, output).
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args(args)
+            .env("OVERSIGHT_DATABASE_URL", &self.db_url)
+            .output()
+            .expect("run oversight");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    }
+
+    /// A TFM officer, Ferreira (CC-7003), trained and authorized from
+    /// 10 March 2026; returns the officer's id.
+    pub async fn authorized_tfm_officer(&self) -> i64 {
+        let setup = Actor::system("test setup");
+        let officer = oversight::officers::Officer {
+            badge: "CC-7003".into(),
+            last_name: "Ferreira".into(),
+            first_name: "João".into(),
+            rank: "Deputy".into(),
+            unit: "Patrol".into(),
+            status: "active".into(),
+            ..Default::default()
+        };
+        let id = oversight::officers::store::create(&self.db, &setup, &officer).await.unwrap();
+        let designation = oversight::officers::Designation {
+            model: "TFM".into(),
+            nominated_on: Some("2026-01-05".into()),
+            certified_on: Some("2026-03-01".into()),
+            authorized_on: Some("2026-03-10".into()),
+            ..Default::default()
+        };
+        oversight::officers::store::add_designation(&self.db, &setup, id, &designation).await.unwrap();
+        let trained = oversight::training::TrainingRecord {
+            id: 0,
+            officer_id: id,
+            course_id: 2,
+            completed_on: "2026-02-10".into(),
+            hours: 40.0,
+            scores: "86".into(),
+            provider: "ICE Academy".into(),
+        };
+        oversight::training::store::add_record(&self.db, &setup, id, &trained).await.unwrap();
+        id
+    }
+
     pub async fn audit_actions(&self) -> Vec<String> {
         sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq").fetch_all(&self.db).await.unwrap()
     }
