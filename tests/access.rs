@@ -103,6 +103,7 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Post, "/reports/{r}/comments", &[Reviewer]),
         (Get, "/reports/{r}/download", &[Administrator, Reviewer, Auditor]),
         (Get, "/reports/verify", &[Auditor]),
+        (Post, "/reports/verify", &[Auditor]),
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),
