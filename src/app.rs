@@ -37,6 +37,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub files: crate::documents::files::FileStore,
     pub sheets: crate::measures::store::SheetCache,
+    /// The sign-off queue's counts: (audit seq, computed at, counts).
+    pub queue_counts: crate::supervision::routes::CountsCache,
 }
 
 /// Builds the whole application over an open database.
@@ -48,6 +50,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         hasher: Hasher::default(),
         files,
         sheets: Default::default(),
+        queue_counts: Default::default(),
     };
     let store = SqliteStore::new(db.clone());
     store.migrate().await?;

@@ -51,8 +51,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
     queue.merge(sign).merge(read).merge(settings)
 }
 
+/// The last counts: (audit seq, computed at, (waiting, overdue, returned)).
+pub type CountsCache = std::sync::Arc<std::sync::Mutex<Option<(i64, i64, (usize, usize, usize))>>>;
+
 /// Waiting, overdue and returned counts for the navigation.
 pub async fn counts(state: &AppState) -> AppResult<(usize, usize, usize)> {
+    // Every supervisor's page shows these; they change only when a record
+    // or decision changes (a new audit entry) or as time makes items
+    // overdue, so one computation serves for a minute at the same head.
+    let head = crate::audit::store::head(&state.db).await?.map(|(seq, _)| seq).unwrap_or(0);
+    let now = now_unix();
+    if let Some((seq, at, counts)) = state.queue_counts.lock().ok().and_then(|c| *c) {
+        if seq == head && now - at < 60 {
+            return Ok(counts);
+        }
+    }
+    let counts = compute_counts(state).await?;
+    if let Ok(mut cached) = state.queue_counts.lock() {
+        *cached = Some((head, now, counts));
+    }
+    Ok(counts)
+}
+
+async fn compute_counts(state: &AppState) -> AppResult<(usize, usize, usize)> {
     let (time_zone, deadline) = settings(state).await?;
     let items = store::items(&state.db, &[], &time_zone).await?;
     let now = now_unix();
