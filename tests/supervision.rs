@@ -173,6 +173,11 @@ async fn nobody_reviews_their_own_action_and_every_attempt_is_audited() {
     app.user("both", &[Role::Clerk, Role::Supervisor]).await;
     let both = app.signed_in("both").await;
     let own = arrest(&both, &officer, "Trespass").await;
+    let (_, queue) = both.get_text("/supervision/queue").await;
+    assert!(
+        queue.contains(">yours</span>") && !queue.contains(&format!("value=\"arrest:{own}:")),
+        "no box to tick: {queue}"
+    );
     let (_, page) = both.get_text(&format!("/supervision/review/arrest/{own}")).await;
     assert!(page.contains("You entered or edited this record") && !page.contains("Sign decision"));
     let response = both

@@ -126,6 +126,22 @@ impl Event {
         let details = changed_fields(before, after);
         self.details(details)
     }
+
+    /// The entry of a save that creates or updates: "<prefix>.create" with
+    /// the record, or "<prefix>.update" with the fields that changed.
+    pub fn saved<T: Serialize>(
+        prefix: &str,
+        object_kind: &str,
+        id: i64,
+        before: Option<&T>,
+        after: &T,
+    ) -> Self {
+        match before {
+            Some(before) => Event::new(&format!("{prefix}.update"), object_kind, id).changes(before, after),
+            None => Event::new(&format!("{prefix}.create"), object_kind, id)
+                .details(serde_json::json!({ "after": after })),
+        }
+    }
 }
 
 /// `{"before": {...}, "after": {...}}` holding only the fields that differ.

@@ -1,7 +1,5 @@
 //! Queries on pay periods and leads; every change with its audit entry.
 
-use serde_json::json;
-
 use super::{Leads, PayPeriod};
 use crate::audit::{self, Actor, Event};
 use crate::db::{Db, begin_write, is_unique_violation};
@@ -85,10 +83,7 @@ pub async fn save_pay(db: &Db, actor: &Actor, officer_id: i64, p: &PayPeriod) ->
     .await
     .map_err(duplicate)?;
     let saved = PayPeriod { id, officer_id, ..p.clone() };
-    let event = match &before {
-        Some(b) => Event::new("pay.update", "pay_period", id).changes(b, &saved),
-        None => Event::new("pay.create", "pay_period", id).details(json!({ "after": saved })),
-    };
+    let event = Event::saved("pay", "pay_period", id, before.as_ref(), &saved);
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(id)
@@ -121,10 +116,7 @@ pub async fn save_leads(db: &Db, actor: &Actor, officer_id: i64, l: &Leads) -> R
     .await
     .map_err(duplicate)?;
     let saved = Leads { id, officer_id, ..l.clone() };
-    let event = match &before {
-        Some(b) => Event::new("leads.update", "leads", id).changes(b, &saved),
-        None => Event::new("leads.create", "leads", id).details(json!({ "after": saved })),
-    };
+    let event = Event::saved("leads", "leads", id, before.as_ref(), &saved);
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(id)

@@ -84,7 +84,11 @@ impl Writer {
     }
 
     fn ops(&mut self) -> &mut Vec<Op> {
-        self.pages.last_mut().expect("a page exists from the start")
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
     }
 
     pub fn new_page(&mut self) {

@@ -272,6 +272,22 @@ async fn authors(conn: &mut SqliteConnection, kind: RecordKind, id: i64) -> Resu
     .await
 }
 
+/// The stops and arrests a user created or edited: one query for a whole
+/// queue instead of one per item.
+pub async fn written_by(
+    db: &Db,
+    user_id: i64,
+) -> Result<std::collections::HashSet<(String, i64)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT object_kind, object_id FROM audit_log WHERE user_id = $1 \
+         AND action IN ('stop.create', 'stop.update', 'arrest.create', 'arrest.update')",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(kind, id)| Some((kind, id.parse().ok()?))).collect())
+}
+
 /// Whether this reviewer may decide on this record at all.
 pub async fn self_review_reason(
     db: &Db,

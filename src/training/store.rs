@@ -66,10 +66,7 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
         Err(e) => return Err(e.into()),
     };
     let saved = Course { id, ..course.clone() };
-    let event = match &before {
-        Some(before) => Event::new("course.update", "course", id).changes(before, &saved),
-        None => Event::new("course.create", "course", id).details(json!({ "after": saved })),
-    };
+    let event = Event::saved("course", "course", id, before.as_ref(), &saved);
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(id)
