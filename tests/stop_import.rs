@@ -90,6 +90,9 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
             .await
             .unwrap();
     assert_eq!(location, "SR-29, near the bridge");
+    let districts: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM stop_districts ORDER BY name").fetch_all(&app.db).await.unwrap();
+    assert_eq!(districts, ["D1", "D2", "D3"], "the list's district menu learns the file's districts");
     let imports: Vec<String> =
         sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.import'")
             .fetch_all(&app.db)
@@ -153,6 +156,7 @@ async fn malformed_files_are_refused_with_a_clear_message_and_nothing_written() 
         std::fs::remove_file(&file).unwrap();
     }
     assert_eq!(app.count("stops").await, 0, "nothing written by any of them");
+    assert_eq!(app.count("stop_districts").await, 0, "nor any district");
     assert!(!app.audit_actions().await.contains(&"stop.import".to_string()));
 
     // Byte-order mark, CRLF line ends and a quoted newline are all fine.

@@ -218,6 +218,10 @@ async fn the_list_filters_and_pages_by_key() {
     assert_eq!(count("stop_type=pedestrian").await, 28);
     assert_eq!(count("race=black&stop_type=vehicle").await, 14);
     assert_eq!(count("searched=yes").await, 4);
+    assert_eq!(count("searched=no&stop_type=vehicle").await, 24);
+    assert_eq!(count("race=black&searched=yes").await, 2);
+    let menu: Vec<&str> = first.split("<option value=\"D").skip(1).map(|s| &s[..1]).collect();
+    assert_eq!(menu, ["1", "2"], "the district menu offers the districts in use");
     assert_eq!(count("result=warning").await, 28);
     assert_eq!(count("action_287g=yes").await, 0);
     let (_, oldest) = clerk.get_text("/stops?order=oldest&stop_type=vehicle").await;

@@ -181,23 +181,30 @@ struct LineLimit<R> {
     hasher: Sha256,
 }
 
+impl<R> LineLimit<R> {
+    fn check(&self, run: usize) -> std::io::Result<()> {
+        if run > MAX_LINE {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "a line is longer than 1 MiB"));
+        }
+        Ok(())
+    }
+}
+
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                self.run = 0;
-            } else {
-                self.run += 1;
-                if self.run > MAX_LINE {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        "a line is longer than 1 MiB",
-                    ));
-                }
-            }
+        let chunk = &buf[..n];
+        self.hasher.update(chunk);
+        // The longest run without a line end, counting the one carried in
+        // from earlier chunks; memchr finds line ends many bytes at a time.
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            self.check(self.run + end - start)?;
+            self.run = 0;
+            start = end + 1;
         }
+        self.run += n - start;
+        self.check(self.run)?;
         Ok(n)
     }
 }
@@ -206,16 +213,22 @@ impl<R: Read> Read for LineLimit<R> {
 struct Row<'a> {
     line: u64,
     record: &'a csv::ByteRecord,
-    index: &'a HashMap<String, usize>,
+    index: &'a Columns,
 }
 
-impl Row<'_> {
-    /// The value of a column ("" when absent); bad UTF-8 is a problem.
-    fn get(&self, column: &str, report: &mut Report) -> Option<String> {
+/// Header positions by column name. Looked up about twenty times a row, so
+/// with a fast hash rather than the DoS-resistant default: the keys are
+/// the file's own header names, not attacker-chosen at scale.
+type Columns = HashMap<String, usize, rustc_hash::FxBuildHasher>;
+
+impl<'a> Row<'a> {
+    /// The value of a column, borrowed from the record (None when absent);
+    /// bad UTF-8 is a problem.
+    fn get(&self, column: &str, report: &mut Report) -> Option<&'a str> {
         let i = *self.index.get(column)?;
         let bytes = self.record.get(i).unwrap_or_default();
         match std::str::from_utf8(bytes) {
-            Ok(s) => Some(restore(s.trim()).to_string()),
+            Ok(s) => Some(restore(s.trim())),
             Err(_) => {
                 report.problem(self.line, column, &String::from_utf8_lossy(bytes), "not valid UTF-8 text");
                 None
@@ -238,12 +251,13 @@ fn is_missing(v: &str) -> bool {
 
 fn flag(row: &Row, column: &str, report: &mut Report) -> Option<bool> {
     let v = row.get(column, report)?;
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "t" | "1" | "yes" => Some(true),
-        "false" | "f" | "0" | "no" => Some(false),
+    let is = |words: [&str; 4]| words.iter().any(|w| v.eq_ignore_ascii_case(w));
+    match v {
+        _ if is(["true", "t", "1", "yes"]) => Some(true),
+        _ if is(["false", "f", "0", "no"]) => Some(false),
         s if is_missing(s) => None,
         _ => {
-            report.problem(row.line, column, &v, "expected TRUE, FALSE or NA");
+            report.problem(row.line, column, v, "expected TRUE, FALSE or NA");
             None
         }
     }
@@ -251,16 +265,16 @@ fn flag(row: &Row, column: &str, report: &mut Report) -> Option<bool> {
 
 fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<String> {
     let v = row.get(column, report).unwrap_or_default();
-    if is_missing(&v) {
+    if is_missing(v) {
         if required {
-            report.problem(row.line, column, &v, "the date is required (YYYY-MM-DD)");
+            report.problem(row.line, column, v, "the date is required (YYYY-MM-DD)");
         }
         return None;
     }
-    match parse_date(&v) {
+    match parse_date(v) {
         Some(d) => Some(format_date(d)),
         None => {
-            report.problem(row.line, column, &v, "not a date written YYYY-MM-DD");
+            report.problem(row.line, column, v, "not a date written YYYY-MM-DD");
             None
         }
     }
@@ -268,21 +282,21 @@ fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<
 
 fn clock(row: &Row, column: &str, report: &mut Report) -> Option<String> {
     let v = row.get(column, report)?;
-    if is_missing(&v) {
+    if is_missing(v) {
         return None;
     }
-    let hm = if v.len() == 8 && v.as_bytes()[5] == b':' { &v[..5] } else { v.as_str() };
+    let hm = if v.len() == 8 && v.as_bytes()[5] == b':' { &v[..5] } else { v };
     if crate::web::record_form::is_clock_time(hm) {
         Some(hm.to_string())
     } else {
-        report.problem(row.line, column, &v, "not a time written HH:MM or HH:MM:SS");
+        report.problem(row.line, column, v, "not a time written HH:MM or HH:MM:SS");
         None
     }
 }
 
 fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInclusive<f64>) -> Option<f64> {
     let v = row.get(column, report)?;
-    if is_missing(&v) {
+    if is_missing(v) {
         return None;
     }
     match v.parse::<f64>() {
@@ -291,7 +305,7 @@ fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeIn
             report.problem(
                 row.line,
                 column,
-                &v,
+                v,
                 format!("not a number from {} to {}", range.start(), range.end()),
             );
             None
@@ -301,14 +315,15 @@ fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeIn
 
 fn text(row: &Row, column: &str, report: &mut Report, max: usize) -> String {
     let v = row.get(column, report).unwrap_or_default();
-    if is_missing(&v) {
+    if is_missing(v) {
         return String::new();
     }
-    if v.chars().count() > max {
+    // Byte length bounds the character count: most values skip the count.
+    if v.len() > max && v.chars().count() > max {
         report.truncated_narratives += 1;
         return v.chars().take(max).collect();
     }
-    v
+    v.to_string()
 }
 
 /// Open Policing's `subject_race` as the product's code: one group each,
@@ -362,13 +377,13 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     let before = report.problem_count;
     let stop_date = date(row, "date", report, true);
     let race = row.get("subject_race", report).unwrap_or_default();
-    let race = match opp_race(&race) {
+    let race = match opp_race(race) {
         Some(code) => code,
         None => {
             report.problem(
                 row.line,
                 "subject_race",
-                &race,
+                race,
                 "expected white, black, hispanic, asian/pacific islander, other, unknown or NA",
             );
             String::new()
@@ -380,7 +395,7 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
         "female" => "female",
         v if v == "unknown" || is_missing(v) => "",
         _ => {
-            report.problem(row.line, "subject_sex", &sex, "expected male, female or NA");
+            report.problem(row.line, "subject_sex", sex, "expected male, female or NA");
             ""
         }
     };
@@ -391,17 +406,17 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
         "bicycle" => "bicycle",
         v if is_missing(v) => "unknown",
         _ => {
-            report.problem(row.line, "type", &kind, "expected vehicular, pedestrian or NA");
+            report.problem(row.line, "type", kind, "expected vehicular, pedestrian or NA");
             "unknown"
         }
     };
     let officer = row.get("officer_id_hash", report).unwrap_or_default();
-    let officer_id = if is_missing(&officer) {
+    let officer_id = if is_missing(officer) {
         None
     } else {
-        let found = officers.get(&officer).copied();
+        let found = officers.get(officer).copied();
         if found.is_none() {
-            *report.unknown_officers.entry(officer.clone()).or_default() += 1;
+            *report.unknown_officers.entry(officer.to_string()).or_default() += 1;
         }
         found
     };
@@ -444,11 +459,11 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     };
     let basis = row.get("search_basis", report).unwrap_or_default();
     let search_basis =
-        opp_search_basis(&basis).filter(|_| searched).map(|b| format!(",{b},")).unwrap_or_default();
+        opp_search_basis(basis).filter(|_| searched).map(|b| format!(",{b},")).unwrap_or_default();
     let reason_text = row.get("reason_for_stop", report).unwrap_or_default();
-    let reason = if is_missing(&reason_text) { "other" } else { opp_reason(&reason_text) };
+    let reason = if is_missing(reason_text) { "other" } else { opp_reason(reason_text) };
     let violation = text(row, "violation", report, NARRATIVE_MAX);
-    let narrative = if violation.is_empty() && !is_missing(&reason_text) {
+    let narrative = if violation.is_empty() && !is_missing(reason_text) {
         reason_text.chars().take(NARRATIVE_MAX).collect()
     } else {
         violation
@@ -489,10 +504,10 @@ fn codes(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> Stri
 
 fn one(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> String {
     let v = row.get(column, report).unwrap_or_default();
-    if !allowed.contains(&v.as_str()) {
-        report.problem(row.line, column, &v, format!("not one of: {}", allowed.join(", ")));
+    if !allowed.contains(&v) {
+        report.problem(row.line, column, v, format!("not one of: {}", allowed.join(", ")));
     }
-    v
+    v.to_string()
 }
 
 fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> Option<Stop> {
@@ -508,9 +523,9 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
     let officer_id = if badge.is_empty() {
         None
     } else {
-        let found = officers.get(&badge).copied();
+        let found = officers.get(badge).copied();
         if found.is_none() {
-            report.problem(row.line, "officer_badge", &badge, "no officer has this badge number");
+            report.problem(row.line, "officer_badge", badge, "no officer has this badge number");
         }
         found
     };
@@ -633,7 +648,7 @@ fn read_rows(
         report.problem(1, "", "", "the file is empty: a header row naming the columns is required");
         return Ok(report);
     }
-    let mut index = HashMap::new();
+    let mut index = Columns::default();
     for (i, h) in headers.iter().enumerate() {
         let name = String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_lowercase();
         index.insert(name, i);
