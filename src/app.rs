@@ -39,6 +39,19 @@ pub struct AppState {
     pub sheets: crate::measures::store::SheetCache,
     /// The sign-off queue's counts: (audit seq, computed at, counts).
     pub queue_counts: crate::supervision::routes::CountsCache,
+    pub lookups: Arc<Lookups>,
+}
+
+/// Values many pages read that change only with the records, kept per
+/// audit head (see `audit::HeadCache`).
+#[derive(Default)]
+pub struct Lookups {
+    /// Every officer, for the labels and the officer menu of record lists.
+    pub officers: audit::HeadCache<Arc<Vec<officers::Officer>>>,
+    /// The districts stops were recorded in, for the stop list's menu.
+    pub districts: audit::HeadCache<Arc<Vec<String>>>,
+    /// Records returned by a supervisor and not yet corrected.
+    pub returned: audit::HeadCache<usize>,
 }
 
 /// Builds the whole application over an open database.
@@ -51,6 +64,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         files,
         sheets: Default::default(),
         queue_counts: Default::default(),
+        lookups: Default::default(),
     };
     let store = SqliteStore::new(db.clone());
     store.migrate().await?;

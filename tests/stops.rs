@@ -246,3 +246,26 @@ async fn reviewers_read_stops_but_cannot_write_them() {
     assert_eq!(admin.get("/stops").await.status(), 403);
     assert_eq!(app.count("stops").await, 1);
 }
+
+/// The list's officer and district menus are kept between pages, so they
+/// must follow every change at once: a new officer or a stop in a new
+/// district shows on the very next page.
+#[tokio::test]
+async fn the_list_menus_follow_new_officers_and_districts_at_once() {
+    let (_app, clerk, officer, _) = setup().await;
+    let (_, before) = clerk.get_text("/stops").await;
+    assert!(!before.contains("Okafor") && !before.contains("<option value=\"North\""));
+    let r = clerk
+        .post(
+            "/officers/new",
+            &[("badge", "T-9"), ("last_name", "Okafor"), ("first_name", "Ben"), ("status", "active")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, after) = clerk.get_text("/stops").await;
+    assert!(after.contains("Okafor, Ben (T-9)"), "new officer listed");
+    let r = clerk.post("/stops/new", &stop_form(&officer, "2025-03-01", &[("district", "North")])).await;
+    assert_eq!(r.status(), 303);
+    let (_, after) = clerk.get_text("/stops").await;
+    assert!(after.contains("<option value=\"North\""), "new district offered");
+}

@@ -20,6 +20,46 @@ use sha2::{Digest, Sha256};
 use crate::auth::CurrentUser;
 use crate::db::{Db, Tx};
 
+/// The audit log's last sequence number as a request began. Every change
+/// to the records writes an entry in the same transaction, so anything
+/// computed from the records stays right while the head has not moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head(pub i64);
+
+/// One value computed from the records, kept for as long as the audit head
+/// stays where it was when it was computed: the officer roster and the
+/// districts behind every stop list, for example, which would otherwise be
+/// read again for every page.
+pub struct HeadCache<T>(std::sync::Mutex<Option<(Head, T)>>);
+
+impl<T> Default for HeadCache<T> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T: Clone> HeadCache<T> {
+    /// The value at `head`, computed by `compute` unless already known.
+    /// With no head (nobody signed in) nothing is kept.
+    pub async fn get<E, F>(&self, head: Option<Head>, compute: impl FnOnce() -> F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        if let (Some(head), Ok(cached)) = (head, self.0.lock()) {
+            if let Some((_, value)) = cached.as_ref().filter(|(at, _)| *at == head) {
+                return Ok(value.clone());
+            }
+        }
+        // Read after the head was taken, so the value is at least as new
+        // as the head it is filed under.
+        let value = compute().await?;
+        if let (Some(head), Ok(mut cached)) = (head, self.0.lock()) {
+            *cached = Some((head, value.clone()));
+        }
+        Ok(value)
+    }
+}
+
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did it and from where.
@@ -438,6 +478,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_head_cache_recomputes_only_when_the_head_moves() {
+        let cache = super::HeadCache::<u32>::default();
+        let computed = std::cell::Cell::new(0);
+        let get = |head: Option<i64>| {
+            let computed = &computed;
+            let cache = &cache;
+            async move {
+                cache
+                    .get(head.map(super::Head), || async {
+                        computed.set(computed.get() + 1);
+                        Ok::<_, ()>(computed.get() * 10)
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(get(Some(7)).await, 10);
+        assert_eq!(get(Some(7)).await, 10, "same head: kept");
+        assert_eq!(get(Some(8)).await, 20, "the head moved: computed again");
+        assert_eq!(get(None).await, 30, "no head: computed, not kept");
+        assert_eq!(get(Some(8)).await, 20);
+        assert_eq!(computed.get(), 3);
+    }
+
     use super::*;
 
     fn chain(n: i64) -> Vec<Entry> {

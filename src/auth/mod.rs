@@ -133,7 +133,10 @@ pub async fn load_user(
         let too_old = now - sign_in.signed_in_at > state.config.absolute_timeout.as_secs() as i64;
         let found = users::store::for_session(&state.db, sign_in.user_id).await?;
         let (account, mfa_policy) = match found {
-            Some((account, policy)) => (Some(account), policy),
+            Some(found) => {
+                request.extensions_mut().insert(found.head);
+                (Some(found.account), found.mfa_policy)
+            }
             None => (None, String::new()),
         };
         let revoked = account.as_ref().is_none_or(|a| a.session_epoch != sign_in.epoch);

@@ -125,6 +125,13 @@ impl ListPage {
     }
 }
 
+/// Every officer, in the roster's order, read once per audit head: record
+/// lists label their rows and fill their officer menus from it.
+pub async fn roster(state: &AppState, page: &PageCtx) -> Result<std::sync::Arc<Vec<Officer>>, sqlx::Error> {
+    let load = || async { Ok(std::sync::Arc::new(store::list(&state.db, &Default::default()).await?)) };
+    state.lookups.officers.get(page.head, load).await
+}
+
 async fn route_get_officers(
     State(state): State<AppState>,
     page: PageCtx,

@@ -148,8 +148,8 @@ struct ListPage {
     rows: Vec<Row>,
     next: Option<String>,
     first: String,
-    officers: Vec<Officer>,
-    districts: Vec<String>,
+    officers: std::sync::Arc<Vec<Officer>>,
+    districts: std::sync::Arc<Vec<String>>,
     stop_types: Choices,
     races: Choices,
     results: Choices,
@@ -163,7 +163,10 @@ async fn route_get_stops(
     let mut errors = FieldErrors::default();
     let filter = query.filter(&mut errors);
     let (stops, more) = store::page(&state.db, &filter, PAGE_SIZE).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let officers = officers::routes::roster(&state, &page).await?;
+    let load_districts =
+        || async { Ok::<_, sqlx::Error>(std::sync::Arc::new(store::districts(&state.db).await?)) };
+    let districts = state.lookups.districts.get(page.head, load_districts).await?;
     let next = if more { Some(query.link_after(stops.last())) } else { None };
     let rows = stops
         .into_iter()
@@ -177,7 +180,7 @@ async fn route_get_stops(
         rows,
         next,
         officers,
-        districts: store::districts(&state.db).await?,
+        districts,
         stop_types: super::STOP_TYPES,
         races: super::RACES,
         results: super::RESULTS,

@@ -55,11 +55,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
 pub type CountsCache = std::sync::Arc<std::sync::Mutex<Option<(i64, i64, (usize, usize, usize))>>>;
 
 /// Waiting, overdue and returned counts for the navigation.
-pub async fn counts(state: &AppState) -> AppResult<(usize, usize, usize)> {
+pub async fn counts(state: &AppState, head: Option<crate::audit::Head>) -> AppResult<(usize, usize, usize)> {
     // Every supervisor's page shows these; they change only when a record
     // or decision changes (a new audit entry) or as time makes items
     // overdue, so one computation serves for a minute at the same head.
-    let head = crate::audit::store::head(&state.db).await?.map(|(seq, _)| seq).unwrap_or(0);
+    let head = match head {
+        Some(crate::audit::Head(seq)) => seq,
+        None => crate::audit::store::head(&state.db).await?.map(|(seq, _)| seq).unwrap_or(0),
+    };
     let now = now_unix();
     if let Some((seq, at, counts)) = state.queue_counts.lock().ok().and_then(|c| *c) {
         if seq == head && now - at < 60 {

@@ -63,15 +63,25 @@ struct SessionRow {
     account: Account,
     role: Option<String>,
     mfa_policy: String,
+    audit_head: Option<i64>,
 }
 
-/// The account behind a session with its roles and the agency's two-step
-/// policy, in one query: it runs on every request.
-pub async fn for_session(db: &Db, id: i64) -> Result<Option<(Account, String)>, sqlx::Error> {
+/// What a request learns about its signed-in user.
+pub struct ForSession {
+    pub account: Account,
+    pub mfa_policy: String,
+    /// The audit head as the request began (see `audit::Head`).
+    pub head: crate::audit::Head,
+}
+
+/// The account behind a session with its roles, the agency's two-step
+/// policy and the audit head, in one query: it runs on every request.
+pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::Error> {
     let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
     let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {}, r.role, (SELECT mfa_policy FROM agency WHERE id = 1) AS mfa_policy \
+        "SELECT {}, r.role, (SELECT mfa_policy FROM agency WHERE id = 1) AS mfa_policy, \
+         (SELECT MAX(seq) FROM audit_log) AS audit_head \
          FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
         prefixed.join(", ")
     ))
@@ -83,7 +93,11 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<(Account, String)>, 
         let mut account = row.account;
         account.roles = roles;
         account.roles.sort();
-        (account, row.mfa_policy)
+        ForSession {
+            account,
+            mfa_policy: row.mfa_policy,
+            head: crate::audit::Head(row.audit_head.unwrap_or(0)),
+        }
     }))
 }
 

@@ -45,6 +45,8 @@ pub struct PageCtx {
     pub csrf: String,
     pub flash: Option<String>,
     pub nav: Vec<NavLink>,
+    /// The audit head as the request began, when someone is signed in.
+    pub head: Option<crate::audit::Head>,
 }
 
 impl PageCtx {
@@ -94,18 +96,23 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
 
 /// The sign-off queue's counts beside its link: what waits for a
 /// supervisor and what came back to a clerk.
-async fn queue_note(state: &AppState, user: &CurrentUser) -> Result<String, AppError> {
+async fn queue_note(
+    state: &AppState,
+    user: &CurrentUser,
+    head: Option<crate::audit::Head>,
+) -> Result<String, AppError> {
     let mut parts = Vec::new();
     let returned = if user.has(Role::Supervisor) {
-        let (waiting, overdue, returned) = crate::supervision::routes::counts(state).await?;
+        let (waiting, overdue, returned) = crate::supervision::routes::counts(state, head).await?;
         parts.push(format!("{waiting} waiting"));
         if overdue > 0 {
             parts.push(format!("{overdue} overdue"));
         }
         returned
     } else {
-        // A clerk needs only the returned count: a cheaper question.
-        crate::supervision::store::returned_count(&state.db).await?
+        // A clerk needs only the returned count: a cheaper question, and
+        // one that changes only with the records.
+        state.lookups.returned.get(head, || crate::supervision::store::returned_count(&state.db)).await?
     };
     if user.has(Role::Clerk) && returned > 0 {
         parts.push(format!("{returned} returned"));
@@ -137,6 +144,7 @@ impl FromRequestParts<AppState> for PageCtx {
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
         let user = parts.extensions.get::<CurrentUser>().cloned();
+        let head = parts.extensions.get::<crate::audit::Head>().copied();
         let csrf = csrf_token(&session).await?;
         // `remove` marks the session changed even when nothing was there,
         // which would turn every page view into a session write.
@@ -146,9 +154,9 @@ impl FromRequestParts<AppState> for PageCtx {
         };
         let mut nav = navigation(user.as_ref(), parts.uri.path());
         if let (Some(user), Some(link)) = (&user, nav.iter_mut().find(|l| l.href == "/supervision/queue")) {
-            link.note = queue_note(state, user).await?;
+            link.note = queue_note(state, user, head).await?;
         }
-        Ok(PageCtx { user, csrf, flash, nav })
+        Ok(PageCtx { user, csrf, flash, nav, head })
     }
 }
 
