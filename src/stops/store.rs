@@ -156,17 +156,12 @@ pub async fn districts(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT name FROM stop_districts ORDER BY name LIMIT 500").fetch_all(db).await
 }
 
-/// Records the districts of stops just written, inside their transaction.
-async fn note_districts<'a>(
-    tx: &mut crate::db::Tx,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<(), sqlx::Error> {
-    let names: std::collections::BTreeSet<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
-    for name in names {
-        sqlx::query("INSERT INTO stop_districts (name) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(name)
-            .execute(&mut **tx)
-            .await?;
+const NOTE_DISTRICT: &str = "INSERT INTO stop_districts (name) VALUES ($1) ON CONFLICT DO NOTHING";
+
+/// Records the district of a stop just written, inside its transaction.
+async fn note_district(tx: &mut crate::db::Tx, name: &str) -> Result<(), sqlx::Error> {
+    if !name.is_empty() {
+        sqlx::query(NOTE_DISTRICT).bind(name).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -223,7 +218,7 @@ pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<i64, sqlx::Er
         placeholders(1, 30)
     );
     let (id,) = bind_stop(sqlx::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
-    note_districts(&mut tx, [stop.district.as_str()]).await?;
+    note_district(&mut tx, &stop.district).await?;
     let saved = Stop { id, ..stop.clone() };
     audit::record(&mut tx, actor, Event::new("stop.create", "stop", id).details(json!({ "after": saved })))
         .await?;
@@ -243,7 +238,7 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<(), sqlx::Err
         FIELDS.split(", ").enumerate().map(|(i, f)| format!("{} = ${}", f.trim(), i + 1)).collect();
     let sql = format!("UPDATE stops SET {}, updated_at = $31 WHERE id = $32 RETURNING id", sets.join(", "));
     bind_stop(sqlx::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
-    note_districts(&mut tx, [stop.district.as_str()]).await?;
+    note_district(&mut tx, &stop.district).await?;
     if before != *stop {
         audit::record(&mut tx, actor, Event::new("stop.update", "stop", stop.id).changes(&before, stop))
             .await?;
@@ -307,8 +302,17 @@ pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), s
             insert.int(32, now)?;
             insert.execute()?;
         }
+        // On the same locked connection: a query through the pool would
+        // hop to the connection's thread and back for every batch.
+        let districts: std::collections::BTreeSet<&str> =
+            stops.iter().map(|s| s.district.as_str()).filter(|d| !d.is_empty()).collect();
+        let mut note = super::bulk::Insert::prepare(handle.as_raw_handle(), NOTE_DISTRICT)?;
+        for district in districts {
+            note.text(1, district)?;
+            note.execute()?;
+        }
     }
-    note_districts(tx, stops.iter().map(|s| s.district.as_str())).await
+    Ok(())
 }
 
 /// Every stop in id order, a batch at a time (exports).
