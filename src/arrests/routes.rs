@@ -66,7 +66,7 @@ struct ListPage {
     query: ListQuery,
     rows: Vec<Row>,
     next: Option<String>,
-    officers: Vec<Officer>,
+    officers: std::sync::Arc<Vec<Officer>>,
     personal: bool,
 }
 
@@ -93,7 +93,7 @@ async fn route_get_arrests(
         after: query.after.split_once('_').and_then(|(d, id)| Some((day(d)?, id.parse().ok()?))),
     };
     let (arrests, more) = store::page(&state.db, &filter, 50).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let officers = officers::routes::roster(&state, &page).await?;
     let now = now_local(agency::store::get(&state.db).await?.today());
     let next = match (more, arrests.last()) {
         (true, Some(last)) => {
