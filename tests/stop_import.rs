@@ -93,6 +93,24 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
     let districts: Vec<String> =
         sqlx::query_scalar("SELECT name FROM stop_districts ORDER BY name").fetch_all(&app.db).await.unwrap();
     assert_eq!(districts, ["D1", "D2", "D3"], "the list's district menu learns the file's districts");
+
+    // Open Policing's own groups are counted in the equity measures and
+    // can be listed, each under its name; no group means "unknown".
+    let (code, out) =
+        run(&app, &["metrics", "--from", "2019-03-01", "--to", "2019-03-31", "--format", "csv"]);
+    assert_eq!(code, 0, "{out}");
+    let d1: Vec<&str> = out.lines().filter(|l| l.starts_with("D1,") && l.contains(",race,")).collect();
+    let group = |g: &str| d1.iter().find(|l| l.contains(&format!(",{g},1,4,"))).copied();
+    assert!(group("asian_pacific_islander").is_some(), "{d1:?}");
+    assert!(group("unknown").is_some(), "{d1:?}");
+    app.user("clerk", &[oversight::auth::Role::Clerk]).await;
+    let clerk = app.signed_in("clerk").await;
+    let (_, page) = clerk.get_text("/stops?race=asian_pacific_islander").await;
+    assert_eq!(page.matches("<td><a href=\"/stops/").count(), 1);
+    assert!(page.contains("Asian/Pacific Islander, Female"), "{page}");
+    assert!(page.contains("<option value=\"asian_pacific_islander\" selected>"));
+    let (_, page) = clerk.get_text("/stops?district=D3").await;
+    assert!(page.contains("<td>unknown, unknown, 22</td>"), "{page}");
     let imports: Vec<String> =
         sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.import'")
             .fetch_all(&app.db)

@@ -129,12 +129,7 @@ impl Arrest {
         label(TYPES, &self.arrest_type)
     }
     pub fn race_text(&self) -> String {
-        let codes = unpack(&self.perceived_race);
-        if codes.is_empty() {
-            "unknown".into()
-        } else {
-            codes.iter().map(|c| label(RACES, c)).collect::<Vec<_>>().join(", ")
-        }
+        crate::stops::race_text(&self.perceived_race)
     }
     pub fn gender_text(&self) -> String {
         if self.perceived_gender.is_empty() {

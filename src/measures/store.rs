@@ -102,7 +102,7 @@ pub async fn equity_counts(
     .fetch_all(db)
     .await?;
     let order: Vec<(&str, &str)> = match grouping {
-        "race" => crate::stops::RACES
+        "race" => crate::stops::RACE_GROUPS
             .iter()
             .copied()
             .chain([("multiple", "More than one"), ("unknown", "Unknown")])

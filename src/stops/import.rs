@@ -5,7 +5,7 @@
 //!
 //! - `opp`: the Stanford Open Policing Project's standardized columns, any
 //!   subset that includes `date`; the mapping to the product's categories
-//!   is in `docs/open-policing.md` and below.
+//!   is on the data dictionary page (`transfer.rs`) and below.
 //! - `native`: the product's own columns (see `NATIVE_COLUMNS`), which
 //!   `export` writes, so export then import reproduces the same records.
 //!
@@ -17,7 +17,7 @@ use std::io::Read;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{GENDERS, NARRATIVE_MAX, RACES, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
+use super::{GENDERS, NARRATIVE_MAX, RACE_GROUPS, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
 use crate::audit::{self, Actor, Event};
 use crate::db::{Db, begin_write};
 use crate::web::{format_date, parse_date};
@@ -156,7 +156,6 @@ pub const OPP_COLUMNS: [&str; 23] = [
 
 /// Codes the product accepts from imports beyond its entry form's lists:
 /// Open Policing's combined group and "other", and unknown values.
-pub const IMPORT_RACES: [&str; 2] = ["asian_pacific_islander", "other"];
 const SEARCH_BASIS_CODES: [&str; 12] = [
     "consent",
     "officer_safety",
@@ -529,7 +528,7 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
         }
         found
     };
-    let races: Vec<&str> = with_unknown(RACES, &IMPORT_RACES);
+    let races: Vec<&str> = with_unknown(RACE_GROUPS, &[]);
     let stop = Stop {
         stop_date: date(row, "stop_date", report, true).unwrap_or_default(),
         stop_time: clock(row, "stop_time", report),

@@ -21,7 +21,10 @@ pub use crate::web::record_form::{Choices, RecordForm};
 
 pub const STOP_TYPES: Choices =
     &[("vehicle", "Vehicle"), ("bicycle", "Bicycle"), ("pedestrian", "Pedestrian")];
-pub const RACES: Choices = &[
+/// Every group a record may carry: the entry form's seven, then the two
+/// that only records imported from Open Policing carry (its combined
+/// Asian/Pacific Islander group, never split, and its "other").
+pub const RACE_GROUPS: Choices = &[
     ("asian", "Asian"),
     ("black", "Black/African American"),
     ("hispanic", "Hispanic/Latino"),
@@ -29,7 +32,21 @@ pub const RACES: Choices = &[
     ("native_american", "Native American"),
     ("pacific_islander", "Pacific Islander"),
     ("white", "White"),
+    ("asian_pacific_islander", "Asian/Pacific Islander"),
+    ("other", "Other"),
 ];
+/// The groups an officer records on the entry form.
+pub const RACES: Choices = RACE_GROUPS.split_at(7).0;
+
+/// "Hispanic/Latino, White" from ",hispanic,white,"; "unknown" when none.
+pub fn race_text(packed: &str) -> String {
+    let codes = unpack(packed);
+    if codes.is_empty() {
+        "unknown".into()
+    } else {
+        codes.iter().map(|c| label(RACE_GROUPS, c)).collect::<Vec<_>>().join(", ")
+    }
+}
 pub const GENDERS: Choices = &[
     ("male", "Male"),
     ("female", "Female"),
@@ -159,7 +176,7 @@ impl Stop {
         }
     }
     pub fn race_text(&self) -> String {
-        self.labels(RACES, &self.perceived_race)
+        race_text(&self.perceived_race)
     }
     pub fn actions_text(&self) -> String {
         self.labels(ACTIONS, &self.actions)

@@ -99,7 +99,7 @@ impl ListQuery {
             officer_id: self.officer.parse().ok(),
             district: self.district.trim().to_string(),
             stop_type: known(super::STOP_TYPES, &self.stop_type),
-            race: known(super::RACES, &self.race),
+            race: known(super::RACE_GROUPS, &self.race),
             searched: Self::yes_no(&self.searched),
             result: known(super::RESULTS, &self.result),
             action_287g: Self::yes_no(&self.action_287g),
@@ -182,7 +182,7 @@ async fn route_get_stops(
         officers,
         districts,
         stop_types: super::STOP_TYPES,
-        races: super::RACES,
+        races: super::RACE_GROUPS,
         results: super::RESULTS,
     })
 }
