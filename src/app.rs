@@ -48,6 +48,9 @@ pub struct AppState {
 pub struct Lookups {
     /// Every officer, for the labels and the officer menu of record lists.
     pub officers: audit::HeadCache<Arc<Vec<officers::Officer>>>,
+    /// What every officer's authorization rests on (designations, training
+    /// records, courses), for the home page and the compliance roster.
+    pub evidence: audit::HeadCache<Arc<officers::authorization::EvidenceSet>>,
     /// The districts stops were recorded in, for the stop list's menu.
     pub districts: audit::HeadCache<Arc<Vec<String>>>,
     /// Records returned by a supervisor and not yet corrected.
@@ -179,8 +182,8 @@ struct HomePage {
 async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResult<HomePage> {
     let agency = agency::store::get(&state.db).await?;
     let today = agency.today();
-    let roster = officers::store::list(&state.db, &Default::default()).await?;
-    let evidence = officers::store::evidence(&state.db).await?;
+    let roster = officers::routes::roster(&state, &page).await?;
+    let evidence = officers::routes::evidence(&state, &page).await?;
     let authorized = roster
         .iter()
         .filter(|o| officers::authorization::authorized_for_any(o, &evidence.of(o.id), today))

@@ -154,8 +154,10 @@ async fn the_roster_shows_every_status_and_exports_safe_csv() {
         ("Q-1", "Disqualified", 100, "50,60", 100, true),
         ("N-1", "=HYPERLINK(\"x\")", 100, "90", 100, false),
     ];
+    let mut ids = std::collections::HashMap::new();
     for (badge, last, initial_days, scores, agency_days, has_letter) in cases {
         let id = officer(&app, badge, last).await;
+        ids.insert(badge, id);
         designate(&app, id, "JEM", &ago(1000), has_letter.then_some(letter.as_str()), None).await;
         trained(&app, id, 1, &ago(initial_days), 160.0, scores).await;
         trained(&app, id, 5, &ago(agency_days), 4.0, "").await;
@@ -186,6 +188,21 @@ async fn the_roster_shows_every_status_and_exports_safe_csv() {
     assert!(row(&page, "N-1").contains("not yet certified by ICE"));
     let (_, overdue) = clerk.get_text("/compliance?status=overdue").await;
     assert!(overdue.contains("O-1") && !overdue.contains("<td>C-1</td>"));
+    // The evidence behind the roster is kept between pages, so a new
+    // training record must show on the very next one: O-1 takes the
+    // refresher (course 4) and is current again, and the home page's
+    // count of authorized officers follows.
+    let authorized = |home: &str| -> u32 {
+        let at = home.find("Authorized today").unwrap();
+        let dd = &home[at..][home[at..].find("<dd>").unwrap() + 4..];
+        dd[..dd.find("</dd>").unwrap()].parse().unwrap()
+    };
+    let before = authorized(&clerk.get_text("/").await.1);
+    trained(&app, ids["O-1"], 4, &ago(10), 40.0, "").await;
+    let (_, page) = clerk.get_text("/compliance").await;
+    assert!(row(&page, "O-1").contains(">Current<"), "{}", row(&page, "O-1"));
+    assert!(page.contains("Overdue: 0</a>"));
+    assert_eq!(authorized(&clerk.get_text("/").await.1), before + 1, "the home page's count follows");
 
     let csv = clerk.post("/compliance/export", &[("model", "JEM"), ("status", "")]).await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");

@@ -48,9 +48,12 @@ pub struct RosterRow {
 }
 
 /// Every designated officer for every model they hold, with the filters.
-async fn roster(state: &AppState, query: &RosterQuery, today: Date) -> AppResult<Vec<RosterRow>> {
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let evidence = officers::store::evidence(&state.db).await?;
+fn roster(
+    officers: &[Officer],
+    evidence: &officers::authorization::EvidenceSet,
+    query: &RosterQuery,
+    today: Date,
+) -> Vec<RosterRow> {
     let mut rows = Vec::new();
     for officer in officers {
         let ev = evidence.of(officer.id);
@@ -65,7 +68,7 @@ async fn roster(state: &AppState, query: &RosterQuery, today: Date) -> AppResult
             rows.push(RosterRow { officer: officer.clone(), model, compliance });
         }
     }
-    Ok(rows)
+    rows
 }
 
 #[derive(Template, WebTemplate)]
@@ -99,11 +102,11 @@ async fn route_get_compliance(
 ) -> AppResult<RosterPage> {
     let today = agency::store::get(&state.db).await?.today();
     let (period, period_error) = crate::measures::period_from(&query.from, &query.to, today);
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let evidence = officers::store::evidence(&state.db).await?;
+    let officers = officers::routes::roster(&state, &page).await?;
+    let evidence = officers::routes::evidence(&state, &page).await?;
     let measures = training_measures(&officers, &evidence, period);
-    let all =
-        roster(&state, &RosterQuery { model: query.model.clone(), ..Default::default() }, today).await?;
+    let every_status = RosterQuery { model: query.model.clone(), ..Default::default() };
+    let all = roster(&officers, &evidence, &every_status, today);
     let counts = STATUSES
         .iter()
         .map(|(s, code, label)| (*code, *label, all.iter().filter(|r| r.compliance.status == *s).count()))
@@ -132,7 +135,9 @@ async fn route_post_export(
     Form(query): Form<RosterQuery>,
 ) -> AppResult<Response> {
     let today = agency::store::get(&state.db).await?.today();
-    let rows = roster(&state, &query, today).await?;
+    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let evidence = officers::store::evidence(&state.db).await?;
+    let rows = roster(&officers, &evidence, &query, today);
     let mut out = csv::Writer::from_writer(Vec::new());
     let header_row = ["badge", "last_name", "first_name", "model", "status", "reason", "next_due", "as_of"];
     let write = |out: &mut csv::Writer<Vec<u8>>, row: &[String]| {

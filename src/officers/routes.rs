@@ -132,6 +132,14 @@ pub async fn roster(state: &AppState, page: &PageCtx) -> Result<std::sync::Arc<V
     state.lookups.officers.get(page.head, load).await
 }
 
+/// The evidence behind every officer's authorization, read once per audit
+/// head. Whether an officer is authorized also depends on the date, so
+/// callers judge it against today each time.
+pub async fn evidence(state: &AppState, page: &PageCtx) -> Result<std::sync::Arc<EvidenceSet>, sqlx::Error> {
+    let load = || async { Ok(std::sync::Arc::new(store::evidence(&state.db).await?)) };
+    state.lookups.evidence.get(page.head, load).await
+}
+
 async fn route_get_officers(
     State(state): State<AppState>,
     page: PageCtx,
