@@ -128,7 +128,7 @@ const QUEUE_ROWS: usize = 200;
 struct QueuePage {
     page: PageCtx,
     query: QueueQuery,
-    officers: Vec<Officer>,
+    officers: std::sync::Arc<Vec<Officer>>,
     rows: Vec<QueueRow>,
     waiting: usize,
     overdue: usize,
@@ -154,7 +154,7 @@ async fn queue_page(
     selected: Vec<String>,
 ) -> AppResult<QueuePage> {
     let (time_zone, deadline) = settings(state).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let officers = officers::routes::roster(state, &page).await?;
     let items = store::items(&state.db, &officers, &time_zone).await?;
     let now = now_unix();
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
@@ -350,7 +350,7 @@ async fn review_page(
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     let reviewer = store::reviewer(&state.db, user.id).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
+    let officers = officers::routes::roster(&state, &page).await?;
     let sign_offs = store::for_record(&state.db, kind, id).await?;
     let hash = record.fingerprint();
     let latest = sign_offs.last();
