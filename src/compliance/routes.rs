@@ -61,7 +61,7 @@ fn roster(
             if !query.model.is_empty() && query.model != *model {
                 continue;
             }
-            let compliance = assess(&officer, &ev, model, today);
+            let compliance = assess(officer, &ev, model, today);
             if !query.status.is_empty() && compliance.status.code() != query.status {
                 continue;
             }

@@ -350,7 +350,7 @@ async fn review_page(
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     let reviewer = store::reviewer(&state.db, user.id).await?;
-    let officers = officers::routes::roster(&state, &page).await?;
+    let officers = officers::routes::roster(state, &page).await?;
     let sign_offs = store::for_record(&state.db, kind, id).await?;
     let hash = record.fingerprint();
     let latest = sign_offs.last();
