@@ -76,3 +76,6 @@ for round in 1 2 3; do
   printf 'round %d: /healthz %.0f req/s, list %.0f req/s, list / healthz %.1f%% (target >= 25%%)\n' \
     "$round" "$health" "$page" "$(python3 -c "print(100 * $page / $health)")"
 done
+# Paging is by key, so a page deep in the million costs what the first does.
+deep='/stops?after=2016-05-05_150000'
+printf 'deep page %s: %.0f req/s (first page: %.0f req/s)\n' "$deep" "$(rate "$deep")" "$(rate /stops)"

@@ -63,9 +63,8 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool),
         }
         None => {}
     }
-    if let Some((date, id)) = &f.after {
-        q.push(" AND (arrest_date < ").push_bind(date.clone());
-        q.push(" OR (arrest_date = ").push_bind(date.clone()).push(" AND id < ").push_bind(*id).push("))");
+    if let Some(key) = &f.after {
+        crate::db::push_after(&mut q, "arrest_date", true, key);
     }
     q.push(" ORDER BY arrest_date DESC, id DESC LIMIT ").push_bind(size + 1);
     let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(db).await?;

@@ -134,11 +134,9 @@ impl From<Listed> for Stop {
 pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
     let mut q = QueryBuilder::new(format!("SELECT {LIST_COLUMNS} FROM stops"));
     push_filter(&mut q, f);
-    let (cmp, dir) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
-    if let Some((date, id)) = &f.after {
-        q.push(format!(" AND (stop_date {cmp} ")).push_bind(date.clone());
-        q.push(" OR (stop_date = ").push_bind(date.clone());
-        q.push(format!(" AND id {cmp} ")).push_bind(*id).push("))");
+    let dir = if f.oldest_first { "ASC" } else { "DESC" };
+    if let Some(key) = &f.after {
+        crate::db::push_after(&mut q, "stop_date", !f.oldest_first, key);
     }
     q.push(format!(" ORDER BY stop_date {dir}, id {dir} LIMIT ")).push_bind(size + 1);
     let rows: Vec<Listed> = q.build_query_as().fetch_all(db).await?;
