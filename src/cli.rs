@@ -51,7 +51,7 @@ enum Command {
     /// Generate an oversight report PDF (stored and listed on /reports),
     /// or `report verify FILE.pdf`.
     Report(ReportArgs),
-    /// Print every derived measure of metrics.md for a period.
+    /// Print every derived measure of docs/measures.md for a period.
     Metrics {
         /// First day, YYYY-MM-DD.
         #[arg(long)]

@@ -15,7 +15,7 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Largest uploaded document, in bytes (security.md: default 25 MiB).
+    /// Largest uploaded document, in bytes (docs/security.md: default 25 MiB).
     pub upload_limit: usize,
     /// Where uploaded files are kept: outside anything the server serves.
     pub files_dir: std::path::PathBuf,

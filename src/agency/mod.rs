@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::web::{FieldErrors, format_date, optional_date};
 
-/// The three models of agreement (program.md).
+/// The three models of agreement (docs/authorization.md).
 pub const MODELS: [(&str, &str); 3] =
     [("JEM", "Jail Enforcement Model"), ("TFM", "Task Force Model"), ("WSO", "Warrant Service Officer")];
 

@@ -1,4 +1,4 @@
-//! The audit log: every event security.md lists, written in the same
+//! The audit log: every event docs/security.md lists, written in the same
 //! transaction as the change it records, chained by SHA-256 so that any
 //! altered, inserted or removed entry breaks the chain from that point on.
 //!

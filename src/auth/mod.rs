@@ -1,5 +1,5 @@
 //! Who is signed in and what they may do: roles, the session rules of
-//! security.md (idle and absolute limits enforced here, on the server), and
+//! docs/security.md (idle and absolute limits enforced here, on the server), and
 //! the access guard every route declares.
 
 pub mod mfa;
@@ -19,7 +19,7 @@ use crate::db::now_unix;
 use crate::error::AppError;
 use crate::users;
 
-/// The five roles of security.md; a user may hold several.
+/// The five roles of docs/security.md; a user may hold several.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

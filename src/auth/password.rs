@@ -1,5 +1,5 @@
 //! Passwords: Argon2id at the OWASP setting (the argon2 crate's default),
-//! the length rule and the common-password list of security.md. Hashing
+//! the length rule and the common-password list of docs/security.md. Hashing
 //! runs on the blocking pool behind a semaphore, so a flood of sign-ins
 //! cannot take all memory (each hash uses 19 MiB).
 

@@ -1,4 +1,4 @@
-//! Training and authorization measures T1-T4 (metrics.md), computed from
+//! Training and authorization measures T1-T4 (docs/measures.md), computed from
 //! the records for any period.
 
 use std::collections::BTreeSet;

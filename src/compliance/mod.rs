@@ -90,7 +90,7 @@ pub fn assess(officer: &Officer, evidence: &Evidence, model: &str, today: Date) 
 }
 
 /// Kinds of 287(g) action, and the models whose officers may take them
-/// (program.md: TFM officers act in the field; JEM officers lodge
+/// (docs/authorization.md: TFM officers act in the field; JEM officers lodge
 /// detainers and prepare removal paperwork; WSO officers serve warrants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActionKind {

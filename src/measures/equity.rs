@@ -1,4 +1,4 @@
-//! Stops and equity (metrics.md D1, D3-D8): per group counts, rates, the
+//! Stops and equity (docs/measures.md D1, D3-D8): per group counts, rates, the
 //! rate ratio to the reference group and small-sample flags. Counts come
 //! from one grouped query (store.rs); the formulas here take counts only,
 //! so they are tested against hand-computed figures.

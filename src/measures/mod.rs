@@ -1,4 +1,4 @@
-//! Performance measures in GAO's sense (metrics.md): each with a stable id,
+//! Performance measures in GAO's sense (docs/measures.md): each with a stable id,
 //! a definition, a target, the value for the period and for the previous
 //! period of equal length, and a note on data completeness. A zero
 //! denominator is "no data", never 0% or 100%.

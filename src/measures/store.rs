@@ -1,4 +1,4 @@
-//! Loads what the measures read, and computes every measure of metrics.md
+//! Loads what the measures read, and computes every measure of docs/measures.md
 //! that the product derives for a period: the training measures (T1-T5),
 //! supervision (S1-S5), enforcement focus (E1-E6), stops and equity by
 //! race/ethnicity, gender and age band (D1, D3-D8), accountability
@@ -118,7 +118,7 @@ pub async fn equity_counts(
         .collect())
 }
 
-/// The reference group of each grouping (metrics.md: White by default).
+/// The reference group of each grouping (docs/measures.md: White by default).
 pub fn reference(grouping: &str) -> &'static str {
     match grouping {
         "race" => "white",

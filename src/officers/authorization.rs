@@ -1,5 +1,5 @@
 //! Whether an officer may act under 287(g) for a model on a date, and if
-//! not, the first requirement missing, in the order of program.md: not
+//! not, the first requirement missing, in the order of docs/authorization.md: not
 //! separated, nominated, initial training passed (and not disqualified),
 //! certified by ICE, authorization letter in force (through its expiry
 //! day), not withdrawn, refresher not overdue.
@@ -63,7 +63,7 @@ impl<'a> Evidence<'a> {
     }
 
     /// A failed exam after every remediation attempt disqualifies the
-    /// officer for that course (program.md: a second failure disqualifies).
+    /// officer for that course (docs/authorization.md: a second failure disqualifies).
     pub fn disqualified(&self, model: &str, date: Date) -> Option<String> {
         ["initial", "refresher"].into_iter().flat_map(|kind| self.required(model, kind)).find_map(|course| {
             self.taken(course, date).find(|r| r.outcome(course) == Outcome::Disqualified).map(|r| {

@@ -1,5 +1,5 @@
 //! Officers and their 287(g) designations: the roster the clerk keeps, the
-//! designation steps of program.md, and whether an officer is authorized
+//! designation steps of docs/authorization.md, and whether an officer is authorized
 //! on a date (`authorization`).
 
 pub mod authorization;
@@ -222,7 +222,7 @@ pub struct Designation {
     pub withdrawal_reason: String,
 }
 
-/// A step of the designation timeline (program.md, "What an officer
+/// A step of the designation timeline (docs/authorization.md, "What an officer
 /// needs before acting under 287(g)").
 pub struct Step {
     pub label: &'static str,

@@ -1,5 +1,5 @@
 //! Pay and leads, for the reimbursement cap and the quarterly awards
-//! (program.md, "Money"): per officer and pay period the base pay and the
+//! (docs/measures.md, "Money"): per officer and pay period the base pay and the
 //! 287(g) overtime hours and pay; per officer and quarter the ICE-provided
 //! leads and those located.
 
@@ -36,7 +36,7 @@ pub struct Leads {
     pub located: i64,
 }
 
-/// The quarterly award for the share of leads located (program.md).
+/// The quarterly award for the share of leads located (docs/measures.md).
 pub fn award_cents(received: i64, located: i64) -> Option<i64> {
     if received <= 0 {
         return None;

@@ -1,6 +1,6 @@
 //! Stop records: one row per person stopped, with what the officer
 //! perceived, why, what was done, what was found, how it ended, and whether
-//! immigration status came into it (records.md, after California's RIPA
+//! immigration status came into it (docs/formats.md, after California's RIPA
 //! elements). A stop that led to a 287(g) action needs a supervisor's
 //! sign-off; one by an officer not authorized that day is a compliance
 //! exception, recorded with the reason.

@@ -1,4 +1,4 @@
-//! Supervision measures S1-S5 (metrics.md) and each supervisor's workload,
+//! Supervision measures S1-S5 (docs/measures.md) and each supervisor's workload,
 //! for any period. Actions count by the action's date; decisions by the
 //! day they were signed, in the agency's time zone.
 

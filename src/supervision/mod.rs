@@ -1,4 +1,4 @@
-//! Supervision sign-off (program.md "Supervision", records.md): every
+//! Supervision sign-off (docs/authorization.md "Supervision sign-off", docs/fingerprints.md): every
 //! 287(g) action, a stop that led to one or an arrest with a detainer,
 //! removal paperwork or warrant service, is reviewed by a named supervisor
 //! who approves it, returns it for correction or refers it. A sign-off
@@ -234,7 +234,7 @@ pub fn fingerprint<T: Serialize>(kind: RecordKind, record: &T) -> String {
 }
 
 /// Why a reviewer may not decide on an action, if so: separation of duties
-/// (program.md): never one's own action, never a record one wrote.
+/// (docs/authorization.md): never one's own action, never a record one wrote.
 pub fn self_review(
     reviewer_officer: Option<i64>,
     reviewer_id: i64,

@@ -28,7 +28,7 @@ use crate::officers::{self, Officer};
 use crate::stops::Stop;
 use crate::web::{FieldErrors, PageCtx, flash, parse_date, unprocessable};
 
-/// Who decides on 287(g) actions; administrators never sign (security.md).
+/// Who decides on 287(g) actions; administrators never sign (docs/security.md).
 pub const SUPERVISORS: &[Role] = &[Role::Supervisor];
 /// The queue: supervisors to decide, clerks to see what was returned.
 pub const QUEUE_READERS: &[Role] = &[Role::Supervisor, Role::Clerk];

@@ -1,4 +1,4 @@
-//! Security headers on every response (security.md "Headers").
+//! Security headers on every response (docs/security.md "Headers").
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};

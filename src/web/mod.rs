@@ -242,7 +242,7 @@ pub fn format_instant(unix: i64) -> String {
 
 /// A CSV cell that a spreadsheet will not run as a formula: cells that
 /// begin with = + - @, a tab or a carriage return get a leading apostrophe
-/// (security.md, "CSV exports").
+/// (docs/formats.md, "CSV exports").
 pub fn spreadsheet_safe(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
 }
