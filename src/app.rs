@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, middleware};
@@ -117,9 +117,14 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(crate::measures::logged::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
+        // After every route is in: a route that does not take the method
+        // (`GET /logout`) answers with the 405 page, not an empty body.
+        .method_not_allowed_fallback(route_method_not_allowed)
         .fallback(route_fallback)
-        // Innermost first: CSRF needs the user; the user needs the session.
+        // Innermost first: CSRF needs the user; the user needs the session;
+        // error pages show the user's navigation, CSRF refusals included.
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf::protect))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::error::pages))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_user))
         .layer(sessions)
         // Stop imports are the largest bodies (streamed to disk); documents
@@ -208,8 +213,10 @@ async fn route_get_health() -> &'static str {
     "ok"
 }
 
-async fn route_fallback() -> Response {
-    let mut response = AppError::NotFound.into_response();
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response
+async fn route_fallback() -> AppError {
+    AppError::NotFound
+}
+
+async fn route_method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }

@@ -72,3 +72,37 @@ async fn errors_have_pages_and_the_log_keeps_no_secrets() {
     }
     assert!(!text.contains(&token), "no CSRF token in the log");
 }
+
+/// The product's page (language, title, navigation, sign-out) with the
+/// given status, not the framework's plain text or an empty body.
+async fn product_page(client: &Client, path: &str, status: u16, heading: &str) -> reqwest::header::HeaderMap {
+    let response = client.get(path).await;
+    assert_eq!(response.status(), status, "{path}");
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    assert!(body.starts_with("<!doctype html>\n<html lang=\"en\">"), "{path}: {body}");
+    assert!(body.contains(&format!("<title>{heading} · Oversight Ledger</title>")), "{path}: {body}");
+    assert!(body.contains(&format!("<h1>{heading}</h1>")), "{path}");
+    assert!(body.contains(r#"<nav class="site-nav" aria-label="Main">"#), "{path}: navigation");
+    assert!(body.contains(">Sign out</button>"), "{path}: sign-out");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+    headers
+}
+
+#[tokio::test]
+async fn bad_addresses_and_methods_get_the_product_error_page() {
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    let client = app.signed_in("clerk").await;
+
+    for path in ["/officers/abc", "/arrests/99999999999999999999", "/complaints/1'", "/stops/1.5"] {
+        product_page(&client, path, 400, "Request not accepted").await;
+    }
+    for path in ["/officers/424242", "/arrests/424242", "/complaints/424242", "/no/such/page"] {
+        product_page(&client, path, 404, "Page not found").await;
+    }
+    let headers = product_page(&client, "/logout", 405, "Page not available this way").await;
+    assert_eq!(headers["allow"], "POST", "the methods the address takes");
+    // A clerk may not manage users: the 403 page keeps the way around.
+    product_page(&client, "/users", 403, "Access denied").await;
+}

@@ -145,14 +145,28 @@ impl FromRequestParts<AppState> for PageCtx {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
         let user = parts.extensions.get::<CurrentUser>().cloned();
         let head = parts.extensions.get::<crate::audit::Head>().copied();
-        let csrf = csrf_token(&session).await?;
+        PageCtx::of(state, &session, user, head, parts.uri.path()).await
+    }
+}
+
+impl PageCtx {
+    /// The context of a page at `path` for this session and user; the
+    /// error page layer calls it after the request itself is gone.
+    pub async fn of(
+        state: &AppState,
+        session: &Session,
+        user: Option<CurrentUser>,
+        head: Option<crate::audit::Head>,
+        path: &str,
+    ) -> Result<Self, AppError> {
+        let csrf = csrf_token(session).await?;
         // `remove` marks the session changed even when nothing was there,
         // which would turn every page view into a session write.
         let flash = match session.get::<String>(FLASH_KEY).await? {
             Some(_) => session.remove::<String>(FLASH_KEY).await?,
             None => None,
         };
-        let mut nav = navigation(user.as_ref(), parts.uri.path());
+        let mut nav = navigation(user.as_ref(), path);
         if let (Some(user), Some(link)) = (&user, nav.iter_mut().find(|l| l.href == "/supervision/queue")) {
             link.note = queue_note(state, user, head).await?;
         }
