@@ -230,3 +230,32 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
         sqlx::query_scalar("SELECT COUNT(*) FROM report_comments").fetch_one(&app.db).await.unwrap();
     assert_eq!(comments, 1);
 }
+
+#[tokio::test]
+async fn long_words_wrap_and_the_stop_list_scrolls_in_its_own_region_at_390_pixels() {
+    let app = spawn_app().await;
+    app.set_agency_models("TFM").await;
+    app.user("sup", &[Role::Supervisor]).await;
+    let setup = oversight::audit::Actor::system("test setup");
+    let officer = app.authorized_tfm_officer().await;
+    // 250 characters without a space, as a clerk once pasted a plate list.
+    let narrative = "ABC1234".repeat(36);
+    let stop = oversight::stops::Stop {
+        stop_date: "2026-10-12".into(),
+        stop_time: Some("23:05".into()),
+        location: "Immokalee Rd at Livingston Rd".into(),
+        stop_type: "vehicle".into(),
+        officer_id: Some(officer),
+        perceived_race: ",hispanic,".into(),
+        reason: "traffic_violation".into(),
+        reason_narrative: narrative[..250].to_string(),
+        results: ",warning,".into(),
+        result_narrative: narrative[..250].to_string(),
+        action_287g: 1,
+        ..Default::default()
+    };
+    oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
+    let env = vec![("PASSWORD", common::PASSWORD.to_string())];
+    journey("narrow.mjs", vec![app.base.clone(), id.to_string()], env).await;
+}
