@@ -64,9 +64,10 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool),
         None => {}
     }
     if let Some(key) = &f.after {
-        crate::db::push_after(&mut q, "arrest_date", true, key);
+        crate::db::push_after(&mut q, "arrests", ("arrest_date", "arrest_time"), true, key);
     }
-    q.push(" ORDER BY arrest_date DESC, id DESC LIMIT ").push_bind(size + 1);
+    // Newest first by date and time, as the date index holds them.
+    q.push(" ORDER BY arrest_date DESC, arrest_time DESC, id DESC LIMIT ").push_bind(size + 1);
     let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(db).await?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);

@@ -1,5 +1,6 @@
-//! Queries on stops. Lists page by key (date, id) rather than by offset,
-//! so the thousandth page of a million stops costs what the first does.
+//! Queries on stops. Lists are ordered by date, time and id, and page by
+//! key (date, id) rather than by offset, so the thousandth page of a
+//! million stops costs what the first does.
 
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite};
@@ -129,6 +130,10 @@ impl From<Listed> for Stop {
     }
 }
 
+/// The list's order within a day, as the list index holds it (migration
+/// 0016): a stop without a time comes first in its day.
+const LIST_TIME: &str = "COALESCE(stop_time, '')";
+
 /// One page of stops in the filter's order, and whether more follow. The
 /// stops carry the list's columns (`LIST_COLUMNS`); the rest are empty.
 pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
@@ -136,9 +141,9 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), s
     push_filter(&mut q, f);
     let dir = if f.oldest_first { "ASC" } else { "DESC" };
     if let Some(key) = &f.after {
-        crate::db::push_after(&mut q, "stop_date", !f.oldest_first, key);
+        crate::db::push_after(&mut q, "stops", ("stop_date", LIST_TIME), !f.oldest_first, key);
     }
-    q.push(format!(" ORDER BY stop_date {dir}, id {dir} LIMIT ")).push_bind(size + 1);
+    q.push(format!(" ORDER BY stop_date {dir}, {LIST_TIME} {dir}, id {dir} LIMIT ")).push_bind(size + 1);
     let rows: Vec<Listed> = q.build_query_as().fetch_all(db).await?;
     let more = rows.len() as i64 > size;
     Ok((rows.into_iter().take(size as usize).map(Stop::from).collect(), more))
