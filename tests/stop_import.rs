@@ -266,11 +266,12 @@ async fn clerks_import_through_the_browser_form_and_readers_download() {
         async move {
             let token = clerk.token("/stops/import").await;
             let form = reqwest::multipart::Form::new()
+                .text("_csrf", token)
                 .text("format", "opp")
                 .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("stops.csv"));
             clerk
                 .http
-                .post(format!("{}/stops/import?_csrf={token}", clerk.base))
+                .post(format!("{}/stops/import", clerk.base))
                 .multipart(form)
                 .send()
                 .await

@@ -225,13 +225,14 @@ pub async fn upload_to(
     bytes: &[u8],
 ) -> reqwest::Response {
     let token = client.token("/account/password").await;
-    let mut form = reqwest::multipart::Form::new();
+    // The token goes first, in the body, as the forms send it.
+    let mut form = reqwest::multipart::Form::new().text("_csrf", token);
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
     }
     let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(file_name.to_string());
     form = form.part("file", part);
-    client.http.post(format!("{}{path}?_csrf={token}", client.base)).multipart(form).send().await.unwrap()
+    client.http.post(format!("{}{path}", client.base)).multipart(form).send().await.unwrap()
 }
 
 /// Uploads a document and returns its id.
