@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::audit::{self, Actor, Event, Verdict};
+use crate::audit::{self, Actor, Event};
 use crate::auth::Role;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::{app, backup, db, demo, users};
@@ -244,7 +244,13 @@ enum AuditCommand {
         out: std::path::PathBuf,
     },
     /// Check an exported file (or, without FILE, the database) and print the head hash.
-    Verify { file: Option<std::path::PathBuf> },
+    Verify {
+        file: Option<std::path::PathBuf>,
+        /// A head hash you hold (printed on a report, or from an earlier
+        /// export): exit 1 unless the log reaches it.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
 }
 
 pub async fn run() -> ExitCode {
@@ -280,7 +286,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             add_user(&database_url(), &username, &roles, name).await
         }
         Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
-        Command::Audit(AuditCommand::Verify { file }) => verify_audit(&database_url(), file.as_deref()).await,
+        Command::Audit(AuditCommand::Verify { file, expect_head }) => {
+            verify_audit(&database_url(), file.as_deref(), expect_head.as_deref()).await
+        }
         Command::Import(ImportCommand::Training { file, force }) => {
             import_training(&database_url(), &file, force).await
         }
@@ -597,17 +605,18 @@ async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify_audit(url: &str, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+async fn verify_audit(
+    url: &str,
+    file: Option<&std::path::Path>,
+    expect_head: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let verdict = match file {
         Some(path) => {
             let reader = std::io::BufReader::new(std::fs::File::open(path)?);
-            audit::verify_jsonl(reader)
+            audit::verify_jsonl_expecting(reader, expect_head)
         }
-        None => audit::store::verify(&db::connect(url).await?).await?,
+        None => audit::store::verify_expecting(&db::connect(url).await?, expect_head).await?,
     };
     println!("{}", verdict.message());
-    Ok(match verdict {
-        Verdict::Intact { .. } => ExitCode::SUCCESS,
-        Verdict::Broken { .. } => ExitCode::FAILURE,
-    })
+    Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -65,8 +65,24 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
     let pool =
         SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
+    upgrade(&pool).await?;
     restrict_to_owner(&file);
     Ok(pool)
+}
+
+/// What a migration cannot do in SQL: audit entries that earlier versions
+/// wrote with plain digests of personal data are rewritten and chained
+/// again (docs/security.md). Nothing happens once none is left.
+async fn upgrade(pool: &Db) -> anyhow::Result<()> {
+    let legacy = crate::supervision::store::v1_arrest_sign_offs(pool).await?;
+    let changed = crate::audit::store::remove_personal_digests(pool, &legacy).await?;
+    if changed > 0 {
+        tracing::warn!(
+            changed,
+            "removed plain digests of personal data from audit entries and chained the log again"
+        );
+    }
+    Ok(())
 }
 
 /// SQLite keeps memory statistics behind one process-wide mutex taken on

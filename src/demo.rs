@@ -128,6 +128,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         // The demo's sign-ins are printed for anyone to try, so it does not
         // demand an authenticator app; a real agency keeps the default.
         mfa_policy: "optional".into(),
+        paper_size: "letter".into(),
     };
     agency::store::update(pool, &actor, &profile).await?;
     let hasher = crate::auth::password::Hasher::default();
@@ -211,18 +212,13 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
     for _ in 0..DEMO_STOPS {
         let officer = patrol[rng.gen_range(0..patrol.len())];
         let date = today - Duration::days(rng.gen_range(1..=365));
-        let mut stop = demo_stop(&mut rng, officer, date);
-        if stop.action_287g != 0 {
-            let ev = evidence.of(officer.id);
-            stop.exception =
-                crate::compliance::exception(officer, &ev, crate::compliance::ActionKind::FieldStop, date)
-                    .unwrap_or_default();
-        }
-        stops.push(stop);
+        stops.push(demo_stop(&mut rng, officer, date));
     }
     stops.sort_by(|a, b| (&a.stop_date, &a.stop_time).cmp(&(&b.stop_date, &b.stop_time)));
     let mut tx = db::begin_write(pool).await?;
-    crate::stops::store::insert_many(&mut tx, &stops).await?;
+    // The same rule as every other write path decides the exceptions.
+    let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
+    crate::stops::store::insert_many(&mut tx, &authority, &stops).await?;
     let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": stops.len() }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
@@ -502,13 +498,11 @@ async fn correct(
     Ok(match record {
         Record::Stop(mut stop) => {
             stop.result_narrative = "ICE contacted after the subject stated no lawful status.".into();
-            crate::stops::store::update(pool, actor, &stop).await?;
-            Record::Stop(stop)
+            Record::Stop(crate::stops::store::update(pool, actor, &stop).await?)
         }
         Record::Arrest(mut arrest) => {
             arrest.offense_code = "I-247A on file".into();
-            crate::arrests::store::update(pool, actor, &arrest).await?;
-            Record::Arrest(arrest)
+            Record::Arrest(crate::arrests::store::update(pool, actor, &arrest).await?)
         }
     })
 }

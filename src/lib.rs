@@ -11,6 +11,7 @@ pub mod arrests;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod canonical;
 pub mod cli;
 pub mod complaints;
 pub mod compliance;

@@ -202,7 +202,27 @@ async fn the_product_cannot_alter_entries_and_a_tampered_row_is_named() {
         .await
         .unwrap();
     let entries: i64 = app.count("audit_log").await;
-    assert_eq!(out.trim(), format!("OK {entries} entries, head {head}"));
+    assert!(
+        out.trim()
+            .starts_with(&format!("OK {entries} entries, head {head}: compare {head} with a head you hold")),
+        "{out}"
+    );
+
+    // A file with its last five lines removed still verifies on its own,
+    // but not against the head the auditor holds.
+    let text = std::fs::read_to_string(&clean).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, lines[..lines.len() - 5].join("\n") + "\n").unwrap();
+    let (ok, out) = app.cli(&["audit", "verify", cut.to_str().unwrap()]);
+    assert!(ok && out.starts_with("OK "), "{out}");
+    let (ok, out) = app.cli(&["audit", "verify", cut.to_str().unwrap(), "--expect-head", &head]);
+    assert!(!ok, "exit 1 when the file does not reach the held head: {out}");
+    assert!(out.contains("NOT REACHED") && out.contains(&head), "{out}");
+    let (ok, out) = app.cli(&["audit", "verify", clean.to_str().unwrap(), "--expect-head", &head]);
+    assert!(ok && out.contains("reaches the head you hold"), "{out}");
+    let (ok, out) = app.cli(&["audit", "verify", "--expect-head", &head]);
+    assert!(ok, "the database reaches it too: {out}");
 
     // The database itself refuses edits...
     let refused = sqlx::query("UPDATE audit_log SET username = 'x' WHERE seq = 3").execute(&app.db).await;

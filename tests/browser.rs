@@ -175,10 +175,7 @@ async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
     assert_eq!(line.trim_start_matches("HASHES ").split(' ').collect::<Vec<_>>(), stored);
     let id: i64 = sqlx::query_scalar("SELECT id FROM arrests").fetch_one(&app.db).await.unwrap();
     let arrest = oversight::arrests::store::get(&app.db, id).await.unwrap();
-    assert_eq!(
-        stored[1],
-        oversight::supervision::fingerprint(oversight::supervision::RecordKind::Arrest, &arrest)
-    );
+    assert_eq!(stored[1], oversight::supervision::arrest_fingerprint(&arrest, "v2").unwrap());
 }
 
 #[tokio::test]

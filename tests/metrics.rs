@@ -69,6 +69,14 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
     };
     let d1 = find("D1", "race");
     assert_eq!(d1["period"]["from"], "2025-03-01");
+    // March is a calendar month: its baseline is February, not the 31
+    // days before it (29 January to 28 February).
+    let t1 = find("T1", "");
+    assert_eq!(
+        t1["previous_period"],
+        serde_json::json!({ "from": "2025-02-01", "to": "2025-02-28" }),
+        "{t1}"
+    );
     let white = row(d1, "white").unwrap();
     assert_eq!((white["numerator"].as_i64(), white["denominator"].as_i64()), (Some(4), Some(8)));
     assert_eq!(row(d1, "multiple").unwrap()["numerator"], 1);

@@ -92,7 +92,27 @@ async fn badges_are_unique_and_dates_must_be_in_order() {
         )
         .await;
     assert_eq!(duplicate.status(), 422);
-    assert!(duplicate.text().await.unwrap().contains("Another officer already has this badge number."));
+    assert!(duplicate.text().await.unwrap().contains("Another officer already has this badge number"));
+    // Without regard to case, and shown with the other problems at once.
+    let other_case = clerk
+        .post(
+            "/officers/new",
+            &[("badge", "a-100"), ("last_name", "Lopez"), ("first_name", ""), ("status", "active")],
+        )
+        .await;
+    assert_eq!(other_case.status(), 422);
+    let body = other_case.text().await.unwrap();
+    assert!(body.contains("Another officer already has this badge number"), "a-100 is A-100");
+    assert!(body.contains("Enter the first name"), "with the other field's problem");
+    let second = add_officer(&clerk, "B-200", "Lopez", "Luis", "active").await;
+    let renamed = clerk
+        .post(
+            &format!("/officers/{second}/edit"),
+            &[("badge", "A-100 "), ("last_name", "Lopez"), ("first_name", "Luis"), ("status", "active")],
+        )
+        .await;
+    assert_eq!(renamed.status(), 422, "an edit cannot take another officer's badge in another case either");
+    assert_eq!(app.count("officers").await, 2);
 
     let out_of_order = clerk
         .post(

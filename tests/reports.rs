@@ -96,6 +96,8 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     assert!(ok && check.contains("No syntax or stream encoding errors"), "{check}");
     let (_, info) = tool("pdfinfo", &[pdf.to_str().unwrap()]);
     assert!(info.contains("Title:           Oversight report R-"), "{info}");
+    // US Letter unless the agency chose A4.
+    assert!(info.contains("Page size:       612 x 792 pts (letter)"), "{info}");
     assert!(info.contains("Author:          command line"));
     let (_, outline) = tool("qpdf", &["--json", "--json-key=outlines", pdf.to_str().unwrap()]);
     for section in
@@ -130,6 +132,10 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     let appendix = between(&text, "Appendix", "Methods");
     assert!(appendix.contains("Nguyễn, Łucja (CC-4410)"), "{appendix}");
     assert!(between(&text, "Methods", "\u{0}").contains("Rate ratio to the reference group"));
+    // Q2 is compared with Q1 (1 January to 31 March), not with the 91 days
+    // before it (31 December to 31 March).
+    assert!(text.contains("Previous period: 2025-01-01 to 2025-03-31."), "calendar baseline");
+    assert!(!text.contains("2024-12-31 to 2025-03-31"));
 
     // Verification: the issued file, one byte changed, records edited.
     let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
@@ -259,9 +265,25 @@ async fn the_dashboard_shows_each_measure_with_status_words_trend_and_records() 
         assert!(page.contains(&format!("aria-labelledby=\"trend-{id}\"")), "{id} chart");
         assert!(page.contains(&format!("Records behind {id}")), "{id} drill-down");
     }
+    // A calendar quarter's baseline is the quarter before; eight quarters
+    // back from Q2 2025 is Q3 2023.
+    assert!(page.contains("compared with the previous period (2025-01-01 to 2025-03-31)"), "baseline");
     assert!(
-        page.contains("over the last 8 periods, oldest first: 2023-07-04 to 2023-10-02"),
-        "eight periods back"
+        page.contains("over the last 8 periods, oldest first: 2023-07-01 to 2023-09-30: ")
+            && page.contains("; 2023-10-01 to 2023-12-31: "),
+        "eight quarters back"
+    );
+    // A year against the year before, though 2024 had 366 days; a month
+    // against the month before.
+    let (_, year) = reviewer.get_text("/dashboard?from=2025-01-01&to=2025-12-31").await;
+    assert!(year.contains("compared with the previous period (2024-01-01 to 2024-12-31)"), "year baseline");
+    let (_, march) = reviewer.get_text("/dashboard?from=2026-03-01&to=2026-03-31").await;
+    assert!(march.contains("compared with the previous period (2026-02-01 to 2026-02-28)"), "month baseline");
+    // A custom range against the range of equal length before it.
+    let (_, custom) = reviewer.get_text("/dashboard?from=2026-03-05&to=2026-03-14").await;
+    assert!(
+        custom.contains("compared with the previous period (2026-02-23 to 2026-03-04)"),
+        "custom baseline"
     );
     assert!(page.contains("tag--no\">not met") || page.contains("tag--ok\">met"));
     let clerk_id = app.user("clerk", &[Role::Clerk]).await;
@@ -406,4 +428,138 @@ async fn population_shares_and_coordinates_add_d2_and_d9() {
     // D9 is listed; every fixture stop is at 09:30, outside the window.
     let d9 = &page[page.find("D9 veil of darkness").unwrap()..];
     assert!(d9.contains("0 stops in the window"), "{}", &d9[..400.min(d9.len())]);
+}
+
+/// A refused review comment comes back with the text as typed, the error
+/// next to its box, the box marked invalid, an error summary and 422.
+#[tokio::test]
+async fn a_refused_comment_keeps_its_text_and_says_why_next_to_the_box() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    app.user("reviewer", &[Role::Reviewer]).await;
+    let reviewer = app.signed_in("reviewer").await;
+    for (from, to) in [("2025-01-01", "2025-03-31"), ("2025-04-01", "2025-06-30")] {
+        let made = reviewer.post("/reports", &[("from", from), ("to", to)]).await;
+        assert_eq!(made.status(), 303);
+    }
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM reports ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let too_long = format!("Ask for the SOP. {}", "x".repeat(2000));
+    let refused = reviewer.post(&format!("/reports/{}/comments", ids[1]), &[("body", &too_long)]).await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert_eq!(page.matches("id=\"error-summary\"").count(), 1, "one error summary");
+    assert!(
+        page.contains("<a href=\"#comment\">A comment is at most 2,000 characters; this one has 2017."),
+        "summary"
+    );
+    assert!(page.contains("<p class=\"error-message\" id=\"comment-error\">"), "message next to the box");
+    let textarea = &page[page.find("<textarea id=\"comment\"").expect("the refused box")..];
+    let textarea = &textarea[..textarea.find("</textarea>").unwrap()];
+    assert!(
+        textarea.contains("aria-invalid=\"true\"")
+            && textarea.contains("aria-describedby=\" comment-error\""),
+        "{textarea}"
+    );
+    assert!(textarea.ends_with(&format!(">{too_long}")), "the typed text is kept");
+    // The refused box belongs to the report it was written on; the other
+    // report's box is empty and unmarked.
+    let article = &page[page.find(&format!("id=\"report-{}\"", ids[1])).unwrap()..];
+    assert!(article[..article.find("</article>").unwrap()].contains("<textarea id=\"comment\""));
+    assert!(page.contains(&format!(
+        "<textarea id=\"comment-{}\" name=\"body\" rows=\"2\" maxlength=\"2000\"></textarea>",
+        ids[0]
+    )));
+
+    let empty = reviewer.post(&format!("/reports/{}/comments", ids[0]), &[("body", "   ")]).await;
+    assert_eq!(empty.status(), 422);
+    let page = empty.text().await.unwrap();
+    assert!(page.contains("Write the comment before adding it."));
+    let article = &page[page.find(&format!("id=\"report-{}\"", ids[0])).unwrap()..];
+    assert!(article[..article.find("</article>").unwrap()].contains("aria-invalid=\"true\""));
+    assert_eq!(app.count("report_comments").await, 0, "nothing was saved");
+}
+
+/// Administrators see the equity settings once: one heading, one set of
+/// ids, one error summary when the settings are refused.
+#[tokio::test]
+async fn the_equity_settings_are_shown_once() {
+    let app = spawn_app().await;
+    app.user("admin", &[Role::Administrator]).await;
+    let admin = app.signed_in("admin").await;
+    let (status, page) = admin.get_text("/dashboard?from=2025-04-01&to=2025-06-30").await;
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<h2 id=\"settings-title\">Equity settings</h2>").count(), 1);
+    for id in ["id=\"population_shares\"", "id=\"latitude\"", "id=\"longitude\""] {
+        assert_eq!(page.matches(id).count(), 1, "{id}");
+    }
+    let bad =
+        admin.post("/dashboard/settings", &[("population_shares", "white=sixty"), ("latitude", "95")]).await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.unwrap();
+    assert_eq!(page.matches("id=\"error-summary\"").count(), 1, "one error summary");
+    assert_eq!(page.matches("id=\"latitude-error\"").count(), 1);
+}
+
+/// Reports print on US Letter by default and on A4 once the agency chooses
+/// it in its profile (an audited settings change); the tables still read
+/// back in order on the narrower sheet.
+#[tokio::test]
+async fn the_agency_chooses_letter_or_a4_for_its_reports() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    app.user("admin", &[Role::Administrator]).await;
+    let admin = app.signed_in("admin").await;
+    let (_, form) = admin.get_text("/agency").await;
+    assert!(
+        form.contains("id=\"paper-letter\" name=\"paper_size\" value=\"letter\" checked"),
+        "Letter by default"
+    );
+    let profile = |size: &'static str| {
+        vec![
+            ("name", "Test County Sheriff"),
+            ("ori", "TX1010000"),
+            ("state", "TX"),
+            ("models", "JEM"),
+            ("login_banner", "Restricted system. Use is monitored and audited."),
+            ("time_zone", "America/Chicago"),
+            ("mfa_policy", "optional"),
+            ("paper_size", size),
+        ]
+    };
+    let refused = admin.post("/agency", &profile("legal")).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Choose US Letter or A4."));
+    let saved = admin.post("/agency", &profile("a4")).await;
+    assert_eq!(saved.status(), 303);
+    let (_, form) = admin.get_text("/agency").await;
+    assert!(form.contains("id=\"paper-a4\" name=\"paper_size\" value=\"a4\" checked"));
+    let details: String = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'settings.update' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["before"]["paper_size"], "letter", "{details}");
+    assert_eq!(details["after"]["paper_size"], "a4", "{details}");
+
+    let pdf = app.dir.path().join("a4.pdf");
+    let (ok, out) =
+        app.cli(&["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (_, info) = tool("pdfinfo", &[pdf.to_str().unwrap()]);
+    assert!(info.contains("Page size:       595.276 x 841.89 pts (A4)"), "{info}");
+    let (ok, check) = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
+    assert!(ok && check.contains("No syntax or stream encoding errors"), "{check}");
+    let text = text_of(&pdf);
+    let d3 = between(between(&text, "Stops and equity", "Accountability"), "D3 search rate by race\n", "D4 ");
+    let hispanic = d3.lines().find(|l| l.trim_start().starts_with("Hispanic/Latino")).expect("hispanic row");
+    assert!(
+        hispanic
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .ends_with(&["3", "3", "100.0%", "2.00", "small", "sample"]),
+        "{hispanic}"
+    );
 }

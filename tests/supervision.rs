@@ -7,7 +7,6 @@ mod common;
 
 use common::{Client, PASSWORD, TestApp, location, spawn_app};
 use oversight::auth::Role;
-use oversight::supervision::{RecordKind, fingerprint};
 
 struct Setup {
     app: TestApp,
@@ -90,7 +89,7 @@ async fn decide(
 
 async fn current_hash(app: &TestApp, id: i64) -> String {
     let record = oversight::arrests::store::get(&app.db, id).await.unwrap();
-    fingerprint(RecordKind::Arrest, &record)
+    oversight::supervision::arrest_fingerprint(&record, "v2").unwrap()
 }
 
 async fn edit_charges(clerk: &Client, officer: &str, id: i64, charges: &str) {

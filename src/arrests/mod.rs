@@ -26,6 +26,18 @@ pub const PRIORITIES: Choices = &[
 pub const TYPES: Choices = &[("on_view", "On-view"), ("warrant", "Warrant"), ("summons", "Summons")];
 pub const LIST_FIELDS: [&str; 1] = ["perceived_race"];
 
+/// The codes an arrest field's values come from, for showing them by label.
+pub fn choices_of(field: &str) -> Option<Choices> {
+    Some(match field {
+        "offense_class" => CLASSES,
+        "priority_level" => PRIORITIES,
+        "arrest_type" => TYPES,
+        "perceived_race" => crate::stops::RACE_GROUPS,
+        "perceived_gender" => GENDERS,
+        _ => return None,
+    })
+}
+
 /// ICE takes custody within 48 hours, or the person is released (WSO).
 pub const WSO_HOURS: i64 = 48;
 
@@ -57,7 +69,17 @@ pub struct Arrest {
     pub perceived_gender: String,
     pub perceived_age: Option<i64>,
     pub exception: String,
+    /// The random salt of this record's commitments to the name and date
+    /// of birth (docs/security.md): personal data itself, so it is never
+    /// serialised, and reaches only the roles that see the name.
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub person_salt: String,
 }
+
+/// The fields that commit to a person: shown to nobody without
+/// personal-data access, in any form that a guess could be tested against.
+pub const PERSONAL_FIELDS: [&str; 2] = ["person_name", "person_dob"];
 
 fn instant(value: &str) -> Option<PrimitiveDateTime> {
     let (date, time) = value.split_once(' ')?;
@@ -162,21 +184,35 @@ impl Arrest {
         }
     }
 
-    /// What the audit log keeps of the record: every field, but the name
-    /// and date of birth only as SHA-256 fingerprints, so a change is
-    /// provable without the log exposing personal data to auditors.
+    /// The salted commitment to one personal field's current value.
+    pub fn commitment(&self, field: &str) -> String {
+        let value = match field {
+            "person_name" => self.person_name.as_str(),
+            _ => self.person_dob.as_deref().unwrap_or(""),
+        };
+        crate::canonical::personal_commitment(&self.person_salt, field, value)
+    }
+
+    /// The record with its name and date of birth replaced by their
+    /// commitments: what fingerprints (sign-off `arrest/v2`, `report/v2`)
+    /// hash, so a fingerprint shown to an auditor tests no guess.
+    pub fn committed(&self) -> Arrest {
+        Arrest {
+            person_name: self.commitment("person_name"),
+            person_dob: Some(self.commitment("person_dob")),
+            ..self.clone()
+        }
+    }
+
+    /// What the audit log keeps of the record: every field, the name and
+    /// date of birth only as `{"withheld": commitment}`. A change is
+    /// provable by whoever holds the salt and the values; nobody else can
+    /// test a guess against the log.
     pub fn audit_view(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
-            for field in ["person_name", "person_dob"] {
-                let fingerprint = match map.get(field) {
-                    Some(serde_json::Value::String(s)) if !s.is_empty() => {
-                        use sha2::Digest;
-                        format!("withheld, sha256 {}", &hex::encode(sha2::Sha256::digest(s.as_bytes()))[..16])
-                    }
-                    _ => "(empty)".to_string(),
-                };
-                map.insert(field.into(), fingerprint.into());
+            for field in PERSONAL_FIELDS {
+                map.insert(field.into(), serde_json::json!({ "withheld": self.commitment(field) }));
             }
         }
         value
@@ -186,6 +222,7 @@ impl Arrest {
     pub fn without_personal_data(mut self) -> Self {
         self.person_name = String::new();
         self.person_dob = None;
+        self.person_salt = String::new();
         self
     }
 }
@@ -351,6 +388,7 @@ pub fn validate(
         perceived_gender: gender,
         perceived_age: age,
         exception: String::new(),
+        person_salt: String::new(),
     })
 }
 

@@ -16,7 +16,6 @@ use crate::agency;
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
-use crate::compliance::{ActionKind, exception};
 use crate::error::AppResult;
 use crate::officers::{self, Officer};
 use crate::web::record_form::{Choices, RecordForm};
@@ -49,8 +48,21 @@ pub struct ListQuery {
     officer: String,
     #[serde(default)]
     action_287g: String,
+    /// "counted": the ICE warrant holds E5 counts for the period `from`..`to`.
+    #[serde(default)]
+    hold: String,
     #[serde(default)]
     after: String,
+}
+
+/// 48 hours before the end of the day `to` (today when no end is given),
+/// written as the arrest list compares date and time: E5 leaves out a hold
+/// still open and taken at or after it.
+fn hold_cutoff(to: Option<time::Date>, today: time::Date) -> String {
+    let end =
+        time::PrimitiveDateTime::new(to.unwrap_or(today), time::Time::MIDNIGHT) + time::Duration::days(1);
+    let cutoff = end - time::Duration::hours(super::WSO_HOURS);
+    format!("{} {:02}:{:02}", format_date(cutoff.date()), cutoff.hour(), cutoff.minute())
 }
 
 pub struct Row {
@@ -81,6 +93,7 @@ async fn route_get_arrests(
 ) -> AppResult<ListPage> {
     let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
     let day = |v: &str| parse_date(v).map(format_date);
+    let today = agency::store::get(&state.db).await?.today();
     let filter = Filter {
         from: day(&query.from),
         to: day(&query.to),
@@ -90,11 +103,12 @@ async fn route_get_arrests(
             "no" => Some(false),
             _ => None,
         },
+        hold_counted_before: (query.hold == "counted").then(|| hold_cutoff(parse_date(&query.to), today)),
         after: query.after.split_once('_').and_then(|(d, id)| Some((day(d)?, id.parse().ok()?))),
     };
     let (arrests, more) = store::page(&state.db, &filter, 50).await?;
     let officers = officers::routes::roster(&state, &page).await?;
-    let now = now_local(agency::store::get(&state.db).await?.today());
+    let now = now_local(today);
     let next = match (more, arrests.last()) {
         (true, Some(last)) => {
             let mut url = url::form_urlencoded::Serializer::new(String::new());
@@ -103,6 +117,7 @@ async fn route_get_arrests(
                 ("to", &query.to),
                 ("officer", &query.officer),
                 ("action_287g", &query.action_287g),
+                ("hold", &query.hold),
             ] {
                 if !v.is_empty() {
                     url.append_pair(k, v);
@@ -242,7 +257,7 @@ async fn save(
         Ok(stop) => crate::stops::store::get(&state.db, stop).await.map(|s| vec![s.id]).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let mut arrest = match super::validate(
+    let arrest = match super::validate(
         &form,
         |id| officers.iter().any(|o| o.id == id),
         |id| stop_ids.contains(&id),
@@ -251,15 +266,11 @@ async fn save(
         Ok(arrest) => arrest,
         Err(errors) => return form_page(state, page, id, form, errors).await,
     };
-    arrest.exception = exception_of(state, &officers, &arrest).await?;
-    let id = match id {
-        Some(id) => {
-            arrest.id = id;
-            store::update(&state.db, actor, &arrest).await?;
-            id
-        }
+    let arrest = match id {
+        Some(id) => store::update(&state.db, actor, &Arrest { id, ..arrest }).await?,
         None => store::create(&state.db, actor, &arrest).await?,
     };
+    let id = arrest.id;
     let message = match (arrest.action_287g(), arrest.exception.is_empty()) {
         (false, _) => "Arrest saved.".to_string(),
         (true, true) => "Arrest saved. Its 287(g) action now awaits a supervisor's sign-off.".to_string(),
@@ -270,26 +281,4 @@ async fn save(
     };
     flash(session, message).await?;
     Ok(see_other(&format!("/arrests/{id}")))
-}
-
-/// Each 287(g) action must be within the officer's authority that day.
-async fn exception_of(state: &AppState, officers: &[Officer], arrest: &Arrest) -> AppResult<String> {
-    let (Some(officer_id), Some(date)) = (arrest.officer_id, parse_date(&arrest.arrest_date)) else {
-        return Ok(String::new());
-    };
-    let Some(officer) = officers.iter().find(|o| o.id == officer_id) else { return Ok(String::new()) };
-    let evidence = officers::store::evidence(&state.db).await?;
-    let kinds = [
-        (arrest.detainer_lodged != 0, ActionKind::Detainer, "detainer"),
-        (arrest.removal_paperwork != 0, ActionKind::RemovalPaperwork, "removal paperwork"),
-        (arrest.warrant_served != 0, ActionKind::WarrantService, "warrant service"),
-    ];
-    let reasons: Vec<String> = kinds
-        .iter()
-        .filter(|(taken, _, _)| *taken)
-        .filter_map(|(_, kind, what)| {
-            exception(officer, &evidence.of(officer_id), *kind, date).map(|r| format!("{r} for the {what}"))
-        })
-        .collect();
-    Ok(reasons.join("; "))
 }

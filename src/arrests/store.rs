@@ -1,17 +1,18 @@
 //! Queries on arrests; every change with its audit entry (personal data
-//! only as fingerprints, see `Arrest::audit_view`).
+//! only as salted commitments, see `Arrest::audit_view`).
 
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::Arrest;
 use crate::audit::{self, Actor, Entry, Event};
+use crate::compliance::exceptions::Authority;
 use crate::db::{Db, begin_write, now_unix};
 
 const COLUMNS: &str = "id, arrest_date, arrest_time, officer_id, stop_id, person_name, person_dob, charges, offense_code, \
      offense_class, priority_level, arrest_type, detainer_lodged, removal_paperwork, warrant_served, transferred_at, \
-     released_at, perceived_race, perceived_gender, perceived_age, exception";
-const FIELDS: [&str; 20] = [
+     released_at, perceived_race, perceived_gender, perceived_age, exception, person_salt";
+const FIELDS: [&str; 21] = [
     "arrest_date",
     "arrest_time",
     "officer_id",
@@ -32,6 +33,7 @@ const FIELDS: [&str; 20] = [
     "perceived_gender",
     "perceived_age",
     "exception",
+    "person_salt",
 ];
 
 #[derive(Clone, Debug, Default)]
@@ -40,6 +42,11 @@ pub struct Filter {
     pub to: Option<String>,
     pub officer_id: Option<i64>,
     pub action_287g: Option<bool>,
+    /// E5's holds: ICE warrants served whose hold had ended, or had been
+    /// open longer than 48 hours, at the end of the period. The value is
+    /// that end less 48 hours ("YYYY-MM-DD HH:MM"): a hold still open and
+    /// taken at or after it is left out, as the measure leaves it out.
+    pub hold_counted_before: Option<String>,
     pub after: Option<(String, i64)>,
 }
 
@@ -62,6 +69,14 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool),
             q.push(" AND detainer_lodged = 0 AND removal_paperwork = 0 AND warrant_served = 0");
         }
         None => {}
+    }
+    if let Some(cutoff) = &f.hold_counted_before {
+        q.push(
+            " AND warrant_served = 1 AND (COALESCE(transferred_at, '') <> '' OR COALESCE(released_at, '') <> '' \
+             OR arrest_date || ' ' || arrest_time < ",
+        )
+        .push_bind(cutoff.clone())
+        .push(")");
     }
     if let Some(key) = &f.after {
         crate::db::push_after(&mut q, "arrests", ("arrest_date", "arrest_time"), true, key);
@@ -102,51 +117,109 @@ fn bind<'q>(q: Args<'q>, a: &'q Arrest) -> Args<'q> {
         .bind(&a.perceived_gender)
         .bind(a.perceived_age)
         .bind(&a.exception)
+        .bind(&a.person_salt)
 }
 
 /// Inserts inside the caller's transaction (an import records one audit
-/// entry for the whole file).
-pub async fn insert(tx: &mut crate::db::Tx, arrest: &Arrest) -> Result<i64, sqlx::Error> {
+/// entry for the whole file), with a new salt for the record's personal
+/// commitments and its compliance exception decided by `authority`
+/// (loaded in the same transaction), never by the caller; returns the
+/// record as stored.
+pub async fn insert(
+    tx: &mut crate::db::Tx,
+    authority: &Authority,
+    arrest: &Arrest,
+) -> Result<Arrest, sqlx::Error> {
     let now = now_unix();
+    let mut saved = Arrest {
+        person_salt: crate::canonical::new_salt(),
+        exception: authority.arrest(arrest),
+        ..arrest.clone()
+    };
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "INSERT INTO arrests ({}, created_at, updated_at) VALUES ({}, $21, $22) RETURNING id",
+        "INSERT INTO arrests ({}, created_at, updated_at) VALUES ({}, $22, $23) RETURNING id",
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(sqlx::query_as(&sql), arrest).bind(now).bind(now).fetch_one(&mut **tx).await?;
-    Ok(id)
+    let (id,) = bind(sqlx::query_as(&sql), &saved).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    saved.id = id;
+    Ok(saved)
 }
 
-pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<i64, sqlx::Error> {
+pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let id = insert(&mut tx, arrest).await?;
-    let saved = Arrest { id, ..arrest.clone() };
+    let authority = Authority::load(&mut tx).await?;
+    let saved = insert(&mut tx, &authority, arrest).await?;
+    let id = saved.id;
     let details = json!({ "after": saved.audit_view() });
     audit::record(&mut tx, actor, Event::new("arrest.create", "arrest", id).details(details)).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(saved)
 }
 
-pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<(), sqlx::Error> {
+/// Saves an edit, its exception decided as on create; returns it as saved.
+pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let before: Arrest = sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1"))
         .bind(arrest.id)
         .fetch_one(&mut *tx)
         .await?;
+    // The record keeps its salt: an unchanged name commits to the same
+    // value, so the entry lists only what changed.
+    let authority = Authority::load(&mut tx).await?;
+    let arrest = &Arrest {
+        person_salt: before.person_salt.clone(),
+        exception: authority.arrest(arrest),
+        ..arrest.clone()
+    };
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
-    let sql = format!("UPDATE arrests SET {}, updated_at = $21 WHERE id = $22 RETURNING id", sets.join(", "));
+    let sql = format!("UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 RETURNING id", sets.join(", "));
     bind(sqlx::query_as(&sql), arrest).bind(now_unix()).bind(arrest.id).fetch_one(&mut *tx).await?;
     if before != *arrest {
         let event = Event::new("arrest.update", "arrest", arrest.id)
             .changes(&before.audit_view(), &arrest.audit_view());
         audit::record(&mut tx, actor, event).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(arrest.clone())
 }
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     crate::audit::store::history_of(db, "arrest", id).await
+}
+
+/// The 287(g) actions of one officer (of all, with None), for
+/// recomputing their exceptions.
+pub async fn actions_in(
+    conn: &mut sqlx::SqliteConnection,
+    officer: Option<i64>,
+) -> Result<Vec<Arrest>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM arrests WHERE (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
+         AND ($1 IS NULL OR officer_id = $1)"
+    );
+    sqlx::query_as(&sql).bind(officer).fetch_all(conn).await
+}
+
+/// Sets an arrest's exception (`compliance::exceptions::refresh`).
+pub async fn set_exception(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    exception: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
+        .bind(exception)
+        .bind(now_unix())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Every arrest, in id order (exports).
+pub async fn all(db: &Db) -> Result<Vec<Arrest>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests ORDER BY id")).fetch_all(db).await
 }
 
 /// Every arrest dated in [from, to] (measures).

@@ -275,15 +275,26 @@ impl Entry {
     }
 
     /// The details as short lines for people: "field: before → after"
-    /// for edits, "field: value" otherwise.
+    /// for edits, "field: value" otherwise. Codes read as their labels
+    /// ("Search of person", not ",search_person,"), and personal data that
+    /// the entry only commits to reads "withheld", never as a digest.
     pub fn detail_lines(&self) -> Vec<String> {
-        let show = |v: &serde_json::Value| match v {
+        let show = |key: &str, v: &serde_json::Value| match v {
             serde_json::Value::Null => "(empty)".to_string(),
             serde_json::Value::String(s) if s.is_empty() => "(empty)".to_string(),
-            serde_json::Value::String(s) => s.clone(),
+            _ if is_withheld(v) => "withheld".to_string(),
+            serde_json::Value::String(s) => match choices_of(&self.object_kind, key) {
+                Some(choices) if s.starts_with(',') => crate::stops::unpack(s)
+                    .iter()
+                    .map(|c| crate::stops::label(choices, c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(choices) => crate::stops::label(choices, s),
+                None => s.clone(),
+            },
             other => other.to_string(),
         };
-        let Some(map) = self.details.as_object() else { return vec![show(&self.details)] };
+        let Some(map) = self.details.as_object() else { return vec![show("", &self.details)] };
         let before = map.get("before").and_then(|v| v.as_object());
         let after = map.get("after").and_then(|v| v.as_object());
         let mut lines = Vec::new();
@@ -291,16 +302,39 @@ impl Entry {
             (Some(b), Some(a)) => {
                 for (key, new) in a {
                     let old = b.get(key).unwrap_or(&serde_json::Value::Null);
-                    lines.push(format!("{key}: {} → {}", show(old), show(new)));
+                    if is_withheld(new) || is_withheld(old) {
+                        lines.push(format!("{key}: changed (withheld)"));
+                    } else {
+                        lines.push(format!("{key}: {} → {}", show(key, old), show(key, new)));
+                    }
                 }
             }
-            (None, Some(a)) => lines.extend(a.iter().map(|(k, v)| format!("{k}: {}", show(v)))),
+            (None, Some(a)) => lines.extend(a.iter().map(|(k, v)| format!("{k}: {}", show(k, v)))),
             _ => {}
         }
         for (key, value) in map.iter().filter(|(k, _)| *k != "before" && *k != "after") {
-            lines.push(format!("{key}: {}", show(value)));
+            lines.push(format!("{key}: {}", show(key, value)));
         }
         lines
+    }
+}
+
+/// A personal value the entry only commits to: `{"withheld": commitment}`
+/// (docs/security.md), or the plain digest earlier versions wrote.
+fn is_withheld(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map.contains_key("withheld"),
+        serde_json::Value::String(s) => s.starts_with("withheld, sha256 "),
+        _ => false,
+    }
+}
+
+/// The list of codes a field of a record kind takes its values from.
+fn choices_of(object_kind: &str, field: &str) -> Option<crate::web::record_form::Choices> {
+    match object_kind {
+        "stop" => crate::stops::choices_of(field),
+        "arrest" => crate::arrests::choices_of(field),
+        _ => None,
     }
 }
 
@@ -364,18 +398,65 @@ pub async fn record_alone(db: &Db, actor: &Actor, event: Event) -> Result<Entry,
 /// The result of checking a chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Intact { entries: u64, head: String },
-    Broken { seq: i64, position: u64, reason: String },
+    /// Every entry verifies. `expected` is where the chain reached the
+    /// head the checker said they hold, when they gave one.
+    Intact {
+        entries: u64,
+        head: String,
+        expected: Option<Reached>,
+    },
+    Broken {
+        seq: i64,
+        position: u64,
+        reason: String,
+    },
+    /// Every entry verifies, but the chain never reaches the head the
+    /// checker holds: its tail was cut off, or the head is from another log.
+    Unreached {
+        entries: u64,
+        head: String,
+        expected: String,
+    },
+}
+
+/// Where a held head was found in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reached {
+    pub head: String,
+    pub seq: i64,
+    /// The entry had that hash before the log was chained again to remove
+    /// plain digests of personal data (`store::remove_personal_digests`).
+    pub replaced: bool,
 }
 
 impl Verdict {
     pub fn message(&self) -> String {
         match self {
-            Verdict::Intact { entries, head } => format!("OK {entries} entries, head {head}"),
+            Verdict::Intact { entries, head, expected: None } => format!(
+                "OK {entries} entries, head {head}: compare {head} with a head you hold, such as the one printed \
+                 on a report (a file alone cannot show that entries were cut from its end)"
+            ),
+            Verdict::Intact { entries, head, expected: Some(r) } => format!(
+                "OK {entries} entries, head {head}; the log reaches the head you hold, {}, at entry seq {}{}",
+                r.head,
+                r.seq,
+                if r.replaced {
+                    " (the hash that entry had before plain digests of personal data were removed from the log)"
+                } else {
+                    ""
+                }
+            ),
             Verdict::Broken { seq, position, reason } => {
                 format!("FAILED at entry seq {seq} (entry {position} of the log): {reason}")
             }
+            Verdict::Unreached { entries, head, expected } => format!(
+                "NOT REACHED: the {entries} entries verify, up to head {head}, but the log never reaches {expected}: \
+                 entries after it were removed, or {expected} is not from this log"
+            ),
         }
+    }
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Verdict::Intact { .. })
     }
 }
 
@@ -385,15 +466,29 @@ pub struct Verifier {
     prev_seq: i64,
     prev_hash: String,
     broken: Option<Verdict>,
+    expect: Option<String>,
+    reached: Option<Reached>,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self { count: 0, prev_seq: 0, prev_hash: GENESIS.to_string(), broken: None }
+        Self::expecting(None)
     }
 }
 
 impl Verifier {
+    /// A verifier that also looks for `head`, a hash the checker holds.
+    pub fn expecting(head: Option<&str>) -> Self {
+        Self {
+            count: 0,
+            prev_seq: 0,
+            prev_hash: GENESIS.to_string(),
+            broken: None,
+            expect: head.map(|h| h.trim().to_ascii_lowercase()),
+            reached: None,
+        }
+    }
+
     /// Feeds the next entry; returns false once the chain is broken.
     pub fn push(&mut self, entry: &Entry) -> bool {
         if self.broken.is_some() {
@@ -416,6 +511,16 @@ impl Verifier {
             self.broken = Some(Verdict::Broken { seq: entry.seq, position: self.count, reason });
             return false;
         }
+        if let (Some(expect), None) = (&self.expect, &self.reached) {
+            // An entry chained again keeps its earlier hash in its details,
+            // under its own (verified) hash.
+            let replaced =
+                entry.details.get("replaced_hash").and_then(|v| v.as_str()) == Some(expect.as_str());
+            if entry.hash == *expect || replaced {
+                self.reached =
+                    Some(Reached { head: expect.clone(), seq: entry.seq, replaced: entry.hash != *expect });
+            }
+        }
         self.prev_seq = entry.seq;
         self.prev_hash = entry.hash.clone();
         true
@@ -433,13 +538,26 @@ impl Verifier {
     }
 
     pub fn finish(self) -> Verdict {
-        self.broken.unwrap_or(Verdict::Intact { entries: self.count, head: self.prev_hash })
+        if let Some(broken) = self.broken {
+            return broken;
+        }
+        match (self.expect, self.reached) {
+            (Some(expected), None) => {
+                Verdict::Unreached { entries: self.count, head: self.prev_hash, expected }
+            }
+            (_, reached) => Verdict::Intact { entries: self.count, head: self.prev_hash, expected: reached },
+        }
     }
 }
 
 /// Verifies a JSON Lines export.
 pub fn verify_jsonl(reader: impl std::io::BufRead) -> Verdict {
-    let mut verifier = Verifier::default();
+    verify_jsonl_expecting(reader, None)
+}
+
+/// Verifies a JSON Lines export and that it reaches `head`, if given.
+pub fn verify_jsonl_expecting(reader: impl std::io::BufRead, head: Option<&str>) -> Verdict {
+    let mut verifier = Verifier::expecting(head);
     for (index, line) in reader.lines().enumerate() {
         let number = index as u64 + 1;
         let line = match line {
@@ -539,7 +657,43 @@ mod tests {
     #[test]
     fn intact_chain_verifies_with_its_head() {
         let entries = chain(5);
-        assert_eq!(verify(&entries), Verdict::Intact { entries: 5, head: entries[4].hash.clone() });
+        assert_eq!(
+            verify(&entries),
+            Verdict::Intact { entries: 5, head: entries[4].hash.clone(), expected: None }
+        );
+    }
+
+    fn text(entries: &[Entry]) -> String {
+        entries.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect()
+    }
+
+    #[test]
+    fn a_cut_tail_is_found_against_a_held_head() {
+        let entries = chain(8);
+        let held = entries[7].hash.clone();
+        let cut = &entries[..3];
+        let verdict = verify_jsonl_expecting(text(cut).as_bytes(), Some(&held));
+        assert!(matches!(&verdict, Verdict::Unreached { entries: 3, expected, .. } if *expected == held));
+        assert!(verdict.message().starts_with("NOT REACHED"), "{}", verdict.message());
+        assert!(verify(cut).message().contains("compare"), "without a held head the message says what to do");
+        let whole = verify_jsonl_expecting(text(&entries).as_bytes(), Some(&entries[4].hash.to_uppercase()));
+        assert!(matches!(
+            whole,
+            Verdict::Intact { expected: Some(Reached { seq: 5, replaced: false, .. }), .. }
+        ));
+    }
+
+    #[test]
+    fn a_head_from_before_a_rewrite_is_recognised() {
+        let mut entries = chain(3);
+        let old = entries[2].hash.clone();
+        entries[2].details = serde_json::json!({"replaced_hash": old});
+        entries[2].hash = entries[2].compute_hash();
+        let verdict = verify_jsonl_expecting(text(&entries).as_bytes(), Some(&old));
+        assert!(matches!(
+            verdict,
+            Verdict::Intact { expected: Some(Reached { seq: 3, replaced: true, .. }), .. }
+        ));
     }
 
     #[test]
@@ -577,6 +731,38 @@ mod tests {
         let mut e = chain(1).remove(0);
         e.details = serde_json::json!({"before": {"status": "active"}, "after": {"status": "on_leave"}, "via": "web"});
         assert_eq!(e.detail_lines(), vec!["status: active → on_leave", "via: web"]);
+    }
+
+    #[test]
+    fn detail_lines_show_labels_and_withhold_personal_data() {
+        let mut e = chain(1).remove(0);
+        e.object_kind = "stop".into();
+        e.details = serde_json::json!({
+            "before": {"actions": ",frisk,", "stop_type": "vehicle"},
+            "after": {"actions": ",frisk,search_person,", "stop_type": "pedestrian"},
+        });
+        assert_eq!(
+            e.detail_lines(),
+            vec![
+                "actions: Frisk (pat-down) → Frisk (pat-down), Search of person",
+                "stop_type: Vehicle → Pedestrian"
+            ]
+        );
+        e.object_kind = "arrest".into();
+        e.details = serde_json::json!({
+            "before": {"person_dob": {"withheld": "ab12"}, "priority_level": "3"},
+            "after": {"person_dob": {"withheld": "cd34"}, "priority_level": "1"},
+        });
+        let lines = e.detail_lines();
+        assert_eq!(
+            lines,
+            vec![
+                "person_dob: changed (withheld)",
+                "priority_level: Level 3: other offenses → Level 1: major drug offenses or violent crimes"
+            ]
+        );
+        e.details = serde_json::json!({"after": {"person_name": {"withheld": "ab12"}}});
+        assert_eq!(e.detail_lines(), vec!["person_name: withheld"]);
     }
 
     #[test]

@@ -140,17 +140,24 @@ async fn route_get_audit(
     list_page(&state, page, query, None).await
 }
 
-/// Verification reads the whole chain and records that it was run.
+#[derive(Deserialize, Default)]
+struct VerifyForm {
+    /// A head the auditor holds (printed on a report); optional.
+    #[serde(default)]
+    expect_head: String,
+}
+
+/// Verification reads the whole chain, checks that it reaches the head
+/// the auditor holds (when given), and records that it was run.
 async fn route_post_verify(
     State(state): State<AppState>,
     actor: Actor,
     page: PageCtx,
+    axum::Form(form): axum::Form<VerifyForm>,
 ) -> AppResult<ListPage> {
-    let verdict = store::verify(&state.db).await?;
-    let outcome = match &verdict {
-        Verdict::Intact { .. } => super::Outcome::Success,
-        Verdict::Broken { .. } => super::Outcome::Failure,
-    };
+    let held = Some(form.expect_head.trim()).filter(|h| !h.is_empty());
+    let verdict = store::verify_expecting(&state.db, held).await?;
+    let outcome = if verdict.is_ok() { super::Outcome::Success } else { super::Outcome::Failure };
     let event = Event::new("audit.verify", "audit_log", "")
         .outcome(outcome)
         .details(serde_json::json!({ "result": verdict.message() }));

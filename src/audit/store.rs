@@ -111,7 +111,12 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Entry) -> bool) -> Result<(
 
 /// Verifies the chain as stored.
 pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
-    let mut verifier = Verifier::default();
+    verify_expecting(db, None).await
+}
+
+/// Verifies the chain as stored and that it reaches `head`, if given.
+pub async fn verify_expecting(db: &Db, head: Option<&str>) -> Result<Verdict, sqlx::Error> {
+    let mut verifier = Verifier::expecting(head);
     for_each(db, |entry| verifier.push(entry)).await?;
     Ok(verifier.finish())
 }
@@ -134,4 +139,116 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write) -> anyhow::Result<u6
         Some(e) => Err(e.into()),
         None => Ok(count),
     }
+}
+
+/// The text that replaces a plain digest of personal data.
+const DIGEST_REMOVED: &str = "digest removed";
+
+/// Removes what earlier versions wrote into arrest entries that a guess
+/// could be tested against (docs/security.md): the 16-digit prefixes of
+/// plain SHA-256 of names and dates of birth, and the `record_hash` of
+/// arrest sign-offs made in form `arrest/v1` (a hash over the record with
+/// its name and date of birth). Those values become `{"withheld": "digest
+/// removed"}`, and every entry from the first one changed onward is
+/// chained again; each such entry keeps the hash it had before in
+/// `details.replaced_hash`, so a head held from earlier (printed on a
+/// report, or from an older export) is still recognised by `audit verify
+/// --expect-head`. One `audit.rewrite` entry records what was done. Runs
+/// at every start; does nothing once no such value is left.
+pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Result<u64, sqlx::Error> {
+    let mut tx = crate::db::begin_write(db).await?;
+    let first: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
+         OR (action LIKE 'sign_off.%' AND json_type(details, '$.record_hash') = 'text' \
+             AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))))",
+    )
+    .bind(serde_json::to_string(v1_arrest_sign_offs).unwrap_or_default())
+    .fetch_one(&mut *tx)
+    .await?;
+    let Some(first) = first else { return Ok(0) };
+    let legacy_sign_offs: std::collections::HashSet<i64> = v1_arrest_sign_offs.iter().copied().collect();
+    let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+        .bind(first - 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let mut prev_hash = prev.unwrap_or_else(|| super::GENESIS.to_string());
+    let old_head: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut *tx).await?;
+    let (mut changed, mut rechained) = (0u64, 0u64);
+    let mut after = first - 1;
+    loop {
+        let batch: Vec<Entry> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                .bind(after)
+                .bind(BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for mut entry in batch {
+            if entry.object_kind == "arrest" && withhold_digests(&mut entry.details, &legacy_sign_offs) {
+                changed += 1;
+            }
+            if let Some(map) = entry.details.as_object_mut() {
+                map.entry("replaced_hash").or_insert_with(|| entry.hash.clone().into());
+            }
+            entry.prev_hash = prev_hash;
+            entry.hash = entry.compute_hash();
+            sqlx::query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+                .bind(entry.details.to_string())
+                .bind(&entry.prev_hash)
+                .bind(&entry.hash)
+                .bind(entry.seq)
+                .execute(&mut *tx)
+                .await?;
+            prev_hash = entry.hash;
+            rechained += 1;
+        }
+    }
+    sqlx::query(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log \
+         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = super::Event::new("audit.rewrite", "audit_log", "").details(serde_json::json!({
+        "reason": "plain digests of personal data removed from arrest entries",
+        "entries_changed": changed,
+        "entries_chained_again": rechained,
+        "from_seq": first,
+        "old_head_seq": old_head.0,
+        "old_head": old_head.1,
+    }));
+    super::record(&mut tx, &super::Actor::system("upgrade"), event).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Replaces the guessable digests in one arrest entry's details; true if
+/// any was there.
+fn withhold_digests(
+    details: &mut serde_json::Value,
+    legacy_sign_offs: &std::collections::HashSet<i64>,
+) -> bool {
+    let removed = || serde_json::json!({ "withheld": DIGEST_REMOVED });
+    let mut changed = false;
+    let Some(map) = details.as_object_mut() else { return false };
+    let legacy_sign_off =
+        map.get("sign_off").and_then(|v| v.as_i64()).is_some_and(|id| legacy_sign_offs.contains(&id));
+    if legacy_sign_off && map.get("record_hash").is_some_and(|v| v.is_string()) {
+        map.insert("record_hash".into(), removed());
+        changed = true;
+    }
+    for side in ["before", "after"] {
+        let Some(fields) = map.get_mut(side).and_then(|v| v.as_object_mut()) else { continue };
+        for value in fields.values_mut() {
+            if value.as_str().is_some_and(|s| s.starts_with("withheld, sha256 ")) {
+                *value = removed();
+                changed = true;
+            }
+        }
+    }
+    changed
 }

@@ -2,6 +2,7 @@
 //! model, as current / due within 30 days / overdue / disqualified / not
 //! authorized, with the reason; and the training measures T1-T4.
 
+pub mod exceptions;
 pub mod measures;
 pub mod routes;
 

@@ -3,8 +3,10 @@
 //! the same validation as the entry form, every problem is reported with
 //! its line and column, and nothing is written unless every row is right.
 //! Stops, which come by the million, have their own streaming path
-//! (`stops::import`).
+//! (`stops::import`); every import, stops and training included, reads its
+//! CSV through `lines`, which numbers rows as a text editor does.
 
+pub mod lines;
 pub mod routes;
 
 use std::collections::HashMap;
@@ -61,7 +63,7 @@ pub fn read<T>(
         problem_count: 0,
         sha256: hex::encode(Sha256::digest(bytes)),
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let mut reader = lines::Reader::new(csv::ReaderBuilder::new().flexible(true), bytes);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect(),
         Err(e) => {
@@ -82,16 +84,16 @@ pub fn read<T>(
         return out;
     }
     let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = match reader.read_record(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err((line, e)) => {
                 out.problem(line, "", "", format!("the row cannot be read: {e}"));
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         let value = |c: &str| {
             index
                 .get(c)
@@ -272,10 +274,7 @@ pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::R
     let flag = |v: i64| v.to_string();
     let (columns, rows): (Vec<&str>, Vec<Vec<String>>) = match kind {
         Kind::Arrests => {
-            let all: Vec<crate::arrests::Arrest> =
-                sqlx::query_as("SELECT id, arrest_date, arrest_time, officer_id, stop_id, person_name, person_dob, charges, offense_code, offense_class, priority_level, arrest_type, detainer_lodged, removal_paperwork, warrant_served, transferred_at, released_at, perceived_race, perceived_gender, perceived_age, exception FROM arrests ORDER BY id")
-                    .fetch_all(db)
-                    .await?;
+            let all = crate::arrests::store::all(db).await?;
             let rows = all
                 .iter()
                 .map(|a| {
@@ -415,11 +414,8 @@ pub async fn import(
         return Ok((vec![line], false));
     }
     let today = crate::agency::store::get(db).await?.today();
-    let badges: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+    // Badges match without regard to case, as they are unique.
+    let badges = crate::officers::store::ids_by_badge(db).await?;
     let stops: std::collections::HashSet<i64> =
         sqlx::query_scalar("SELECT id FROM stops").fetch_all(db).await?.into_iter().collect();
     let arrests: std::collections::HashSet<i64> =
@@ -427,7 +423,10 @@ pub async fn import(
     let officer_ids: std::collections::HashSet<i64> = badges.values().copied().collect();
     let layout = kind.layout();
     let officer_of = |form: &RecordForm, column: &str| {
-        badges.get(form.value(column)).map(|id| id.to_string()).unwrap_or_else(|| "0".into())
+        badges
+            .get(&crate::officers::store::badge_key(form.value(column)))
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "0".into())
     };
     let checked = match kind {
         Kind::Arrests => read(
@@ -459,7 +458,12 @@ pub async fn import(
                     .cloned()
                     .unwrap_or_default()
                     .iter()
-                    .map(|b| badges.get(b).map(|i| i.to_string()).unwrap_or_else(|| "0".into()))
+                    .map(|b| {
+                        badges
+                            .get(&crate::officers::store::badge_key(b))
+                            .map(|i| i.to_string())
+                            .unwrap_or_else(|| "0".into())
+                    })
                     .collect();
                 form.set_list("officers", ids);
                 crate::complaints::validate(
@@ -477,7 +481,8 @@ pub async fn import(
             &layout,
             |f| f.to_string(),
             |form| {
-                let officer = badges.get(form.value("officer_badge")).copied();
+                let officer =
+                    badges.get(&crate::officers::store::badge_key(form.value("officer_badge"))).copied();
                 let mut result = crate::pay::validate_pay(form, today);
                 if officer.is_none() {
                     let mut errors = result.as_ref().err().cloned().unwrap_or_default();
@@ -492,7 +497,8 @@ pub async fn import(
             &layout,
             |f| f.to_string(),
             |form| {
-                let officer = badges.get(form.value("officer_badge")).copied();
+                let officer =
+                    badges.get(&crate::officers::store::badge_key(form.value("officer_badge"))).copied();
                 let mut result = crate::pay::validate_leads(form, today);
                 if officer.is_none() {
                     let mut errors = result.as_ref().err().cloned().unwrap_or_default();
@@ -507,9 +513,13 @@ pub async fn import(
         return Ok((summary(layout.kind, &checked, 0), false));
     }
     let mut tx = crate::db::begin_write(db).await?;
+    let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
     for row in &checked.rows {
         let written = match row {
-            Parsed::Arrest(a) => crate::arrests::store::insert(&mut tx, a).await.map_err(anyhow::Error::from),
+            Parsed::Arrest(a) => crate::arrests::store::insert(&mut tx, &authority, a)
+                .await
+                .map(|a| a.id)
+                .map_err(anyhow::Error::from),
             Parsed::Complaint(c) => {
                 crate::complaints::store::insert(&mut tx, c).await.map_err(anyhow::Error::from)
             }

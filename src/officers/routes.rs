@@ -59,6 +59,14 @@ pub struct ListQuery {
     sort: String,
     #[serde(default)]
     dir: String,
+    /// With `from` and `to`: only the officers this measure counts in that
+    /// period (the dashboard's "records behind" a measure).
+    #[serde(default)]
+    measure: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
     page: Option<i64>,
 }
 
@@ -67,6 +75,8 @@ pub struct Row {
     pub authorized: bool,
     pub disqualified: bool,
     pub models: String,
+    /// The officer's records the `measure` filter counts.
+    pub counted: Option<usize>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -81,6 +91,8 @@ struct ListPage {
     today: String,
     statuses: &'static [(&'static str, &'static str)],
     models: &'static [(&'static str, &'static str)],
+    /// What the `measure` filter counts, and for which period.
+    counted: Option<(crate::measures::behind::Counted, crate::measures::Period)>,
 }
 
 impl ListPage {
@@ -98,6 +110,9 @@ impl ListPage {
             ("authorized", q.authorized.as_str()),
             ("sort", sort),
             ("dir", dir),
+            ("measure", q.measure.as_str()),
+            ("from", q.from.as_str()),
+            ("to", q.to.as_str()),
         ];
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
@@ -163,6 +178,15 @@ async fn route_get_officers(
     };
     let officers = store::list(&state.db, &filter).await?;
     let evidence = store::evidence(&state.db).await?;
+    let period = crate::web::parse_date(&query.from)
+        .zip(crate::web::parse_date(&query.to))
+        .and_then(|(from, to)| crate::measures::Period::new(from, to));
+    let counted = match period {
+        Some(period) if !query.measure.is_empty() => {
+            crate::measures::behind::officers(&state.db, &query.measure, period).await?.map(|c| (c, period))
+        }
+        _ => None,
+    };
     let rows: Vec<Row> = officers
         .into_iter()
         .map(|officer| row(officer, &evidence, today))
@@ -170,6 +194,13 @@ async fn route_get_officers(
             "yes" => r.authorized,
             "no" => !r.authorized,
             _ => true,
+        })
+        .filter_map(|mut r| match &counted {
+            Some((c, _)) => {
+                r.counted = Some(c.of(r.officer.id)?);
+                Some(r)
+            }
+            None => Some(r),
         })
         .collect();
     let total = rows.len();
@@ -186,6 +217,7 @@ async fn route_get_officers(
         today: format_date(today),
         statuses: &STATUSES,
         models: &MODELS,
+        counted,
     })
 }
 
@@ -199,6 +231,7 @@ fn row(officer: Officer, set: &EvidenceSet, today: Date) -> Row {
         disqualified,
         models: models.join(", "),
         officer,
+        counted: None,
     }
 }
 
@@ -394,9 +427,18 @@ async fn save_officer(
     form: OfficerForm,
 ) -> AppResult<Response> {
     let today = agency::store::get(&state.db).await?.today();
+    // Checked before the rest, so a taken badge shows with every other
+    // problem at once (the store checks again under the write lock).
+    let taken = store::badge_taken(&state.db, &form.badge, id).await?;
     let officer = match form.validate(id, today) {
-        Ok(officer) => officer,
-        Err(errors) => return form_page(state, page, id, form, errors).await,
+        Ok(officer) if !taken => officer,
+        result => {
+            let mut errors = result.err().unwrap_or_default();
+            if taken {
+                errors.add("badge", BADGE_TAKEN);
+            }
+            return form_page(state, page, id, form, errors).await;
+        }
     };
     let result = match id {
         Some(_) => store::update(&state.db, actor, &officer).await.map(|()| officer.id),
@@ -408,9 +450,7 @@ async fn save_officer(
             flash(session, format!("Officer {} saved.", officer.full_name())).await?;
             return Ok(see_other(&format!("/officers/{saved}")));
         }
-        Err(OfficerError::BadgeTaken) => {
-            errors.add("badge", "Another officer already has this badge number.")
-        }
+        Err(OfficerError::BadgeTaken) => errors.add("badge", BADGE_TAKEN),
         Err(OfficerError::NoSuchSupervisor) => {
             errors.add("supervisor_id", "Choose a supervisor from the list.")
         }
@@ -418,6 +458,9 @@ async fn save_officer(
     }
     form_page(state, page, id, form, errors).await
 }
+
+/// Badges are unique without regard to case: `cc-1100` is `CC-1100`.
+const BADGE_TAKEN: &str = "Another officer already has this badge number (badges are the same in any case).";
 
 #[derive(Template, WebTemplate)]
 #[template(path = "officers/designation.html")]

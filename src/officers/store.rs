@@ -84,7 +84,9 @@ pub async fn designations_of(db: &Db, officer_id: i64) -> Result<Vec<Designation
         .await
 }
 
-pub async fn all_designations(db: &Db) -> Result<Vec<Designation>, sqlx::Error> {
+pub async fn all_designations<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+) -> Result<Vec<Designation>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"))
         .fetch_all(db)
         .await
@@ -97,6 +99,49 @@ pub async fn evidence(db: &Db) -> Result<super::authorization::EvidenceSet, sqlx
         crate::training::store::all_records(db).await?,
         crate::training::store::courses(db).await?,
     ))
+}
+
+/// The same, inside a write transaction: what it has written so far counts.
+pub async fn evidence_in(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
+    Ok(super::authorization::EvidenceSet::new(
+        all_designations(&mut *conn).await?,
+        crate::training::store::all_records(&mut *conn).await?,
+        crate::training::store::courses(&mut *conn).await?,
+    ))
+}
+
+/// Every officer, inside a write transaction.
+pub async fn all_in(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Officer>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await
+}
+
+/// The key badges are matched by: unique without regard to case, so
+/// `cc-1100` is `CC-1100` in every form and import.
+pub fn badge_key(badge: &str) -> String {
+    badge.trim().to_uppercase()
+}
+
+/// Officer ids by `badge_key`, for imports that name officers by badge.
+pub async fn ids_by_badge(db: &Db) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT badge, id FROM officers").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(badge, id)| (badge_key(&badge), id)).collect())
+}
+
+/// Whether another officer than `except` has this badge, in any case.
+pub async fn badge_taken<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    badge: &str,
+    except: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM officers WHERE UPPER(badge) = $1 AND id <> $2 LIMIT 1")
+            .bind(badge_key(badge))
+            .bind(except.unwrap_or(0))
+            .fetch_optional(db)
+            .await?;
+    Ok(found.is_some())
 }
 
 pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
@@ -119,6 +164,9 @@ fn map_write_error(err: sqlx::Error) -> OfficerError {
 
 pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, OfficerError> {
     let mut tx = begin_write(db).await?;
+    if badge_taken(&mut *tx, &officer.badge, None).await? {
+        return Err(OfficerError::BadgeTaken);
+    }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -148,6 +196,9 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
 
 pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
     let mut tx = begin_write(db).await?;
+    if badge_taken(&mut *tx, &officer.badge, Some(officer.id)).await? {
+        return Err(OfficerError::BadgeTaken);
+    }
     let before: Officer =
         sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(officer.id).fetch_one(&mut *tx).await?;
     sqlx::query(
@@ -174,6 +225,10 @@ pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), Off
             Event::new("officer.update", "officer", officer.id).changes(&before, officer),
         )
         .await?;
+    }
+    if before.status != officer.status {
+        // A separated officer is no longer authorized.
+        crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer.id)).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -218,6 +273,7 @@ pub async fn add_designation(
         Event::new("designation.create", "designation", id).details(json!({ "after": saved })),
     )
     .await?;
+    crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -252,6 +308,7 @@ pub async fn update_designation(
         )
         .await?;
     }
+    crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await
 }
 

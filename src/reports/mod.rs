@@ -6,6 +6,7 @@
 //! and whether the records behind it still hash to the printed
 //! fingerprint.
 
+pub mod forms;
 pub mod pdf;
 pub mod routes;
 pub mod store;
@@ -16,7 +17,7 @@ use crate::measures::Measure;
 use crate::measures::equity::Grouped;
 use crate::measures::store::Sheet;
 use crate::web::format_instant;
-use pdf::{Column, Writer};
+use pdf::{Column, Paper, Writer};
 
 /// One issued report, as stored (never changed).
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -33,6 +34,8 @@ pub struct Report {
     pub file_sha256: String,
     pub file_name: String,
     pub size: i64,
+    /// The form of `data_sha256` (`forms`): checked in the form it was made in.
+    pub data_form: String,
 }
 
 impl Report {
@@ -133,11 +136,16 @@ fn grouped_table(w: &mut Writer, g: &Grouped) {
     w.table(&columns, &rows);
 }
 
-/// Lays the report out and returns the PDF's bytes.
-pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::Result<Vec<u8>> {
+/// Lays the report out on `paper` and returns the PDF's bytes.
+pub fn render(
+    sheet: &Sheet,
+    cover: &Cover,
+    officers: &[OfficerRow],
+    paper: Paper,
+) -> anyhow::Result<Vec<u8>> {
     let period = sheet.period;
     let title = format!("Oversight report {}: {}", cover.number, period.label());
-    let mut w = Writer::new(&title)?;
+    let mut w = Writer::new(&title, paper)?;
     w.paragraph("Oversight report", 24.0, true);
     w.paragraph(&format!("{} (ORI {})", cover.agency, cover.ori), 14.0, false);
     w.paragraph(&format!("287(g) program measures for {}", period.label()), 12.0, false);
@@ -252,7 +260,7 @@ pub fn render(sheet: &Sheet, cover: &Cover, officers: &[OfficerRow]) -> anyhow::
     w.table(&columns, &rows);
 
     w.section("Methods");
-    w.paragraph("Every measure is computed from the records for the period, from raw counts; values are rounded only for display. A zero denominator is shown as no data. The previous period is the period of equal length that ends the day before.", 9.0, false);
+    w.paragraph("Every measure is computed from the records for the period, from raw counts; values are rounded only for display. A zero denominator is shown as no data. The previous period of a calendar month, quarter or year is the calendar month, quarter or year before it; of any other range, the range of equal length that ends the day before.", 9.0, false);
     for m in &sheet.measures {
         w.paragraph(
             &format!("{} {}: {}. Target: {}.", m.id, m.name, m.definition, m.target_text()),

@@ -9,89 +9,80 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Cover, OfficerRow, Report};
+use super::{Cover, OfficerRow, Report, forms};
 use crate::audit::{self, Actor, Event};
+use crate::canonical::HashWriter;
 use crate::db::{Db, begin_write, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
 use crate::web::format_date;
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-     audit_head, file_sha256, file_name, size";
+     audit_head, file_sha256, file_name, size, data_form";
 
-/// Hashes records one line each: the kind, a tab, canonical JSON.
+/// Hashes records one line each: the kind, a tab, the form's JSON.
 struct Fingerprint(Sha256);
 
 impl Fingerprint {
-    fn add<T: Serialize>(&mut self, kind: &str, record: &T) {
-        // Straight from the struct: its fields always serialize in their
-        // declared order, so equal records give equal bytes, without the
-        // cost of building a sorted map for each of a million stops.
+    fn add<T: Serialize>(&mut self, kind: &str, form: T) {
+        // Straight from the form: its fields serialize in their listed
+        // order, so equal records give equal bytes, without the cost of
+        // building a sorted map for each of a million stops.
         self.0.update(kind.as_bytes());
         self.0.update(b"\t");
-        let _ = serde_json::to_writer(&mut HashWriter(&mut self.0), record);
+        let _ = serde_json::to_writer(&mut HashWriter(&mut self.0), &form);
         self.0.update(b"\n");
     }
-    fn all<T: Serialize>(&mut self, kind: &str, records: &[T]) {
-        records.iter().for_each(|r| self.add(kind, r));
-    }
 }
 
-/// Feeds serialized bytes straight into the hash, with no buffer.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// SHA-256 of the records a report for `period` reads: those of the period
-/// and the previous one (for the previous values), and the officers'
-/// designations and training (for authorization).
-pub async fn data_fingerprint(db: &Db, period: Period) -> Result<String, sqlx::Error> {
-    let (from, to) = (period.previous().from, period.to);
+/// SHA-256 of the records a report for `period` reads, in the data form
+/// `form` (`forms`): those of the period and its baseline period (for the
+/// previous values), and the officers' designations and training (for
+/// authorization).
+pub async fn data_fingerprint(db: &Db, period: Period, form: &str) -> Result<String, sqlx::Error> {
+    let (from, to) = (forms::covered_from(period, form), period.to);
     let (from_text, to_text) = (format_date(from), format_date(to));
     let inside = |date: &str| crate::web::parse_date(date).is_some_and(|d| from <= d && d <= to);
     let mut f = Fingerprint(Sha256::new());
-    crate::stops::store::for_each_between(db, &from_text, &to_text, |s| f.add("stop", s)).await?;
-    f.all("arrest", &crate::arrests::store::between(db, &from_text, &to_text).await?);
-    let complaints: Vec<_> = crate::complaints::store::list(db, "", "")
-        .await?
-        .into_iter()
-        .filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
-        .collect();
-    f.all("complaint", &complaints);
-    let pay: Vec<_> =
-        crate::pay::store::all_pay(db).await?.into_iter().filter(|p| inside(&p.period_end)).collect();
-    f.all("pay", &pay);
-    let leads: Vec<_> = crate::pay::store::all_leads(db)
-        .await?
-        .into_iter()
-        .filter(|l| crate::measures::program::quarter_start(&l.quarter).is_some_and(|d| from <= d && d <= to))
-        .collect();
-    f.all("leads", &leads);
-    let sign_offs: Vec<crate::supervision::SignOff> = sqlx::query_as(
-        "SELECT id, record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, reviewer_kind, \
-         signed_at, action_at, record_hash FROM sign_offs ORDER BY id",
-    )
-    .fetch_all(db)
-    .await?;
-    f.all("sign_off", &sign_offs);
-    f.all("logged_measure", &crate::measures::logged::measures(db).await?);
-    let logged: Vec<_> = crate::measures::logged::values(db)
-        .await?
-        .into_iter()
-        .filter(|v| inside(&v.period_from) || inside(&v.period_to))
-        .collect();
-    f.all("logged_value", &logged);
-    f.all("officer", &crate::officers::store::list(db, &Default::default()).await?);
-    f.all("designation", &crate::officers::store::all_designations(db).await?);
-    f.all("training", &crate::training::store::all_records(db).await?);
+    crate::stops::store::for_each_between(db, &from_text, &to_text, |s| f.add("stop", forms::StopForm(s)))
+        .await?;
+    for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
+        f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
+    }
+    let complaints = crate::complaints::store::list(db, "", "").await?;
+    for c in
+        complaints.iter().filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
+    {
+        f.add("complaint", forms::ComplaintForm(c));
+    }
+    for p in crate::pay::store::all_pay(db).await?.iter().filter(|p| inside(&p.period_end)) {
+        f.add("pay", forms::PayForm(p));
+    }
+    let leads = crate::pay::store::all_leads(db).await?;
+    let in_period =
+        |q: &str| crate::measures::program::quarter_start(q).is_some_and(|d| from <= d && d <= to);
+    for l in leads.iter().filter(|l| in_period(&l.quarter)) {
+        f.add("leads", forms::LeadsForm(l));
+    }
+    for s in &crate::supervision::store::all(db).await? {
+        f.add("sign_off", forms::SignOffForm(s));
+    }
+    for m in &crate::measures::logged::measures(db).await? {
+        f.add("logged_measure", forms::LoggedMeasureForm(m));
+    }
+    let logged = crate::measures::logged::values(db).await?;
+    for v in logged.iter().filter(|v| inside(&v.period_from) || inside(&v.period_to)) {
+        f.add("logged_value", forms::LoggedValueForm(v));
+    }
+    for o in &crate::officers::store::list(db, &Default::default()).await? {
+        f.add("officer", forms::OfficerForm(o));
+    }
+    for d in &crate::officers::store::all_designations(db).await? {
+        f.add("designation", forms::DesignationForm(d));
+    }
+    for t in &crate::training::store::all_records(db).await? {
+        f.add("training", forms::TrainingForm(t));
+    }
     Ok(hex::encode(f.0.finalize()))
 }
 
@@ -129,7 +120,7 @@ pub async fn generate(
     let profile = crate::agency::store::get(db).await?;
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(db).await?.unwrap_or((0, String::new()));
-        let before = data_fingerprint(db, period).await?;
+        let before = data_fingerprint(db, period, forms::CURRENT).await?;
         let sheet = crate::measures::store::compute(db, period).await?;
         let officers = officer_rows(db, period.to).await?;
         if audit::store::head(db).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
@@ -149,7 +140,8 @@ pub async fn generate(
             audit_seq,
             audit_head,
         };
-        let bytes = super::render(&sheet, &cover, &officers)?;
+        let paper = super::pdf::Paper::from_setting(&profile.paper_size);
+        let bytes = super::render(&sheet, &cover, &officers, paper)?;
         let stored = files.write(&bytes)?;
         match record(db, actor, &cover, period, &stored).await {
             Ok(report) => return Ok((report, bytes)),
@@ -174,7 +166,8 @@ async fn record(
     let mut tx = begin_write(db).await?;
     let report: Report = sqlx::query_as(&format!(
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-         audit_head, file_sha256, file_name, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+         audit_head, file_sha256, file_name, size, data_form) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         RETURNING {COLUMNS}"
     ))
     .bind(&cover.number)
     .bind(period.from_text())
@@ -187,6 +180,7 @@ async fn record(
     .bind(&stored.sha256)
     .bind(&stored.name)
     .bind(stored.size as i64)
+    .bind(forms::CURRENT)
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new("report.generate", "report", report.id).details(json!({
@@ -256,8 +250,10 @@ pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
     let period = crate::web::parse_date(&report.period_from)
         .zip(crate::web::parse_date(&report.period_to))
         .and_then(|(f, t)| Period::new(f, t));
-    let Some(period) = period else { return Ok(Verdict::Unknown { sha256 }) };
-    let current = data_fingerprint(db, period).await?;
+    let Some(period) = period.filter(|_| forms::is_known(&report.data_form)) else {
+        return Ok(Verdict::Unknown { sha256 });
+    };
+    let current = data_fingerprint(db, period, &report.data_form).await?;
     Ok(Verdict::Issued {
         records_unchanged: current == report.data_sha256,
         current,

@@ -213,6 +213,8 @@ struct Row<'a> {
     line: u64,
     record: &'a csv::ByteRecord,
     index: &'a Columns,
+    /// The agency's date: as on the entry form, no stop is dated after it.
+    today: time::Date,
 }
 
 /// Header positions by column name. Looked up about twenty times a row, so
@@ -271,12 +273,46 @@ fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<
         return None;
     }
     match parse_date(v) {
+        Some(d) if d > row.today => {
+            let today = format_date(row.today);
+            report.problem(
+                row.line,
+                column,
+                v,
+                format!("the date is in the future (the agency's today is {today})"),
+            );
+            None
+        }
         Some(d) => Some(format_date(d)),
         None => {
             report.problem(row.line, column, v, "not a date written YYYY-MM-DD");
             None
         }
     }
+}
+
+/// A whole number in `range` (the entry form takes no fractions).
+fn whole(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInclusive<f64>) -> Option<i64> {
+    let n = number(row, column, report, range)?;
+    if n.fract() != 0.0 {
+        let value = row.get(column, report).unwrap_or_default();
+        report.problem(row.line, column, value, "not a whole number");
+        return None;
+    }
+    Some(n as i64)
+}
+
+/// Latitude and longitude, both or neither, as the entry form requires.
+fn coordinates(row: &Row, report: &mut Report) -> (Option<f64>, Option<f64>) {
+    let before = report.problem_count;
+    let lat = number(row, "lat", report, -90.0..=90.0);
+    let lng = number(row, "lng", report, -180.0..=180.0);
+    if report.problem_count == before && lat.is_some() != lng.is_some() {
+        let missing = if lat.is_none() { "lat" } else { "lng" };
+        let value = row.get(missing, report).unwrap_or_default();
+        report.problem(row.line, missing, value, "give both latitude and longitude, or neither");
+    }
+    (lat, lng)
 }
 
 fn clock(row: &Row, column: &str, report: &mut Report) -> Option<String> {
@@ -413,7 +449,7 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     let officer_id = if is_missing(officer) {
         None
     } else {
-        let found = officers.get(officer).copied();
+        let found = officers.get(&crate::officers::store::badge_key(officer)).copied();
         if found.is_none() {
             *report.unknown_officers.entry(officer.to_string()).or_default() += 1;
         }
@@ -452,6 +488,16 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     }
     let searched = search || person || vehicle;
     let contraband = match flag(row, "contraband_found", report) {
+        Some(true) if !searched => {
+            let value = row.get("contraband_found", report).unwrap_or_default();
+            report.problem(
+                row.line,
+                "contraband_found",
+                value,
+                "contraband found only goes with a search (search_conducted, search_person or search_vehicle TRUE)",
+            );
+            String::new()
+        }
         Some(true) => ",other,".to_string(),
         Some(false) if searched => ",none,".to_string(),
         _ => String::new(),
@@ -467,18 +513,19 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     } else {
         violation
     };
+    let (lat, lng) = coordinates(row, report);
     let stop = Stop {
         stop_date: stop_date.unwrap_or_default(),
         stop_time: clock(row, "time", report),
         location: text(row, "location", report, 200),
         district: text(row, "district", report, 40),
-        lat: number(row, "lat", report, -90.0..=90.0),
-        lng: number(row, "lng", report, -180.0..=180.0),
+        lat,
+        lng,
         stop_type: stop_type.into(),
         officer_id,
         perceived_race: if race.is_empty() { String::new() } else { format!(",{race},") },
         perceived_gender: gender.into(),
-        perceived_age: number(row, "subject_age", report, 0.0..=120.0).map(|a| a.round() as i64),
+        perceived_age: number(row, "subject_age", report, 1.0..=120.0).map(|a| a.round() as i64),
         reason: reason.into(),
         reason_narrative: narrative,
         actions: pack(&actions),
@@ -514,37 +561,35 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
     let with_unknown = |list: &[(&'static str, &'static str)], extra: &[&'static str]| -> Vec<&'static str> {
         list.iter().map(|(c, _)| *c).chain(extra.iter().copied()).collect()
     };
-    let int = |row: &Row, c: &str, report: &mut Report, r: std::ops::RangeInclusive<f64>| {
-        number(row, c, report, r).map(|n| n as i64)
-    };
     let bit = |row: &Row, c: &str, report: &mut Report| flag(row, c, report).unwrap_or(false) as i64;
     let badge = row.get("officer_badge", report).unwrap_or_default();
     let officer_id = if badge.is_empty() {
         None
     } else {
-        let found = officers.get(badge).copied();
+        let found = officers.get(&crate::officers::store::badge_key(badge)).copied();
         if found.is_none() {
             report.problem(row.line, "officer_badge", badge, "no officer has this badge number");
         }
         found
     };
     let races: Vec<&str> = with_unknown(RACE_GROUPS, &[]);
+    let (lat, lng) = coordinates(row, report);
     let stop = Stop {
         stop_date: date(row, "stop_date", report, true).unwrap_or_default(),
         stop_time: clock(row, "stop_time", report),
-        duration_minutes: int(row, "duration_minutes", report, 0.0..=1440.0),
+        duration_minutes: whole(row, "duration_minutes", report, 1.0..=1440.0),
         location: text(row, "location", report, 200),
         district: text(row, "district", report, 40),
-        lat: number(row, "lat", report, -90.0..=90.0),
-        lng: number(row, "lng", report, -180.0..=180.0),
+        lat,
+        lng,
         stop_type: one(row, "stop_type", report, &with_unknown(STOP_TYPES, &["unknown"])),
         call_for_service: bit(row, "call_for_service", report),
         officer_id,
         assignment: text(row, "assignment", report, 60),
-        years_of_service: int(row, "years_of_service", report, 0.0..=60.0),
+        years_of_service: whole(row, "years_of_service", report, 0.0..=60.0),
         perceived_race: codes(row, "perceived_race", report, &races),
         perceived_gender: one(row, "perceived_gender", report, &with_unknown(GENDERS, &[""])),
-        perceived_age: int(row, "perceived_age", report, 0.0..=120.0),
+        perceived_age: whole(row, "perceived_age", report, 1.0..=120.0),
         limited_english: bit(row, "limited_english", report),
         perceived_disability: bit(row, "perceived_disability", report),
         reason: one(row, "reason", report, &with_unknown(REASONS, &[])),
@@ -559,10 +604,62 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
         immigration_status_asked: bit(row, "immigration_status_asked", report),
         ice_contacted: bit(row, "ice_contacted", report),
         action_287g: bit(row, "action_287g", report),
-        exception: text(row, "exception", report, 1000),
+        // Read so an export imports back, but never taken: the store
+        // decides every exception (`compliance::exceptions`).
+        exception: String::new(),
         ..Default::default()
     };
+    native_rules(row, &stop, report);
     (report.problem_count == before).then_some(stop)
+}
+
+/// The entry form's rules between elements (`stops::validate`), checked on
+/// a native row. What the form requires but an import may leave unknown
+/// (Open Policing has no such column, and its stops export natively too)
+/// stays optional: the time, the location, the narrative, the search basis
+/// and contraband of a search, the kind of a traffic violation.
+fn native_rules(row: &Row, stop: &Stop, report: &mut Report) {
+    let mut problem = |column: &str, reason: &str| {
+        let value = row.get(column, report).unwrap_or_default();
+        report.problem(row.line, column, value, reason);
+    };
+    if !stop.traffic_violation.is_empty() && stop.reason != "traffic_violation" {
+        problem(
+            "traffic_violation",
+            "a kind of traffic violation only goes with the reason traffic_violation",
+        );
+    }
+    let actions = super::unpack(&stop.actions);
+    let search = actions.iter().any(|a| a == "search_person" || a == "search_property");
+    if (stop.searched != 0) != search {
+        problem(
+            "searched",
+            "searched is 1 exactly when the actions include search_person or search_property",
+        );
+    }
+    if !search && !stop.search_basis.is_empty() {
+        problem(
+            "search_basis",
+            "a search basis only goes with search_person or search_property among the actions",
+        );
+    }
+    let contraband = super::unpack(&stop.contraband);
+    if !search && !contraband.is_empty() {
+        problem("contraband", "contraband only goes with search_person or search_property among the actions");
+    }
+    if contraband.len() > 1 && contraband.iter().any(|c| c == "none") {
+        problem("contraband", "none cannot go with items found");
+    }
+    let results = super::unpack(&stop.results);
+    if results.is_empty() {
+        problem("results", "say how the stop ended: one or more results");
+    }
+    if results.len() > 1 && results.iter().any(|r| r == "no_action") {
+        problem("results", "no_action cannot go with other results");
+    }
+    if stop.action_287g != 0 && stop.ice_contacted == 0 && !results.iter().any(|r| r == "contacted_ice") {
+        problem("ice_contacted", "a 287(g) action means ICE was contacted: ice_contacted must be 1");
+    }
 }
 
 /// Imports `path`; `force` imports a file seen before.
@@ -574,25 +671,26 @@ pub async fn import(
     force: bool,
 ) -> anyhow::Result<Report> {
     let report = Report::default();
-    let officers: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let officers = crate::officers::store::ids_by_badge(db).await?;
     // Reading and checking run on a blocking thread while this task writes
     // the batches it sends: the two halves of the work overlap on two cores.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Stop>>(4);
     let file = path.to_path_buf();
-    let reader = tokio::task::spawn_blocking(move || read_rows(&file, format, &officers, report, sender));
+    let today = crate::agency::store::get(db).await?.today();
+    let reader =
+        tokio::task::spawn_blocking(move || read_rows(&file, format, &officers, today, report, sender));
     let mut tx = begin_write(db).await?;
     // A bigger page cache for this connection while it writes: the stop
     // indexes take random inserts, and the default 2 MiB cache turns them
     // into disk reads. Restored before the connection goes back.
     sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+    // Exceptions are decided by the one rule every write path uses; a
+    // file's own `exception` column is never taken.
+    let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
     let mut written = Ok(());
     while let Some(batch) = batches.recv().await {
         if written.is_ok() {
-            written = super::store::insert_many(&mut tx, &batch).await;
+            written = super::store::insert_many(&mut tx, &authority, &batch).await;
         }
     }
     let mut report = reader.await??;
@@ -627,15 +725,15 @@ fn read_rows(
     path: &std::path::Path,
     format: Format,
     officers: &HashMap<String, i64>,
+    today: time::Date,
     mut report: Report,
     sender: tokio::sync::mpsc::Sender<Vec<Stop>>,
 ) -> anyhow::Result<Report> {
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(LineLimit {
-        inner: file,
-        run: 0,
-        hasher: Sha256::new(),
-    });
+    let mut reader = crate::exchange::lines::Reader::new(
+        csv::ReaderBuilder::new().flexible(true),
+        LineLimit { inner: file, run: 0, hasher: Sha256::new() },
+    );
     let headers = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -669,18 +767,16 @@ fn read_rows(
     let mut batch: Vec<Stop> = Vec::with_capacity(super::store::BULK_ROWS);
     let mut record = csv::ByteRecord::new();
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(report.rows + 2);
+        let line = match reader.read_byte_record(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err((line, e)) => {
                 report.problem(line, "", "", format!("the file cannot be read past this line: {e}"));
                 break;
             }
-        }
+        };
         report.rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-        let row = Row { line, record: &record, index: &index };
+        let row = Row { line, record: &record, index: &index, today };
         let stop = match format {
             Format::Opp => opp_stop(&row, &mut report, officers),
             Format::Native => native_stop(&row, &mut report, officers),
@@ -708,7 +804,7 @@ fn read_rows(
 
 /// Reads what is left of the file (after an early stop) into the hash and
 /// returns the file's SHA-256.
-fn fingerprint<R: Read>(reader: csv::Reader<LineLimit<R>>) -> String {
+fn fingerprint<R: Read>(reader: crate::exchange::lines::Reader<LineLimit<R>>) -> String {
     let mut rest = reader.into_inner();
     let _ = std::io::copy(&mut rest, &mut std::io::sink());
     hex::encode(rest.hasher.finalize())

@@ -110,6 +110,22 @@ pub const RESULTS: Choices = &[
     ("contacted_ice", "Contacted DHS/ICE"),
 ];
 
+/// The codes a stop field's values come from, for showing them by label.
+pub fn choices_of(field: &str) -> Option<Choices> {
+    Some(match field {
+        "stop_type" => STOP_TYPES,
+        "perceived_race" => RACE_GROUPS,
+        "perceived_gender" => GENDERS,
+        "reason" => REASONS,
+        "traffic_violation" => TRAFFIC_KINDS,
+        "actions" => ACTIONS,
+        "search_basis" => SEARCH_BASES,
+        "contraband" => CONTRABAND,
+        "results" => RESULTS,
+        _ => return None,
+    })
+}
+
 /// The label of a code in a list, or the code itself ("unknown" from an
 /// import that had no value).
 pub fn label(choices: Choices, code: &str) -> String {

@@ -17,7 +17,6 @@ use crate::agency;
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
-use crate::compliance::{ActionKind, exception};
 use crate::error::AppResult;
 use crate::officers::{self, Officer};
 use crate::web::{FieldErrors, PageCtx, flash, form_response, parse_date};
@@ -291,8 +290,8 @@ async fn route_post_edit(
     save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 
-/// Validates, marks a 287(g) action by an officer not authorized that day
-/// as a compliance exception (it is accepted, not refused), and saves.
+/// Validates and saves; the store marks a 287(g) action by an officer not
+/// authorized that day as a compliance exception (accepted, not refused).
 async fn save(
     state: &AppState,
     session: &Session,
@@ -303,19 +302,15 @@ async fn save(
 ) -> AppResult<Response> {
     let officers = officers::store::list(&state.db, &Default::default()).await?;
     let today = agency::store::get(&state.db).await?.today();
-    let mut stop = match super::validate(&form, |id| officers.iter().any(|o| o.id == id), today) {
+    let stop = match super::validate(&form, |id| officers.iter().any(|o| o.id == id), today) {
         Ok(stop) => stop,
         Err(errors) => return form_page(state, page, id, form, errors).await,
     };
-    stop.exception = exception_of(state, &officers, &stop).await?;
-    let id = match id {
-        Some(id) => {
-            stop.id = id;
-            store::update(&state.db, actor, &stop).await?;
-            id
-        }
+    let stop = match id {
+        Some(id) => store::update(&state.db, actor, &Stop { id, ..stop }).await?,
         None => store::create(&state.db, actor, &stop).await?,
     };
+    let id = stop.id;
     let message = match (stop.needs_sign_off(), stop.exception.is_empty()) {
         (false, _) => "Stop saved.".to_string(),
         (true, true) => {
@@ -327,12 +322,4 @@ async fn save(
     };
     flash(session, message).await?;
     Ok(see_other(&format!("/stops/{id}")))
-}
-
-async fn exception_of(state: &AppState, officers: &[Officer], stop: &Stop) -> AppResult<String> {
-    let (Some(officer_id), true) = (stop.officer_id, stop.needs_sign_off()) else { return Ok(String::new()) };
-    let Some(officer) = officers.iter().find(|o| o.id == officer_id) else { return Ok(String::new()) };
-    let Some(date) = parse_date(&stop.stop_date) else { return Ok(String::new()) };
-    let evidence = officers::store::evidence(&state.db).await?;
-    Ok(exception(officer, &evidence.of(officer_id), ActionKind::FieldStop, date).unwrap_or_default())
 }

@@ -7,6 +7,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::Stop;
 use crate::audit::{self, Actor, Entry, Event};
+use crate::compliance::exceptions::Authority;
 use crate::db::{Db, begin_write, now_unix};
 
 const COLUMNS: &str = "id, stop_date, stop_time, duration_minutes, location, district, lat, lng, stop_type, \
@@ -213,8 +214,12 @@ fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<i64, sqlx::Error> {
+/// Saves a new stop, its compliance exception decided here
+/// (`compliance::exceptions`), never by the caller; returns it as saved.
+pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
     let mut tx = begin_write(db).await?;
+    let authority = Authority::load(&mut tx).await?;
+    let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
     let now = now_unix();
     let sql = format!(
         "INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({}, $31, $32) RETURNING id",
@@ -226,13 +231,15 @@ pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<i64, sqlx::Er
     audit::record(&mut tx, actor, Event::new("stop.create", "stop", id).details(json!({ "after": saved })))
         .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(saved)
 }
 
-/// Saves an edit; the audit entry keeps the earlier values of every field
-/// that changed.
-pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<(), sqlx::Error> {
+/// Saves an edit, its exception decided as on create; the audit entry
+/// keeps the earlier values of every field that changed.
+pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
     let mut tx = begin_write(db).await?;
+    let authority = Authority::load(&mut tx).await?;
+    let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
     let before: Stop = sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1"))
         .bind(stop.id)
         .fetch_one(&mut *tx)
@@ -246,7 +253,35 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<(), sqlx::Err
         audit::record(&mut tx, actor, Event::new("stop.update", "stop", stop.id).changes(&before, stop))
             .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(stop.clone())
+}
+
+/// The 287(g) actions of one officer (of all, with None), for
+/// recomputing their exceptions.
+pub async fn actions_in(
+    conn: &mut sqlx::SqliteConnection,
+    officer: Option<i64>,
+) -> Result<Vec<Stop>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM stops WHERE action_287g = 1 AND ($1 IS NULL OR officer_id = $1)");
+    sqlx::query_as(&sql).bind(officer).fetch_all(conn).await
+}
+
+/// Sets a stop's exception (`compliance::exceptions::refresh`): a change
+/// of the record, so its sign-off is compared again.
+pub async fn set_exception(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    exception: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
+        .bind(exception)
+        .bind(now_unix())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
@@ -258,19 +293,26 @@ pub const BULK_ROWS: usize = 500;
 
 /// Inserts many stops inside the caller's transaction, without an audit
 /// entry per row: imports and the demo record one entry for the batch.
-/// Uses SQLite's API directly (`bulk`), one prepared statement per call.
-pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), sqlx::Error> {
+/// Each stop's exception comes from `authority` (loaded in the same
+/// transaction), never from the caller. Uses SQLite's API directly
+/// (`bulk`), one prepared statement per call.
+pub async fn insert_many(
+    tx: &mut crate::db::Tx,
+    authority: &Authority,
+    stops: &[Stop],
+) -> Result<(), sqlx::Error> {
     if stops.is_empty() {
         return Ok(());
     }
+    let exceptions: Vec<String> = stops.iter().map(|s| authority.stop(s)).collect();
     let now = now_unix();
     let placeholders: Vec<String> = (1..=32).map(|i| format!("?{i}")).collect();
     let sql =
         format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
     {
         let mut handle = tx.lock_handle().await?;
-        let mut insert = super::bulk::Insert::prepare(handle.as_raw_handle(), &sql)?;
-        for s in stops {
+        let mut insert = super::bulk::Insert::prepare(&mut handle, &sql)?;
+        for (s, exception) in stops.iter().zip(&exceptions) {
             insert.text(1, &s.stop_date)?;
             insert.opt_text(2, s.stop_time.as_deref())?;
             insert.opt_int(3, s.duration_minutes)?;
@@ -300,7 +342,7 @@ pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), s
             insert.int(27, s.immigration_status_asked)?;
             insert.int(28, s.ice_contacted)?;
             insert.int(29, s.action_287g)?;
-            insert.text(30, &s.exception)?;
+            insert.text(30, exception)?;
             insert.int(31, now)?;
             insert.int(32, now)?;
             insert.execute()?;
@@ -309,7 +351,9 @@ pub async fn insert_many(tx: &mut crate::db::Tx, stops: &[Stop]) -> Result<(), s
         // hop to the connection's thread and back for every batch.
         let districts: std::collections::BTreeSet<&str> =
             stops.iter().map(|s| s.district.as_str()).filter(|d| !d.is_empty()).collect();
-        let mut note = super::bulk::Insert::prepare(handle.as_raw_handle(), NOTE_DISTRICT)?;
+        // The insert statement borrows the connection: finalize it first.
+        drop(insert);
+        let mut note = super::bulk::Insert::prepare(&mut handle, NOTE_DISTRICT)?;
         for district in districts {
             note.text(1, district)?;
             note.execute()?;

@@ -234,6 +234,7 @@ mod tests {
             signed_at: action_at + lag_hours * HOUR,
             action_at,
             record_hash: String::new(),
+            form: String::new(),
         }
     }
 
@@ -278,7 +279,7 @@ mod tests {
         assert_eq!(text[4].0, "1", "S5");
         assert_eq!(m[0].status(), "not met");
         assert!(m[0].completeness.starts_with("1 of 5 actions have no time"));
-        // The previous period of equal length (29 Jan to 28 Feb) holds
+        // The previous period (March is a calendar month: February) holds
         // action 6 approved and action 7 waiting, one decision of 30 h.
         assert_eq!(m[0].previous_text(), "50.0%");
         assert_eq!(m[1].previous_text(), "100.0%");

@@ -11,7 +11,10 @@ pub mod routes;
 pub mod store;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+
+use crate::arrests::Arrest;
+use crate::canonical;
+use crate::stops::Stop;
 
 use crate::web::format_instant;
 
@@ -39,6 +42,13 @@ impl RecordKind {
         match self {
             RecordKind::Stop => "Stop",
             RecordKind::Arrest => "Arrest",
+        }
+    }
+    /// The canonical form new sign-offs of this kind are made in.
+    pub fn form(self) -> &'static str {
+        match self {
+            RecordKind::Stop => "v1",
+            RecordKind::Arrest => "v2",
         }
     }
     /// Where the record itself is shown (and corrected).
@@ -92,6 +102,8 @@ pub struct SignOff {
     pub signed_at: i64,
     pub action_at: i64,
     pub record_hash: String,
+    /// The canonical form `record_hash` was made in.
+    pub form: String,
 }
 
 impl SignOff {
@@ -219,18 +231,48 @@ pub struct RecordView {
     pub review_path: String,
 }
 
-/// SHA-256 of a record's canonical content: its fields as JSON with keys in
-/// a fixed order, after a label naming the kind and the format version.
-/// Anyone holding an export of the record can recompute it.
-pub fn fingerprint<T: Serialize>(kind: RecordKind, record: &T) -> String {
-    // Through a Value: serde_json's map keeps keys sorted (no
-    // preserve_order feature), so equal records encode to equal bytes.
-    let value = serde_json::to_value(record).unwrap_or_default();
-    let canonical = value.to_string();
-    let mut hasher = Sha256::new();
-    hasher.update(format!("oversight-ledger/{}/v1\n", kind.as_str()));
-    hasher.update(canonical.as_bytes());
-    hex::encode(hasher.finalize())
+canonical::form!(
+    /// `oversight-ledger/stop/v1`: every field a stop had when sign-offs
+    /// began, in alphabetical order (docs/fingerprints.md).
+    StopForm for Stop {
+        action_287g, actions, assignment, call_for_service, contraband, district, duration_minutes, exception,
+        ice_contacted, id, immigration_status_asked, lat, limited_english, lng, location, officer_id,
+        perceived_age, perceived_disability, perceived_gender, perceived_race, reason, reason_narrative,
+        result_narrative, results, search_basis, searched, stop_date, stop_time, stop_type, traffic_violation,
+        years_of_service,
+    }
+);
+
+canonical::form!(
+    /// `oversight-ledger/arrest/v1` over the record, and `v2` over
+    /// `Arrest::committed`: the same fields, in alphabetical order.
+    ArrestForm for Arrest {
+        arrest_date, arrest_time, arrest_type, charges, detainer_lodged, exception, id, offense_class,
+        offense_code, officer_id, perceived_age, perceived_gender, perceived_race, person_dob, person_name,
+        priority_level, released_at, removal_paperwork, stop_id, transferred_at, warrant_served,
+    }
+);
+
+/// A stop's fingerprint in a sign-off form (docs/fingerprints.md): SHA-256
+/// of the form's label line and the form's fields as JSON. None for a
+/// form that never existed.
+pub fn stop_fingerprint(stop: &Stop, form: &str) -> Option<String> {
+    match form {
+        "v1" => Some(canonical::digest("oversight-ledger/stop/v1", &StopForm(stop))),
+        _ => None,
+    }
+}
+
+/// An arrest's fingerprint in a sign-off form: `v1` over the record as it
+/// is (sign-offs made before personal commitments), `v2` over the record
+/// with its name and date of birth committed, so that a fingerprint an
+/// auditor sees tests no guess of them.
+pub fn arrest_fingerprint(arrest: &Arrest, form: &str) -> Option<String> {
+    match form {
+        "v1" => Some(canonical::digest("oversight-ledger/arrest/v1", &ArrestForm(arrest))),
+        "v2" => Some(canonical::digest("oversight-ledger/arrest/v2", &ArrestForm(&arrest.committed()))),
+        _ => None,
+    }
 }
 
 /// Why a reviewer may not decide on an action, if so: separation of duties
@@ -282,6 +324,7 @@ mod tests {
             signed_at: 1_000_000 + 30 * 3600,
             action_at: 1_000_000,
             record_hash: hash.into(),
+            form: "v2".into(),
         }
     }
 
@@ -296,14 +339,75 @@ mod tests {
     }
 
     #[test]
-    fn a_fingerprint_changes_with_any_field_and_names_the_kind() {
+    fn a_fingerprint_changes_with_any_field_and_names_its_form() {
         let a = crate::arrests::Arrest { id: 7, charges: "Battery".into(), ..Default::default() };
         let b = crate::arrests::Arrest { charges: "Battery ".into(), ..a.clone() };
-        let first = fingerprint(RecordKind::Arrest, &a);
+        let first = arrest_fingerprint(&a, "v2").unwrap();
         assert_eq!(first.len(), 64);
-        assert_eq!(first, fingerprint(RecordKind::Arrest, &a.clone()));
-        assert_ne!(first, fingerprint(RecordKind::Arrest, &b));
-        assert_ne!(first, fingerprint(RecordKind::Stop, &a));
+        assert_eq!(Some(&first), arrest_fingerprint(&a.clone(), "v2").as_ref());
+        assert_ne!(Some(&first), arrest_fingerprint(&b, "v2").as_ref());
+        assert_ne!(arrest_fingerprint(&a, "v1"), arrest_fingerprint(&a, "v2"));
+        assert_eq!(arrest_fingerprint(&a, "v3"), None);
+    }
+
+    fn stop() -> crate::stops::Stop {
+        crate::stops::Stop {
+            id: 3,
+            stop_date: "2026-03-14".into(),
+            stop_time: Some("22:10".into()),
+            lat: Some(38.8976763),
+            district: "D3".into(),
+            actions: ",frisk,".into(),
+            action_287g: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The v1 forms are pinned by their documented field lists, built here
+    /// independently of the record types: a field added to `Stop` or
+    /// `Arrest` cannot change a fingerprint already signed.
+    #[test]
+    fn the_v1_forms_are_their_documented_fields_forever() {
+        use sha2::{Digest, Sha256};
+        let s = stop();
+        let expected = serde_json::json!({
+            "action_287g": 1, "actions": ",frisk,", "assignment": "", "call_for_service": 0, "contraband": "",
+            "district": "D3", "duration_minutes": null, "exception": "", "ice_contacted": 0, "id": 3,
+            "immigration_status_asked": 0, "lat": 38.8976763, "limited_english": 0, "lng": null, "location": "",
+            "officer_id": null, "perceived_age": null, "perceived_disability": 0, "perceived_gender": "",
+            "perceived_race": "", "reason": "", "reason_narrative": "", "result_narrative": "", "results": "",
+            "search_basis": "", "searched": 0, "stop_date": "2026-03-14", "stop_time": "22:10", "stop_type": "",
+            "traffic_violation": "", "years_of_service": null,
+        });
+        let by_hand = |label: &str, v: &serde_json::Value| {
+            hex::encode(Sha256::digest(format!("{label}\n{v}").as_bytes()))
+        };
+        assert_eq!(stop_fingerprint(&s, "v1").unwrap(), by_hand("oversight-ledger/stop/v1", &expected));
+        let a = crate::arrests::Arrest {
+            id: 7,
+            arrest_date: "2026-03-14".into(),
+            person_name: "Jane Roe".into(),
+            person_dob: Some("1990-05-02".into()),
+            detainer_lodged: 1,
+            person_salt: "00112233445566778899aabbccddeeff".into(),
+            ..Default::default()
+        };
+        let mut expected = serde_json::json!({
+            "arrest_date": "2026-03-14", "arrest_time": "", "arrest_type": "", "charges": "", "detainer_lodged": 1,
+            "exception": "", "id": 7, "offense_class": "", "offense_code": "", "officer_id": null,
+            "perceived_age": null, "perceived_gender": "", "perceived_race": "", "person_dob": "1990-05-02",
+            "person_name": "Jane Roe", "priority_level": "", "released_at": null, "removal_paperwork": 0,
+            "stop_id": null, "transferred_at": null, "warrant_served": 0,
+        });
+        assert_eq!(arrest_fingerprint(&a, "v1").unwrap(), by_hand("oversight-ledger/arrest/v1", &expected));
+        // v2: the same fields, the personal two as their salted commitments.
+        let commit = |field: &str, value: &str| {
+            let text = format!("oversight-ledger/personal/v1\n{}\n{field}\n{value}\n", a.person_salt);
+            hex::encode(Sha256::digest(text.as_bytes()))
+        };
+        expected["person_name"] = commit("person_name", "Jane Roe").into();
+        expected["person_dob"] = commit("person_dob", "1990-05-02").into();
+        assert_eq!(arrest_fingerprint(&a, "v2").unwrap(), by_hand("oversight-ledger/arrest/v2", &expected));
     }
 
     #[test]

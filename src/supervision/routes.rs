@@ -354,7 +354,7 @@ async fn review_page(
     let sign_offs = store::for_record(&state.db, kind, id).await?;
     let hash = record.fingerprint();
     let latest = sign_offs.last();
-    let state_now = ItemState::of(latest, latest.is_none_or(|s| s.record_hash == hash));
+    let state_now = ItemState::of(latest, latest.is_none_or(|s| record.matches(s)));
     let personal = sees_personal_data(&user.roles);
     let today = agency::store::get(&state.db).await?.today();
     let now = time::PrimitiveDateTime::new(today, time::OffsetDateTime::now_utc().time());

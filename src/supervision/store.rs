@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::{Decision, Item, RecordKind, SignOff, State, action_instant, fingerprint, self_review};
+use super::{
+    Decision, Item, RecordKind, SignOff, State, action_instant, arrest_fingerprint, self_review,
+    stop_fingerprint,
+};
 use crate::arrests::Arrest;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{Db, begin_write, is_unique_violation, now_unix};
@@ -16,7 +19,7 @@ use crate::officers::{Officer, label_of};
 use crate::stops::Stop;
 
 const COLUMNS: &str = "id, record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, \
-     reviewer_kind, signed_at, action_at, record_hash";
+     reviewer_kind, signed_at, action_at, record_hash, form";
 
 /// Audit action of a refused attempt to review one's own action (S5).
 pub const SELF_REVIEW_ACTION: &str = "sign_off.self_review";
@@ -41,11 +44,21 @@ impl Record {
             Record::Arrest(a) => a.id,
         }
     }
+    /// The fingerprint a sign-off made now records.
     pub fn fingerprint(&self) -> String {
+        self.fingerprint_in(self.kind().form()).unwrap_or_default()
+    }
+    /// The fingerprint in a given form: an older sign-off is checked in
+    /// the form it was made in (docs/fingerprints.md).
+    pub fn fingerprint_in(&self, form: &str) -> Option<String> {
         match self {
-            Record::Stop(s) => fingerprint(RecordKind::Stop, s),
-            Record::Arrest(a) => fingerprint(RecordKind::Arrest, a),
+            Record::Stop(s) => stop_fingerprint(s, form),
+            Record::Arrest(a) => arrest_fingerprint(a, form),
         }
+    }
+    /// Whether the record still stands as it did when `s` was decided.
+    pub fn matches(&self, s: &SignOff) -> bool {
+        self.fingerprint_in(&s.form).is_some_and(|hash| hash == s.record_hash)
     }
     pub fn officer_id(&self) -> Option<i64> {
         match self {
@@ -103,7 +116,7 @@ pub async fn view(
     }
     let hash = record.fingerprint();
     let latest = sign_offs.last();
-    let state = State::of(latest, latest.is_none_or(|s| s.record_hash == hash));
+    let state = State::of(latest, latest.is_none_or(|s| record.matches(s)));
     Ok(Some(super::RecordView {
         can_review: can_review && record.is_action() && state.awaits_supervisor(),
         review_path: format!("/supervision/review/{}/{}", record.kind().as_str(), record.id()),
@@ -111,6 +124,19 @@ pub async fn view(
         hash,
         state,
     }))
+}
+
+/// Every sign-off, in id order (the report's data fingerprint).
+pub async fn all(db: &Db) -> Result<Vec<SignOff>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM sign_offs ORDER BY id")).fetch_all(db).await
+}
+
+/// Arrest sign-offs made in form `arrest/v1`, whose fingerprints cover the
+/// person's name and date of birth as they are.
+pub async fn v1_arrest_sign_offs(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM sign_offs WHERE record_kind = 'arrest' AND form = 'v1' ORDER BY id")
+        .fetch_all(db)
+        .await
 }
 
 /// Days an action may wait before it is overdue (agency setting).
@@ -191,7 +217,7 @@ pub async fn returned_count(db: &Db) -> Result<usize, sqlx::Error> {
             .bind(s.record_id)
             .fetch_one(db)
             .await?;
-        if updated_at < s.signed_at || load(db, kind, s.record_id).await?.fingerprint() == s.record_hash {
+        if updated_at < s.signed_at || load(db, kind, s.record_id).await?.matches(s) {
             count += 1;
         }
     }
@@ -234,9 +260,7 @@ pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec
         for row in rows {
             let last = latest.get(&(kind.as_str().to_string(), row.id)).cloned();
             let unchanged = match &last {
-                Some(s) if row.updated_at >= s.signed_at => {
-                    load(db, kind, row.id).await?.fingerprint() == s.record_hash
-                }
+                Some(s) if row.updated_at >= s.signed_at => load(db, kind, row.id).await?.matches(s),
                 _ => true,
             };
             items.push(Item {
@@ -362,8 +386,8 @@ pub async fn sign(
         let action_at = action_instant(record.date(), record.time(), time_zone);
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
-             reviewer_name, reviewer_kind, signed_at, action_at, record_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(r.kind.as_str())
         .bind(r.id)
@@ -376,6 +400,7 @@ pub async fn sign(
         .bind(now_unix())
         .bind(action_at)
         .bind(&hash)
+        .bind(r.kind.form())
         .fetch_one(&mut *tx)
         .await;
         let (id,) = match inserted {
@@ -436,8 +461,8 @@ pub async fn insert_past(
     let hash = record.fingerprint();
     let sign_off: i64 = sqlx::query_scalar(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
-         reviewer_name, reviewer_kind, signed_at, action_at, record_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(kind)
     .bind(id)
@@ -450,6 +475,7 @@ pub async fn insert_past(
     .bind(signed_at)
     .bind(action_instant(record.date(), record.time(), time_zone))
     .bind(&hash)
+    .bind(record.kind().form())
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new(&format!("sign_off.{}", decision.as_str()), kind, id).details(json!({

@@ -7,8 +7,6 @@
 //! hours, and optionally scores (exam scores in order, separated by ';')
 //! and provider. `course` is the catalog's course name.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -92,15 +90,20 @@ pub async fn import(
         return Ok(report);
     }
     let courses = store::courses(db).await?;
-    let officers: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("SELECT badge, id FROM officers")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let officers = crate::officers::store::ids_by_badge(db).await?;
     let today = crate::agency::store::get(db).await?.today();
 
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(bytes);
-    let headers: Vec<String> = reader.headers()?.iter().map(|h| h.to_lowercase()).collect();
+    let mut reader = crate::exchange::lines::Reader::new(
+        csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true),
+        bytes,
+    );
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect(),
+        Err(e) => {
+            report.problem(1, "", "", format!("the header row cannot be read: {e}"));
+            return Ok(report);
+        }
+    };
     for (name, required, _) in COLUMNS {
         if required && !headers.iter().any(|h| h == name) {
             report.problem(1, name, "", "this required column is missing from the header row");
@@ -120,21 +123,21 @@ pub async fn import(
         return Ok(report);
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = match reader.read_record(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err((line, e)) => {
                 report.problem(line, "", "", format!("the row cannot be read as CSV: {e}"));
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         let get = |name: &str| {
             headers.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or("").to_string()
         };
         let badge = get("badge");
-        let officer = officers.get(&badge).copied();
+        let officer = officers.get(&crate::officers::store::badge_key(&badge)).copied();
         if officer.is_none() {
             report.problem(line, "badge", &badge, "no officer has this badge number");
         }
@@ -177,6 +180,7 @@ pub async fn import(
     let details = json!({ "file": file_name, "sha256": report.sha256, "rows": rows.len(), "forced": force && seen > 0 });
     audit::record(&mut tx, actor, Event::new("training.import", "training_record", "").details(details))
         .await?;
+    crate::compliance::exceptions::refresh(&mut tx, actor, None).await?;
     tx.commit().await?;
     report.imported = rows.len();
     Ok(report)

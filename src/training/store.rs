@@ -20,7 +20,7 @@ pub enum CourseError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn courses(db: &Db) -> Result<Vec<Course>, sqlx::Error> {
+pub async fn courses<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<Vec<Course>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_COURSE} ORDER BY kind, name")).fetch_all(db).await
 }
 
@@ -68,6 +68,8 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
     let saved = Course { id, ..course.clone() };
     let event = Event::saved("course", "course", id, before.as_ref(), &saved);
     audit::record(&mut tx, actor, event).await?;
+    // A course's rules count for every officer who took or owes it.
+    crate::compliance::exceptions::refresh(&mut tx, actor, None).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -79,7 +81,7 @@ pub async fn records_of(db: &Db, officer_id: i64) -> Result<Vec<TrainingRecord>,
         .await
 }
 
-pub async fn all_records(db: &Db) -> Result<Vec<TrainingRecord>, sqlx::Error> {
+pub async fn all_records<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<Vec<TrainingRecord>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_RECORD} ORDER BY officer_id, completed_on, id")).fetch_all(db).await
 }
 
@@ -124,6 +126,7 @@ pub async fn add_record(
         Event::new("training.create", "training_record", id).details(json!({ "after": saved })),
     )
     .await?;
+    crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -164,5 +167,6 @@ pub async fn update_record(
         )
         .await?;
     }
+    crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await
 }
