@@ -163,6 +163,14 @@ async fn the_auditor_page_filters_pages_and_verifies() {
     let verify = auditor.post("/audit/verify", &[]).await;
     let body = verify.text().await.unwrap();
     assert!(body.contains("Verification result:</strong> OK"), "verification shown");
+    assert!(body.contains("compare") && body.contains("expect_head"), "the page offers the held-head check");
+    // The head an auditor holds: reached, or, for one from elsewhere, not.
+    let (_, held): (i64, String) = oversight::audit::store::head(&app.db).await.unwrap().unwrap();
+    let body = auditor.post("/audit/verify", &[("expect_head", &held)]).await.text().await.unwrap();
+    assert!(body.contains("reaches the head you hold"), "held head reached");
+    let elsewhere = "ab".repeat(32);
+    let body = auditor.post("/audit/verify", &[("expect_head", &elsewhere)]).await.text().await.unwrap();
+    assert!(body.contains("NOT REACHED") && body.contains("alert--error"), "a head the log never had");
     let export = auditor.post("/audit/export", &[]).await;
     assert_eq!(
         export.headers()["content-disposition"].to_str().unwrap().split(';').next(),

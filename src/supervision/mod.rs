@@ -107,6 +107,16 @@ pub struct SignOff {
 }
 
 impl SignOff {
+    /// The fingerprint as pages show it: an arrest fingerprint in form
+    /// `arrest/v1` covers the name and date of birth as they are, so a
+    /// guess of both could be tested against it; it is withheld.
+    pub fn shown_hash(&self) -> &str {
+        if self.record_kind == "arrest" && self.form == "v1" {
+            "withheld (an earlier form that covers personal data)"
+        } else {
+            &self.record_hash
+        }
+    }
     pub fn decision(&self) -> Decision {
         Decision::parse(&self.decision).unwrap_or(Decision::Referred)
     }
@@ -226,6 +236,9 @@ impl Item {
 pub struct RecordView {
     pub sign_offs: Vec<SignOff>,
     pub hash: String,
+    /// The record's fingerprint in every form, to tell which sign-offs
+    /// match it as it now stands.
+    pub hashes: Vec<String>,
     pub state: State,
     pub can_review: bool,
     pub review_path: String,

@@ -56,6 +56,10 @@ impl Record {
             Record::Arrest(a) => arrest_fingerprint(a, form),
         }
     }
+    /// The fingerprint in every form there is.
+    pub fn fingerprints(&self) -> Vec<String> {
+        ["v1", "v2"].iter().filter_map(|form| self.fingerprint_in(form)).collect()
+    }
     /// Whether the record still stands as it did when `s` was decided.
     pub fn matches(&self, s: &SignOff) -> bool {
         self.fingerprint_in(&s.form).is_some_and(|hash| hash == s.record_hash)
@@ -118,6 +122,7 @@ pub async fn view(
     let latest = sign_offs.last();
     let state = State::of(latest, latest.is_none_or(|s| record.matches(s)));
     Ok(Some(super::RecordView {
+        hashes: record.fingerprints(),
         can_review: can_review && record.is_action() && state.awaits_supervisor(),
         review_path: format!("/supervision/review/{}/{}", record.kind().as_str(), record.id()),
         sign_offs,

@@ -1,0 +1,94 @@
+//! Fingerprints survive a schema change (docs/fingerprints.md): after a
+//! migration adds a column to every table a fingerprint covers (as the
+//! statewide work will add the agency), existing sign-offs stay current and
+//! an issued report still verifies; a report issued in form `report/v1`
+//! is checked in v1.
+
+mod common;
+
+use common::spawn_app;
+use oversight::audit::Actor;
+use oversight::supervision::RecordKind;
+use oversight::supervision::store::{Record, for_record, load};
+
+#[tokio::test]
+async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
+    let app = spawn_app().await;
+    app.set_agency_models("TFM").await;
+    let officer = app.authorized_tfm_officer().await;
+    let setup = Actor::system("test setup");
+    let stop = oversight::stops::Stop {
+        stop_date: "2026-04-01".into(),
+        stop_time: Some("21:45".into()),
+        stop_type: "vehicle".into(),
+        officer_id: Some(officer),
+        results: ",contacted_ice,".into(),
+        ice_contacted: 1,
+        action_287g: 1,
+        ..Default::default()
+    };
+    let stop = oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    let arrest = oversight::arrests::Arrest {
+        arrest_date: "2026-04-02".into(),
+        arrest_time: "22:10".into(),
+        officer_id: Some(officer),
+        person_name: "Jane Roe".into(),
+        person_dob: Some("1990-05-02".into()),
+        charges: "Battery".into(),
+        offense_class: "misdemeanor".into(),
+        priority_level: "3".into(),
+        arrest_type: "on_view".into(),
+        detainer_lodged: 1,
+        ..Default::default()
+    };
+    let arrest = oversight::arrests::store::create(&app.db, &setup, &arrest).await.unwrap();
+    let reviewer = app.user("sgt", &[oversight::auth::Role::Supervisor]).await;
+    let reviewer = oversight::supervision::store::reviewer(&app.db, reviewer).await.unwrap();
+    for record in [Record::Stop(stop.clone()), Record::Arrest(arrest.clone())] {
+        oversight::supervision::store::insert_past(
+            &app.db,
+            &setup,
+            &record,
+            &reviewer,
+            oversight::supervision::Decision::Approved,
+            "",
+            1_780_000_000,
+            "America/New_York",
+        )
+        .await
+        .unwrap();
+    }
+    let files = oversight::documents::files::FileStore::new(app.dir.path().join("files"));
+    let period = oversight::measures::Period::new(
+        time::macros::date!(2026 - 04 - 01),
+        time::macros::date!(2026 - 04 - 30),
+    )
+    .unwrap();
+    let (report, pdf) =
+        oversight::reports::store::generate(&app.db, &files, &setup, "test", period).await.unwrap();
+    assert_eq!(report.data_form, oversight::reports::forms::CURRENT);
+
+    // A later migration adds a column to every table fingerprints cover.
+    for table in
+        ["stops", "arrests", "sign_offs", "officers", "designations", "training_records", "complaints"]
+    {
+        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN agency_id INTEGER NOT NULL DEFAULT 1"))
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let db = oversight::db::connect(&app.db_url).await.unwrap();
+    for (kind, id) in [(RecordKind::Stop, stop.id), (RecordKind::Arrest, arrest.id)] {
+        let record = load(&db, kind, id).await.unwrap();
+        let signed = for_record(&db, kind, id).await.unwrap();
+        assert!(record.matches(&signed[0]), "the {kind:?} sign-off stays current");
+    }
+    let verdict = oversight::reports::store::verify(&db, &pdf).await.unwrap();
+    assert!(verdict.is_verified(), "{}", verdict.message());
+
+    // A report issued in v1 is checked in v1: its fingerprint covers the
+    // equal-length previous period and the arrests as they are.
+    let v1 = oversight::reports::store::data_fingerprint(&db, period, "v1").await.unwrap();
+    let v2 = oversight::reports::store::data_fingerprint(&db, period, "v2").await.unwrap();
+    assert_ne!(v1, v2, "the forms differ where they say they do (the arrest's personal fields)");
+}
