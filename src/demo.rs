@@ -559,6 +559,8 @@ fn demo_stop(rng: &mut impl rand::Rng, officer: &Officer, date: Date) -> crate::
         ];
     }
     if action {
+        // "No action" cannot go with another result (the stop form's rule).
+        results.retain(|r| r != "no_action");
         results.push("contacted_ice".into());
     }
     let reason = if vehicle {

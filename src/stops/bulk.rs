@@ -3,16 +3,29 @@
 //! skips the per-query overhead of the general query builder, which cost
 //! as much as SQLite's own work on a million-row import (see the note in
 //! `bench/run.sh`). The unsafe code is confined here, behind `Insert`.
+//!
+//! Text is bound without a copy (SQLITE_STATIC: SQLite reads it in place
+//! when the statement steps, and the statement keeps pointing at it until
+//! the next bind or finalize). The borrow checker proves that is safe: an
+//! `Insert<'a>` borrows the locked connection for `'a`, and takes only text
+//! borrowed for at least as long, so no bound value can be freed or moved
+//! while the statement exists.
 
 use std::ffi::{CStr, c_int};
+use std::marker::PhantomData;
 use std::ptr::{NonNull, null_mut};
 
 use libsqlite3_sys as ffi;
+use sqlx::sqlite::LockedSqliteHandle;
 
-/// A prepared statement on a connection the caller holds locked.
-pub struct Insert {
+/// A prepared statement on a connection locked for `'a`; the text it binds
+/// lives at least as long.
+pub struct Insert<'a> {
     db: NonNull<ffi::sqlite3>,
     stmt: *mut ffi::sqlite3_stmt,
+    /// The connection's lock, held for `'a`, and the text bound, borrowed
+    /// for `'a`.
+    borrows: PhantomData<(&'a mut (), &'a str)>,
 }
 
 fn error(db: NonNull<ffi::sqlite3>, what: &str) -> sqlx::Error {
@@ -22,12 +35,14 @@ fn error(db: NonNull<ffi::sqlite3>, what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{what}: {message}"))
 }
 
-impl Insert {
-    /// Prepares `sql` on `db`, which must stay locked for this value's life.
-    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Self, sqlx::Error> {
+impl<'a> Insert<'a> {
+    /// Prepares `sql` on the locked connection, which stays locked (and
+    /// borrowed) as long as the statement exists.
+    pub fn prepare(handle: &'a mut LockedSqliteHandle<'_>, sql: &str) -> Result<Self, sqlx::Error> {
+        let db = handle.as_raw_handle();
         let mut stmt = null_mut();
-        // SAFETY: `db` is live and locked by the caller; `sql` is valid for
-        // its length; `stmt` receives the statement or stays null.
+        // SAFETY: `db` is live and locked while `handle` is borrowed; `sql`
+        // is valid for its length; `stmt` receives the statement or stays null.
         let rc = unsafe {
             ffi::sqlite3_prepare_v2(
                 db.as_ptr(),
@@ -40,18 +55,18 @@ impl Insert {
         if rc != ffi::SQLITE_OK || stmt.is_null() {
             return Err(error(db, "prepare"));
         }
-        Ok(Self { db, stmt })
+        Ok(Self { db, stmt, borrows: PhantomData })
     }
 
     fn check(&self, rc: c_int, what: &str) -> Result<(), sqlx::Error> {
         if rc == ffi::SQLITE_OK { Ok(()) } else { Err(error(self.db, what)) }
     }
 
-    /// Binds text that stays alive until the next `execute` returns
-    /// (SQLITE_STATIC: SQLite reads it in place, without a copy).
-    pub fn text(&mut self, index: c_int, value: &str) -> Result<(), sqlx::Error> {
-        // SAFETY: the statement is live; the caller keeps `value` alive
-        // until `execute` has stepped and reset the statement.
+    /// Binds text without copying it (SQLITE_STATIC: SQLite reads it in
+    /// place); `value` is borrowed for `'a`, so it outlives the statement.
+    pub fn text(&mut self, index: c_int, value: &'a str) -> Result<(), sqlx::Error> {
+        // SAFETY: the statement is live; `value` lives for `'a`, which
+        // outlasts every step and the finalize of this statement.
         let rc = unsafe {
             ffi::sqlite3_bind_text(
                 self.stmt,
@@ -64,7 +79,7 @@ impl Insert {
         self.check(rc, "bind text")
     }
 
-    pub fn opt_text(&mut self, index: c_int, value: Option<&str>) -> Result<(), sqlx::Error> {
+    pub fn opt_text(&mut self, index: c_int, value: Option<&'a str>) -> Result<(), sqlx::Error> {
         match value {
             Some(v) => self.text(index, v),
             None => self.null(index),
@@ -98,7 +113,7 @@ impl Insert {
     }
 
     /// Runs the statement once with the values bound, then resets it for
-    /// the next row (releasing the bound text).
+    /// the next row (the bindings stay until replaced).
     pub fn execute(&mut self) -> Result<(), sqlx::Error> {
         // SAFETY: the statement is live; every parameter was bound.
         let rc = unsafe { ffi::sqlite3_step(self.stmt) };
@@ -108,7 +123,7 @@ impl Insert {
     }
 }
 
-impl Drop for Insert {
+impl Drop for Insert<'_> {
     fn drop(&mut self) {
         // SAFETY: the statement was prepared on this connection and is not
         // used after this.
