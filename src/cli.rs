@@ -265,11 +265,21 @@ pub async fn run() -> ExitCode {
     }
 }
 
+/// What is logged when `OVERSIGHT_LOG` does not say: the product's own
+/// warnings and errors, and only the errors of the libraries under it.
+pub const DEFAULT_LOG: &str = "error,oversight=warn";
+
+/// Commands print their own messages; log messages go to standard error at
+/// the level the operator chose in `OVERSIGHT_LOG` (a tracing filter such as
+/// `info` or `oversight=debug,sqlx=debug`), in colour only on a terminal.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn")
-    });
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

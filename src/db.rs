@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 
 pub type Db = SqlitePool;
 pub type Tx = Transaction<'static, Sqlite>;
@@ -51,7 +51,11 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
         // with room for a whole list page (the default holds 50) the
         // thread hands them all over without waiting for the page's task
         // to drain the channel: 7% more list pages a second.
-        .row_buffer_size(256);
+        .row_buffer_size(256)
+        // A statement slower than a second (say, one that waited for
+        // another process's lock) is worth a debug line, not a warning on
+        // every command's console: `OVERSIGHT_LOG=sqlx=debug` shows them.
+        .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
     if let Some(parent) = options.get_filename().parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;
