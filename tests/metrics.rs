@@ -77,6 +77,8 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
         serde_json::json!({ "from": "2025-02-01", "to": "2025-02-28" }),
         "{t1}"
     );
+    // No designated officer: 0 of 0, not "-0".
+    assert_eq!((t1["numerator"].to_string(), t1["display"].as_str()), ("0.0".into(), Some("no data")));
     let white = row(d1, "white").unwrap();
     assert_eq!((white["numerator"].as_i64(), white["denominator"].as_i64()), (Some(4), Some(8)));
     assert_eq!(row(d1, "multiple").unwrap()["numerator"], 1);

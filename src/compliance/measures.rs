@@ -34,6 +34,68 @@ fn designated(officers: &[Officer], set: &EvidenceSet, period: Period) -> Vec<(i
         .collect()
 }
 
+/// What one designated officer adds to T1-T4 in a period: the dashboard's
+/// "records behind" a training measure list exactly these officers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    pub officer_id: i64,
+    /// Required training current at period end (T1's numerator).
+    pub current: bool,
+    /// A refresher past due at period end (T2).
+    pub overdue: bool,
+    /// Hours of training records dated in the period (T3's numerator).
+    pub hours: f64,
+    /// Exams taken and passed at the first attempt (T4).
+    pub exams: usize,
+    pub first_pass: usize,
+    /// Training records in the period, and those without an exam score.
+    pub records: usize,
+    pub without_scores: usize,
+}
+
+/// One contribution per officer designated in the period (T1-T4's
+/// denominator), in the roster's order.
+pub fn contributions(officers: &[Officer], set: &EvidenceSet, period: Period) -> Vec<Contribution> {
+    let end = period.to;
+    designated(officers, set, period)
+        .into_iter()
+        .map(|(id, models)| {
+            let evidence = set.of(id);
+            let overdue = models.iter().any(|m| evidence.refresher_due(m, end).is_some_and(|d| d.date < end));
+            let trained = models
+                .iter()
+                .all(|m| evidence.disqualified(m, end).is_none() && evidence.initial_gap(m, end).is_none());
+            let mut c = Contribution {
+                officer_id: id,
+                current: trained && !overdue,
+                overdue,
+                hours: 0.0,
+                exams: 0,
+                first_pass: 0,
+                records: 0,
+                without_scores: 0,
+            };
+            for record in evidence.training.iter().filter(|r| r.date().is_some_and(|d| period.contains(d))) {
+                c.records += 1;
+                c.hours += record.hours;
+                let Some(course) = evidence.courses.iter().find(|k| k.id == record.course_id) else {
+                    continue;
+                };
+                match record.outcome(course) {
+                    Outcome::Attended => c.without_scores += 1,
+                    outcome => {
+                        c.exams += 1;
+                        if outcome == (Outcome::Passed { first_attempt: true }) {
+                            c.first_pass += 1;
+                        }
+                    }
+                }
+            }
+            c
+        })
+        .collect()
+}
+
 struct Figures {
     t1: Figure,
     t2: Figure,
@@ -44,46 +106,17 @@ struct Figures {
 }
 
 fn figures(officers: &[Officer], set: &EvidenceSet, period: Period) -> Figures {
-    let designated = designated(officers, set, period);
-    let count = designated.len() as f64;
-    let end = period.to;
-    let (mut current, mut overdue, mut hours) = (0.0, 0.0, 0.0);
-    let (mut taken, mut first_pass, mut records, mut without_scores) = (0.0, 0.0, 0, 0);
-    for (id, models) in &designated {
-        let evidence = set.of(*id);
-        let refresher_late =
-            models.iter().any(|m| evidence.refresher_due(m, end).is_some_and(|d| d.date < end));
-        let trained = models
-            .iter()
-            .all(|m| evidence.disqualified(m, end).is_none() && evidence.initial_gap(m, end).is_none());
-        if trained && !refresher_late {
-            current += 1.0;
-        }
-        if refresher_late {
-            overdue += 1.0;
-        }
-        for record in evidence.training.iter().filter(|r| r.date().is_some_and(|d| period.contains(d))) {
-            records += 1;
-            hours += record.hours;
-            let Some(course) = evidence.courses.iter().find(|c| c.id == record.course_id) else { continue };
-            match record.outcome(course) {
-                Outcome::Attended => without_scores += 1,
-                outcome => {
-                    taken += 1.0;
-                    if outcome == (Outcome::Passed { first_attempt: true }) {
-                        first_pass += 1.0;
-                    }
-                }
-            }
-        }
-    }
+    let all = contributions(officers, set, period);
+    let count = all.len() as f64;
+    // A fold from +0.0: an empty `sum` of floats is -0.0, printed "-0".
+    let sum = |f: fn(&Contribution) -> f64| all.iter().map(f).fold(0.0, |a, b| a + b);
     Figures {
-        t1: Figure::ratio(current, count),
-        t2: Figure::count(overdue),
-        t3: Figure::ratio(hours, count),
-        t4: Figure::ratio(first_pass, taken),
-        records,
-        records_without_scores: without_scores,
+        t1: Figure::ratio(sum(|c| c.current as u8 as f64), count),
+        t2: Figure::count(sum(|c| c.overdue as u8 as f64)),
+        t3: Figure::ratio(sum(|c| c.hours), count),
+        t4: Figure::ratio(sum(|c| c.first_pass as f64), sum(|c| c.exams as f64)),
+        records: all.iter().map(|c| c.records).sum(),
+        records_without_scores: all.iter().map(|c| c.without_scores).sum(),
     }
 }
 
@@ -120,7 +153,7 @@ pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period
             id: "T3",
             name: "Training hours per officer",
             definition: "Hours of training completed in the period ÷ designated officers",
-            unit: Unit::Hours,
+            unit: Unit::HoursPerOfficer,
             better: Better::Higher,
             target: Some(T3_TARGET_HOURS),
             current: now.t3,

@@ -1,8 +1,9 @@
 //! Performance measures in GAO's sense (docs/measures.md): each with a stable id,
-//! a definition, a target, the value for the period and for the previous
-//! period of equal length, and a note on data completeness. A zero
+//! a definition, a target, the value for the period and for its baseline
+//! period (`Period::previous`), and a note on data completeness. A zero
 //! denominator is "no data", never 0% or 100%.
 
+pub mod behind;
 pub mod darkness;
 pub mod equity;
 pub mod logged;
@@ -30,10 +31,38 @@ impl Period {
         (self.to - self.from).whole_days() + 1
     }
 
-    /// The period of equal length that ends the day before this one.
+    /// The baseline (docs/measures.md): the previous calendar month, quarter or
+    /// year when this period is one, otherwise the period of equal length
+    /// that ends the day before this one. Every measure, the dashboard, the
+    /// report and the CLI take their baseline from here.
     pub fn previous(&self) -> Period {
         let to = self.from - Duration::days(1);
-        Period { from: to - Duration::days(self.days() - 1), to }
+        match self.calendar_months() {
+            Some(months) => {
+                let mut from = to;
+                for _ in 1..months {
+                    from = from.replace_day(1).unwrap_or(from) - Duration::days(1);
+                }
+                Period { from: from.replace_day(1).unwrap_or(from), to }
+            }
+            None => Period { from: to - Duration::days(self.days() - 1), to },
+        }
+    }
+
+    /// 1, 3 or 12 when the period is exactly a calendar month, quarter or
+    /// year.
+    fn calendar_months(&self) -> Option<u8> {
+        let last_day_of_month = (self.to + Duration::days(1)).day() == 1;
+        if self.from.day() != 1 || !last_day_of_month || self.from.year() != self.to.year() {
+            return None;
+        }
+        let (first, last) = (self.from.month() as u8, self.to.month() as u8);
+        match last - first + 1 {
+            1 => Some(1),
+            3 if first % 3 == 1 => Some(3),
+            12 => Some(12),
+            _ => None,
+        }
     }
 
     pub fn contains(&self, day: Date) -> bool {
@@ -82,6 +111,9 @@ pub enum Unit {
     Percent,
     Count,
     Hours,
+    /// Hours ÷ officers (T3): the numerator is hours, the denominator
+    /// officers, so "216 h over 37 officers", never "216 of 37".
+    HoursPerOfficer,
     Days,
     Dollars,
     Ratio,
@@ -137,7 +169,7 @@ pub fn format_value(value: Option<f64>, unit: Unit) -> String {
         (None, _) => "no data".into(),
         (Some(v), Unit::Percent) => format!("{v:.1}%"),
         (Some(v), Unit::Count) => format!("{v:.0}"),
-        (Some(v), Unit::Hours) => format!("{v:.1} h"),
+        (Some(v), Unit::Hours | Unit::HoursPerOfficer) => format!("{v:.1} h"),
         (Some(v), Unit::Days) => format!("{v:.1} days"),
         (Some(v), Unit::Ratio) => format!("{v:.2}"),
         (Some(v), Unit::Dollars) => crate::officers::format_money((v * 100.0).round() as i64),
@@ -176,6 +208,10 @@ impl Measure {
     }
     pub fn fraction_text(&self) -> String {
         match self.current.denominator {
+            Some(d) if self.unit == Unit::HoursPerOfficer => {
+                let officers = if d == 1.0 { "officer" } else { "officers" };
+                format!("{} h over {} {officers}", trim(self.current.numerator), trim(d))
+            }
             Some(d) => format!("{} of {}", trim(self.current.numerator), trim(d)),
             None => trim(self.current.numerator),
         }
@@ -205,13 +241,110 @@ mod tests {
     use super::*;
     use time::macros::date;
 
+    fn previous(from: Date, to: Date) -> (Date, Date) {
+        let p = Period::new(from, to).unwrap().previous();
+        (p.from, p.to)
+    }
+
     #[test]
-    fn the_previous_period_has_equal_length() {
-        let q = Period::new(date!(2025 - 04 - 01), date!(2025 - 06 - 30)).unwrap();
-        assert_eq!(q.days(), 91);
-        let p = q.previous();
-        assert_eq!((p.from, p.to), (date!(2024 - 12 - 31), date!(2025 - 03 - 31)));
-        assert_eq!(Period::quarter_to_date(date!(2026 - 11 - 28)).from, date!(2026 - 10 - 01));
+    fn a_calendar_year_is_compared_with_the_previous_calendar_year() {
+        // 2024 had 366 days: the 365 days before 2025 start on 2 January.
+        assert_eq!(
+            previous(date!(2025 - 01 - 01), date!(2025 - 12 - 31)),
+            (date!(2024 - 01 - 01), date!(2024 - 12 - 31))
+        );
+        assert_eq!(
+            previous(date!(2024 - 01 - 01), date!(2024 - 12 - 31)),
+            (date!(2023 - 01 - 01), date!(2023 - 12 - 31))
+        );
+    }
+
+    #[test]
+    fn a_calendar_quarter_is_compared_with_the_previous_quarter() {
+        assert_eq!(
+            previous(date!(2026 - 07 - 01), date!(2026 - 09 - 30)),
+            (date!(2026 - 04 - 01), date!(2026 - 06 - 30))
+        );
+        // Q2 has 91 days, Q1 of 2025 only 90.
+        assert_eq!(
+            previous(date!(2025 - 04 - 01), date!(2025 - 06 - 30)),
+            (date!(2025 - 01 - 01), date!(2025 - 03 - 31))
+        );
+        // Q1 is compared with Q4 of the year before.
+        assert_eq!(
+            previous(date!(2026 - 01 - 01), date!(2026 - 03 - 31)),
+            (date!(2025 - 10 - 01), date!(2025 - 12 - 31))
+        );
+    }
+
+    #[test]
+    fn a_calendar_month_is_compared_with_the_previous_month() {
+        assert_eq!(
+            previous(date!(2026 - 03 - 01), date!(2026 - 03 - 31)),
+            (date!(2026 - 02 - 01), date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            previous(date!(2024 - 03 - 01), date!(2024 - 03 - 31)),
+            (date!(2024 - 02 - 01), date!(2024 - 02 - 29))
+        );
+        assert_eq!(
+            previous(date!(2026 - 01 - 01), date!(2026 - 01 - 31)),
+            (date!(2025 - 12 - 01), date!(2025 - 12 - 31))
+        );
+        // A short month before a long one: February before March, not
+        // 29 January to 28 February.
+        assert_eq!(
+            previous(date!(2026 - 02 - 01), date!(2026 - 02 - 28)),
+            (date!(2026 - 01 - 01), date!(2026 - 01 - 31))
+        );
+    }
+
+    #[test]
+    fn any_other_range_is_compared_with_the_equal_range_before_it() {
+        // 10 days ending 2026-03-14: the 10 days ending 2026-03-04.
+        assert_eq!(
+            previous(date!(2026 - 03 - 05), date!(2026 - 03 - 14)),
+            (date!(2026 - 02 - 23), date!(2026 - 03 - 04))
+        );
+        // Two whole months are not a calendar unit: 61 days before.
+        assert_eq!(
+            previous(date!(2026 - 04 - 01), date!(2026 - 05 - 31)),
+            (date!(2026 - 01 - 30), date!(2026 - 03 - 31))
+        );
+        // Three months that are not a quarter (February to April): 89 days.
+        assert_eq!(
+            previous(date!(2026 - 02 - 01), date!(2026 - 04 - 30)),
+            (date!(2025 - 11 - 04), date!(2026 - 01 - 31))
+        );
+        // The quarter to date is a custom range.
+        let qtd = Period::quarter_to_date(date!(2026 - 11 - 28));
+        assert_eq!(qtd.from, date!(2026 - 10 - 01));
+        assert_eq!((qtd.previous().from, qtd.previous().to), (date!(2026 - 08 - 03), date!(2026 - 09 - 30)));
+        // A single day is compared with the day before.
+        assert_eq!(
+            previous(date!(2026 - 03 - 01), date!(2026 - 03 - 01)),
+            (date!(2026 - 02 - 28), date!(2026 - 02 - 28))
+        );
+    }
+
+    #[test]
+    fn hours_per_officer_name_both_units() {
+        let t3 = Measure {
+            id: "T3",
+            name: "Training hours per officer",
+            definition: "",
+            unit: Unit::HoursPerOfficer,
+            better: Better::Higher,
+            target: Some(8.0),
+            current: Figure::ratio(216.0, 37.0),
+            previous: Figure::ratio(0.0, 0.0),
+            completeness: String::new(),
+        };
+        assert_eq!(t3.fraction_text(), "216 h over 37 officers");
+        // 216 ÷ 37 = 5.84 hours per officer.
+        assert_eq!(t3.value_with_fraction(), "5.8 h (216 h over 37 officers)");
+        let one = Measure { current: Figure::ratio(7.5, 1.0), ..t3 };
+        assert_eq!(one.fraction_text(), "7.5 h over 1 officer");
     }
 
     #[test]

@@ -181,7 +181,8 @@ async fn program_data(db: &Db, period: Period) -> Result<Data, sqlx::Error> {
         arrests,
         stops_287g,
         stop_reasons: stop_reasons.into_iter().collect(),
-        complaints: crate::complaints::store::list(db, "", "").await?,
+        complaints: crate::complaints::store::received_or_closed_between(db, &from, &to).await?,
+        complaints_287g: crate::complaints::store::involving_287g(db).await?,
         pay: crate::pay::store::all_pay(db).await?,
         leads: crate::pay::store::all_leads(db).await?,
         officers: crate::officers::store::list(db, &Default::default()).await?,
@@ -310,6 +311,8 @@ impl Sheet {
     /// figures (per group where the measure has groups).
     pub fn json(&self) -> serde_json::Value {
         let period = json!({ "from": self.period.from_text(), "to": self.period.to_text() });
+        let baseline = self.period.previous();
+        let previous_period = json!({ "from": baseline.from_text(), "to": baseline.to_text() });
         let mut out: Vec<serde_json::Value> = self
             .measures
             .iter()
@@ -318,7 +321,8 @@ impl Sheet {
                     "id": m.id, "name": m.name, "definition": m.definition, "period": period,
                     "numerator": m.current.numerator, "denominator": m.current.denominator,
                     "value": m.value(), "display": m.value_text(), "target": m.target, "status": m.status(),
-                    "previous": m.previous.value(m.unit), "completeness": m.completeness,
+                    "previous": m.previous.value(m.unit), "previous_period": previous_period,
+                    "completeness": m.completeness,
                 })
             })
             .collect();
