@@ -38,7 +38,19 @@ pub struct ListQuery {
     allegation: String,
     #[serde(default)]
     disposition: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// "closed": the dates bound the closing date; otherwise the received date.
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    action_287g: String,
 }
+
+/// At most this many complaints are listed; the caption says so.
+const LISTED: i64 = 500;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "complaints/list.html")]
@@ -55,7 +67,21 @@ async fn route_get_complaints(
     page: PageCtx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
-    let complaints = store::list(&state.db, &query.allegation, &query.disposition).await?;
+    let day = |v: &str| crate::web::parse_date(v).map(crate::web::format_date);
+    let filter = store::Filter {
+        allegation: query.allegation.clone(),
+        disposition: query.disposition.clone(),
+        from: day(&query.from),
+        to: day(&query.to),
+        by_closed: query.date == "closed",
+        involving_287g: match query.action_287g.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        limit: Some(LISTED),
+    };
+    let complaints = store::filtered(&state.db, &filter).await?;
     Ok(ListPage {
         page,
         query,

@@ -23,6 +23,83 @@ const FIELDS: [&str; 11] = [
     "closed_on",
 ];
 
+/// A complaint involves 287(g) when it names a 287(g) stop or arrest, or
+/// was forwarded to ICE OPR or DHS CRCL: the one rule behind C2 and the
+/// list's "involving 287(g)" filter, as SQL over `complaints`.
+pub const INVOLVES_287G: &str = "(complaints.forwarded_to <> '' \
+     OR complaints.arrest_id IN (SELECT id FROM arrests WHERE detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
+     OR complaints.stop_id IN (SELECT id FROM stops WHERE action_287g = 1))";
+
+/// The complaint list's filters.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub allegation: String,
+    pub disposition: String,
+    /// Inclusive `YYYY-MM-DD` bounds on the received date, or on the
+    /// closing date when `by_closed`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by_closed: bool,
+    pub involving_287g: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+pub async fn filtered(db: &Db, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error> {
+    let mut q: sqlx::QueryBuilder<Sqlite> =
+        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM complaints WHERE 1 = 1"));
+    if !f.allegation.is_empty() {
+        q.push(" AND allegation = ").push_bind(f.allegation.clone());
+    }
+    if !f.disposition.is_empty() {
+        q.push(" AND disposition = ").push_bind(f.disposition.clone());
+    }
+    let column = if f.by_closed { "closed_on" } else { "received_on" };
+    if let Some(from) = &f.from {
+        q.push(format!(" AND {column} >= ")).push_bind(from.clone());
+    }
+    if let Some(to) = &f.to {
+        q.push(format!(" AND {column} <= ")).push_bind(to.clone());
+    }
+    match f.involving_287g {
+        Some(true) => {
+            q.push(format!(" AND {INVOLVES_287G}"));
+        }
+        Some(false) => {
+            q.push(format!(" AND NOT {INVOLVES_287G}"));
+        }
+        None => {}
+    }
+    q.push(" ORDER BY received_on DESC, id DESC");
+    if let Some(limit) = f.limit {
+        q.push(" LIMIT ").push_bind(limit);
+    }
+    q.build_query_as().fetch_all(db).await
+}
+
+/// The ids of the complaints involving 287(g) (`INVOLVES_287G`).
+pub async fn involving_287g(db: &Db) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar(&format!("SELECT id FROM complaints WHERE {INVOLVES_287G}")).fetch_all(db).await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Complaints received or closed in `from`..=`to`, all of them (the
+/// measures read every one; the list page shows at most 500).
+pub async fn received_or_closed_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Complaint>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM complaints WHERE (received_on >= $1 AND received_on <= $2) \
+         OR (closed_on >= $1 AND closed_on <= $2) ORDER BY received_on DESC, id DESC"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn list(db: &Db, allegation: &str, disposition: &str) -> Result<Vec<Complaint>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM complaints WHERE ($1 = '' OR allegation = $1) AND ($2 = '' OR disposition = $2) \

@@ -3,7 +3,7 @@
 //! Pure functions over loaded records, so each formula is tested against
 //! hand-computed fixtures; `store::program_data` loads what they need.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use time::Date;
 
@@ -28,6 +28,10 @@ pub struct Data {
     /// The reason of every stop an arrest links to.
     pub stop_reasons: HashMap<i64, String>,
     pub complaints: Vec<Complaint>,
+    /// Complaints involving 287(g) (`complaints::store::INVOLVES_287G`:
+    /// linked to a 287(g) stop or arrest, or forwarded to ICE OPR or DHS
+    /// CRCL), the same rule as the complaint list's filter.
+    pub complaints_287g: HashSet<i64>,
     pub pay: Vec<PayPeriod>,
     pub leads: Vec<Leads>,
     pub officers: Vec<Officer>,
@@ -137,12 +141,13 @@ fn figures(data: &Data, period: Period) -> Figures {
         arrests.iter().filter(|a| a.warrant_served != 0).map(|a| a.custody_check(end)).collect();
     let holds_met = holds.iter().filter(|c| matches!(c, CustodyCheck::Met { .. })).count();
     let holds_decided = holds.iter().filter(|c| !matches!(c, CustodyCheck::Open { overdue: false })).count();
-    // E6: leads of the quarters that start in the period.
-    let quarters: Vec<&Leads> =
-        data.leads.iter().filter(|l| quarter_start(&l.quarter).is_some_and(|d| period.contains(d))).collect();
+    let quarters = leads_in(data, period);
     // C2-C4.
-    let involving: Vec<&Complaint> =
-        data.complaints.iter().filter(|c| within(period, &c.received_on) && involves_287g(c, data)).collect();
+    let involving: Vec<&Complaint> = data
+        .complaints
+        .iter()
+        .filter(|c| within(period, &c.received_on) && data.complaints_287g.contains(&c.id))
+        .collect();
     let on_time = involving
         .iter()
         .filter(|c| match (parse_date(&c.received_on), c.forwarded_on.as_deref().and_then(parse_date)) {
@@ -162,20 +167,10 @@ fn figures(data: &Data, period: Period) -> Figures {
         })
         .collect();
     let sustained = closed.iter().filter(|c| c.disposition == "sustained").count();
-    // R1-R2 over pay periods that end in the period.
-    let pay: Vec<&PayPeriod> = data.pay.iter().filter(|p| within(period, &p.period_end)).collect();
-    let mut overtime: BTreeMap<i64, i64> = BTreeMap::new();
-    for p in &pay {
-        *overtime.entry(p.officer_id).or_default() += p.overtime_pay_cents;
-    }
-    let share = period.days() as f64 / 365.0;
-    let over_cap: Vec<String> = overtime
-        .iter()
-        .filter_map(|(id, cents)| {
-            let officer = data.officers.iter().find(|o| o.id == *id)?;
-            let cap = officer.annual_salary_cents? as f64 * 0.25 * share;
-            (*cents as f64 > cap).then(|| crate::officers::label_of(&data.officers, Some(*id)))
-        })
+    let pay = pay_in(data, period);
+    let over_cap: Vec<String> = over_cap(data, period)
+        .into_iter()
+        .map(|id| crate::officers::label_of(&data.officers, Some(id)))
         .collect();
     let cost_cents: i64 = pay.iter().map(|p| p.base_pay_cents + p.overtime_pay_cents).sum();
     // T5: actions by an officer authorized on the action's date.
@@ -210,12 +205,35 @@ fn figures(data: &Data, period: Period) -> Figures {
     }
 }
 
-/// A complaint involves 287(g) when it names a 287(g) stop or arrest, or
-/// is forwarded to ICE OPR or DHS CRCL.
-fn involves_287g(c: &Complaint, data: &Data) -> bool {
-    let arrest = c.arrest_id.is_some_and(|id| data.arrests.iter().any(|a| a.id == id && a.action_287g()));
-    let stop = c.stop_id.is_some_and(|id| data.stops_287g.iter().any(|s| s.0 == id));
-    arrest || stop || !c.forwarded_to.is_empty()
+/// E6's records: the lead counts of the quarters that start in the period.
+pub fn leads_in(data: &Data, period: Period) -> Vec<&Leads> {
+    data.leads.iter().filter(|l| quarter_start(&l.quarter).is_some_and(|d| period.contains(d))).collect()
+}
+
+/// R2's records: the pay periods that end in the period.
+pub fn pay_in(data: &Data, period: Period) -> Vec<&PayPeriod> {
+    data.pay.iter().filter(|p| within(period, &p.period_end)).collect()
+}
+
+/// R1: the officers whose 287(g) overtime in the pay periods ending in the
+/// period exceeds 25% of their annual salary pro-rated to the period.
+pub fn over_cap(data: &Data, period: Period) -> Vec<i64> {
+    let mut overtime: BTreeMap<i64, i64> = BTreeMap::new();
+    for p in pay_in(data, period) {
+        *overtime.entry(p.officer_id).or_default() += p.overtime_pay_cents;
+    }
+    let share = period.days() as f64 / 365.0;
+    overtime
+        .into_iter()
+        .filter(|(id, cents)| {
+            data.officers
+                .iter()
+                .find(|o| o.id == *id)
+                .and_then(|o| o.annual_salary_cents)
+                .is_some_and(|salary| *cents as f64 > salary as f64 * 0.25 * share)
+        })
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// The first day of "YYYY-Qn".
@@ -459,6 +477,7 @@ mod tests {
             stops_287g: vec![(7, "2025-04-15".into(), None, "traffic_violation".into())],
             stop_reasons: HashMap::from([(90, "traffic_violation".to_string())]),
             complaints,
+            complaints_287g: HashSet::from([1, 2]),
             leads: vec![Leads { quarter: "2025-Q2".into(), received: 10, located: 8, ..Default::default() }],
             completeness: vec![("stops", 99, 100)],
             ..Default::default()

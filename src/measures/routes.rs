@@ -115,7 +115,18 @@ pub struct Row {
     pub measure: Measure,
     /// Oldest first: (period label, value).
     pub trend: Vec<(String, Option<f64>)>,
-    pub records: String,
+    pub records: Vec<RecordsLink>,
+}
+
+/// One list of the records behind a measure: followed, it lists exactly
+/// the records the measure counts (its denominator, or the count itself).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordsLink {
+    /// What the list holds: "stops", "arrests", "designated officers"…
+    pub label: &'static str,
+    pub href: String,
+    /// Whether the viewer's roles may open the list.
+    pub open: bool,
 }
 
 impl Row {
@@ -165,18 +176,51 @@ pub fn sparkline(values: &[Option<f64>], width: f64, height: f64) -> String {
         .join(" ")
 }
 
-/// Where the records behind a measure are listed.
-fn records_link(id: &str, period: Period) -> String {
-    let (from, to) = (period.from_text(), period.to_text());
-    match &id[..1] {
-        "T" if id == "T5" => format!("/arrests?from={from}&to={to}&action_287g=yes"),
-        "T" => format!("/compliance?from={from}&to={to}"),
-        "S" => format!("/supervision?from={from}&to={to}"),
-        "E" if id == "E6" => "/officers".into(),
-        "E" => format!("/arrests?from={from}&to={to}&action_287g=yes"),
-        "D" | "Q" => format!("/stops?from={from}&to={to}"),
-        "C" => "/complaints".into(),
-        _ => "/officers".into(),
+/// The lists that hold the records behind a measure for a period, each
+/// with the roles that may open it: (label, address, readers). Each list's
+/// filter reproduces what the measure counts.
+pub fn records_links(id: &str, period: Period) -> Vec<(&'static str, String, &'static [Role])> {
+    use crate::auth::access::{AUDITORS, RECORD_READERS, SIGNED_IN};
+    let dates = format!("from={}&to={}", period.from_text(), period.to_text());
+    let officers = |label| (label, format!("/officers?measure={id}&{dates}"), SIGNED_IN);
+    let actions = || {
+        vec![
+            ("stops", format!("/stops?{dates}&action_287g=yes"), RECORD_READERS),
+            ("arrests", format!("/arrests?{dates}&action_287g=yes"), RECORD_READERS),
+        ]
+    };
+    match id {
+        "T1" | "T3" => vec![officers("designated officers")],
+        "T2" => vec![officers("officers with a refresher past due")],
+        "T4" => vec![officers("exams, by officer")],
+        "T5" | "S1" | "E3" => actions(),
+        "S2" | "S3" | "S4" => {
+            vec![(
+                "decisions signed",
+                format!("/supervision?{dates}"),
+                crate::supervision::routes::MEASURE_READERS,
+            )]
+        }
+        "S5" => vec![(
+            "refused self-reviews (audit log)",
+            format!("/audit?action={}&{dates}", crate::supervision::store::SELF_REVIEW_ACTION),
+            AUDITORS,
+        )],
+        "E5" => vec![("ICE warrant holds", format!("/arrests?{dates}&hold=counted"), RECORD_READERS)],
+        "E6" => vec![officers("quarterly lead counts, by officer")],
+        "C2" => vec![(
+            "complaints involving 287(g)",
+            format!("/complaints?{dates}&action_287g=yes"),
+            RECORD_READERS,
+        )],
+        "C3" | "C4" => {
+            vec![("complaints closed", format!("/complaints?date=closed&{dates}"), RECORD_READERS)]
+        }
+        "R1" => vec![officers("officers over the cap")],
+        "R2" => vec![officers("pay periods, by officer")],
+        // D9 keeps the stops of its twilight window, which no list filter
+        // draws: the period's stops are the nearest list.
+        _ => vec![("stops of the period", format!("/stops?{dates}"), RECORD_READERS)],
     }
 }
 
@@ -215,6 +259,7 @@ async fn route_get_dashboard(
 }
 
 async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppResult<DashboardPage> {
+    let may_open = |readers: &[Role]| page.user.as_ref().is_some_and(|u| u.has_any(readers));
     let today = crate::agency::store::get(&state.db).await?.today();
     let (period, period_error) = super::period_from(&query.from, &query.to, today);
     let mut periods = vec![period];
@@ -240,7 +285,10 @@ async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppR
                     (p.label(), value)
                 })
                 .collect(),
-            records: records_link(m.id, period),
+            records: records_links(m.id, period)
+                .into_iter()
+                .map(|(label, href, readers)| RecordsLink { label, href, open: may_open(readers) })
+                .collect(),
             measure: m.clone(),
         })
         .collect();
