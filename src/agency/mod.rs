@@ -31,7 +31,14 @@ pub struct Profile {
     pub login_banner: String,
     pub time_zone: String,
     pub mfa_policy: String,
+    /// "letter" or "a4": the page size of oversight reports.
+    pub paper_size: String,
 }
+
+/// Paper sizes for reports: US Letter by default (US agencies print and
+/// file on it), A4 by choice.
+pub const PAPER_SIZES: [(&str, &str); 2] =
+    [("letter", "US Letter (8.5 × 11 in, 215.9 × 279.4 mm)"), ("a4", "A4 (210 × 297 mm)")];
 
 impl Profile {
     pub fn model_list(&self) -> Vec<&str> {
@@ -82,6 +89,8 @@ pub struct ProfileForm {
     pub time_zone: String,
     #[serde(default)]
     pub mfa_policy: String,
+    #[serde(default)]
+    pub paper_size: String,
 }
 
 pub const STATES: [&str; 56] = [
@@ -103,6 +112,7 @@ impl ProfileForm {
             login_banner: p.login_banner.clone(),
             time_zone: p.time_zone.clone(),
             mfa_policy: p.mfa_policy.clone(),
+            paper_size: p.paper_size.clone(),
         }
     }
 
@@ -165,6 +175,14 @@ impl ProfileForm {
         if !crate::auth::mfa::POLICIES.iter().any(|(c, _)| *c == self.mfa_policy) {
             errors.add("mfa_policy", "Choose who must use two-step sign-in.");
         }
+        // A form without the field (an older page, a script) keeps Letter.
+        let paper_size = match self.paper_size.trim() {
+            "" => "letter",
+            size => size,
+        };
+        if !PAPER_SIZES.iter().any(|(c, _)| *c == paper_size) {
+            errors.add("paper_size", "Choose US Letter or A4.");
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -178,6 +196,7 @@ impl ProfileForm {
             login_banner,
             time_zone,
             mfa_policy: self.mfa_policy.clone(),
+            paper_size: paper_size.to_string(),
         })
     }
 }
@@ -197,6 +216,7 @@ mod tests {
             login_banner: DEFAULT_BANNER.into(),
             time_zone: "America/Chicago".into(),
             mfa_policy: "administrators".into(),
+            paper_size: String::new(),
         }
     }
 
@@ -204,6 +224,11 @@ mod tests {
     fn valid_profile_passes() {
         let p = form().validate().unwrap();
         assert_eq!(p.models, "JEM,WSO");
+        assert_eq!(p.paper_size, "letter", "Letter unless A4 is chosen");
+        let a4 = ProfileForm { paper_size: "a4".into(), ..form() }.validate().unwrap();
+        assert_eq!(a4.paper_size, "a4");
+        let legal = ProfileForm { paper_size: "legal".into(), ..form() }.validate().unwrap_err();
+        assert!(legal.has("paper_size"));
     }
 
     #[test]

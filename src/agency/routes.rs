@@ -10,7 +10,7 @@ use tower_sessions::Session;
 
 use serde::Deserialize;
 
-use super::{MODELS, ProfileForm, STATES, agreements, store};
+use super::{MODELS, PAPER_SIZES, ProfileForm, STATES, agreements, store};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::mfa::POLICIES;
@@ -33,6 +33,7 @@ struct EditPage {
     models: &'static [(&'static str, &'static str)],
     states: &'static [&'static str],
     policies: &'static [(&'static str, &'static str)],
+    paper_sizes: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Deserialize)]
@@ -66,7 +67,15 @@ async fn route_get_agency(
     }
     let status =
         if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::NOT_FOUND };
-    let view = EditPage { page, form, errors, models: &MODELS, states: &STATES, policies: &POLICIES };
+    let view = EditPage {
+        page,
+        form,
+        errors,
+        models: &MODELS,
+        states: &STATES,
+        policies: &POLICIES,
+        paper_sizes: &PAPER_SIZES,
+    };
     Ok((status, view).into_response())
 }
 
@@ -85,7 +94,15 @@ async fn route_post_agency(
             Ok(see_other("/agency"))
         }
         Err(errors) => {
-            let view = EditPage { page, form, errors, models: &MODELS, states: &STATES, policies: &POLICIES };
+            let view = EditPage {
+                page,
+                form,
+                errors,
+                models: &MODELS,
+                states: &STATES,
+                policies: &POLICIES,
+                paper_sizes: &PAPER_SIZES,
+            };
             Ok(crate::web::unprocessable(view))
         }
     }
@@ -106,6 +123,7 @@ fn profile_form(pairs: Vec<(String, String)>) -> ProfileForm {
             "login_banner" => form.login_banner = value,
             "time_zone" => form.time_zone = value,
             "mfa_policy" => form.mfa_policy = value,
+            "paper_size" => form.paper_size = value,
             _ => {}
         }
     }

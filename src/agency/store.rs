@@ -5,7 +5,7 @@ use crate::db::{Db, begin_write};
 
 use super::Profile;
 
-const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy FROM agency WHERE id = 1";
+const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size FROM agency WHERE id = 1";
 
 pub async fn get(db: &Db) -> Result<Profile, sqlx::Error> {
     sqlx::query_as(SELECT).fetch_one(db).await
@@ -21,7 +21,7 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
     let before: Profile = sqlx::query_as(SELECT).fetch_one(&mut *tx).await?;
     sqlx::query(
         "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
-         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9 WHERE id = 1",
+         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10 WHERE id = 1",
     )
     .bind(&profile.name)
     .bind(&profile.ori)
@@ -32,6 +32,7 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
     .bind(&profile.login_banner)
     .bind(&profile.time_zone)
     .bind(&profile.mfa_policy)
+    .bind(&profile.paper_size)
     .execute(&mut *tx)
     .await?;
     audit::record(&mut tx, actor, Event::new("settings.update", "agency", 1).changes(&before, profile))

@@ -13,17 +13,50 @@ use printpdf::{
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
-/// A4 portrait, in points.
-const WIDTH: f32 = 595.0;
-const HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 50.0;
 const BOTTOM: f32 = 60.0;
 /// DejaVu Sans averages a little over half an em per character; wrapping
 /// uses this to stay inside a column.
 const CHAR_WIDTH: f32 = 0.56;
 
+/// The sheet a report is laid out on, portrait.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Paper {
+    /// US Letter, 8.5 × 11 in (215.9 × 279.4 mm): US agencies print and
+    /// file on it.
+    Letter,
+    /// ISO A4, 210 × 297 mm.
+    A4,
+}
+
+impl Paper {
+    /// From the agency setting; anything but "a4" is Letter.
+    pub fn from_setting(code: &str) -> Self {
+        if code == "a4" { Paper::A4 } else { Paper::Letter }
+    }
+
+    fn millimetres(self) -> (f32, f32) {
+        match self {
+            Paper::Letter => (215.9, 279.4),
+            Paper::A4 => (210.0, 297.0),
+        }
+    }
+
+    /// Width and height in points (1 pt = 25.4 / 72 mm; Letter is a
+    /// whole 612 × 792).
+    pub fn points(self) -> (f32, f32) {
+        match self {
+            Paper::Letter => (612.0, 792.0),
+            Paper::A4 => (210.0 * 72.0 / 25.4, 297.0 * 72.0 / 25.4),
+        }
+    }
+}
+
 pub struct Writer {
     doc: PdfDocument,
+    paper: Paper,
+    width: f32,
+    height: f32,
     regular: FontId,
     bold: FontId,
     pages: Vec<Vec<Op>>,
@@ -72,7 +105,7 @@ pub fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
 }
 
 impl Writer {
-    pub fn new(title: &str) -> anyhow::Result<Self> {
+    pub fn new(title: &str, paper: Paper) -> anyhow::Result<Self> {
         let mut doc = PdfDocument::new(title);
         let mut warnings = Vec::new();
         let regular = ParsedFont::from_bytes(REGULAR, 0, &mut warnings)
@@ -80,7 +113,18 @@ impl Writer {
         let bold = ParsedFont::from_bytes(BOLD, 0, &mut warnings)
             .ok_or_else(|| anyhow::anyhow!("the embedded bold font could not be read"))?;
         let (regular, bold) = (doc.add_font(&regular), doc.add_font(&bold));
-        Ok(Self { doc, regular, bold, pages: vec![Vec::new()], y: HEIGHT - MARGIN, sections: Vec::new() })
+        let (width, height) = paper.points();
+        Ok(Self {
+            doc,
+            paper,
+            width,
+            height,
+            regular,
+            bold,
+            pages: vec![Vec::new()],
+            y: height - MARGIN,
+            sections: Vec::new(),
+        })
     }
 
     fn ops(&mut self) -> &mut Vec<Op> {
@@ -93,7 +137,7 @@ impl Writer {
 
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
-        self.y = HEIGHT - MARGIN;
+        self.y = self.height - MARGIN;
     }
 
     /// Starts a new page unless `height` points still fit on this one.
@@ -121,12 +165,17 @@ impl Writer {
     /// A wrapped paragraph across the page width.
     pub fn paragraph(&mut self, text: &str, size: f32, bold: bool) {
         let leading = size * 1.35;
-        for line in wrap(text, WIDTH - 2.0 * MARGIN, size) {
+        for line in wrap(text, self.text_width(), size) {
             self.ensure(leading);
             self.y -= leading;
             self.put(MARGIN, self.y, size, bold, &line, grey(0.0));
         }
         self.y -= size * 0.4;
+    }
+
+    /// The width between the margins.
+    fn text_width(&self) -> f32 {
+        self.width - 2.0 * MARGIN
     }
 
     /// A section heading, bookmarked.
@@ -147,7 +196,7 @@ impl Writer {
         let line = Line {
             points: vec![
                 LinePoint { p: Point { x: Pt(MARGIN), y: Pt(y) }, bezier: false },
-                LinePoint { p: Point { x: Pt(WIDTH - MARGIN), y: Pt(y) }, bezier: false },
+                LinePoint { p: Point { x: Pt(self.width - MARGIN), y: Pt(y) }, bezier: false },
             ],
             is_closed: false,
         };
@@ -158,31 +207,41 @@ impl Writer {
         ]);
     }
 
-    fn row(&mut self, columns: &[Column], cells: &[Vec<String>], size: f32, bold: bool) {
+    fn row(&mut self, widths: &[f32], cells: &[Vec<String>], size: f32, bold: bool) {
         let leading = size * 1.3;
         let height = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * leading + 4.0;
         let top = self.y;
         let mut x = MARGIN;
-        for (column, lines) in columns.iter().zip(cells) {
+        for (width, lines) in widths.iter().zip(cells) {
             for (i, line) in lines.iter().enumerate() {
                 self.put(x + 2.0, top - leading * (i as f32 + 1.0), size, bold, line, grey(0.0));
             }
-            x += column.width;
+            x += width;
         }
         self.y = top - height;
+    }
+
+    /// Column widths spread over the width between the margins: the
+    /// columns are drawn for the narrower A4 sheet and keep their
+    /// proportions on Letter, and a table never runs into the margin.
+    fn widths(&self, columns: &[Column]) -> Vec<f32> {
+        let total: f32 = columns.iter().map(|c| c.width).sum();
+        let scale = if total > 0.0 { self.text_width() / total } else { 1.0 };
+        columns.iter().map(|c| c.width * scale).collect()
     }
 
     /// A table that breaks across pages and repeats its header on each.
     pub fn table(&mut self, columns: &[Column], rows: &[Vec<String>]) {
         let size = 8.0;
+        let widths = self.widths(columns);
         let wrapped = |cells: &[String]| -> Vec<Vec<String>> {
-            columns.iter().zip(cells).map(|(c, text)| wrap(text, c.width - 4.0, size)).collect()
+            widths.iter().zip(cells).map(|(w, text)| wrap(text, w - 4.0, size)).collect()
         };
         let header: Vec<String> = columns.iter().map(|c| c.header.to_string()).collect();
         let header = wrapped(&header);
         let header_height = header.iter().map(Vec::len).max().unwrap_or(1) as f32 * size * 1.3 + 4.0;
         let print_header = |w: &mut Self| {
-            w.row(columns, &header, size, true);
+            w.row(&widths, &header, size, true);
             let y = w.y + 1.0;
             w.rule(y);
         };
@@ -194,7 +253,7 @@ impl Writer {
             if self.ensure(height) {
                 print_header(self);
             }
-            self.row(columns, &cells, size, false);
+            self.row(&widths, &cells, size, false);
         }
         self.y -= 8.0;
     }
@@ -206,7 +265,7 @@ impl Writer {
         self.ensure(bar * bars.len() as f32 + 40.0);
         self.paragraph(title, 9.0, true);
         let max = bars.iter().filter_map(|(_, v)| *v).fold(0.0_f64, f64::max).max(1.0);
-        let (label_width, chart_width) = (150.0, WIDTH - 2.0 * MARGIN - 200.0);
+        let (label_width, chart_width) = (150.0, self.text_width() - 200.0);
         for (label, value) in bars {
             self.y -= bar + 3.0;
             let y = self.y;
@@ -244,7 +303,9 @@ impl Writer {
                 Op::StartTextSection,
                 Op::SetFillColor { col: grey(0.25) },
                 Op::SetFont { font: PdfFontHandle::External(font.clone()), size: Pt(8.0) },
-                Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(WIDTH - MARGIN - width), Pt(30.0)) },
+                Op::SetTextMatrix {
+                    matrix: TextMatrix::Translate(Pt(self.width - MARGIN - width), Pt(30.0)),
+                },
                 Op::ShowText { items: vec![TextItem::Text(text)] },
                 Op::EndTextSection,
                 Op::StartTextSection,
@@ -269,9 +330,10 @@ impl Writer {
             info.modification_date = created;
             info.metadata_date = created;
         }
+        let (width, height) = self.paper.millimetres();
         let pages: Vec<PdfPage> = std::mem::take(&mut self.pages)
             .into_iter()
-            .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+            .map(|ops| PdfPage::new(Mm(width), Mm(height), ops))
             .collect();
         let mut warnings = Vec::new();
         self.doc
@@ -286,7 +348,7 @@ mod tests {
 
     #[test]
     fn a_long_table_breaks_across_pages_and_repeats_its_header() {
-        let mut w = Writer::new("test").unwrap();
+        let mut w = Writer::new("test", Paper::A4).unwrap();
         let columns = [Column { header: "Officer", width: 200.0 }, Column { header: "Status", width: 200.0 }];
         let rows: Vec<Vec<String>> =
             (0..150).map(|i| vec![format!("Officer {i}"), "current".into()]).collect();
@@ -298,6 +360,63 @@ mod tests {
                 .filter(|op| matches!(op, Op::ShowText { items } if items == &vec![TextItem::Text("Officer".into())]))
                 .count();
             assert_eq!(headers, 1, "page {} has the header once", n + 1);
+        }
+    }
+
+    /// Every piece of text of a page: (x, baseline y, font size, text).
+    fn texts(page: &[Op]) -> Vec<(f32, f32, f32, String)> {
+        let (mut size, mut at, mut out) = (0.0, (0.0, 0.0), Vec::new());
+        for op in page {
+            match op {
+                Op::SetFont { size: Pt(s), .. } => size = *s,
+                Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(x), Pt(y)) } => at = (*x, *y),
+                Op::ShowText { items } => {
+                    for item in items {
+                        if let TextItem::Text(t) = item {
+                            out.push((at.0, at.1, size, t.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn letter_and_a4_keep_text_and_tables_inside_the_margins() {
+        assert_eq!(Paper::Letter.points(), (612.0, 792.0));
+        let (w, h) = Paper::A4.points();
+        assert!((w - 595.28).abs() < 0.01 && (h - 841.89).abs() < 0.01, "{w} x {h}");
+        let long = "a definition long enough to wrap over several lines of its column ".repeat(3);
+        for paper in [Paper::Letter, Paper::A4] {
+            let (width, height) = paper.points();
+            let mut writer = Writer::new("test", paper).unwrap();
+            writer.paragraph(&long, 9.0, false);
+            // The report's measure table (495 pt, drawn for A4) and one
+            // wider than either sheet's text width.
+            let measures: Vec<Column> = [70.0, 135.0, 45.0, 70.0, 40.0, 50.0, 85.0]
+                .iter()
+                .map(|w| Column { header: "Heading of a column", width: *w })
+                .collect();
+            let rows: Vec<Vec<String>> = (0..60).map(|i| vec![format!("T{i} {long}"); 7]).collect();
+            writer.table(&measures, &rows);
+            let wide =
+                [Column { header: "Officer", width: 300.0 }, Column { header: "Reason", width: 300.0 }];
+            writer.table(&wide, &rows);
+            writer.bar_chart("bars", &[("White".into(), Some(100.0)), ("Hispanic".into(), Some(40.0))]);
+            let pages = writer.pages.clone();
+            assert!(pages.len() > 3, "{paper:?}: the tables run over pages");
+            for (n, page) in pages.iter().enumerate() {
+                for (x, y, size, text) in texts(page) {
+                    let right = x + text.chars().count() as f32 * size * CHAR_WIDTH;
+                    let inside = x >= MARGIN
+                        && right <= width - MARGIN + 0.5
+                        && y >= BOTTOM
+                        && y + size <= height - MARGIN + 0.5;
+                    assert!(inside, "{paper:?} page {}: {text:?} at ({x}, {y}) to {right}", n + 1);
+                }
+            }
         }
     }
 
