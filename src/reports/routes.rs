@@ -61,11 +61,37 @@ struct ListPage {
     quarters: Vec<(String, String, String)>,
     can_generate: bool,
     can_comment: bool,
+    /// A refused comment: the report, the text as typed, and why.
+    refused: Option<RefusedComment>,
 }
+
+pub struct RefusedComment {
+    report_id: i64,
+    body: String,
+    errors: FieldErrors,
+}
+
+/// The field of a refused comment: its textarea's id, so the error
+/// summary's link lands on it.
+const COMMENT_FIELD: &str = "comment";
 
 impl ListPage {
     fn comments_of(&self, report: &Report) -> Vec<&Comment> {
         self.comments.iter().filter(|c| c.report_id == report.id).collect()
+    }
+
+    /// The refused comment when it was written on `report`.
+    fn refused_on(&self, report: &Report) -> Option<&RefusedComment> {
+        self.refused.as_ref().filter(|r| r.report_id == report.id)
+    }
+
+    /// The comment box's id: the refused one carries the error field's
+    /// name, the others one per report.
+    fn comment_id(&self, report: &Report) -> String {
+        match self.refused_on(report) {
+            Some(_) => COMMENT_FIELD.to_string(),
+            None => format!("comment-{}", report.id),
+        }
     }
 }
 
@@ -99,6 +125,7 @@ async fn list_page(
         quarters: quarters(today),
         can_generate: page.user.as_ref().is_some_and(|u| u.has_any(GENERATORS)),
         can_comment: page.has_role(Role::Reviewer),
+        refused: None,
         form,
         errors,
         page,
@@ -179,9 +206,19 @@ async fn route_post_comment(
 ) -> AppResult<Response> {
     let report = store::get(&state.db, id).await?;
     let body = form.body.trim();
-    if body.is_empty() || body.chars().count() > 2000 {
-        flash(&session, "A comment needs some text, at most 2,000 characters. Nothing was saved.").await?;
-        return Ok(see_other(&format!("/reports#report-{id}")));
+    let mut errors = FieldErrors::default();
+    if body.is_empty() {
+        errors.add(COMMENT_FIELD, "Write the comment before adding it.");
+    } else if body.chars().count() > 2000 {
+        errors.add(
+            COMMENT_FIELD,
+            format!("A comment is at most 2,000 characters; this one has {}.", body.chars().count()),
+        );
+    }
+    if !errors.is_empty() {
+        let mut view = list_page(&state, page, GenerateForm::default(), FieldErrors::default()).await?;
+        view.refused = Some(RefusedComment { report_id: report.id, body: form.body, errors });
+        return Ok(unprocessable(view));
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     store::add_comment(&state.db, &actor, report.id, user.id, &user.display_name, body).await?;
