@@ -237,9 +237,8 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     let all = after.join("\n");
     assert_eq!(recovered(&all, &guesses), None, "no digest left to test a guess against");
     assert!(!all.contains(&v1_hash), "the v1 sign-off fingerprint is gone from the log");
-    assert_eq!(
+    assert!(
         oversight::audit::store::verify(&db).await.unwrap().is_ok(),
-        true,
         "the chain verifies after the rewrite"
     );
     let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
