@@ -111,6 +111,11 @@ pub async fn list(db: &Db, allegation: &str, disposition: &str) -> Result<Vec<Co
     .await
 }
 
+/// Every complaint, in id order (the export: all of them, not a page).
+pub async fn all(db: &Db) -> Result<Vec<Complaint>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM complaints ORDER BY id")).fetch_all(db).await
+}
+
 pub async fn get(db: &Db, id: i64) -> Result<Complaint, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")).bind(id).fetch_one(db).await
 }

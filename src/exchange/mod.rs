@@ -308,10 +308,9 @@ pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::R
             (ARREST_COLUMNS.to_vec(), rows)
         }
         Kind::Complaints => {
-            let all = crate::complaints::store::list(db, "", "").await?;
+            let all = crate::complaints::store::all(db).await?;
             let rows = all
                 .iter()
-                .rev()
                 .map(|c| {
                     let officers: Vec<String> =
                         c.officer_ids().into_iter().map(|id| badge(Some(id))).collect();

@@ -49,7 +49,12 @@ pub async fn data_fingerprint(db: &Db, period: Period, form: &str) -> Result<Str
     for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
         f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
     }
-    let complaints = crate::complaints::store::list(db, "", "").await?;
+    // v1 hashed the complaints of the newest 500 that fell in the range;
+    // v2 hashes every one in it (the measures read every one).
+    let complaints = match form {
+        "v1" => crate::complaints::store::list(db, "", "").await?,
+        _ => crate::complaints::store::received_or_closed_between(db, &from_text, &to_text).await?,
+    };
     for c in
         complaints.iter().filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
     {
