@@ -6,8 +6,6 @@ pub mod csrf;
 pub mod headers;
 pub mod record_form;
 
-use std::collections::BTreeMap;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -188,20 +186,27 @@ pub fn unprocessable(view: impl axum::response::IntoResponse) -> axum::response:
     (axum::http::StatusCode::UNPROCESSABLE_ENTITY, view).into_response()
 }
 
+/// The form of an error summary that names no fields (`error_summary`).
+pub const NO_FIELDS: &[(&str, &str)] = &[];
+
 /// Field-by-field validation messages, all collected before the form is
-/// shown again.
+/// shown again, in the order they were found (validation checks a form's
+/// fields in the order the form shows them).
 #[derive(Clone, Debug, Default)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
+pub struct FieldErrors(Vec<(&'static str, String)>);
 
 impl FieldErrors {
+    /// Keeps the first message of a field.
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+        if !self.has(field) {
+            self.0.push((field, message.into()));
+        }
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
     }
     pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
+        self.0.iter().any(|(f, _)| *f == field)
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -210,7 +215,41 @@ impl FieldErrors {
         self.0.len()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &String)> {
-        self.0.iter()
+        self.0.iter().map(|(f, m)| (f, m))
+    }
+
+    /// The error summary's lines, (field, "Label: message"), in the order
+    /// of `form`: each field's name and label as the form shows them.
+    /// Fields the form does not list follow, as found and unlabelled.
+    pub fn summary<'f>(&self, form: impl AsRef<[(&'f str, &'f str)]>) -> Vec<(&'static str, String)> {
+        let form = form.as_ref();
+        let position = |field: &str| form.iter().position(|(f, _)| *f == field).unwrap_or(form.len());
+        let mut lines: Vec<(usize, &'static str, String)> = self
+            .0
+            .iter()
+            .map(|(field, message)| {
+                let line = match form.iter().find(|(f, _)| f == field) {
+                    Some((_, label)) => format!("{label}: {}", lower_first(message)),
+                    None => message.clone(),
+                };
+                (position(field), *field, line)
+            })
+            .collect();
+        // Stable: fields at one position (none listed) keep their order.
+        lines.sort_by_key(|(at, _, _)| *at);
+        lines.into_iter().map(|(_, field, line)| (field, line)).collect()
+    }
+}
+
+/// "Enter the date" after a label reads "Date: enter the date"; a first
+/// word in capitals ("ICE") or a quotation keeps its case.
+fn lower_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), second) if first.is_uppercase() && second.is_none_or(|c| !c.is_uppercase()) => {
+            first.to_lowercase().chain(message[first.len_utf8()..].chars()).collect()
+        }
+        _ => message.to_string(),
     }
 }
 
@@ -311,6 +350,29 @@ mod tests {
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("\tx"), "'\tx");
         assert_eq!(spreadsheet_safe("Nguyễn"), "Nguyễn");
+    }
+
+    #[test]
+    fn the_summary_follows_the_form_and_names_each_field() {
+        let mut errors = FieldErrors::default();
+        errors.add("lng", "Enter decimal degrees between -180 and 180.");
+        errors.add("note", "Use at most 40 characters.");
+        errors.add("lat", "Enter decimal degrees between -90 and 90.");
+        errors.add("lat", "A second message for a field is not kept.");
+        errors.add("ice", "ICE was contacted: say when.");
+        let form = [("lat", "Latitude"), ("lng", "Longitude"), ("ice", "ICE contact")];
+        let lines = errors.summary(&form);
+        assert_eq!(
+            lines,
+            vec![
+                ("lat", "Latitude: enter decimal degrees between -90 and 90.".to_string()),
+                ("lng", "Longitude: enter decimal degrees between -180 and 180.".to_string()),
+                ("ice", "ICE contact: ICE was contacted: say when.".to_string()),
+                ("note", "Use at most 40 characters.".to_string()),
+            ]
+        );
+        let found: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
+        assert_eq!(found, ["lng", "note", "lat", "ice"], "as found, without a form");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Issue 11: pages on a phone's width. A narrative typed without spaces
 // wraps instead of widening the stop and review pages, and the stop list
-// scrolls inside its own labelled, focusable region, not the page.
+// scrolls inside its own labelled, focusable region, not the page. A
+// failed sign-in puts the focus on its message without JavaScript.
 //
 // node narrow.mjs BASE_URL STOP_ID   (PASSWORD in the environment)
 import assert from 'node:assert/strict';
@@ -14,6 +15,12 @@ const pageWidth = (page) => page.evaluate(() => document.scrollingElement.scroll
 
 const browser = await launch();
 try {
+  // Without JavaScript, a failed sign-in puts the focus on its message.
+  const plain = await browser.newPage({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  await signIn(plain, base, 'sup', 'not the password');
+  assert.equal(await plain.evaluate(() => document.activeElement.id), 'error-summary', 'focus on the message');
+  await plain.close();
+
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await signIn(page, base, 'sup', process.env.PASSWORD);
   // A decision with a long comment, so the pages also carry the sign-off
