@@ -156,6 +156,7 @@ mod tests {
             pass_mark: 70,
             remediation_attempts: 1,
             active: 1,
+            effective_on: None,
         };
         vec![c(1, "initial", "JEM", None), c(2, "refresher", "JEM", Some(24)), c(3, "agency", "", Some(12))]
     }

@@ -111,8 +111,10 @@ impl<'a> Evidence<'a> {
             .min_by_key(|due| due.date)
     }
 
-    /// The earliest agency-mandated course due; a course never completed is
-    /// due from the day the officer was first nominated.
+    /// The earliest agency-mandated course due. A course never completed is
+    /// due from the day the officer was first nominated or the day the
+    /// course took effect, whichever is later: a new course does not make
+    /// every officer overdue at once.
     pub fn agency_due(&self, date: Date) -> Option<Due> {
         let first_nomination =
             self.designations.iter().filter_map(|d| Designation::date(&d.nominated_on)).min()?;
@@ -123,7 +125,9 @@ impl<'a> Evidence<'a> {
                 let due = match (self.last_met(course, date), course.validity_months) {
                     (Some(last), Some(months)) => add_months(last, months),
                     (Some(_), None) => return None,
-                    (None, _) => first_nomination,
+                    (None, _) => {
+                        course.effective_date().map_or(first_nomination, |e| e.max(first_nomination))
+                    }
                 };
                 Some(Due { course: course.name.clone(), date: due })
             })
@@ -273,6 +277,7 @@ mod tests {
             pass_mark: 70,
             remediation_attempts: 1,
             active: 1,
+            effective_on: None,
         }
     }
 
@@ -432,5 +437,27 @@ mod tests {
         let t = [taken(1, 4, "2024-05-02", 4.0, "")];
         let ev = Evidence { designations: &d, training: &t, courses: &courses };
         assert_eq!(ev.agency_due(date!(2025 - 01 - 01)).unwrap().date, date!(2025 - 05 - 02));
+    }
+
+    #[test]
+    fn a_new_agency_course_falls_due_from_its_effective_date() {
+        let mut courses = catalog();
+        courses.push(Course {
+            effective_on: Some("2026-12-01".into()),
+            ..course(4, "agency", "", 4.0, Some(12))
+        });
+        let none: [TrainingRecord; 0] = [];
+        // Nominated in 2024: the course is owed from the day it took effect.
+        let d = [jem(1)];
+        let ev = Evidence { designations: &d, training: &none, courses: &courses };
+        assert_eq!(ev.agency_due(date!(2026 - 11 - 15)).unwrap().date, date!(2026 - 12 - 01));
+        // Nominated after it took effect: from the nomination, as before.
+        let later = [Designation { nominated_on: Some("2027-02-01".into()), ..jem(1) }];
+        let ev = Evidence { designations: &later, training: &none, courses: &courses };
+        assert_eq!(ev.agency_due(date!(2027 - 03 - 01)).unwrap().date, date!(2027 - 02 - 01));
+        // Once completed, a year from the completion.
+        let t = [taken(1, 4, "2026-11-20", 4.0, "")];
+        let ev = Evidence { designations: &d, training: &t, courses: &courses };
+        assert_eq!(ev.agency_due(date!(2027 - 01 - 01)).unwrap().date, date!(2027 - 11 - 20));
     }
 }

@@ -35,6 +35,9 @@ pub struct Course {
     pub pass_mark: i64,
     pub remediation_attempts: i64,
     pub active: i64,
+    /// The day the course became required (YYYY-MM-DD); None for a course
+    /// in effect before any officer was nominated.
+    pub effective_on: Option<String>,
 }
 
 impl Course {
@@ -55,6 +58,9 @@ impl Course {
             Some(m) => format!("{m} months"),
             None => "Once".into(),
         }
+    }
+    pub fn effective_date(&self) -> Option<Date> {
+        self.effective_on.as_deref().and_then(parse_date)
     }
     /// Exam attempts allowed in all: the first and the remediation ones.
     pub fn attempts_allowed(&self) -> usize {
@@ -181,6 +187,8 @@ pub struct CourseForm {
     #[serde(default)]
     pub validity_months: String,
     #[serde(default)]
+    pub effective_on: String,
+    #[serde(default)]
     pub pass_mark: String,
     #[serde(default)]
     pub remediation_attempts: String,
@@ -207,6 +215,7 @@ impl CourseForm {
             required_hours: format_hours(c.required_hours),
             max_hours: format_hours(c.max_hours),
             validity_months: c.validity_months.map(|m| m.to_string()).unwrap_or_default(),
+            effective_on: c.effective_on.clone().unwrap_or_default(),
             pass_mark: c.pass_mark.to_string(),
             remediation_attempts: c.remediation_attempts.to_string(),
             active: if c.active != 0 { "1".into() } else { String::new() },
@@ -263,6 +272,16 @@ impl CourseForm {
         if self.kind == "refresher" && validity_months.is_none() && !errors.has("validity_months") {
             errors.add("validity_months", "A refresher needs the months after which it is due again.");
         }
+        let effective_on =
+            optional_date(&mut errors, "effective_on", "The date it takes effect", &self.effective_on);
+        // A new agency course with no date would be due from every
+        // officer's nomination, so overdue for all of them at once.
+        if self.kind == "agency" && id == 0 && effective_on.is_none() && !errors.has("effective_on") {
+            errors.add(
+                "effective_on",
+                "Enter the date the course takes effect: officers nominated before it have until then to complete it.",
+            );
+        }
         let pass_mark = match self.pass_mark.trim().parse::<i64>() {
             Ok(p) if (1..=100).contains(&p) => p,
             _ => {
@@ -291,6 +310,7 @@ impl CourseForm {
             pass_mark,
             remediation_attempts,
             active: (!self.active.is_empty()) as i64,
+            effective_on: effective_on.map(format_date),
         })
     }
 }
@@ -410,6 +430,7 @@ mod tests {
             pass_mark: 70,
             remediation_attempts: 1,
             active: 1,
+            effective_on: None,
         }
     }
 

@@ -89,6 +89,7 @@ fn course_form(pairs: Vec<(String, String)>) -> CourseForm {
             "required_hours" => form.required_hours = value,
             "max_hours" => form.max_hours = value,
             "validity_months" => form.validity_months = value,
+            "effective_on" => form.effective_on = value,
             "pass_mark" => form.pass_mark = value,
             "remediation_attempts" => form.remediation_attempts = value,
             "active" => form.active = value,

@@ -8,7 +8,7 @@ use crate::audit::{self, Actor, Event};
 use crate::db::{Db, Tx, begin_write, is_unique_violation};
 
 const SELECT_COURSE: &str = "SELECT id, name, kind, models, required_hours, max_hours, validity_months, pass_mark, \
-     remediation_attempts, active FROM courses";
+     remediation_attempts, active, effective_on FROM courses";
 const SELECT_RECORD: &str =
     "SELECT id, officer_id, course_id, completed_on, hours, scores, provider FROM training_records";
 
@@ -37,12 +37,13 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
     let (sql, with_id) = match &before {
         Some(_) => (
             "UPDATE courses SET name = $1, kind = $2, models = $3, required_hours = $4, max_hours = $5, \
-             validity_months = $6, pass_mark = $7, remediation_attempts = $8, active = $9 WHERE id = $10 RETURNING id",
+             validity_months = $6, pass_mark = $7, remediation_attempts = $8, active = $9, effective_on = $10 \
+             WHERE id = $11 RETURNING id",
             true,
         ),
         None => (
             "INSERT INTO courses (name, kind, models, required_hours, max_hours, validity_months, pass_mark, \
-             remediation_attempts, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             remediation_attempts, active, effective_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             false,
         ),
     };
@@ -55,7 +56,8 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
         .bind(course.validity_months)
         .bind(course.pass_mark)
         .bind(course.remediation_attempts)
-        .bind(course.active);
+        .bind(course.active)
+        .bind(&course.effective_on);
     if with_id {
         query = query.bind(course.id);
     }
