@@ -142,6 +142,20 @@ async fn complete_sign_in(
     next: &str,
     totp_step: Option<i64>,
 ) -> AppResult<Response> {
+    let actor = Actor::user(&account.clone().into_current(), source);
+    if !store::sign_in_succeeded(&state.db, &actor, account.id, totp_step).await? {
+        // Locked or disabled since the password was checked (a parallel
+        // failure locked it), or the code was used meanwhile.
+        session.remove::<PendingCode>(PENDING_KEY).await?;
+        let anonymous = Actor::anonymous(&account.username, source);
+        store::sign_in_failed(&state.db, &anonymous, Some(account), "refused when completing").await?;
+        let page = PageCtx { csrf: web::csrf_token(session).await?, ..PageCtx::default() };
+        let mut view = login_page(state, page, account.username.clone(), next.to_string()).await?;
+        view.error = Some(SIGN_IN_FAILED);
+        let mut response = view.into_response();
+        *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        return Ok(response);
+    }
     // A new session id at sign-in, so an id planted before cannot be used.
     session.cycle_id().await?;
     session.remove::<PendingCode>(PENDING_KEY).await?;
@@ -150,8 +164,6 @@ async fn complete_sign_in(
         SignIn { user_id: account.id, epoch: account.session_epoch, signed_in_at: now, last_seen_at: now };
     session.insert(SIGN_IN_KEY, &sign_in).await?;
     session.insert(CSRF_KEY, random_token(32)).await?;
-    let actor = Actor::user(&account.clone().into_current(), source);
-    store::sign_in_succeeded(&state.db, &actor, account.id, totp_step).await?;
     let target = if account.must_change_password != 0 { "/account/password" } else { next };
     Ok(see_other(target))
 }

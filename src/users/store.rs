@@ -364,6 +364,10 @@ pub async fn change_own_password(
 
 /// Counts a failed sign-in; the fifth within the window locks the account.
 /// Unknown usernames are audited the same way, with no account to count.
+/// The count is read and raised by the database inside the write, never
+/// from the account as the request read it: failures that arrive together
+/// each count, the lock comes at the fifth however they arrive, and only
+/// the one that locks writes the `account.lockout` entry.
 pub async fn sign_in_failed(
     db: &Db,
     actor: &Actor,
@@ -376,51 +380,63 @@ pub async fn sign_in_failed(
         .outcome(Outcome::Failure)
         .details(json!({ "reason": reason }));
     audit::record(&mut tx, actor, event).await?;
-    if let Some(account) = account.filter(|a| a.locked == 0 && a.disabled == 0) {
-        let now = now_unix();
-        let window_open = account.first_failed_at.is_some_and(|t| now - t <= LOCKOUT_WINDOW_SECS);
-        let (failures, first) = if window_open {
-            (account.failed_logins + 1, account.first_failed_at.unwrap_or(now))
-        } else {
-            (1, now)
-        };
-        let lock = failures >= LOCKOUT_FAILURES;
-        sqlx::query("UPDATE users SET failed_logins = $1, first_failed_at = $2, locked = $3 WHERE id = $4")
-            .bind(failures)
-            .bind(first)
-            .bind(lock as i64)
-            .bind(account.id)
-            .execute(&mut *tx)
-            .await?;
-        if lock {
-            let event = Event::new("account.lockout", "user", account.id)
-                .outcome(Outcome::Denied)
-                .details(json!({ "failures": failures, "window_minutes": LOCKOUT_WINDOW_SECS / 60 }));
-            audit::record(&mut tx, actor, event).await?;
+    if let Some(account) = account {
+        let counted: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET \
+             failed_logins = CASE WHEN first_failed_at IS NOT NULL AND $1 - first_failed_at <= $2 \
+                 THEN failed_logins + 1 ELSE 1 END, \
+             first_failed_at = CASE WHEN first_failed_at IS NOT NULL AND $1 - first_failed_at <= $2 \
+                 THEN first_failed_at ELSE $1 END \
+             WHERE id = $3 AND locked = 0 AND disabled = 0 RETURNING failed_logins",
+        )
+        .bind(now_unix())
+        .bind(LOCKOUT_WINDOW_SECS)
+        .bind(account.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(failures) = counted.filter(|n| *n >= LOCKOUT_FAILURES) {
+            let locked = sqlx::query("UPDATE users SET locked = 1 WHERE id = $1 AND locked = 0")
+                .bind(account.id)
+                .execute(&mut *tx)
+                .await?;
+            if locked.rows_affected() == 1 {
+                let event = Event::new("account.lockout", "user", account.id)
+                    .outcome(Outcome::Denied)
+                    .details(json!({ "failures": failures, "window_minutes": LOCKOUT_WINDOW_SECS / 60 }));
+                audit::record(&mut tx, actor, event).await?;
+            }
         }
     }
     tx.commit().await
 }
 
-/// A completed sign-in; `totp_step` is the one-time code's step when the
-/// second step was used, so that code cannot be used again.
+/// A completed sign-in, if the account still allows it: the check is made
+/// again inside the write, so a sign-in that raced a lockout (or a second
+/// use of the same one-time code) is refused. `totp_step` is the one-time
+/// code's step when the second step was used, so that code cannot be used
+/// again. Returns false when refused (nothing is written then).
 pub async fn sign_in_succeeded(
     db: &Db,
     actor: &Actor,
     id: i64,
     totp_step: Option<i64>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1, \
-         totp_last_step = COALESCE($2, totp_last_step) WHERE id = $3",
+         totp_last_step = COALESCE($2, totp_last_step) \
+         WHERE id = $3 AND locked = 0 AND disabled = 0 AND ($2 IS NULL OR totp_last_step < $2)",
     )
     .bind(now_unix())
     .bind(totp_step)
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
     let details = serde_json::json!({ "two_step": totp_step.is_some() });
     audit::record(&mut tx, actor, Event::new("login.success", "user", id).details(details)).await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
