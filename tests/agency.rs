@@ -88,3 +88,43 @@ async fn the_profile_fills_from_the_agreements_list_and_saves() {
             .unwrap();
     assert!(details.contains("\"ori\":\"FL0110000\"") && details.contains("\"before\""), "{details}");
 }
+
+#[tokio::test]
+async fn a_future_renewal_is_refused_and_a_failed_look_up_keeps_the_ori_typed() {
+    let app = spawn_app().await;
+    app.user("admin", &[Role::Administrator]).await;
+    let admin = app.signed_in("admin").await;
+
+    let (status, page) = admin.get_text("/agency?ori=%20zz0000000%20").await;
+    assert_eq!(status, 404);
+    assert!(
+        page.contains(r#"<input id="lookup" name="ori" type="text" value="zz0000000""#),
+        "what was typed"
+    );
+
+    let today = oversight::agency::today_in("America/New_York");
+    let tomorrow = oversight::web::format_date(today + time::Duration::days(1));
+    fn profile(renewed: &str) -> Vec<(&'static str, &str)> {
+        vec![
+            ("name", "Collier County Sheriff's Office"),
+            ("ori", "FL0110000"),
+            ("state", "FL"),
+            ("models", "JEM"),
+            ("agreement_signed", "2025-03-01"),
+            ("agreement_renewed", renewed),
+            ("login_banner", "Restricted system. Use is monitored and audited."),
+            ("time_zone", "America/New_York"),
+            ("mfa_policy", "optional"),
+        ]
+    }
+    let refused = admin.post("/agency", &profile(&tomorrow)).await;
+    assert_eq!(refused.status(), 422);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains(r#"<p class="error-message" id="agreement_renewed-error"><span class="visually-hidden">Error: </span>The renewal date cannot be in the future.</p>"#),
+        "the error beside the field"
+    );
+    assert!(body.contains(&format!(r#"value="{tomorrow}""#)), "the date kept");
+    let today = oversight::web::format_date(today);
+    assert_eq!(admin.post("/agency", &profile(&today)).await.status(), 303, "today is allowed");
+}

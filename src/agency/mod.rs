@@ -153,6 +153,9 @@ impl ProfileForm {
         if signed.is_some_and(|d| d > today) {
             errors.add("agreement_signed", "The signing date cannot be in the future.");
         }
+        if renewed.is_some_and(|d| d > today) {
+            errors.add("agreement_renewed", "The renewal date cannot be in the future.");
+        }
         if let (Some(s), Some(r)) = (signed, renewed) {
             if r < s {
                 errors.add("agreement_renewed", "The renewal date cannot be before the signing date.");

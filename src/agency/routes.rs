@@ -29,6 +29,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 struct EditPage {
     page: PageCtx,
     form: ProfileForm,
+    /// The ORI the look-up was asked for, shown again when it found nothing.
+    lookup: String,
     errors: FieldErrors,
     models: &'static [(&'static str, &'static str)],
     states: &'static [&'static str],
@@ -51,6 +53,7 @@ async fn route_get_agency(
     let profile = store::get(&state.db).await?;
     let mut form = ProfileForm::from_profile(&profile);
     let mut errors = FieldErrors::default();
+    let mut lookup = String::new();
     if let Some(ori) = query.ori.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
         match agreements::lookup(ori) {
             Some(found) => {
@@ -59,10 +62,13 @@ async fn route_get_agency(
                 form.state = found.state.to_string();
                 form.models = found.models.iter().map(|m| m.to_string()).collect();
             }
-            None => errors.add(
-                "lookup",
-                "This ORI is not in the 287(g) agreements list of 3 July 2025; fill in the profile by hand.",
-            ),
+            None => {
+                lookup = ori.to_string();
+                errors.add(
+                    "lookup",
+                    "This ORI is not in the 287(g) agreements list of 3 July 2025; check it, or fill in the profile by hand.",
+                );
+            }
         }
     }
     let status =
@@ -70,6 +76,7 @@ async fn route_get_agency(
     let view = EditPage {
         page,
         form,
+        lookup,
         errors,
         models: &MODELS,
         states: &STATES,
@@ -97,6 +104,7 @@ async fn route_post_agency(
             let view = EditPage {
                 page,
                 form,
+                lookup: String::new(),
                 errors,
                 models: &MODELS,
                 states: &STATES,
