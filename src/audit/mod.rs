@@ -30,11 +30,16 @@ pub struct Head(pub i64);
 /// stays where it was when it was computed: the officer roster and the
 /// districts behind every stop list, for example, which would otherwise be
 /// read again for every page.
-pub struct HeadCache<T>(std::sync::Mutex<Option<(Head, T)>>);
+pub struct HeadCache<T> {
+    value: std::sync::Mutex<Option<(Head, T)>>,
+    /// Held while a value is computed, so that requests that miss together
+    /// (every page after a write) compute it once; the others wait for it.
+    flight: tokio::sync::Mutex<()>,
+}
 
 impl<T> Default for HeadCache<T> {
     fn default() -> Self {
-        Self(std::sync::Mutex::new(None))
+        Self { value: std::sync::Mutex::new(None), flight: tokio::sync::Mutex::new(()) }
     }
 }
 
@@ -45,18 +50,29 @@ impl<T: Clone> HeadCache<T> {
     where
         F: Future<Output = Result<T, E>>,
     {
-        if let (Some(head), Ok(cached)) = (head, self.0.lock()) {
-            if let Some((_, value)) = cached.as_ref().filter(|(at, _)| *at == head) {
-                return Ok(value.clone());
-            }
+        if let Some(value) = self.at(head) {
+            return Ok(value);
+        }
+        let _flight = match head {
+            Some(_) => Some(self.flight.lock().await),
+            None => None,
+        };
+        if let Some(value) = self.at(head) {
+            return Ok(value);
         }
         // Read after the head was taken, so the value is at least as new
         // as the head it is filed under.
         let value = compute().await?;
-        if let (Some(head), Ok(mut cached)) = (head, self.0.lock()) {
+        if let (Some(head), Ok(mut cached)) = (head, self.value.lock()) {
             *cached = Some((head, value.clone()));
         }
         Ok(value)
+    }
+
+    fn at(&self, head: Option<Head>) -> Option<T> {
+        let head = head?;
+        let cached = self.value.lock().ok()?;
+        cached.as_ref().filter(|(at, _)| *at == head).map(|(_, value)| value.clone())
     }
 }
 
@@ -596,6 +612,30 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn simultaneous_misses_compute_once() {
+        let cache = std::sync::Arc::new(super::HeadCache::<u32>::default());
+        let computed = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, computed) = (cache.clone(), computed.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get(Some(super::Head(3)), || async {
+                            computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            Ok::<_, ()>(7)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Ok(7));
+        }
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1, "sixteen misses, one computation");
+    }
+
     #[tokio::test]
     async fn a_head_cache_recomputes_only_when_the_head_moves() {
         let cache = super::HeadCache::<u32>::default();
