@@ -211,6 +211,15 @@ async fn export_then_import_into_an_empty_database_reproduces_the_records() {
             .await
             .unwrap();
     }
+    // Their designations and training too: the import decides each 287(g)
+    // stop's compliance exception from them, as every write path does.
+    let setup = oversight::audit::Actor::system("t");
+    for d in oversight::officers::store::all_designations(&source).await.unwrap() {
+        oversight::officers::store::add_designation(&empty, &setup, d.officer_id, &d).await.unwrap();
+    }
+    for r in oversight::training::store::all_records(&source).await.unwrap() {
+        oversight::training::store::add_record(&empty, &setup, r.officer_id, &r).await.unwrap();
+    }
     let out = Command::new(bin)
         .args(["import", "stops", "--format", "native", native.to_str().unwrap()])
         .env("OVERSIGHT_DATABASE_URL", &empty_url)
@@ -269,13 +278,7 @@ async fn clerks_import_through_the_browser_form_and_readers_download() {
                 .text("_csrf", token)
                 .text("format", "opp")
                 .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("stops.csv"));
-            clerk
-                .http
-                .post(format!("{}/stops/import", clerk.base))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap()
+            clerk.http.post(format!("{}/stops/import", clerk.base)).multipart(form).send().await.unwrap()
         }
     };
     let bad = send(b"date,subject_race\n2019-13-01,white\n2019-01-02,purple\n").await;
