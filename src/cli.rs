@@ -320,8 +320,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if ok {
                 let secs = started.elapsed().as_secs_f64();
                 println!(
-                    "{} rows in {secs:.2} s ({:.0} rows/s).",
-                    report.rows,
+                    "{} in {secs:.2} s ({:.0} rows/s).",
+                    crate::web::counted(report.rows, "row", "rows"),
                     report.rows as f64 / secs.max(1e-9)
                 );
             }
@@ -559,14 +559,16 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
             eprintln!("{problem}");
         }
         if report.problem_count > report.problems.len() {
-            eprintln!("… and {} more problems not listed.", report.problem_count - report.problems.len());
+            let more = report.problem_count - report.problems.len();
+            eprintln!("… and {} not listed.", crate::web::counted(more, "more problem", "more problems"));
         }
-        eprintln!("Nothing was imported: {} problem(s) in {}.", report.problem_count, file.display());
+        let problems = crate::web::counted(report.problem_count, "problem", "problems");
+        eprintln!("Nothing was imported: {problems} in {}.", file.display());
         return Ok(ExitCode::FAILURE);
     }
     println!(
-        "Imported {} training records from {} (SHA-256 {}).",
-        report.imported,
+        "Imported {} from {} (SHA-256 {}).",
+        crate::web::counted(report.imported, "training record", "training records"),
         file.display(),
         report.sha256
     );
@@ -611,7 +613,7 @@ async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCo
     file.into_inner()?.sync_all()?;
     std::fs::rename(&partial, out)?;
     let head = audit::store::head(&pool).await?.map(|(_, h)| h).unwrap_or_default();
-    println!("Wrote {count} entries to {}, head {head}", out.display());
+    println!("Wrote {} to {}, head {head}", crate::web::counted(count, "entry", "entries"), out.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -78,7 +78,7 @@ async fn complaints_are_recorded_forwarded_and_closed() {
     assert!(page.contains("Not sustained, closed 2026-03-03 (30 days)"));
     assert!(page.contains("disposition: pending → not_sustained"), "history keeps the earlier version");
     let (_, list) = reviewer.get_text("/complaints?disposition=not_sustained").await;
-    assert!(list.contains("1 complaints"));
+    assert!(list.contains("<caption>1 complaint, newest first"));
 }
 
 #[tokio::test]

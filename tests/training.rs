@@ -249,7 +249,7 @@ async fn the_csv_import_reports_every_bad_row_and_imports_all_or_nothing() {
     assert!(out.contains("line 5, column completed_on, value \"2099-01-01\""), "{out}");
     assert!(out.contains("line 5, column hours, value \"400\""), "{out}");
     assert!(out.contains("line 5, column scores"), "{out}");
-    assert!(out.contains("Nothing was imported: 5 problem(s)"), "{out}");
+    assert!(out.contains("Nothing was imported: 5 problems in"), "{out}");
     assert_eq!(app.count("training_records").await, 0, "the good row was not imported either");
 
     let header = "badge,provider,course,completed_on,hours\nA-1,Academy,287(g) Task Force Model basic training,2024-03-01,40\n";

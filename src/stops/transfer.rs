@@ -48,11 +48,18 @@ async fn route_get_import(page: PageCtx) -> ImportPage {
     ImportPage { page, lines: Vec::new(), ok: false }
 }
 
+/// The uploaded file, in a private temporary file.
+struct Upload {
+    path: std::path::PathBuf,
+    name: String,
+    bytes: u64,
+}
+
 /// Streams the uploaded file to a private temporary file, chunk by chunk.
 async fn receive(
     state: &AppState,
     mut multipart: Multipart,
-) -> AppResult<(Option<Format>, bool, Option<std::path::PathBuf>)> {
+) -> AppResult<(Option<Format>, bool, Option<Upload>)> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
     };
@@ -62,16 +69,19 @@ async fn receive(
             "format" => format = Format::parse(&field.text().await.map_err(bad)?),
             "force" => force = !field.text().await.map_err(bad)?.is_empty(),
             "file" => {
+                let name = field.file_name().unwrap_or_default().to_string();
                 let dir = state.config.files_dir.join("imports");
                 tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Internal(e.into()))?;
                 let target = dir.join(crate::web::random_token(12));
                 let mut file =
                     tokio::fs::File::create(&target).await.map_err(|e| AppError::Internal(e.into()))?;
+                let mut bytes = 0;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     file.write_all(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
+                    bytes += chunk.len() as u64;
                 }
                 file.flush().await.map_err(|e| AppError::Internal(e.into()))?;
-                path = Some(target);
+                path = Some(Upload { path: target, name, bytes });
             }
             _ => {}
         }
@@ -85,16 +95,38 @@ async fn route_post_import(
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let (format, force, path) = receive(&state, multipart).await?;
-    let (Some(format), Some(path)) = (format, path) else {
-        let lines = vec!["Choose the file's format and the file to import.".to_string()];
+    let (format, force, upload) = receive(&state, multipart).await?;
+    let refusal = match (&format, &upload) {
+        (_, None) => Some("Choose the CSV file to import."),
+        // A form sent without a file chosen still has its (empty) part.
+        (_, Some(u)) if u.bytes == 0 && u.name.is_empty() => Some("Choose the CSV file to import."),
+        (_, Some(u)) if u.bytes == 0 => {
+            Some("The file is empty: choose a CSV file with a header line and its stops.")
+        }
+        (None, _) => Some("Choose the file's format."),
+        _ => None,
+    };
+    let (Some(format), Some(upload), None) = (format, &upload, refusal) else {
+        if let Some(upload) = &upload {
+            let _ = tokio::fs::remove_file(&upload.path).await;
+        }
+        let lines = refusal.into_iter().map(str::to_string).collect();
         return Ok(unprocessable(ImportPage { page, lines, ok: false }));
     };
-    let result = import::import(&state.db, &actor, &path, format, force).await;
-    let _ = tokio::fs::remove_file(&path).await;
+    let result = import::import(&state.db, &actor, &upload.path, format, force).await;
+    let _ = tokio::fs::remove_file(&upload.path).await;
     let report = result?;
     let ok = report.problem_count == 0 && !report.already_imported;
-    let view = ImportPage { page, lines: import::summary(&report), ok };
+    let lines = if report.already_imported {
+        // The command line's `--force` is this form's checkbox.
+        vec![format!(
+            "This file was imported before (SHA-256 {}), so nothing was imported. To import it again on purpose, tick \"Import even if this same file was imported before\" and send it again.",
+            report.sha256
+        )]
+    } else {
+        import::summary(&report)
+    };
+    let view = ImportPage { page, lines, ok };
     Ok(if ok { view.into_response() } else { unprocessable(view) })
 }
 

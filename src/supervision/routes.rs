@@ -540,9 +540,9 @@ struct MeasuresPage {
 impl MeasuresPage {
     fn measures_caption(&self) -> String {
         format!(
-            "Each measure with its definition and target; the previous period is {}; the deadline is {} days",
+            "Each measure with its definition and target; the previous period is {}; the deadline is {}",
             self.period.previous().label(),
-            self.deadline
+            crate::web::counted(self.deadline, "day", "days")
         )
     }
 }

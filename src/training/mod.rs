@@ -380,9 +380,9 @@ impl TrainingForm {
                 errors.add(
                     "scores",
                     format!(
-                        "The agreement allows {} exam attempt(s) for this course: the first and {} remediation.",
-                        c.attempts_allowed(),
-                        c.remediation_attempts
+                        "The agreement allows {} for this course: the first and {}.",
+                        crate::web::counted(c.attempts_allowed(), "exam attempt", "exam attempts"),
+                        crate::web::counted(c.remediation_attempts, "remediation", "remediations")
                     ),
                 );
             } else if let Some(pass) = scores.iter().position(|s| *s >= c.pass_mark) {

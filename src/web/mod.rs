@@ -253,6 +253,13 @@ fn lower_first(message: &str) -> String {
     }
 }
 
+/// A count with its noun: "1 stop", "2 stops", "0 stops".
+pub fn counted(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    let noun = if n == "1" { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// Parses an optional `YYYY-MM-DD` field; an empty value is `None`, a bad
 /// one adds an error.
 pub fn optional_date(
@@ -373,6 +380,14 @@ mod tests {
         );
         let found: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(found, ["lng", "note", "lat", "ice"], "as found, without a form");
+    }
+
+    #[test]
+    fn counts_take_the_noun_of_their_number() {
+        assert_eq!(counted(1, "stop", "stops"), "1 stop");
+        assert_eq!(counted(0usize, "stop", "stops"), "0 stops");
+        assert_eq!(counted(2u64, "problem", "problems"), "2 problems");
+        assert_eq!(counted(-1, "day", "days"), "-1 days");
     }
 
     #[test]
