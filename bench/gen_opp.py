@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Writes N rows of Open Policing standardized columns, deterministic, for
-the import benchmark: python3 bench/gen_opp.py 1000000 > stops.csv"""
+the import benchmark: python3 bench/gen_opp.py 1000000 > stops.csv
+
+With a start date (python3 bench/gen_opp.py 200000 2025-12-01), the rows
+fall on random days of the 365 days from it, in no date order, as a merge
+of exports or back-filled history would (the soak test's year)."""
+import datetime
 import random
 import sys
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+start = datetime.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else None
 rng = random.Random(287)
 races = ["white"] * 48 + ["hispanic"] * 28 + ["black"] * 14 + ["asian/pacific islander"] * 5 + ["other"] * 3 + ["unknown", "NA"]
 roads = ["US-41 at Pine Ridge Rd", "Immokalee Rd at Livingston Rd", "Davis Blvd at Airport-Pulling Rd", "SR-29 at Main St"]
@@ -15,9 +21,13 @@ out.write("date,time,location,lat,lng,district,subject_age,subject_race,subject_
           "search_conducted,search_person,search_vehicle,search_basis,reason_for_stop\n")
 tf = ("FALSE", "TRUE")
 for i in range(n):
-    day = 1 + i * 3650 // n
-    y, d = 2015 + day // 365, day % 365
-    m, dd = 1 + d // 31 % 12, 1 + d % 28
+    if start:
+        when = start + datetime.timedelta(days=rng.randrange(365))
+        y, m, dd = when.year, when.month, when.day
+    else:
+        day = 1 + i * 3650 // n
+        y, d = 2015 + day // 365, day % 365
+        m, dd = 1 + d // 31 % 12, 1 + d % 28
     searched = rng.random() < 0.07
     found = searched and rng.random() < 0.25
     arrest = rng.random() < (0.4 if found else 0.03)
