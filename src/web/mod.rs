@@ -368,7 +368,7 @@ mod tests {
         errors.add("lat", "A second message for a field is not kept.");
         errors.add("ice", "ICE was contacted: say when.");
         let form = [("lat", "Latitude"), ("lng", "Longitude"), ("ice", "ICE contact")];
-        let lines = errors.summary(&form);
+        let lines = errors.summary(form);
         assert_eq!(
             lines,
             vec![
