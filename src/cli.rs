@@ -583,8 +583,15 @@ async fn import_records(
 ) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
     let bytes = std::fs::read(file)?;
-    let (lines, ok) =
-        crate::exchange::import(&pool, &Actor::system("command line"), kind.kind(), &bytes, force).await?;
+    let (lines, ok) = crate::exchange::import(
+        &pool,
+        &Actor::system("command line"),
+        kind.kind(),
+        &bytes,
+        force,
+        crate::exchange::AGAIN_CLI,
+    )
+    .await?;
     for line in lines {
         if ok { println!("{line}") } else { eprintln!("{line}") }
     }

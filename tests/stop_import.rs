@@ -59,7 +59,7 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Imported 4 stops"));
     assert!(out.contains("Columns ignored (not part of the format): raw_row_number."));
-    assert!(out.contains("1 officer identifiers match no badge") && out.contains("ZZ9 (1)"));
+    assert!(out.contains("1 officer identifier matches no badge") && out.contains("ZZ9 (1)"));
     let q = |sql: &'static str| {
         let db = app.db.clone();
         async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&db).await.unwrap() }

@@ -114,9 +114,9 @@ async fn measures_t1_to_t4_match_hand_computed_values() {
     );
     assert!(t4.completeness.starts_with("1 of 3 training records"));
 
-    // Previous period 2024-10-03..2024-12-31: A, B, C, D and F designated;
-    // A and B current.
-    assert_eq!(period.previous().from, date!(2024 - 10 - 03));
+    // Previous period: the calendar quarter before, 2024-10-01..2024-12-31
+    // (docs/measures.md); A, B, C, D and F designated; A and B current.
+    assert_eq!(period.previous().from, date!(2024 - 10 - 01));
     assert_eq!((t1.previous.numerator, t1.previous.denominator), (2.0, Some(5.0)));
     assert_eq!(t1.previous_text(), "40.0%");
     assert_eq!(by_id("T2").previous_text(), "0");
@@ -134,7 +134,7 @@ async fn measures_t1_to_t4_match_hand_computed_values() {
         "40.0%",
         "51.0 h",
         "no data",
-        "2024-10-03 to 2024-12-31",
+        "2024-10-01 to 2024-12-31",
     ] {
         assert!(page.contains(text), "page lacks {text}");
     }

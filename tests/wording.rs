@@ -80,3 +80,50 @@ async fn one_of_a_thing_is_counted_in_the_singular() {
     let (_, queue) = app.signed_in("sup").await.get_text("/supervision/queue").await;
     assert!(queue.contains("overdue 1 day after it was taken"), "{queue}");
 }
+
+/// The records import (arrests, complaints, pay, leads) counts in the
+/// singular too, points to its checkbox, and names an empty file.
+#[tokio::test]
+async fn the_records_import_counts_one_and_points_to_its_checkbox() {
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    let clerk = app.signed_in("clerk").await;
+    let officer = clerk
+        .post(
+            "/officers/new",
+            &[("badge", "CC-1"), ("last_name", "Ruiz"), ("first_name", "Ana"), ("status", "active")],
+        )
+        .await;
+    assert_eq!(officer.status(), 303);
+    let csv = "officer_badge,quarter,received,located\ncc-1,2026-Q1,10,9\n";
+    let send = |bytes: &'static [u8]| {
+        let clerk = &clerk;
+        async move {
+            let token = clerk.token("/records/import").await;
+            let form = reqwest::multipart::Form::new()
+                .text("_csrf", token)
+                .text("kind", "leads")
+                .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("leads.csv"));
+            let response = clerk
+                .http
+                .post(format!("{}/records/import", clerk.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap().replace("&#34;", "\""))
+        }
+    };
+    let (status, page) = send(csv.as_bytes()).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Imported 1 quarterly lead (SHA-256"), "singular: {page}");
+    let (status, page) = send(csv.as_bytes()).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("tick \"Import even if this same file was imported before\""), "{page}");
+    assert!(!page.contains("--force"));
+    let (status, page) = send(b"").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("The file is empty"), "{page}");
+    assert_eq!(app.count("leads").await, 1);
+}

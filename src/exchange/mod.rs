@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::web::FieldErrors;
 use crate::web::record_form::RecordForm;
+use crate::web::{FieldErrors, counted};
 
 pub use crate::stops::import::{MAX_LISTED, Problem};
 
@@ -155,17 +155,27 @@ pub fn summary<T>(kind: &str, checked: &Checked<T>, imported: usize) -> Vec<Stri
     let mut lines: Vec<String> = checked.problems.iter().map(|p| p.to_string()).collect();
     if checked.problem_count > checked.problems.len() as u64 {
         lines.push(format!(
-            "… and {} more problems not listed.",
-            checked.problem_count - checked.problems.len() as u64
+            "… and {} not listed.",
+            counted(checked.problem_count - checked.problems.len() as u64, "more problem", "more problems")
         ));
     }
     if checked.problem_count > 0 {
-        lines.push(format!("Nothing was imported: {} problem(s).", checked.problem_count));
+        lines.push(format!(
+            "Nothing was imported: {}.",
+            counted(checked.problem_count, "problem", "problems")
+        ));
     } else {
-        lines.push(format!("Imported {imported} {kind} (SHA-256 {}).", checked.sha256));
+        // "arrests" → "arrest", "pay periods" → "pay period".
+        let one = kind.strip_suffix('s').unwrap_or(kind);
+        lines.push(format!("Imported {} (SHA-256 {}).", counted(imported, one, kind), checked.sha256));
     }
     lines
 }
+
+/// How to import a file again on purpose, on the command line.
+pub const AGAIN_CLI: &str = "To import it again on purpose, add --force.";
+/// The same on the import form, whose checkbox is the command line's --force.
+pub const AGAIN_WEB: &str = "To import it again on purpose, tick \"Import even if this same file was imported before\" and send it again.";
 
 /// The record kinds exchanged here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -391,13 +401,16 @@ fn flags_to_ticks(form: &mut RecordForm, flags: &[&str]) {
 
 /// Checks and, when every row is right, imports a file of `kind` in one
 /// transaction with one audit entry. A file imported before is refused
-/// unless `force`. Returns the report lines and whether it imported.
+/// unless `force`; `again` says how to ask for that where the user is
+/// (`AGAIN_CLI`, `AGAIN_WEB`). Returns the report lines and whether it
+/// imported.
 pub async fn import(
     db: &crate::db::Db,
     actor: &crate::audit::Actor,
     kind: Kind,
     bytes: &[u8],
     force: bool,
+    again: &str,
 ) -> anyhow::Result<(Vec<String>, bool)> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let seen: i64 =
@@ -407,9 +420,8 @@ pub async fn import(
             .fetch_one(db)
             .await?;
     if seen > 0 && !force {
-        let line = format!(
-            "This file was imported before (SHA-256 {sha256}). Nothing was imported; import it again only on purpose (--force)."
-        );
+        let line =
+            format!("This file was imported before (SHA-256 {sha256}), so nothing was imported. {again}");
         return Ok((vec![line], false));
     }
     let today = crate::agency::store::get(db).await?.today();

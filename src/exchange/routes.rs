@@ -18,6 +18,10 @@ use crate::auth::{access, guard};
 use crate::error::{AppError, AppResult};
 use crate::web::{PageCtx, unprocessable};
 
+/// The largest record file accepted through the browser: axum's default
+/// body limit, which this router keeps.
+const IMPORT_LIMIT: usize = 2 * 1024 * 1024;
+
 pub fn router(state: &AppState) -> Router<AppState> {
     let readers = Router::new()
         .route("/records/export", post(route_post_export))
@@ -77,8 +81,14 @@ async fn route_post_import(
     page: PageCtx,
     mut multipart: Multipart,
 ) -> AppResult<Response> {
+    // The file is read whole (its rows are checked together before any is
+    // written), within axum's default body limit.
     let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            crate::documents::routes::too_large(IMPORT_LIMIT)
+        } else {
+            AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
+        }
     };
     let (mut kind, mut bytes, mut force) = (None, None, false);
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
@@ -96,7 +106,11 @@ async fn route_post_import(
             ok: false,
         }));
     };
-    let (lines, ok) = super::import(&state.db, &actor, kind, &bytes, force).await?;
+    if bytes.is_empty() {
+        let lines = vec!["The file is empty: choose the CSV file to import.".into()];
+        return Ok(unprocessable(ImportPage { page, lines, ok: false }));
+    }
+    let (lines, ok) = super::import(&state.db, &actor, kind, &bytes, force, super::AGAIN_WEB).await?;
     let view = ImportPage { page, lines, ok };
     Ok(if ok { view.into_response() } else { unprocessable(view) })
 }

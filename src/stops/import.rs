@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::{GENDERS, NARRATIVE_MAX, RACE_GROUPS, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
 use crate::audit::{self, Actor, Event};
 use crate::db::{Db, begin_write};
-use crate::web::{format_date, parse_date};
+use crate::web::{counted, format_date, parse_date};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -821,16 +821,21 @@ pub fn summary(report: &Report) -> Vec<String> {
         lines.extend(report.problems.iter().map(|p| p.to_string()));
         if report.problem_count > report.problems.len() as u64 {
             lines.push(format!(
-                "… and {} more problems not listed.",
-                report.problem_count - report.problems.len() as u64
+                "… and {} not listed.",
+                counted(report.problem_count - report.problems.len() as u64, "more problem", "more problems")
             ));
         }
         lines.push(format!(
-            "Nothing was imported: {} problem(s) in {} rows.",
-            report.problem_count, report.rows
+            "Nothing was imported: {} in {}.",
+            counted(report.problem_count, "problem", "problems"),
+            counted(report.rows, "row", "rows")
         ));
     } else {
-        lines.push(format!("Imported {} stops (SHA-256 {}).", report.imported, report.sha256));
+        lines.push(format!(
+            "Imported {} (SHA-256 {}).",
+            counted(report.imported, "stop", "stops"),
+            report.sha256
+        ));
     }
     if !report.unknown_columns.is_empty() {
         lines.push(format!(
@@ -841,15 +846,18 @@ pub fn summary(report: &Report) -> Vec<String> {
     if !report.unknown_officers.is_empty() {
         let sample: Vec<String> =
             report.unknown_officers.iter().take(10).map(|(k, n)| format!("{k} ({n})")).collect();
+        let unknown = report.unknown_officers.len();
+        let (noun, verb) = if unknown == 1 { ("identifier", "matches") } else { ("identifiers", "match") };
         lines.push(format!(
-            "{} officer identifiers match no badge; their stops have no officer: {}.",
-            report.unknown_officers.len(),
+            "{unknown} officer {noun} {verb} no badge; their stops have no officer: {}.",
             sample.join(", ")
         ));
     }
     if report.truncated_narratives > 0 {
+        let (texts, were) =
+            if report.truncated_narratives == 1 { ("text was", "was") } else { ("texts were", "were") };
         lines.push(format!(
-            "{} texts were longer than the element allows and were shortened.",
+            "{} {texts} longer than the element allows and {were} shortened.",
             report.truncated_narratives
         ));
     }
