@@ -61,10 +61,11 @@ async fn versions_downloads_and_roles() {
 
     // A second version through the document page's form.
     let token = clerk.token(&format!("/documents/{moa}")).await;
-    let form = reqwest::multipart::Form::new().text("_csrf", token).text("note", "Amended signature page").part(
-        "file",
-        reqwest::multipart::Part::bytes(b"Agreement notes, Nguyen\n".to_vec()).file_name("notes.txt"),
-    );
+    let form =
+        reqwest::multipart::Form::new().text("_csrf", token).text("note", "Amended signature page").part(
+            "file",
+            reqwest::multipart::Part::bytes(b"Agreement notes, Nguyen\n".to_vec()).file_name("notes.txt"),
+        );
     let response = clerk
         .http
         .post(format!("{}/documents/{moa}/versions", app.base))
