@@ -26,6 +26,9 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A file or form over its limit; the text says which limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -50,6 +53,9 @@ impl From<askama::Error> for AppError {
         AppError::Internal(err.into())
     }
 }
+
+/// What a body over the form limit is told (the framework's own 413s too).
+pub const FORM_TOO_LARGE: &str = "The form is too large for this server to accept, so nothing was saved. Shorten what you entered and send it again.";
 
 #[derive(Template)]
 #[template(path = "errors/error.html")]
@@ -85,10 +91,7 @@ impl ErrorView {
             ),
             StatusCode::NOT_FOUND => AppError::NotFound.view(),
             StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed.view(),
-            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                "Too large to accept",
-                "What was sent is larger than this server accepts, so nothing was saved.",
-            ),
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(FORM_TOO_LARGE.into()).view(),
             status if status.is_server_error() => Self::new(
                 "Something went wrong",
                 "The server could not complete the request. Nothing was saved. Try again in a moment.",
@@ -118,6 +121,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +140,7 @@ impl AppError {
                 "This address only takes a form sent from a page, such as the Sign out button, so nothing was changed.",
             ),
             AppError::BadRequest(why) => ErrorView::new("Request not accepted", why),
+            AppError::TooLarge(why) => ErrorView::new("Too large to accept", why),
             AppError::Internal(err) => {
                 let reference = crate::web::random_token(6);
                 // The reference ties the user's report to this line; the

@@ -35,8 +35,8 @@ async fn refused_uploads_leave_nothing_behind() {
     let mut big = PDF.to_vec();
     big.resize(4 * 1024 + 1, b' ');
     let oversized = upload_response(&clerk, &fields, "letter.pdf", &big).await;
-    assert_eq!(oversized.status(), 422);
-    assert!(oversized.text().await.unwrap().contains("larger than the 4 KiB limit"));
+    assert_eq!(oversized.status(), 413, "tests/upload_limits.rs checks the page");
+    assert!(oversized.text().await.unwrap().contains("larger than the limit of 4 KiB"));
 
     let exe = upload_response(&clerk, &fields, "tool.exe", b"MZ\x90\x00").await;
     assert_eq!(exe.status(), 422);

@@ -97,20 +97,79 @@ const TYPES: [(&str, &[&str], &str); 5] = [
     ("text/csv; charset=utf-8", &["csv"], "CSV text"),
 ];
 
+/// How much of the start of an upload the type check keeps: the
+/// signatures of the accepted binary types sit in the first bytes.
+const HEAD: usize = 8 * 1024;
+
+/// What the type check needs of a file read chunk by chunk: its first
+/// bytes, and whether the whole of it is text (UTF-8 without NUL bytes),
+/// decided as the chunks pass without keeping them.
+#[derive(Debug, Default)]
+pub struct Sniff {
+    head: Vec<u8>,
+    /// The start of a UTF-8 sequence a chunk ended inside.
+    carry: Vec<u8>,
+    not_text: bool,
+}
+
+impl Sniff {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let room = HEAD.saturating_sub(self.head.len()).min(chunk.len());
+        self.head.extend_from_slice(&chunk[..room]);
+        if self.not_text {
+            return;
+        }
+        if memchr::memchr(0, chunk).is_some() {
+            self.not_text = true;
+            return;
+        }
+        let mut rest = chunk;
+        while !self.carry.is_empty() {
+            let Some((&byte, tail)) = rest.split_first() else { return };
+            rest = tail;
+            self.carry.push(byte);
+            match std::str::from_utf8(&self.carry) {
+                Ok(_) => self.carry.clear(),
+                Err(e) if e.error_len().is_none() => {}
+                Err(_) => {
+                    self.not_text = true;
+                    return;
+                }
+            }
+        }
+        match std::str::from_utf8(rest) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => self.carry = rest[e.valid_up_to()..].to_vec(),
+            Err(_) => self.not_text = true,
+        }
+    }
+
+    fn is_text(&self) -> bool {
+        !self.not_text && self.carry.is_empty()
+    }
+}
+
 /// The content type of an upload, when its content and its name agree on
 /// one of the accepted types; otherwise the reason it is refused.
 pub fn check_type(name: &str, bytes: &[u8]) -> Result<&'static str, String> {
+    let mut sniff = Sniff::default();
+    sniff.feed(bytes);
+    check_sniffed(name, &sniff)
+}
+
+/// [`check_type`] for a file that was streamed past a [`Sniff`].
+pub fn check_sniffed(name: &str, sniff: &Sniff) -> Result<&'static str, String> {
     let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     let claimed = TYPES.iter().find(|(_, endings, _)| endings.contains(&extension.as_str()));
     let Some((claimed_type, _, claimed_what)) = claimed else {
         return Err("Only PDF, PNG, JPEG, plain text (.txt) and CSV (.csv) files are accepted.".into());
     };
-    let found = match infer::get(bytes).map(|t| t.mime_type()) {
+    let found = match infer::get(&sniff.head).map(|t| t.mime_type()) {
         Some("application/pdf") => Some("application/pdf"),
         Some("image/png") => Some("image/png"),
         Some("image/jpeg") => Some("image/jpeg"),
         Some(_) => None,
-        None if std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0) => {
+        None if sniff.is_text() => {
             Some(if extension == "csv" { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" })
         }
         None => None,
@@ -158,6 +217,27 @@ mod tests {
         assert!(check_type("tool.exe", b"MZ\x90\0").is_err());
         assert!(check_type("fake.txt", b"\0\x01\x02binary").is_err());
         assert!(check_type("fake.pdf", b"just text").is_err());
+    }
+
+    #[test]
+    fn text_is_decided_across_chunks() {
+        let streamed = |chunks: &[&[u8]]| {
+            let mut sniff = Sniff::default();
+            chunks.iter().for_each(|c| sniff.feed(c));
+            check_sniffed("notes.txt", &sniff).is_ok()
+        };
+        let text = "Nguyễn, Łódź, 日本".as_bytes();
+        for at in 0..text.len() {
+            assert!(streamed(&[&text[..at], &text[at..]]), "split at {at}");
+        }
+        let one_by_one: Vec<&[u8]> = text.chunks(1).collect();
+        assert!(streamed(&one_by_one));
+        // A sequence cut off at the end, a bad byte or a NUL far past the
+        // first bytes still make it binary.
+        assert!(!streamed(&[text, &"ễ".as_bytes()[..2]]));
+        assert!(!streamed(&[&[b'a'; 20_000], b"\xff"]));
+        assert!(!streamed(&[&[b'a'; 20_000], b"\0"]));
+        assert_eq!(check_type("moa.pdf", &[PDF, &[b' '; 20_000]].concat()), Ok("application/pdf"));
     }
 
     #[test]

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::files::{FileStore, Incoming};
 use super::store::{self, NewDocument, Upload};
-use super::{Document, KINDS, Version, check_type, readable, safe_file_name, size_text};
+use super::{Document, KINDS, Version, check_sniffed, readable, safe_file_name, size_text};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{CurrentUser, Role, access, guard, see_other};
@@ -23,8 +24,7 @@ use crate::officers::{self, Officer};
 use crate::web::{FieldErrors, PageCtx, flash};
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    // Multipart bodies may be as large as the upload limit allows.
-    let body_limit = DefaultBodyLimit::max(state.config.upload_limit + 64 * 1024);
+    let body_limit = DefaultBodyLimit::max(body_limit(state.config.upload_limit));
     let readers = Router::new()
         .route("/documents", get(route_get_documents))
         .route("/documents/{id}", get(route_get_document))
@@ -185,11 +185,11 @@ async fn route_get_new(
     new_page(&state, page, query, String::new(), FieldErrors::default()).await
 }
 
-/// A multipart form as read: its text fields and its file.
+/// A multipart form as read: its text fields and its file, received into
+/// a temporary file (or only hashed) as it streamed in.
 pub(crate) struct Submitted {
     pub(crate) fields: HashMap<String, String>,
-    pub(crate) file: Option<(String, Vec<u8>)>,
-    pub(crate) too_large: bool,
+    pub(crate) file: Option<(String, Incoming)>,
 }
 
 impl Submitted {
@@ -198,58 +198,109 @@ impl Submitted {
     }
 }
 
-pub(crate) async fn read_form(mut multipart: Multipart, limit: usize) -> AppResult<Submitted> {
+/// The most the text fields of an upload form hold together: a title and
+/// a note are far less.
+const FIELDS_LIMIT: usize = 64 * 1024;
+
+/// The body limit of an upload route. The file's own limit is checked as
+/// it streams; past it the rest of the body is read and dropped, so the
+/// browser, still sending, receives the 413 page rather than a reset
+/// connection. This bounds that reading: a file up to about four times
+/// the limit gets the page.
+pub(crate) fn body_limit(upload_limit: usize) -> usize {
+    upload_limit.saturating_mul(4).saturating_add(1024 * 1024)
+}
+
+/// Reads the rest of a refused multipart body and drops it (see
+/// [`body_limit`]); nothing of it is kept.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
+/// The text of a size limit: "25 MiB", or "4 KiB" for a small one.
+fn limit_text(limit: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if limit >= MIB && limit % MIB == 0 { format!("{} MiB", limit / MIB) } else { size_text(limit as u64) }
+}
+
+/// The refusal of a file over `limit`: 413 with the product's page.
+pub(crate) fn too_large(limit: usize) -> AppError {
+    AppError::TooLarge(format!(
+        "The file is larger than the limit of {}, so nothing was stored. Choose a smaller file.",
+        limit_text(limit)
+    ))
+}
+
+/// Reads a multipart form, streaming its `file` part chunk by chunk into
+/// the file store's temporary file (`into` the store) or only through the
+/// hash (`None`), never whole in memory. A file over `limit`, or text
+/// fields over [`FIELDS_LIMIT`], get 413; the temporary file is removed.
+pub(crate) async fn read_form(
+    mut multipart: Multipart,
+    into: Option<&FileStore>,
+    limit: usize,
+) -> AppResult<Submitted> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(limit)
+        } else {
+            AppError::BadRequest(format!("The upload could not be read: {}", e.body_text()))
+        }
     };
-    let mut submitted = Submitted { fields: HashMap::new(), file: None, too_large: false };
+    let mut submitted = Submitted { fields: HashMap::new(), file: None };
+    let mut text = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name != "file" {
-            let value = field.text().await.map_err(bad)?;
-            submitted.fields.insert(name, value);
+            let mut value = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                text += chunk.len();
+                if text > FIELDS_LIMIT {
+                    drop(field);
+                    drain(&mut multipart).await;
+                    return Err(AppError::TooLarge(crate::error::FORM_TOO_LARGE.into()));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            submitted.fields.insert(name, String::from_utf8_lossy(&value).into_owned());
             continue;
         }
         let file_name = field.file_name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
+        let mut incoming = match into {
+            Some(files) => files.receive(limit as u64).await.map_err(|e| AppError::Internal(e.into()))?,
+            None => Incoming::digest_only(limit as u64),
+        };
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
-            if bytes.len() + chunk.len() > limit {
-                // Stop reading: nothing of an oversized file is kept.
-                submitted.too_large = true;
-                return Ok(submitted);
+            if !incoming.push(&chunk).await.map_err(|e| AppError::Internal(e.into()))? {
+                // Dropping `incoming` removes what was written of it.
+                drop(incoming);
+                while let Ok(Some(_)) = field.chunk().await {}
+                drop(field);
+                drain(&mut multipart).await;
+                return Err(too_large(limit));
             }
-            bytes.extend_from_slice(&chunk);
         }
-        if !file_name.is_empty() || !bytes.is_empty() {
-            submitted.file = Some((file_name, bytes));
+        if !file_name.is_empty() || incoming.size() > 0 {
+            submitted.file = Some((file_name, incoming));
         }
     }
     Ok(submitted)
 }
 
 /// Checks the file part of a form; the error names what to do.
-fn check_file(
-    submitted: &Submitted,
-    limit: usize,
-    errors: &mut FieldErrors,
-) -> Option<(String, Vec<u8>, &'static str)> {
-    if submitted.too_large {
-        errors.add(
-            "file",
-            format!("The file is larger than the {} limit. Nothing was stored.", size_text(limit as u64)),
-        );
-        return None;
-    }
-    let Some((name, bytes)) = &submitted.file else {
+fn check_file(submitted: Submitted, errors: &mut FieldErrors) -> Option<(String, Incoming, &'static str)> {
+    let Some((name, incoming)) = submitted.file else {
         errors.add("file", "Choose a file to upload.");
         return None;
     };
-    if bytes.is_empty() {
+    if incoming.size() == 0 {
         errors.add("file", "The file is empty.");
         return None;
     }
-    match check_type(name, bytes) {
-        Ok(content_type) => Some((name.clone(), bytes.clone(), content_type)),
+    match check_sniffed(&name, incoming.sniff()) {
+        Ok(content_type) => Some((name, incoming, content_type)),
         Err(why) => {
             errors.add("file", why);
             None
@@ -257,11 +308,12 @@ fn check_file(
     }
 }
 
-/// Writes the file, then its rows; if the rows fail, the file goes too.
+/// Moves the received file into place, then writes its rows; if the rows
+/// fail, the file goes too.
 async fn store_upload<F, Fut>(
     state: &AppState,
     name: String,
-    bytes: &[u8],
+    incoming: Incoming,
     content_type: &str,
     note: String,
     save: F,
@@ -270,7 +322,7 @@ where
     F: FnOnce(Upload) -> Fut,
     Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
 {
-    let stored = state.files.write(bytes).map_err(|e| AppError::Internal(e.into()))?;
+    let stored = incoming.keep().await.map_err(|e| AppError::Internal(e.into()))?;
     let upload = Upload {
         original_name: name,
         stored_name: stored.name.clone(),
@@ -295,8 +347,7 @@ async fn route_post_new(
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let limit = state.config.upload_limit;
-    let submitted = read_form(multipart, limit).await?;
+    let submitted = read_form(multipart, Some(&state.files), state.config.upload_limit).await?;
     let mut errors = FieldErrors::default();
     let title = submitted.field("title");
     if title.is_empty() || title.chars().count() > 200 {
@@ -330,18 +381,18 @@ async fn route_post_new(
             None
         }
     };
-    let file = check_file(&submitted, limit, &mut errors);
     let form = NewQuery {
         officer_id: submitted.field("officer_id"),
         training_record_id: submitted.field("training_record_id"),
         kind: kind.clone(),
     };
-    let Some((name, bytes, content_type)) = file.filter(|_| errors.is_empty()) else {
+    let file = check_file(submitted, &mut errors);
+    let Some((name, incoming, content_type)) = file.filter(|_| errors.is_empty()) else {
         return new_page(&state, page, form, title, errors).await;
     };
     let doc = NewDocument { title, kind, officer_id, training_record_id };
     let db = state.db.clone();
-    let id = store_upload(&state, name, &bytes, content_type, String::new(), |upload| async move {
+    let id = store_upload(&state, name, incoming, content_type, String::new(), |upload| async move {
         store::create(&db, &actor, &doc, &upload).await
     })
     .await?;
@@ -358,16 +409,15 @@ async fn route_post_version(
     multipart: Multipart,
 ) -> AppResult<Response> {
     let document = store::get(&state.db, id).await?;
-    let limit = state.config.upload_limit;
-    let submitted = read_form(multipart, limit).await?;
+    let submitted = read_form(multipart, Some(&state.files), state.config.upload_limit).await?;
     let mut errors = FieldErrors::default();
     let note = submitted.field("note");
-    let Some((name, bytes, content_type)) = check_file(&submitted, limit, &mut errors) else {
+    let Some((name, incoming, content_type)) = check_file(submitted, &mut errors) else {
         let message = errors.get("file").unwrap_or_default().to_string();
         return Ok(crate::web::unprocessable(show_page(&state, page, document, Some(message)).await?));
     };
     let db = state.db.clone();
-    let version = store_upload(&state, name, &bytes, content_type, note, |upload| async move {
+    let version = store_upload(&state, name, incoming, content_type, note, |upload| async move {
         store::add_version(&db, &actor, id, &upload).await
     })
     .await?;

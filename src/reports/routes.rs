@@ -37,7 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route_layer(layer(&[Role::Reviewer]));
     let verify = Router::new()
         .route("/reports/verify", get(route_get_verify).post(route_post_verify))
-        .layer(DefaultBodyLimit::max(state.config.upload_limit + 64 * 1024))
+        .layer(DefaultBodyLimit::max(crate::documents::routes::body_limit(state.config.upload_limit)))
         .route_layer(layer(crate::auth::access::AUDITORS));
     read.merge(generate).merge(comment).merge(verify)
 }
@@ -244,17 +244,15 @@ async fn route_post_verify(
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let submitted = crate::documents::routes::read_form(multipart, state.config.upload_limit).await?;
-    let mut errors = FieldErrors::default();
-    match (&submitted.file, submitted.too_large) {
-        (_, true) => errors.add("file", "The file is larger than the upload limit."),
-        (None, _) => errors.add("file", "Choose the report's PDF file."),
-        _ => {}
-    }
-    let Some((_, bytes)) = submitted.file.filter(|_| errors.is_empty()) else {
+    // Only the file's SHA-256 is compared: it is hashed as it streams in
+    // and nothing of it is kept.
+    let submitted = crate::documents::routes::read_form(multipart, None, state.config.upload_limit).await?;
+    let Some((_, file)) = submitted.file else {
+        let mut errors = FieldErrors::default();
+        errors.add("file", "Choose the report's PDF file.");
         return Ok(unprocessable(VerifyPage { page, verdict: None, errors }));
     };
-    let verdict = store::verify(&state.db, &bytes).await?;
+    let verdict = store::verify_sha256(&state.db, file.sha256()).await?;
     store::record_verification(&state.db, &actor, &verdict).await?;
-    Ok(VerifyPage { page, verdict: Some(verdict), errors }.into_response())
+    Ok(VerifyPage { page, verdict: Some(verdict), errors: FieldErrors::default() }.into_response())
 }

@@ -245,7 +245,11 @@ impl Verdict {
 }
 
 pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
-    let sha256 = hex::encode(Sha256::digest(bytes));
+    verify_sha256(db, hex::encode(Sha256::digest(bytes))).await
+}
+
+/// [`verify`] for a file whose SHA-256 (hex) was computed as it arrived.
+pub async fn verify_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Error> {
     let found: Option<Report> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1"))
             .bind(&sha256)

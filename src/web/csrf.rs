@@ -103,9 +103,9 @@ async fn submitted_token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if is_form {
-        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response()
-        })?;
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| AppError::TooLarge(crate::error::FORM_TOO_LARGE.into()).into_response())?;
         let token = form_field(&bytes, "_csrf");
         return Ok((token, Body::from(bytes)));
     }
