@@ -98,7 +98,12 @@ request = function()
   return wrk.format("GET", pages[i])
 end
 LUA
-rss() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$server/status; }
+# The server maps the database file: pages it has read count in RSS as
+# file-backed memory, which the kernel can drop; the heap is the anonymous part.
+rss() {
+  awk '/VmRSS/ {t = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2}
+       END {printf "%.0f (heap %.0f, mapped file %.0f)", t / 1024, a / 1024, f / 1024}' /proc/$server/status
+}
 echo "== soak: $seconds s of wrk (2 threads, 16 connections) with the writes"
 echo "RSS at 0 s: $(rss) MiB"
 ( for ((t = 30; t <= seconds; t += 30)); do sleep 30; echo "RSS at $t s: $(rss) MiB"; done ) &
