@@ -99,18 +99,8 @@ async fn the_records_import_counts_one_and_points_to_its_checkbox() {
     let send = |bytes: &'static [u8]| {
         let clerk = &clerk;
         async move {
-            let token = clerk.token("/records/import").await;
-            let form = reqwest::multipart::Form::new()
-                .text("_csrf", token)
-                .text("kind", "leads")
-                .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("leads.csv"));
-            let response = clerk
-                .http
-                .post(format!("{}/records/import", clerk.base))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
+            let response =
+                common::upload_to(clerk, "/records/import", &[("kind", "leads")], "leads.csv", bytes).await;
             let status = response.status().as_u16();
             (status, response.text().await.unwrap().replace("&#34;", "\""))
         }
