@@ -51,6 +51,9 @@ enum Command {
     /// Generate an oversight report PDF (stored and listed on /reports),
     /// or `report verify FILE.pdf`.
     Report(ReportArgs),
+    /// Checks and repairs derived data.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// Print every derived measure of docs/measures.md for a period.
     Metrics {
         /// First day, YYYY-MM-DD.
@@ -63,6 +66,13 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Rebuild the stop aggregates from the records and say whether the
+    /// stored ones differed (exit 1 if they did; they are then replaced).
+    CheckAggregates,
 }
 
 #[derive(Args)]
@@ -377,7 +387,35 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Report(args) => report(&database_url(), args).await,
         Command::Metrics { from, to, format } => metrics(&database_url(), &from, &to, &format).await,
+        Command::Maintenance(MaintenanceCommand::CheckAggregates) => check_aggregates(&database_url()).await,
     }
+}
+
+/// `maintenance check-aggregates`: the aggregates rebuilt from the records
+/// in one transaction; kept (with an audit entry) only if they differed.
+async fn check_aggregates(url: &str) -> anyhow::Result<ExitCode> {
+    use crate::stops::aggregates;
+    let pool = db::connect(url).await?;
+    let mut tx = db::begin_write(&pool).await?;
+    let band = aggregates::place_band(&mut tx).await?;
+    let found = aggregates::rebuild(&mut tx, band).await?;
+    if !found.any() {
+        tx.rollback().await?;
+        println!("The stop aggregates agree with the records.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let details = serde_json::json!({
+        "tallies": found.tallies, "minutes": found.minutes, "digests": found.digests,
+    });
+    let event = crate::audit::Event::new("stop.aggregates_rebuilt", "stop", "").details(details);
+    crate::audit::record(&mut tx, &Actor::system("command line"), event).await?;
+    tx.commit().await?;
+    println!(
+        "The stop aggregates differed from the records: {} group-day rows, {} minute rows and {} day digests. \
+         They have been rebuilt from the records.",
+        found.tallies, found.minutes, found.digests
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 /// A period from two YYYY-MM-DD arguments, or the message saying what is wrong.

@@ -218,7 +218,9 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
     let mut tx = db::begin_write(pool).await?;
     // The same rule as every other write path decides the exceptions.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
-    crate::stops::store::insert_many(&mut tx, &authority, &stops).await?;
+    let mut aggregates = crate::stops::aggregates::Pending::load(&mut tx).await?;
+    crate::stops::store::insert_many(&mut tx, &authority, &mut stops, &mut aggregates).await?;
+    aggregates.write(&mut tx).await?;
     let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": stops.len() }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
@@ -413,12 +415,16 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
 /// two logged measures with a year of quarterly values, the older ones
 /// confirmed.
 async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
+    // The place decides which minutes D9's aggregate keeps: set together.
+    let mut tx = db::begin_write(pool).await?;
     sqlx::query(
         "UPDATE agency SET population_shares = 'white=61.9; hispanic=28.6; black=6.4; asian=1.6; native_american=0.3; pacific_islander=0.1', \
          latitude = 26.142, longitude = -81.795 WHERE id = 1",
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    crate::stops::aggregates::place_changed(&mut tx).await?;
+    tx.commit().await?;
     let clerk: i64 =
         sqlx::query_scalar("SELECT id FROM users WHERE username = 'clerk'").fetch_one(pool).await?;
     let supervisor: i64 =

@@ -35,6 +35,10 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
     .bind(&profile.paper_size)
     .execute(&mut *tx)
     .await?;
+    if before.time_zone != profile.time_zone {
+        // Dusk on the local clock moves with the zone: D9's minutes too.
+        crate::stops::aggregates::place_changed(&mut tx).await?;
+    }
     audit::record(&mut tx, actor, Event::new("settings.update", "agency", 1).changes(&before, profile))
         .await?;
     tx.commit().await

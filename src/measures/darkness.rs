@@ -81,25 +81,45 @@ pub fn veil_of_darkness(
     longitude: f64,
     time_zone: &str,
 ) -> Darkness {
-    let mut dusk = std::collections::HashMap::new();
-    for (date, _, _) in stops {
-        dusk.entry(*date).or_insert_with(|| civil_dusk_local(*date, latitude, longitude, time_zone));
+    let place = (latitude, longitude, time_zone);
+    let rows: Vec<(Date, i64, bool, i64)> = stops.iter().map(|(d, m, x)| (*d, *m, *x, 1)).collect();
+    match window(stops.iter().map(|s| s.0), place) {
+        Some(w) => count_window(&rows, w, place),
+        None => Darkness::default(),
     }
-    let known: Vec<i64> = dusk.values().flatten().copied().collect();
-    let (Some(earliest), Some(latest)) = (known.iter().min().copied(), known.iter().max().copied()) else {
-        return Darkness::default();
-    };
+}
+
+/// The inter-twilight window of a set of days: from the earliest to the
+/// latest civil dusk among them (local clock minutes).
+pub fn window(
+    days: impl Iterator<Item = Date>,
+    (latitude, longitude, time_zone): (f64, f64, &str),
+) -> Option<(i64, i64)> {
+    let dusks: Vec<i64> = days.filter_map(|d| civil_dusk_local(d, latitude, longitude, time_zone)).collect();
+    Some((*dusks.iter().min()?, *dusks.iter().max()?))
+}
+
+/// Counts stops given as (day, minute, minority?, how many) that fall in
+/// `window`: light up to that day's dusk, dark after it.
+pub fn count_window(
+    rows: &[(Date, i64, bool, i64)],
+    (earliest, latest): (i64, i64),
+    (latitude, longitude, time_zone): (f64, f64, &str),
+) -> Darkness {
+    let mut dusk = std::collections::HashMap::new();
     let mut d = Darkness::default();
-    for (date, minutes, minority) in stops {
-        let Some(Some(today)) = dusk.get(date) else { continue };
+    for (date, minutes, minority, n) in rows {
+        let today =
+            *dusk.entry(*date).or_insert_with(|| civil_dusk_local(*date, latitude, longitude, time_zone));
+        let Some(today) = today else { continue };
         if *minutes < earliest || *minutes > latest {
             continue;
         }
-        match (*minutes > *today, *minority) {
-            (false, true) => d.minority_light += 1,
-            (false, false) => d.majority_light += 1,
-            (true, true) => d.minority_dark += 1,
-            (true, false) => d.majority_dark += 1,
+        match (*minutes > today, *minority) {
+            (false, true) => d.minority_light += n,
+            (false, false) => d.majority_light += n,
+            (true, true) => d.minority_dark += n,
+            (true, false) => d.majority_dark += n,
         }
     }
     d

@@ -92,6 +92,7 @@ async fn route_post_settings(
         .bind(longitude)
         .execute(&mut *tx)
         .await?;
+    crate::stops::aggregates::place_changed(&mut tx).await?;
     let event = crate::audit::Event::new("agency.equity_settings", "agency", 1).details(serde_json::json!({
         "before": { "population_shares": before.0, "latitude": before.1, "longitude": before.2 },
         "after": { "population_shares": form.population_shares.trim(), "latitude": latitude, "longitude": longitude },

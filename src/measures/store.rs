@@ -10,6 +10,7 @@ use super::equity::{AGE_BANDS, Counts, Grouped, equity_measures};
 use super::program::{Data, accountability_groups, enforcement_mix, program_measures};
 use super::{Measure, Period};
 use crate::db::Db;
+use crate::stops::aggregates::Tally;
 use crate::web::format_date;
 
 /// Sheets already computed, keyed by period and valid while the audit
@@ -69,69 +70,74 @@ pub struct Sheet {
     pub reported: Vec<super::logged::Reported>,
 }
 
-const COUNTS: &str = "COUNT(*) AS stops, \
-     CAST(SUM(searched) AS BIGINT) AS searches, \
-     CAST(SUM(CASE WHEN searched = 1 AND contraband <> '' AND contraband <> ',none,' THEN 1 ELSE 0 END) AS BIGINT) AS hits, \
-     CAST(SUM(CASE WHEN results LIKE '%,arrest_%' THEN 1 ELSE 0 END) AS BIGINT) AS arrests, \
-     CAST(SUM(CASE WHEN actions LIKE '%,physical_force,%' OR actions LIKE '%,firearm_pointed,%' THEN 1 ELSE 0 END) AS BIGINT) AS force, \
-     CAST(SUM(CASE WHEN results = ',no_action,' THEN 1 ELSE 0 END) AS BIGINT) AS no_action, \
-     CAST(SUM(immigration_status_asked) AS BIGINT) AS inquiries";
+/// Where the stop counts come from: the aggregates kept as stops are
+/// written (always, in the product), or the records themselves (the
+/// property test and `oversight maintenance check-aggregates` compare the
+/// two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Aggregates,
+    Records,
+}
 
-/// The group a stop falls in, per grouping, as SQL.
-fn group_key(grouping: &str) -> &'static str {
-    match grouping {
-        "race" => {
-            "CASE WHEN perceived_race = '' THEN 'unknown' \
-             WHEN LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) > 2 THEN 'multiple' \
-             ELSE REPLACE(perceived_race, ',', '') END"
+/// The period's stops counted per (race, gender, age) group: every
+/// grouping of D1, D3-D8 and Q1 comes from this one read.
+pub struct StopGroups(Vec<(String, String, String, Tally)>);
+
+impl StopGroups {
+    pub async fn load(db: &Db, period: Period, source: Source) -> Result<StopGroups, sqlx::Error> {
+        let (from, to) = (format_date(period.from), format_date(period.to));
+        let rows = match source {
+            Source::Aggregates => {
+                let mut conn = db.acquire().await?;
+                crate::stops::aggregates::groups_between(&mut conn, &from, &to).await?
+            }
+            Source::Records => crate::stops::store::groups_from_records(db, &from, &to).await?,
+        };
+        Ok(StopGroups(rows))
+    }
+
+    /// Per-group counts in the grouping's display order (groups without
+    /// stops are left out).
+    pub fn counts(&self, grouping: &str) -> Vec<(String, String, Counts)> {
+        let group_of = |(race, gender, age, _): &(String, String, String, Tally)| match grouping {
+            "race" => race.clone(),
+            "gender" => gender.clone(),
+            _ => age.clone(),
+        };
+        let mut summed: std::collections::HashMap<String, Counts> = Default::default();
+        for row in &self.0 {
+            summed.entry(group_of(row)).or_default().add(&row.3.counts);
         }
-        "gender" => "CASE WHEN perceived_gender = '' THEN 'unknown' ELSE perceived_gender END",
-        _ => {
-            "CASE WHEN perceived_age IS NULL THEN 'unknown' WHEN perceived_age < 18 THEN 'under_18' \
-             WHEN perceived_age < 25 THEN '18_24' WHEN perceived_age < 35 THEN '25_34' \
-             WHEN perceived_age < 45 THEN '35_44' WHEN perceived_age < 55 THEN '45_54' \
-             WHEN perceived_age < 65 THEN '55_64' ELSE '65_plus' END"
-        }
+        let order: Vec<(&str, &str)> = match grouping {
+            "race" => crate::stops::RACE_GROUPS
+                .iter()
+                .copied()
+                .chain([("multiple", "More than one"), ("unknown", "Unknown")])
+                .collect(),
+            "gender" => crate::stops::GENDERS.iter().copied().chain([("unknown", "Unknown")]).collect(),
+            _ => AGE_BANDS.to_vec(),
+        };
+        order
+            .into_iter()
+            .filter_map(|(code, label)| summed.get(code).map(|c| (code.to_string(), label.to_string(), *c)))
+            .collect()
+    }
+
+    /// Q1 for stops: (complete, all).
+    fn completeness(&self) -> (i64, i64) {
+        self.0.iter().fold((0, 0), |(c, n), (_, _, _, t)| (c + t.complete, n + t.counts.stops))
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct GroupCounts {
-    grp: String,
-    #[sqlx(flatten)]
-    counts: Counts,
-}
-
-/// Per-group counts of the period's stops, in the grouping's display
-/// order (groups without stops are left out).
+/// Per-group counts of the period's stops (one grouping; `compute` reads
+/// all three at once).
 pub async fn equity_counts(
     db: &Db,
     grouping: &str,
     period: Period,
 ) -> Result<Vec<(String, String, Counts)>, sqlx::Error> {
-    let rows: Vec<GroupCounts> = sqlx::query_as(&format!(
-        "SELECT {} AS grp, {COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 GROUP BY 1",
-        group_key(grouping)
-    ))
-    .bind(format_date(period.from))
-    .bind(format_date(period.to))
-    .fetch_all(db)
-    .await?;
-    let order: Vec<(&str, &str)> = match grouping {
-        "race" => crate::stops::RACE_GROUPS
-            .iter()
-            .copied()
-            .chain([("multiple", "More than one"), ("unknown", "Unknown")])
-            .collect(),
-        "gender" => crate::stops::GENDERS.iter().copied().chain([("unknown", "Unknown")]).collect(),
-        _ => AGE_BANDS.to_vec(),
-    };
-    Ok(order
-        .into_iter()
-        .filter_map(|(code, label)| {
-            rows.iter().find(|r| r.grp == code).map(|r| (code.to_string(), label.to_string(), r.counts))
-        })
-        .collect())
+    Ok(StopGroups::load(db, period, Source::Aggregates).await?.counts(grouping))
 }
 
 /// The reference group of each grouping (docs/measures.md: White by default).
@@ -143,14 +149,12 @@ pub fn reference(grouping: &str) -> &'static str {
     }
 }
 
-async fn completeness(db: &Db, period: Period) -> Result<Vec<(&'static str, i64, i64)>, sqlx::Error> {
+async fn completeness(
+    db: &Db,
+    period: Period,
+    stops: &StopGroups,
+) -> Result<Vec<(&'static str, i64, i64)>, sqlx::Error> {
     let checks = [
-        (
-            "stops",
-            "SELECT COUNT(*), CAST(SUM(CASE WHEN stop_time IS NOT NULL AND duration_minutes IS NOT NULL AND location <> '' \
-             AND officer_id IS NOT NULL AND perceived_race <> '' AND perceived_gender <> '' AND perceived_age IS NOT NULL \
-             THEN 1 ELSE 0 END) AS BIGINT) FROM stops WHERE stop_date >= $1 AND stop_date <= $2",
-        ),
         (
             "arrests",
             "SELECT COUNT(*), CAST(SUM(CASE WHEN officer_id IS NOT NULL AND charges <> '' AND perceived_race <> '' \
@@ -162,7 +166,8 @@ async fn completeness(db: &Db, period: Period) -> Result<Vec<(&'static str, i64,
              FROM complaints WHERE received_on >= $1 AND received_on <= $2",
         ),
     ];
-    let mut out = Vec::new();
+    let (complete, all) = stops.completeness();
+    let mut out = vec![("stops", complete, all)];
     for (kind, sql) in checks {
         let (all, complete): (i64, Option<i64>) = sqlx::query_as(sql)
             .bind(format_date(period.from))
@@ -176,7 +181,7 @@ async fn completeness(db: &Db, period: Period) -> Result<Vec<(&'static str, i64,
 
 /// The records the program measures read, for the period and the one
 /// before it.
-async fn program_data(db: &Db, period: Period) -> Result<Data, sqlx::Error> {
+async fn program_data(db: &Db, period: Period, stops: &StopGroups) -> Result<Data, sqlx::Error> {
     let (from, to) = (format_date(period.previous().from), format_date(period.to));
     let arrests = crate::arrests::store::between(db, &from, &to).await?;
     let stops_287g = sqlx::query_as(
@@ -203,7 +208,7 @@ async fn program_data(db: &Db, period: Period) -> Result<Data, sqlx::Error> {
         leads: crate::pay::store::all_leads(db).await?,
         officers: crate::officers::store::list(db, &Default::default()).await?,
         evidence: crate::officers::store::evidence(db).await?,
-        completeness: completeness(db, period).await?,
+        completeness: completeness(db, period, stops).await?,
     })
 }
 
@@ -222,32 +227,43 @@ pub async fn equity_settings(db: &Db) -> Result<EquitySettings, sqlx::Error> {
         .await
 }
 
-/// D9's counts for a period: stops with a time and one known group.
+/// D9's counts for a period: stops with a time and one known group,
+/// inside the window between the earliest and the latest dusk of the days
+/// that have such stops.
 async fn darkness(
     db: &Db,
     period: Period,
-    latitude: f64,
-    longitude: f64,
-    time_zone: &str,
+    place: (f64, f64, &str),
+    source: Source,
 ) -> Result<super::darkness::Darkness, sqlx::Error> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT stop_date, stop_time, perceived_race FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
-         AND stop_time IS NOT NULL AND perceived_race <> '' \
-         AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2",
-    )
-    .bind(format_date(period.from))
-    .bind(format_date(period.to))
-    .fetch_all(db)
-    .await?;
-    let stops: Vec<(time::Date, i64, bool)> = rows
-        .iter()
-        .filter_map(|(d, t, race)| {
-            let date = crate::web::parse_date(d)?;
-            let (h, m) = t.split_once(':')?;
-            Some((date, h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?, race != ",white,"))
-        })
-        .collect();
-    Ok(super::darkness::veil_of_darkness(&stops, latitude, longitude, time_zone))
+    use super::darkness::{Darkness, count_window, window};
+    let (from, to) = (format_date(period.from), format_date(period.to));
+    let parse = |d: &str| crate::web::parse_date(d);
+    let (window, rows) = match source {
+        Source::Aggregates => {
+            let mut conn = db.acquire().await?;
+            let days = crate::stops::aggregates::darkness_days(&mut conn, &from, &to).await?;
+            let Some(w) = window(days.iter().filter_map(|d| parse(d)), place) else {
+                return Ok(Darkness::default());
+            };
+            let kept = crate::stops::aggregates::darkness_minutes(&mut conn, &from, &to, w).await?;
+            drop(conn);
+            match kept {
+                Some(rows) => (w, rows),
+                None => (w, crate::stops::store::darkness_from_records(db, &from, &to).await?),
+            }
+        }
+        Source::Records => {
+            let rows = crate::stops::store::darkness_from_records(db, &from, &to).await?;
+            let Some(w) = window(rows.iter().filter_map(|r| parse(&r.0)), place) else {
+                return Ok(Darkness::default());
+            };
+            (w, rows)
+        }
+    };
+    let rows: Vec<(time::Date, i64, bool, i64)> =
+        rows.iter().filter_map(|(d, m, x, n)| Some((parse(d)?, *m, *x, *n))).collect();
+    Ok(count_window(&rows, window, place))
 }
 
 fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Darkness) -> Measure {
@@ -276,19 +292,26 @@ fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Dar
 }
 
 pub async fn compute(db: &Db, period: Period) -> Result<Sheet, sqlx::Error> {
-    let data = program_data(db, period).await?;
+    compute_from(db, period, Source::Aggregates).await
+}
+
+/// Every measure of the period, with the stop counts from `source`.
+pub async fn compute_from(db: &Db, period: Period, source: Source) -> Result<Sheet, sqlx::Error> {
+    let stops = StopGroups::load(db, period, source).await?;
+    let data = program_data(db, period, &stops).await?;
     let settings = equity_settings(db).await?;
     let mut measures = crate::compliance::measures::training_measures(&data.officers, &data.evidence, period);
     measures.extend(supervision(db, period).await?);
     measures.extend(program_measures(&data, period));
     if let (Some(lat), Some(lon)) = (settings.latitude, settings.longitude) {
-        let now = darkness(db, period, lat, lon, &settings.time_zone).await?;
-        let before = darkness(db, period.previous(), lat, lon, &settings.time_zone).await?;
+        let place = (lat, lon, settings.time_zone.as_str());
+        let now = darkness(db, period, place, source).await?;
+        let before = darkness(db, period.previous(), place, source).await?;
         measures.push(darkness_measure(now, before));
     }
     let mut grouped = enforcement_mix(&data, period);
     for grouping in ["race", "gender", "age"] {
-        let counts = equity_counts(db, grouping, period).await?;
+        let counts = stops.counts(grouping);
         if grouping == "race" {
             if let Some(shares) =
                 super::darkness::parse_shares(&settings.population_shares).filter(|s| !s.is_empty())

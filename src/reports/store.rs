@@ -15,6 +15,8 @@ use crate::canonical::HashWriter;
 use crate::db::{Db, begin_write, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
+use crate::measures::store::Source;
+use crate::stops::aggregates::Sum;
 use crate::web::format_date;
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
@@ -33,19 +35,59 @@ impl Fingerprint {
         let _ = serde_json::to_writer(&mut HashWriter(&mut self.0), &form);
         self.0.update(b"\n");
     }
+
+    /// One day of stops (report/v3).
+    fn stop_day(&mut self, day: &str, stops: i64, sum: &Sum) {
+        self.0.update(format!("stop-day\t{day}\t{stops}\t{}\n", sum.hex()).as_bytes());
+    }
 }
 
 /// SHA-256 of the records a report for `period` reads, in the data form
 /// `form` (`forms`): those of the period and its baseline period (for the
 /// previous values), and the officers' designations and training (for
 /// authorization).
-pub async fn data_fingerprint(db: &Db, period: Period, form: &str) -> Result<String, sqlx::Error> {
+///
+/// In v3 the stops enter by day: from the stored day digests when a report
+/// is issued (`Source::Aggregates`), recomputed from the stops when one is
+/// checked (`Source::Records`); equal records give equal bytes either way.
+pub async fn data_fingerprint(
+    db: &Db,
+    period: Period,
+    form: &str,
+    source: Source,
+) -> Result<String, sqlx::Error> {
     let (from, to) = (forms::covered_from(period, form), period.to);
     let (from_text, to_text) = (format_date(from), format_date(to));
     let inside = |date: &str| crate::web::parse_date(date).is_some_and(|d| from <= d && d <= to);
     let mut f = Fingerprint(Sha256::new());
-    crate::stops::store::for_each_between(db, &from_text, &to_text, |s| f.add("stop", forms::StopForm(s)))
-        .await?;
+    match (form, source) {
+        ("v1" | "v2", _) => {
+            crate::stops::store::for_each_between(db, &from_text, &to_text, |s| {
+                f.add("stop", forms::StopForm(s))
+            })
+            .await?
+        }
+        (_, Source::Aggregates) => {
+            let mut conn = db.acquire().await?;
+            for (day, stops, sum) in
+                crate::stops::aggregates::digests_between(&mut conn, &from_text, &to_text).await?
+            {
+                f.stop_day(&day, stops, &sum);
+            }
+        }
+        (_, Source::Records) => {
+            let mut days: std::collections::BTreeMap<String, (i64, Sum)> = Default::default();
+            crate::stops::store::for_each_between(db, &from_text, &to_text, |s| {
+                let day = days.entry(s.stop_date.clone()).or_default();
+                day.0 += 1;
+                day.1.add(&Sum::of(s));
+            })
+            .await?;
+            for (day, (stops, sum)) in &days {
+                f.stop_day(day, *stops, sum);
+            }
+        }
+    }
     for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
         f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
     }
@@ -125,7 +167,7 @@ pub async fn generate(
     let profile = crate::agency::store::get(db).await?;
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(db).await?.unwrap_or((0, String::new()));
-        let before = data_fingerprint(db, period, forms::CURRENT).await?;
+        let before = data_fingerprint(db, period, forms::CURRENT, Source::Aggregates).await?;
         let sheet = crate::measures::store::compute(db, period).await?;
         let officers = officer_rows(db, period.to).await?;
         if audit::store::head(db).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
@@ -262,7 +304,7 @@ pub async fn verify_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Err
     let Some(period) = period.filter(|_| forms::is_known(&report.data_form)) else {
         return Ok(Verdict::Unknown { sha256 });
     };
-    let current = data_fingerprint(db, period, &report.data_form).await?;
+    let current = data_fingerprint(db, period, &report.data_form, Source::Records).await?;
     Ok(Verdict::Issued {
         records_unchanged: current == report.data_sha256,
         current,

@@ -79,6 +79,21 @@ impl<'a> Insert<'a> {
         self.check(rc, "bind text")
     }
 
+    /// Binds bytes without copying them, as `text` does.
+    pub fn blob(&mut self, index: c_int, value: &'a [u8]) -> Result<(), sqlx::Error> {
+        // SAFETY: as for `text`: `value` lives for `'a`.
+        let rc = unsafe {
+            ffi::sqlite3_bind_blob(
+                self.stmt,
+                index,
+                value.as_ptr().cast(),
+                value.len() as c_int,
+                ffi::SQLITE_STATIC(),
+            )
+        };
+        self.check(rc, "bind blob")
+    }
+
     pub fn opt_text(&mut self, index: c_int, value: Option<&'a str>) -> Result<(), sqlx::Error> {
         match value {
             Some(v) => self.text(index, v),
@@ -120,6 +135,14 @@ impl<'a> Insert<'a> {
         // SAFETY: as above; reset returns the step's error again if any.
         unsafe { ffi::sqlite3_reset(self.stmt) };
         if rc == ffi::SQLITE_DONE { Ok(()) } else { Err(error(self.db, "insert")) }
+    }
+}
+
+impl Insert<'_> {
+    /// The rowid of the row the last insert on this connection wrote.
+    pub fn last_rowid(&self) -> i64 {
+        // SAFETY: the connection is live and locked while `self` exists.
+        unsafe { ffi::sqlite3_last_insert_rowid(self.db.as_ptr()) }
     }
 }
 

@@ -687,10 +687,11 @@ pub async fn import(
     // Exceptions are decided by the one rule every write path uses; a
     // file's own `exception` column is never taken.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
+    let mut aggregates = super::aggregates::Pending::load(&mut tx).await?;
     let mut written = Ok(());
-    while let Some(batch) = batches.recv().await {
+    while let Some(mut batch) = batches.recv().await {
         if written.is_ok() {
-            written = super::store::insert_many(&mut tx, &authority, &batch).await;
+            written = super::store::insert_many(&mut tx, &authority, &mut batch, &mut aggregates).await;
         }
     }
     let mut report = reader.await??;
@@ -708,6 +709,7 @@ pub async fn import(
         tx.rollback().await?;
         return Ok(report);
     }
+    aggregates.write(&mut tx).await?;
     let details = json!({
         "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
         "unknown_columns": report.unknown_columns, "unknown_officers": report.unknown_officers.len(),

@@ -5,6 +5,7 @@
 //! sign-off; one by an officer not authorized that day is a compliance
 //! exception, recorded with the reason.
 
+pub mod aggregates;
 pub mod bulk;
 pub mod export;
 pub mod import;

@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::Stop;
+use super::aggregates::Pending;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::compliance::exceptions::Authority;
 use crate::db::{Db, begin_write, now_unix};
@@ -228,6 +229,9 @@ pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
     let (id,) = bind_stop(sqlx::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
     let saved = Stop { id, ..stop.clone() };
+    let mut aggregates = Pending::load(&mut tx).await?;
+    aggregates.add(&saved);
+    aggregates.write(&mut tx).await?;
     audit::record(&mut tx, actor, Event::new("stop.create", "stop", id).details(json!({ "after": saved })))
         .await?;
     tx.commit().await?;
@@ -249,6 +253,10 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
     let sql = format!("UPDATE stops SET {}, updated_at = $31 WHERE id = $32 RETURNING id", sets.join(", "));
     bind_stop(sqlx::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
+    let mut aggregates = Pending::load(&mut tx).await?;
+    aggregates.remove(&before);
+    aggregates.add(stop);
+    aggregates.write(&mut tx).await?;
     if before != *stop {
         audit::record(&mut tx, actor, Event::new("stop.update", "stop", stop.id).changes(&before, stop))
             .await?;
@@ -275,13 +283,18 @@ pub async fn set_exception(
     id: i64,
     exception: &str,
 ) -> Result<(), sqlx::Error> {
+    let before = get(&mut *conn, id).await?;
     sqlx::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        .execute(&mut *conn)
+        .await?;
+    // The exception is part of the record the report fingerprints.
+    let mut aggregates = Pending::load(&mut *conn).await?;
+    aggregates.remove(&before);
+    aggregates.add(&Stop { exception: exception.to_string(), ..before });
+    aggregates.write(conn).await
 }
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
@@ -295,16 +308,21 @@ pub const BULK_ROWS: usize = 500;
 /// entry per row: imports and the demo record one entry for the batch.
 /// Each stop's exception comes from `authority` (loaded in the same
 /// transaction), never from the caller. Uses SQLite's API directly
-/// (`bulk`), one prepared statement per call.
+/// (`bulk`), one prepared statement per call. The stops are counted into
+/// `aggregates`, which the caller writes once before it commits.
 pub async fn insert_many(
     tx: &mut crate::db::Tx,
     authority: &Authority,
-    stops: &[Stop],
+    stops: &mut [Stop],
+    aggregates: &mut Pending,
 ) -> Result<(), sqlx::Error> {
     if stops.is_empty() {
         return Ok(());
     }
-    let exceptions: Vec<String> = stops.iter().map(|s| authority.stop(s)).collect();
+    for s in stops.iter_mut() {
+        s.exception = authority.stop(s);
+    }
+    let mut ids = Vec::with_capacity(stops.len());
     let now = now_unix();
     let placeholders: Vec<String> = (1..=32).map(|i| format!("?{i}")).collect();
     let sql =
@@ -312,7 +330,7 @@ pub async fn insert_many(
     {
         let mut handle = tx.lock_handle().await?;
         let mut insert = super::bulk::Insert::prepare(&mut handle, &sql)?;
-        for (s, exception) in stops.iter().zip(&exceptions) {
+        for s in stops.iter() {
             insert.text(1, &s.stop_date)?;
             insert.opt_text(2, s.stop_time.as_deref())?;
             insert.opt_int(3, s.duration_minutes)?;
@@ -342,10 +360,11 @@ pub async fn insert_many(
             insert.int(27, s.immigration_status_asked)?;
             insert.int(28, s.ice_contacted)?;
             insert.int(29, s.action_287g)?;
-            insert.text(30, exception)?;
+            insert.text(30, &s.exception)?;
             insert.int(31, now)?;
             insert.int(32, now)?;
             insert.execute()?;
+            ids.push(insert.last_rowid());
         }
         // On the same locked connection: a query through the pool would
         // hop to the connection's thread and back for every batch.
@@ -359,7 +378,26 @@ pub async fn insert_many(
             note.execute()?;
         }
     }
+    // Counted as saved, with the ids SQLite gave them.
+    for (s, id) in stops.iter_mut().zip(ids) {
+        s.id = id;
+        aggregates.add(s);
+    }
     Ok(())
+}
+
+/// Up to `limit` stops after id `after`, in id order, on the caller's
+/// connection.
+pub async fn batch_after(
+    conn: &mut sqlx::SqliteConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Stop>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT $2"))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// Every stop in id order, a batch at a time (exports).
@@ -403,4 +441,85 @@ pub async fn for_each_between(
         after = last.id;
         batch.iter().for_each(&mut each);
     }
+}
+
+// ---- The measures' counts from the records themselves: the check of the
+// aggregates (`aggregates`), and D9 for a window outside their band.
+
+const GROUP_KEYS: &str = "CASE WHEN perceived_race = '' THEN 'unknown' \
+     WHEN LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) > 2 THEN 'multiple' \
+     ELSE REPLACE(perceived_race, ',', '') END, \
+     CASE WHEN perceived_gender = '' THEN 'unknown' ELSE perceived_gender END, \
+     CASE WHEN perceived_age IS NULL THEN 'unknown' WHEN perceived_age < 18 THEN 'under_18' \
+     WHEN perceived_age < 25 THEN '18_24' WHEN perceived_age < 35 THEN '25_34' \
+     WHEN perceived_age < 45 THEN '35_44' WHEN perceived_age < 55 THEN '45_54' \
+     WHEN perceived_age < 65 THEN '55_64' ELSE '65_plus' END";
+
+const GROUP_COUNTS: &str = "COUNT(*), CAST(SUM(searched) AS BIGINT), \
+     CAST(SUM(CASE WHEN searched = 1 AND contraband <> '' AND contraband <> ',none,' THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(CASE WHEN results LIKE '%,arrest_%' THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(CASE WHEN actions LIKE '%,physical_force,%' OR actions LIKE '%,firearm_pointed,%' THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(CASE WHEN results = ',no_action,' THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(immigration_status_asked) AS BIGINT), \
+     CAST(SUM(CASE WHEN stop_time IS NOT NULL AND duration_minutes IS NOT NULL AND location <> '' \
+     AND officer_id IS NOT NULL AND perceived_race <> '' AND perceived_gender <> '' AND perceived_age IS NOT NULL \
+     THEN 1 ELSE 0 END) AS BIGINT)";
+
+/// Per (race, gender, age) group, the stops of [from, to] counted from the
+/// records (the SQL the measures ran before the aggregates); `timed` is
+/// filled in by the caller that needs it (D9 reads the times itself).
+pub async fn groups_from_records(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, String, super::aggregates::Tally)>, sqlx::Error> {
+    type Row = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {GROUP_KEYS}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
+         GROUP BY 1, 2, 3"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, g, a, stops, searches, hits, arrests, force, no_action, inquiries, complete)| {
+            let counts = crate::measures::equity::Counts {
+                stops,
+                searches,
+                hits,
+                arrests,
+                force,
+                no_action,
+                inquiries,
+            };
+            (r, g, a, super::aggregates::Tally { counts, complete, timed: 0 })
+        })
+        .collect())
+}
+
+/// D9's stops of [from, to] from the records: (day, minute, minority,
+/// stops) for stops with a readable time and one known group.
+pub async fn darkness_from_records(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64, bool, i64)>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT stop_date, stop_time, perceived_race FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
+         AND stop_time IS NOT NULL AND perceived_race <> '' \
+         AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    let mut counted: std::collections::BTreeMap<(String, i64, bool), i64> = Default::default();
+    for (day, time, race) in rows {
+        if let Some(minute) = super::aggregates::minute_of_day(&time) {
+            *counted.entry((day, minute, race != ",white,")).or_default() += 1;
+        }
+    }
+    Ok(counted.into_iter().map(|((d, m, x), n)| (d, m, x, n)).collect())
 }

@@ -1,0 +1,648 @@
+//! Aggregates of stops (docs/measures.md, "Counted as written"): what the
+//! equity measures, D9, Q1 and the report's data fingerprint need, kept per
+//! day and group in the same transaction as every change to the stops
+//! (form, edit, exception, import, demo). A year's measures then read a few
+//! thousand rows, whatever order the stops were written in.
+//!
+//! Every rule here is the rule the measures always applied to the raw
+//! records (`Tally::of` is the SQL of issue 6 written once in Rust), and
+//! `check` rebuilds everything from the records to prove it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+
+use super::Stop;
+use crate::measures::equity::Counts;
+
+/// A stop's group in each grouping: race ("multiple" for more than one,
+/// "unknown" for none), gender ("unknown" for none), age band.
+pub fn race_group(packed: &str) -> &str {
+    let codes = packed.matches(',').count();
+    match codes {
+        0 => "unknown",
+        _ if codes > 2 => "multiple",
+        _ => packed.trim_matches(','),
+    }
+}
+
+pub fn gender_group(gender: &str) -> &str {
+    if gender.is_empty() { "unknown" } else { gender }
+}
+
+pub fn age_band(age: Option<i64>) -> &'static str {
+    match age {
+        None => "unknown",
+        Some(a) if a < 18 => "under_18",
+        Some(a) if a < 25 => "18_24",
+        Some(a) if a < 35 => "25_34",
+        Some(a) if a < 45 => "35_44",
+        Some(a) if a < 55 => "45_54",
+        Some(a) if a < 65 => "55_64",
+        Some(_) => "65_plus",
+    }
+}
+
+/// Minutes after midnight of "HH:MM" (D9 reads the clock time this way).
+pub fn minute_of_day(time: &str) -> Option<i64> {
+    let (h, m) = time.split_once(':')?;
+    Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
+}
+
+/// For D9: the stop's minute and whether its one known group is a
+/// minority (not White); None without a time or with no or several groups.
+pub fn darkness_of(s: &Stop) -> Option<(i64, bool)> {
+    if s.perceived_race.matches(',').count() != 2 {
+        return None;
+    }
+    let minute = minute_of_day(s.stop_time.as_deref()?)?;
+    Some((minute, s.perceived_race != ",white,"))
+}
+
+/// What one group of one day holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub counts: Counts,
+    /// Stops with every field Q1 requires.
+    pub complete: i64,
+    /// Stops with a clock time D9 can read.
+    pub timed: i64,
+}
+
+impl Tally {
+    /// One stop's contribution.
+    pub fn of(s: &Stop) -> Tally {
+        let contraband = s.searched == 1 && !s.contraband.is_empty() && s.contraband != ",none,";
+        let force = s.actions.contains(",physical_force,") || s.actions.contains(",firearm_pointed,");
+        let complete = s.stop_time.is_some()
+            && s.duration_minutes.is_some()
+            && !s.location.is_empty()
+            && s.officer_id.is_some()
+            && !s.perceived_race.is_empty()
+            && !s.perceived_gender.is_empty()
+            && s.perceived_age.is_some();
+        Tally {
+            counts: Counts {
+                stops: 1,
+                searches: s.searched,
+                hits: contraband as i64,
+                arrests: s.results.contains(",arrest_") as i64,
+                force: force as i64,
+                no_action: (s.results == ",no_action,") as i64,
+                inquiries: s.immigration_status_asked,
+            },
+            complete: complete as i64,
+            timed: s.stop_time.as_deref().and_then(minute_of_day).is_some() as i64,
+        }
+    }
+
+    fn add(&mut self, other: &Tally, sign: i64) {
+        let (c, o) = (&mut self.counts, &other.counts);
+        c.stops += sign * o.stops;
+        c.searches += sign * o.searches;
+        c.hits += sign * o.hits;
+        c.arrests += sign * o.arrests;
+        c.force += sign * o.force;
+        c.no_action += sign * o.no_action;
+        c.inquiries += sign * o.inquiries;
+        self.complete += sign * other.complete;
+        self.timed += sign * other.timed;
+    }
+
+    fn values(&self) -> [i64; 9] {
+        let c = &self.counts;
+        [c.stops, c.searches, c.hits, c.arrests, c.force, c.no_action, c.inquiries, self.complete, self.timed]
+    }
+}
+
+/// Limbs of a day's digest: 2048 bits. A sum of hashes modulo 2^n resists
+/// the generalized-birthday attack only with a large n (Bellare and
+/// Micciancio's AdHash; Wagner 2002): at 2048 bits, forging a day's sum by
+/// rewriting even a million records costs more than 2^100 hashes.
+const LIMBS: usize = 32;
+
+/// The sum of the content hashes of a day's stops, modulo 2^2048: order
+/// does not matter, and an edit subtracts the old record and adds the new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sum([u64; LIMBS]);
+
+impl Default for Sum {
+    fn default() -> Self {
+        Sum([0; LIMBS])
+    }
+}
+
+impl Sum {
+    /// A stop's 2048-bit content hash: SHA-256 of its line in the report
+    /// form (docs/fingerprints.md), expanded by hashing that digest with a
+    /// counter, eight times.
+    pub fn of(stop: &Stop) -> Sum {
+        let mut line = Sha256::new();
+        line.update(b"stop\t");
+        let _ = serde_json::to_writer(
+            crate::canonical::HashWriter(&mut line),
+            &crate::reports::forms::StopForm(stop),
+        );
+        line.update(b"\n");
+        let digest = line.finalize();
+        let mut out = [0u64; LIMBS];
+        for (i, chunk) in out.chunks_mut(4).enumerate() {
+            let block = Sha256::new().chain_update(digest).chain_update([i as u8]).finalize();
+            for (limb, bytes) in chunk.iter_mut().zip(block.chunks(8)) {
+                *limb = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+            }
+        }
+        Sum(out)
+    }
+
+    pub fn add(&mut self, other: &Sum) {
+        let mut carry = false;
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            let (s, c1) = a.overflowing_add(b);
+            let (s, c2) = s.overflowing_add(carry as u64);
+            *a = s;
+            carry = c1 || c2;
+        }
+    }
+
+    pub fn sub(&mut self, other: &Sum) {
+        let mut borrow = false;
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            let (d, b1) = a.overflowing_sub(b);
+            let (d, b2) = d.overflowing_sub(borrow as u64);
+            *a = d;
+            borrow = b1 || b2;
+        }
+    }
+
+    pub fn to_bytes(self) -> Vec<u8> {
+        self.0.iter().flat_map(|l| l.to_le_bytes()).collect()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Sum {
+        let mut out = [0u64; LIMBS];
+        for (limb, b) in out.iter_mut().zip(bytes.chunks(8)) {
+            let mut word = [0u8; 8];
+            word[..b.len()].copy_from_slice(b);
+            *limb = u64::from_le_bytes(word);
+        }
+        Sum(out)
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.to_bytes())
+    }
+}
+
+/// Codes seen so far, numbered, so a million stops are counted without a
+/// string allocated per stop.
+#[derive(Default)]
+struct Codes {
+    numbers: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Codes {
+    fn number(&mut self, code: &str) -> u32 {
+        if let Some(n) = self.numbers.get(code) {
+            return *n;
+        }
+        let n = self.names.len() as u32;
+        self.names.push(code.to_string());
+        self.numbers.insert(code.to_string(), n);
+        n
+    }
+    fn name(&self, n: u32) -> &str {
+        &self.names[n as usize]
+    }
+}
+
+/// The change a transaction makes to the aggregates: stops added and
+/// removed, counted in memory, written once before the commit.
+#[derive(Default)]
+pub struct Pending {
+    codes: Codes,
+    tallies: HashMap<(u32, u32, u32, u32), Tally>,
+    minutes: HashMap<(u32, i64, bool), i64>,
+    digests: HashMap<u32, (i64, Sum)>,
+    /// The minutes band stop_minutes keeps (None: no place set, no D9).
+    band: Option<(i64, i64)>,
+    /// Whether a stop was removed (an edit), which can empty a group.
+    removed: bool,
+}
+
+/// The aggregates as stored or as rebuilt, with names resolved.
+#[derive(Debug, Default, PartialEq)]
+pub struct Tables {
+    pub tallies: BTreeMap<(String, String, String, String), [i64; 9]>,
+    pub minutes: BTreeMap<(String, i64, bool), i64>,
+    pub digests: BTreeMap<String, (i64, Vec<u8>)>,
+}
+
+impl Pending {
+    /// Starts a change inside the caller's transaction (it reads the band).
+    pub async fn load(conn: &mut SqliteConnection) -> Result<Pending, sqlx::Error> {
+        Ok(Pending { band: band(conn).await?, ..Pending::default() })
+    }
+
+    pub fn add(&mut self, stop: &Stop) {
+        self.count(stop, 1);
+    }
+
+    pub fn remove(&mut self, stop: &Stop) {
+        self.removed = true;
+        self.count(stop, -1);
+    }
+
+    fn count(&mut self, s: &Stop, sign: i64) {
+        let day = self.codes.number(&s.stop_date);
+        let key = (
+            day,
+            self.codes.number(race_group(&s.perceived_race)),
+            self.codes.number(gender_group(&s.perceived_gender)),
+            self.codes.number(age_band(s.perceived_age)),
+        );
+        self.tallies.entry(key).or_default().add(&Tally::of(s), sign);
+        if let (Some((minute, minority)), Some((from, to))) = (darkness_of(s), self.band) {
+            if (from..=to).contains(&minute) {
+                *self.minutes.entry((day, minute, minority)).or_default() += sign;
+            }
+        }
+        let digest = self.digests.entry(day).or_default();
+        digest.0 += sign;
+        if sign > 0 { digest.1.add(&Sum::of(s)) } else { digest.1.sub(&Sum::of(s)) }
+    }
+
+    /// Resolves the counted change into named rows.
+    fn tables(&self) -> Tables {
+        let name = |n: u32| self.codes.name(n).to_string();
+        Tables {
+            tallies: self
+                .tallies
+                .iter()
+                .map(|((d, r, g, a), t)| ((name(*d), name(*r), name(*g), name(*a)), t.values()))
+                .collect(),
+            minutes: self.minutes.iter().map(|((d, m, x), n)| ((name(*d), *m, *x), *n)).collect(),
+            digests: self.digests.iter().map(|(d, (n, s))| (name(*d), (*n, s.to_bytes()))).collect(),
+        }
+    }
+
+    /// Adds the change to the stored aggregates, inside the caller's
+    /// transaction, so records and aggregates commit together.
+    pub async fn write(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        let change = self.tables();
+        let days: Vec<&String> = change.digests.keys().collect();
+        let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
+        let stored: Vec<(String, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2")
+                .bind(first.as_str())
+                .bind(last.as_str())
+                .fetch_all(&mut *conn)
+                .await?;
+        let stored: HashMap<String, (i64, Vec<u8>)> =
+            stored.into_iter().map(|(d, n, s)| (d, (n, s))).collect();
+        let digests: Vec<(&String, i64, Vec<u8>)> = change
+            .digests
+            .iter()
+            .map(|(day, (n, bytes))| {
+                let (before, mut sum) =
+                    stored.get(day).map(|(n, s)| (*n, Sum::from_bytes(s))).unwrap_or_default();
+                sum.add(&Sum::from_bytes(bytes));
+                (day, before + n, sum.to_bytes())
+            })
+            .collect();
+        let mut handle = conn.lock_handle().await?;
+        write_tallies(&mut handle, &change.tallies)?;
+        write_minutes(&mut handle, &change.minutes)?;
+        let mut upsert = super::bulk::Insert::prepare(
+            &mut handle,
+            "INSERT INTO stop_digests (day, stops, sum) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (day) DO UPDATE SET stops = excluded.stops, sum = excluded.sum",
+        )?;
+        for (day, n, sum) in &digests {
+            upsert.text(1, day)?;
+            upsert.int(2, *n)?;
+            upsert.blob(3, sum)?;
+            upsert.execute()?;
+        }
+        drop(upsert);
+        // Groups an edit emptied go, so the aggregates hold what a rebuild
+        // from the records would. Only a removal can empty one.
+        if self.removed {
+            for sql in [
+                "DELETE FROM stop_tallies WHERE day = ?1 AND stops = 0",
+                "DELETE FROM stop_minutes WHERE day = ?1 AND stops = 0",
+                "DELETE FROM stop_digests WHERE day = ?1 AND stops = 0",
+            ] {
+                let mut delete = super::bulk::Insert::prepare(&mut handle, sql)?;
+                for day in &days {
+                    delete.text(1, day)?;
+                    delete.execute()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, race, gender, age, stops, searches, hits, arrests, force, \
+     no_action, inquiries, complete, timed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+     ON CONFLICT (day, race, gender, age) DO UPDATE SET stops = stops + excluded.stops, \
+     searches = searches + excluded.searches, hits = hits + excluded.hits, arrests = arrests + excluded.arrests, \
+     force = force + excluded.force, no_action = no_action + excluded.no_action, \
+     inquiries = inquiries + excluded.inquiries, complete = complete + excluded.complete, \
+     timed = timed + excluded.timed";
+
+fn write_tallies(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+    tallies: &BTreeMap<(String, String, String, String), [i64; 9]>,
+) -> Result<(), sqlx::Error> {
+    let mut upsert = super::bulk::Insert::prepare(handle, TALLY_UPSERT)?;
+    for ((day, race, gender, age), values) in tallies {
+        upsert.text(1, day)?;
+        upsert.text(2, race)?;
+        upsert.text(3, gender)?;
+        upsert.text(4, age)?;
+        for (i, v) in values.iter().enumerate() {
+            upsert.int(5 + i as i32, *v)?;
+        }
+        upsert.execute()?;
+    }
+    Ok(())
+}
+
+fn write_minutes(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+    minutes: &BTreeMap<(String, i64, bool), i64>,
+) -> Result<(), sqlx::Error> {
+    let mut upsert = super::bulk::Insert::prepare(
+        handle,
+        "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stops + excluded.stops",
+    )?;
+    for ((day, minute, minority), n) in minutes {
+        upsert.text(1, day)?;
+        upsert.int(2, *minute)?;
+        upsert.int(3, *minority as i64)?;
+        upsert.int(4, *n)?;
+        upsert.execute()?;
+    }
+    Ok(())
+}
+
+/// The band of minutes stop_minutes keeps.
+async fn band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let (from, to): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE id = 1").fetch_one(conn).await?;
+    Ok(from.zip(to))
+}
+
+/// The minutes D9 can ever look at for a place: from the earliest to the
+/// latest civil dusk (local clock) of any day from 1990 to 2060, an hour
+/// more each side for changes of daylight-saving rules. A window of a
+/// period outside those years that leaves the band is read from the
+/// records instead (`measures::store`).
+pub fn dusk_band(latitude: f64, longitude: f64, time_zone: &str) -> Option<(i64, i64)> {
+    let first = time::Date::from_calendar_date(1990, time::Month::January, 1).ok()?;
+    let days = (0..71 * 366).map(|n| first + time::Duration::days(n));
+    let dusks: Vec<i64> = days
+        .filter_map(|d| crate::measures::darkness::civil_dusk_local(d, latitude, longitude, time_zone))
+        .collect();
+    Some((dusks.iter().min()? - 60, dusks.iter().max()? + 60))
+}
+
+/// Every stop, in batches of id order, on the caller's connection.
+async fn each_stop(conn: &mut SqliteConnection, mut each: impl FnMut(&Stop)) -> Result<(), sqlx::Error> {
+    let mut after = 0i64;
+    loop {
+        let batch = super::store::batch_after(&mut *conn, after, 20_000).await?;
+        let Some(last) = batch.last() else { return Ok(()) };
+        after = last.id;
+        batch.iter().for_each(&mut each);
+    }
+}
+
+/// The aggregates as stored.
+async fn stored(conn: &mut SqliteConnection) -> Result<Tables, sqlx::Error> {
+    type TallyRow = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<TallyRow> = sqlx::query_as(
+        "SELECT day, race, gender, age, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
+         FROM stop_tallies",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let tallies = rows
+        .into_iter()
+        .map(|(d, r, g, a, s, se, h, ar, f, n, i, c, t)| ((d, r, g, a), [s, se, h, ar, f, n, i, c, t]))
+        .collect();
+    let minutes: Vec<(String, i64, bool, i64)> =
+        sqlx::query_as("SELECT day, minute, minority, stops FROM stop_minutes").fetch_all(&mut *conn).await?;
+    let digests: Vec<(String, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT day, stops, sum FROM stop_digests").fetch_all(&mut *conn).await?;
+    Ok(Tables {
+        tallies,
+        minutes: minutes.into_iter().map(|(d, m, x, n)| ((d, m, x), n)).collect(),
+        digests: digests.into_iter().map(|(d, n, s)| (d, (n, s))).collect(),
+    })
+}
+
+/// What a check found: rows that differ, per table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Differences {
+    pub tallies: usize,
+    pub minutes: usize,
+    pub digests: usize,
+}
+
+impl Differences {
+    pub fn any(&self) -> bool {
+        self.tallies + self.minutes + self.digests > 0
+    }
+}
+
+fn differing<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>) -> usize {
+    let missing = a.keys().filter(|k| !b.contains_key(k)).count();
+    missing + b.iter().filter(|(k, v)| a.get(k) != Some(v)).count()
+}
+
+/// Rebuilds the aggregates from the records inside the caller's
+/// transaction, with the band for the agency's place (`band`: None when
+/// no place is set), and says where the stored ones differed.
+pub async fn rebuild(
+    conn: &mut SqliteConnection,
+    band: Option<(i64, i64)>,
+) -> Result<Differences, sqlx::Error> {
+    let mut fresh = Pending { band, ..Pending::default() };
+    each_stop(&mut *conn, |s| fresh.add(s)).await?;
+    let (now, before) = (fresh.tables(), stored(&mut *conn).await?);
+    let found = Differences {
+        tallies: differing(&now.tallies, &before.tallies),
+        minutes: differing(&now.minutes, &before.minutes),
+        digests: differing(&now.digests, &before.digests),
+    };
+    for table in ["stop_tallies", "stop_minutes", "stop_digests"] {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE stop_aggregates SET built = 1, band_from = $1, band_to = $2 WHERE id = 1")
+        .bind(band.map(|b| b.0))
+        .bind(band.map(|b| b.1))
+        .execute(&mut *conn)
+        .await?;
+    fresh.write(conn).await?;
+    Ok(found)
+}
+
+/// The band for the agency's place as the transaction sees it.
+pub async fn place_band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let (lat, lon, zone): (Option<f64>, Option<f64>, String) =
+        sqlx::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+    Ok(lat.zip(lon).and_then(|(lat, lon)| dusk_band(lat, lon, &zone)))
+}
+
+/// After the agency's place or time zone changed: the minutes band moves,
+/// so stop_minutes is rebuilt (with everything else) in the same
+/// transaction. Nothing to do when the band is the same.
+pub async fn place_changed(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let band_now = place_band(&mut *conn).await?;
+    if band(&mut *conn).await? != band_now {
+        rebuild(conn, band_now).await?;
+    }
+    Ok(())
+}
+
+/// At start-up: builds the aggregates of a database that has none yet
+/// (the first start after migration 0017).
+pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let built: i64 =
+        sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(&mut *conn).await?;
+    if built == 0 {
+        let band = place_band(&mut *conn).await?;
+        rebuild(conn, band).await?;
+    }
+    Ok(())
+}
+
+// ---- Reads: what the measures and the report take from the aggregates.
+
+/// Per (race, gender, age) group: the tallies of the days in [from, to].
+pub async fn groups_between(
+    conn: &mut SqliteConnection,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, String, Tally)>, sqlx::Error> {
+    type Row = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT race, gender, age, SUM(stops), SUM(searches), SUM(hits), SUM(arrests), SUM(force), SUM(no_action), \
+         SUM(inquiries), SUM(complete), SUM(timed) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
+         GROUP BY race, gender, age",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, g, a, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed)| {
+            let counts = Counts { stops, searches, hits, arrests, force, no_action, inquiries };
+            (r, g, a, Tally { counts, complete, timed })
+        })
+        .collect())
+}
+
+/// The days in [from, to] with a stop D9 can use (a clock time and one
+/// known group).
+pub async fn darkness_days(
+    conn: &mut SqliteConnection,
+    from: &str,
+    to: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT day FROM stop_tallies WHERE day >= $1 AND day <= $2 AND timed > 0 \
+         AND race NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await
+}
+
+/// D9's stops of [from, to] whose minute is in [first, last], counted per
+/// (day, minute, minority); None when the band kept does not hold
+/// [first, last] (then only the records can answer).
+pub async fn darkness_minutes(
+    conn: &mut SqliteConnection,
+    from: &str,
+    to: &str,
+    (first, last): (i64, i64),
+) -> Result<Option<Vec<(String, i64, bool, i64)>>, sqlx::Error> {
+    match band(&mut *conn).await? {
+        Some((b0, b1)) if b0 <= first && last <= b1 => {}
+        _ => return Ok(None),
+    }
+    sqlx::query_as(
+        "SELECT day, minute, minority, stops FROM stop_minutes WHERE day >= $1 AND day <= $2 \
+         AND minute >= $3 AND minute <= $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await
+    .map(Some)
+}
+
+/// The report's stop digests: (day, stops, sum) for the days in [from, to].
+pub async fn digests_between(
+    conn: &mut SqliteConnection,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {
+    let rows: Vec<(String, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2 ORDER BY day")
+            .bind(from)
+            .bind(to)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(d, n, s)| (d, n, Sum::from_bytes(&s))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_follow_the_measures_rules() {
+        assert_eq!(race_group(""), "unknown");
+        assert_eq!(race_group(",black,"), "black");
+        assert_eq!(race_group(",black,white,"), "multiple");
+        assert_eq!(age_band(Some(17)), "under_18");
+        assert_eq!(age_band(Some(18)), "18_24");
+        assert_eq!(age_band(Some(65)), "65_plus");
+        assert_eq!(minute_of_day("18:45"), Some(18 * 60 + 45));
+        assert_eq!(minute_of_day("late"), None);
+    }
+
+    #[test]
+    fn a_sum_is_the_same_in_any_order_and_an_edit_undoes() {
+        let a = Stop { id: 1, stop_date: "2025-01-02".into(), ..Stop::default() };
+        let b = Stop { id: 2, location: "Main St".into(), ..a.clone() };
+        let (mut ab, mut ba) = (Sum::default(), Sum::default());
+        ab.add(&Sum::of(&a));
+        ab.add(&Sum::of(&b));
+        ba.add(&Sum::of(&b));
+        ba.add(&Sum::of(&a));
+        assert_eq!(ab, ba);
+        assert_ne!(Sum::of(&a), Sum::of(&b));
+        ab.sub(&Sum::of(&b));
+        assert_eq!(ab, Sum::of(&a));
+        // Carries cross limbs: all ones plus one is zero.
+        let mut ones = Sum([u64::MAX; LIMBS]);
+        ones.add(&Sum::from_bytes(&[1]));
+        assert_eq!(ones, Sum::default());
+        assert_eq!(Sum::from_bytes(&ab.to_bytes()), ab);
+    }
+}
