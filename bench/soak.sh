@@ -25,7 +25,7 @@ base=http://127.0.0.1:$port
 export OVERSIGHT_DATABASE_URL="sqlite://$work/oversight.db"
 
 echo "== a year of $rows stops ending today, in no date order"
-python3 bench/gen_opp.py "$rows" "$(date -u -d '-364 days' +%F)" | sed 's/$/\r/' > "$work/stops.csv"
+python3 bench/gen_opp.py "$rows" "$(date -u -d '-364 days' +%F)" > "$work/stops.csv"
 export OVERSIGHT_PASSWORD='quiet harbor lanterns'
 $bin user add panel --role reviewer --role auditor >/dev/null
 $bin user add clerk --role clerk >/dev/null

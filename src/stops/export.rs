@@ -90,7 +90,7 @@ fn opp_row(s: &Stop, badge: &str) -> Vec<String> {
     ]
 }
 
-fn native_row(s: &Stop, badge: &str) -> Vec<String> {
+pub fn native_row(s: &Stop, badge: &str) -> Vec<String> {
     let list = |packed: &str| unpack(packed).join(";");
     let opt = |v: Option<String>| v.unwrap_or_default();
     vec![
