@@ -218,10 +218,12 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
     let mut tx = db::begin_write(pool).await?;
     // The same rule as every other write path decides the exceptions.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
-    let mut aggregates = crate::stops::aggregates::Pending::load(&mut tx).await?;
-    crate::stops::store::insert_many(&mut tx, &authority, &mut stops, &mut aggregates).await?;
-    aggregates.write(&mut tx).await?;
-    let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": stops.len() }));
+    let aggregates =
+        crate::stops::aggregates::Counter::start(crate::stops::aggregates::Pending::load(&mut tx).await?);
+    let count = stops.len();
+    crate::stops::store::insert_many(&mut tx, &authority, stops, &aggregates).await?;
+    aggregates.finish().await?.write(&mut tx).await?;
+    let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": count }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
 

@@ -186,6 +186,15 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
     }
     let stops = app.count("stops").await;
     assert!(stops > 300, "the sequences wrote {stops} stops");
+    // Large imports rebuild the stop indexes and refused ones roll that
+    // back: either way every index is there at the end.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(indexes, ["stops_287g", "stops_list", "stops_searched"]);
 }
 
 /// `oversight maintenance check-aggregates` finds a tampered aggregate,
