@@ -405,13 +405,14 @@ async fn check_aggregates(url: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let details = serde_json::json!({
-        "tallies": found.tallies, "minutes": found.minutes, "digests": found.digests,
+        "tallies": found.tallies, "minutes": found.minutes, "digests": found.digests, "band": found.band,
     });
     let event = crate::audit::Event::new("stop.aggregates_rebuilt", "stop", "").details(details);
     crate::audit::record(&mut tx, &Actor::system("command line"), event).await?;
     tx.commit().await?;
+    let band = if found.band { " The minutes kept for D9 did not match the agency's place." } else { "" };
     println!(
-        "The stop aggregates differed from the records: {} group-day rows, {} minute rows and {} day digests. \
+        "The stop aggregates differed from the records: {} group-day rows, {} minute rows and {} day digests.{band} \
          They have been rebuilt from the records.",
         found.tallies, found.minutes, found.digests
     );

@@ -229,4 +229,16 @@ async fn the_check_finds_and_repairs_a_difference() {
 
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "rebuilt, they agree again: {out}");
+
+    // A place set outside the product (a restored settings row): the
+    // minutes D9 reads were kept for no place, which the check says.
+    sqlx::query("UPDATE agency SET latitude = 26.142, longitude = -81.795").execute(&app.db).await.unwrap();
+    let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("did not match the agency's place"), "{out}");
+    let minutes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stop_minutes").fetch_one(&app.db).await.unwrap();
+    assert!(minutes > 0, "the rebuilt minutes are those of the place");
+    let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
+    assert!(ok, "{out}");
 }

@@ -557,11 +557,14 @@ pub struct Differences {
     pub tallies: usize,
     pub minutes: usize,
     pub digests: usize,
+    /// Whether the minutes band kept was not the one for the agency's
+    /// place (its coordinates or time zone changed outside the product).
+    pub band: bool,
 }
 
 impl Differences {
     pub fn any(&self) -> bool {
-        self.tallies + self.minutes + self.digests > 0
+        self.tallies + self.minutes + self.digests > 0 || self.band
     }
 }
 
@@ -584,6 +587,7 @@ pub async fn rebuild(
         tallies: differing(&now.tallies, &before.tallies),
         minutes: differing(&now.minutes, &before.minutes),
         digests: differing(&now.digests, &before.digests),
+        band: self::band(&mut *conn).await? != band,
     };
     for table in ["stop_tallies", "stop_minutes", "stop_digests"] {
         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
