@@ -323,6 +323,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 force,
             )
             .await?;
+            // Closed before the time is taken: the last connection's close
+            // checkpoints the WAL the import wrote and removes it.
+            pool.close().await;
             let ok = report.problem_count == 0 && !report.already_imported;
             for line in crate::stops::import::summary(&report) {
                 if ok { println!("{line}") } else { eprintln!("{line}") }
@@ -399,21 +402,23 @@ async fn check_aggregates(url: &str) -> anyhow::Result<ExitCode> {
     let mut tx = db::begin_write(&pool).await?;
     let band = aggregates::place_band(&mut tx).await?;
     let found = aggregates::rebuild(&mut tx, band).await?;
-    if !found.any() {
+    let arrest_days = crate::arrests::store::rebuild_digests(&mut tx).await?;
+    if !found.any() && arrest_days == 0 {
         tx.rollback().await?;
-        println!("The stop aggregates agree with the records.");
+        println!("The stop and arrest aggregates agree with the records.");
         return Ok(ExitCode::SUCCESS);
     }
     let details = serde_json::json!({
         "tallies": found.tallies, "minutes": found.minutes, "digests": found.digests, "band": found.band,
+        "arrest_digests": arrest_days,
     });
     let event = crate::audit::Event::new("stop.aggregates_rebuilt", "stop", "").details(details);
     crate::audit::record(&mut tx, &Actor::system("command line"), event).await?;
     tx.commit().await?;
     let band = if found.band { " The minutes kept for D9 did not match the agency's place." } else { "" };
     println!(
-        "The stop aggregates differed from the records: {} group-day rows, {} minute rows and {} day digests.{band} \
-         They have been rebuilt from the records.",
+        "The aggregates differed from the records: {} group-day rows, {} minute rows, {} stop day digests and \
+         {arrest_days} arrest day digests.{band} They have been rebuilt from the records.",
         found.tallies, found.minutes, found.digests
     );
     Ok(ExitCode::FAILURE)

@@ -3,8 +3,8 @@
 //! corrections that recompute exceptions; after each sequence every
 //! measure of random periods, read from the aggregates, equals the same
 //! measure counted from the raw rows, a rebuild from the records finds
-//! nothing to change, and the report's day digests equal the digests
-//! recomputed from the stops.
+//! nothing to change, and the report's day digests (stops and arrests)
+//! equal the digests recomputed from the records.
 
 mod common;
 
@@ -78,6 +78,22 @@ fn random_stop(rng: &mut StdRng, officer: Option<i64>) -> Stop {
     }
 }
 
+fn random_arrest(rng: &mut StdRng, officer: i64) -> oversight::arrests::Arrest {
+    oversight::arrests::Arrest {
+        arrest_date: oversight::web::format_date(day(rng)),
+        arrest_time: "10:00".into(),
+        officer_id: Some(officer),
+        person_name: ["Dana Ortiz", "Minh Tran"][rng.gen_range(0..2)].into(),
+        charges: "Trespass".into(),
+        offense_class: "misdemeanor".into(),
+        priority_level: "3".into(),
+        arrest_type: "on_view".into(),
+        detainer_lodged: rng.gen_bool(0.5) as i64,
+        perceived_race: RACES.choose(rng).unwrap().to_string(),
+        ..Default::default()
+    }
+}
+
 fn csv_of(stops: &[Stop], badge: &str) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(oversight::stops::import::NATIVE_COLUMNS).unwrap();
@@ -146,6 +162,21 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                     assert_eq!(report.problem_count > 0, refused, "{:?}", report.problems);
                     ids = sqlx::query_scalar("SELECT id FROM stops").fetch_all(&app.db).await.unwrap();
                 }
+                9 if rng.gen_bool(0.5) => {
+                    // Arrests: their day digests are kept as stops' are.
+                    let arrests: Vec<i64> =
+                        sqlx::query_scalar("SELECT id FROM arrests").fetch_all(&app.db).await.unwrap();
+                    let arrest = random_arrest(&mut rng, officer);
+                    match arrests.choose(&mut rng) {
+                        Some(id) if rng.gen_bool(0.5) => {
+                            let edited = oversight::arrests::Arrest { id: *id, ..arrest };
+                            oversight::arrests::store::update(&app.db, &actor, &edited).await.unwrap();
+                        }
+                        _ => {
+                            oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+                        }
+                    }
+                }
                 _ => {
                     // A correction of the officer's authorization recomputes
                     // the exceptions of their 287(g) stops.
@@ -182,6 +213,8 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
         let band = oversight::stops::aggregates::place_band(&mut tx).await.unwrap();
         let found = oversight::stops::aggregates::rebuild(&mut tx, band).await.unwrap();
         assert!(!found.any(), "seed {seed}: {found:?}");
+        let arrest_days = oversight::arrests::store::rebuild_digests(&mut tx).await.unwrap();
+        assert_eq!(arrest_days, 0, "seed {seed}");
         tx.rollback().await.unwrap();
     }
     let stops = app.count("stops").await;
@@ -221,10 +254,16 @@ async fn the_check_finds_and_repairs_a_difference() {
         .execute(&app.db)
         .await
         .unwrap();
+    let arrest =
+        oversight::arrests::Arrest { arrest_date: "2025-05-05".into(), ..random_arrest(&mut rng, 0) };
+    let arrest = oversight::arrests::Arrest { officer_id: None, ..arrest };
+    oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+    sqlx::query("UPDATE arrest_digests SET arrests = 2").execute(&app.db).await.unwrap();
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(!ok, "a difference exits 1: {out}");
     assert!(out.contains("differed from the records"), "{out}");
-    assert!(out.contains("1 day digests"), "{out}");
+    assert!(out.contains("1 stop day digests"), "{out}");
+    assert!(out.contains("1 arrest day digests"), "{out}");
     assert!(app.audit_actions().await.contains(&"stop.aggregates_rebuilt".to_string()));
 
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);

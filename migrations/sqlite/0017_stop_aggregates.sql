@@ -40,6 +40,14 @@ CREATE TABLE stop_digests (
     sum    BLOB NOT NULL
 ) WITHOUT ROWID;
 
+-- The same for arrests (committed: names and dates of birth enter only as
+-- their salted commitments).
+CREATE TABLE arrest_digests (
+    day      TEXT PRIMARY KEY,
+    arrests  INTEGER NOT NULL,
+    sum      BLOB NOT NULL
+) WITHOUT ROWID;
+
 -- Whether the aggregates have been built from the records (at the first
 -- start after this migration), and the minutes band stop_minutes holds.
 CREATE TABLE stop_aggregates (

@@ -196,6 +196,36 @@ impl Arrest {
     /// The record with its name and date of birth replaced by their
     /// commitments: what fingerprints (sign-off `arrest/v2`, `report/v2`)
     /// hash, so a fingerprint shown to an auditor tests no guess.
+    /// SHA-256 of the committed record in the form
+    /// `oversight-ledger/arrest-content/v1` (docs/fingerprints.md): the
+    /// report's arrest fields in order, in the binary canonical form.
+    pub fn content_digest(&self) -> [u8; 32] {
+        let a = self.committed();
+        let mut b = crate::canonical::Binary::new("oversight-ledger/arrest-content/v1");
+        b.int(Some(a.id));
+        b.text(Some(&a.arrest_date));
+        b.text(Some(&a.arrest_time));
+        b.int(a.officer_id);
+        b.int(a.stop_id);
+        b.text(Some(&a.person_name));
+        b.text(a.person_dob.as_deref());
+        b.text(Some(&a.charges));
+        b.text(Some(&a.offense_code));
+        b.text(Some(&a.offense_class));
+        b.text(Some(&a.priority_level));
+        b.text(Some(&a.arrest_type));
+        b.int(Some(a.detainer_lodged));
+        b.int(Some(a.removal_paperwork));
+        b.int(Some(a.warrant_served));
+        b.text(a.transferred_at.as_deref());
+        b.text(a.released_at.as_deref());
+        b.text(Some(&a.perceived_race));
+        b.text(Some(&a.perceived_gender));
+        b.int(a.perceived_age);
+        b.text(Some(&a.exception));
+        b.digest()
+    }
+
     pub fn committed(&self) -> Arrest {
         Arrest {
             person_name: self.commitment("person_name"),

@@ -2,6 +2,8 @@
 //! only as salted commitments, see `Arrest::audit_view`).
 
 use serde_json::json;
+
+use crate::canonical::Sum;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::Arrest;
@@ -144,7 +146,109 @@ pub async fn insert(
     );
     let (id,) = bind(sqlx::query_as(&sql), &saved).bind(now).bind(now).fetch_one(&mut **tx).await?;
     saved.id = id;
+    note_digests(tx, None, Some(&saved)).await?;
     Ok(saved)
+}
+
+/// Keeps the day digests (`arrest_digests`, docs/fingerprints.md
+/// `report/v3`) in the writing transaction: the record as it was leaves its
+/// day's sum, the record as it is joins its own.
+async fn note_digests(
+    conn: &mut sqlx::SqliteConnection,
+    before: Option<&Arrest>,
+    after: Option<&Arrest>,
+) -> Result<(), sqlx::Error> {
+    for (arrest, sign) in [(before, -1i64), (after, 1)] {
+        let Some(a) = arrest else { continue };
+        let stored: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT arrests, sum FROM arrest_digests WHERE day = $1")
+                .bind(&a.arrest_date)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let (count, bytes) = stored.unwrap_or_default();
+        let mut sum = Sum::from_bytes(&bytes);
+        let content = Sum::expand(&a.content_digest());
+        if sign > 0 {
+            sum.add(&content)
+        } else {
+            sum.sub(&content)
+        }
+        if count + sign == 0 {
+            sqlx::query("DELETE FROM arrest_digests WHERE day = $1")
+                .bind(&a.arrest_date)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3) \
+                 ON CONFLICT (day) DO UPDATE SET arrests = excluded.arrests, sum = excluded.sum",
+            )
+            .bind(&a.arrest_date)
+            .bind(count + sign)
+            .bind(sum.to_bytes())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Day digests of the arrests dated in [from, to]: kept ones
+/// (`from_records` false) or computed again from the arrests.
+pub async fn digests_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+    from_records: bool,
+) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {
+    if from_records {
+        return Ok(day_sums(&between(db, from, to).await?)
+            .into_iter()
+            .map(|(d, (n, s))| (d, n, s))
+            .collect());
+    }
+    let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT day, arrests, sum FROM arrest_digests WHERE day >= $1 AND day <= $2 ORDER BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(d, n, s)| (d, n, Sum::from_bytes(&s))).collect())
+}
+
+fn day_sums(arrests: &[Arrest]) -> std::collections::BTreeMap<String, (i64, Sum)> {
+    let mut days: std::collections::BTreeMap<String, (i64, Sum)> = Default::default();
+    for a in arrests {
+        let day = days.entry(a.arrest_date.clone()).or_default();
+        day.0 += 1;
+        day.1.add(&Sum::expand(&a.content_digest()));
+    }
+    days
+}
+
+/// Builds the day digests from the arrests inside the caller's
+/// transaction; returns how many days' digests differed.
+pub async fn rebuild_digests(conn: &mut sqlx::SqliteConnection) -> Result<usize, sqlx::Error> {
+    let all: Vec<Arrest> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests")).fetch_all(&mut *conn).await?;
+    let fresh = day_sums(&all);
+    let stored: Vec<(String, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT day, arrests, sum FROM arrest_digests").fetch_all(&mut *conn).await?;
+    let stored: std::collections::BTreeMap<String, (i64, Sum)> =
+        stored.into_iter().map(|(d, n, s)| (d, (n, Sum::from_bytes(&s)))).collect();
+    let differing = fresh.iter().filter(|(d, v)| stored.get(*d) != Some(v)).count()
+        + stored.keys().filter(|d| !fresh.contains_key(*d)).count();
+    sqlx::query("DELETE FROM arrest_digests").execute(&mut *conn).await?;
+    for (day, (n, sum)) in &fresh {
+        sqlx::query("INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3)")
+            .bind(day)
+            .bind(n)
+            .bind(sum.to_bytes())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(differing)
 }
 
 pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
@@ -176,6 +280,7 @@ pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     let sql = format!("UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 RETURNING id", sets.join(", "));
     bind(sqlx::query_as(&sql), arrest).bind(now_unix()).bind(arrest.id).fetch_one(&mut *tx).await?;
+    note_digests(&mut tx, Some(&before), Some(arrest)).await?;
     if before != *arrest {
         let event = Event::new("arrest.update", "arrest", arrest.id)
             .changes(&before.audit_view(), &arrest.audit_view());
@@ -208,13 +313,15 @@ pub async fn set_exception(
     id: i64,
     exception: &str,
 ) -> Result<(), sqlx::Error> {
+    let before = get(&mut *conn, id).await?;
     sqlx::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        .execute(&mut *conn)
+        .await?;
+    let after = Arrest { exception: exception.to_string(), ..before.clone() };
+    note_digests(conn, Some(&before), Some(&after)).await
 }
 
 /// Every arrest, in id order (exports).

@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 use super::{Cover, OfficerRow, Report, forms};
 use crate::audit::{self, Actor, Event};
 use crate::canonical::HashWriter;
+use crate::canonical::Sum;
 use crate::db::{Db, begin_write, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
 use crate::measures::store::Source;
-use crate::stops::aggregates::Sum;
 use crate::web::format_date;
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
@@ -36,9 +36,10 @@ impl Fingerprint {
         self.0.update(b"\n");
     }
 
-    /// One day of stops (report/v3).
-    fn stop_day(&mut self, day: &str, stops: i64, sum: &Sum) {
-        self.0.update(format!("stop-day\t{day}\t{stops}\t{}\n", sum.hex()).as_bytes());
+    /// One day of stops or arrests (report/v3): the kind, the day, the
+    /// number of records and the sum of their content hashes.
+    fn day(&mut self, kind: &str, day: &str, records: i64, sum: &Sum) {
+        self.0.update(format!("{kind}\t{day}\t{records}\t{}\n", sum.hex()).as_bytes());
     }
 }
 
@@ -72,7 +73,7 @@ pub async fn data_fingerprint(
             for (day, stops, sum) in
                 crate::stops::aggregates::digests_between(&mut conn, &from_text, &to_text).await?
             {
-                f.stop_day(&day, stops, &sum);
+                f.day("stop-day", &day, stops, &sum);
             }
         }
         (_, Source::Records) => {
@@ -80,16 +81,25 @@ pub async fn data_fingerprint(
             crate::stops::store::for_each_between(db, &from_text, &to_text, |s| {
                 let day = days.entry(s.stop_date.clone()).or_default();
                 day.0 += 1;
-                day.1.add(&Sum::of(s));
+                day.1.add(&crate::stops::aggregates::content_sum(s));
             })
             .await?;
             for (day, (stops, sum)) in &days {
-                f.stop_day(day, *stops, sum);
+                f.day("stop-day", day, *stops, sum);
             }
         }
     }
-    for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
-        f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
+    if form == "v1" || form == "v2" {
+        for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
+            f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
+        }
+    } else {
+        let from_records = source == Source::Records;
+        for (day, arrests, sum) in
+            crate::arrests::store::digests_between(db, &from_text, &to_text, from_records).await?
+        {
+            f.day("arrest-day", &day, arrests, &sum);
+        }
     }
     // v1 hashed the complaints of the newest 500 that fell in the range;
     // v2 hashes every one in it (the measures read every one).

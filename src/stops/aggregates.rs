@@ -10,10 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
 use super::Stop;
+use crate::canonical::{Binary, Sum};
 use crate::measures::equity::Counts;
 
 /// A stop's group in each grouping: race ("multiple" for more than one,
@@ -116,78 +116,6 @@ impl Tally {
     }
 }
 
-/// Limbs of a day's digest: 2048 bits. A sum of hashes modulo 2^n resists
-/// the generalized-birthday attack only with a large n (Bellare and
-/// Micciancio's AdHash; Wagner 2002): at 2048 bits, forging a day's sum by
-/// rewriting even a million records costs more than 2^100 hashes.
-const LIMBS: usize = 32;
-
-/// The sum of the content hashes of a day's stops, modulo 2^2048: order
-/// does not matter, and an edit subtracts the old record and adds the new.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sum([u64; LIMBS]);
-
-impl Default for Sum {
-    fn default() -> Self {
-        Sum([0; LIMBS])
-    }
-}
-
-impl Sum {
-    /// A stop's 2048-bit content hash: its content digest
-    /// (`content_digest`) expanded by hashing it with a counter, eight
-    /// times (docs/fingerprints.md, `report/v3`).
-    pub fn of(stop: &Stop) -> Sum {
-        let digest = content_digest(stop);
-        let mut out = [0u64; LIMBS];
-        for (i, chunk) in out.chunks_mut(4).enumerate() {
-            let block = Sha256::new().chain_update(digest).chain_update([i as u8]).finalize();
-            for (limb, bytes) in chunk.iter_mut().zip(block.chunks(8)) {
-                *limb = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-            }
-        }
-        Sum(out)
-    }
-
-    pub fn add(&mut self, other: &Sum) {
-        let mut carry = false;
-        for (a, b) in self.0.iter_mut().zip(other.0) {
-            let (s, c1) = a.overflowing_add(b);
-            let (s, c2) = s.overflowing_add(carry as u64);
-            *a = s;
-            carry = c1 || c2;
-        }
-    }
-
-    pub fn sub(&mut self, other: &Sum) {
-        let mut borrow = false;
-        for (a, b) in self.0.iter_mut().zip(other.0) {
-            let (d, b1) = a.overflowing_sub(b);
-            let (d, b2) = d.overflowing_sub(borrow as u64);
-            *a = d;
-            borrow = b1 || b2;
-        }
-    }
-
-    pub fn to_bytes(self) -> Vec<u8> {
-        self.0.iter().flat_map(|l| l.to_le_bytes()).collect()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Sum {
-        let mut out = [0u64; LIMBS];
-        for (limb, b) in out.iter_mut().zip(bytes.chunks(8)) {
-            let mut word = [0u8; 8];
-            word[..b.len()].copy_from_slice(b);
-            *limb = u64::from_le_bytes(word);
-        }
-        Sum(out)
-    }
-
-    pub fn hex(&self) -> String {
-        hex::encode(self.to_bytes())
-    }
-}
-
 /// SHA-256 of a stop in the form `oversight-ledger/stop-content/v1`: a
 /// label line, then the report's stop fields in their listed order, each
 /// as a type byte and its value: 0 no value; 1 a whole number, 8 bytes
@@ -196,8 +124,7 @@ impl Sum {
 /// JSON: a million stops are hashed on every import, and this is half the
 /// bytes with no escaping.
 pub fn content_digest(s: &Stop) -> [u8; 32] {
-    let mut b = Fields(Vec::with_capacity(512));
-    b.0.extend_from_slice(b"oversight-ledger/stop-content/v1\n");
+    let mut b = Binary::new("oversight-ledger/stop-content/v1");
     b.int(Some(s.id));
     b.text(Some(&s.stop_date));
     b.text(s.stop_time.as_deref());
@@ -229,41 +156,12 @@ pub fn content_digest(s: &Stop) -> [u8; 32] {
     b.int(Some(s.ice_contacted));
     b.int(Some(s.action_287g));
     b.text(Some(&s.exception));
-    Sha256::digest(&b.0).into()
+    b.digest()
 }
 
-/// The bytes of `content_digest`.
-struct Fields(Vec<u8>);
-
-impl Fields {
-    fn int(&mut self, v: Option<i64>) {
-        match v {
-            None => self.0.push(0),
-            Some(v) => {
-                self.0.push(1);
-                self.0.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-    }
-    fn real(&mut self, v: Option<f64>) {
-        match v {
-            None => self.0.push(0),
-            Some(v) => {
-                self.0.push(2);
-                self.0.extend_from_slice(&v.to_bits().to_le_bytes());
-            }
-        }
-    }
-    fn text(&mut self, v: Option<&str>) {
-        match v {
-            None => self.0.push(0),
-            Some(v) => {
-                self.0.push(3);
-                self.0.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                self.0.extend_from_slice(v.as_bytes());
-            }
-        }
-    }
+/// A stop's 2048-bit content hash, what its day's digest sums.
+pub fn content_sum(s: &Stop) -> Sum {
+    Sum::expand(&content_digest(s))
 }
 
 /// Codes seen so far, numbered, so a million stops are counted without a
@@ -375,7 +273,7 @@ impl Pending {
         }
         let digest = self.digests.entry(day).or_default();
         digest.0 += sign;
-        if sign > 0 { digest.1.add(&Sum::of(s)) } else { digest.1.sub(&Sum::of(s)) }
+        if sign > 0 { digest.1.add(&content_sum(s)) } else { digest.1.sub(&content_sum(s)) }
     }
 
     /// Resolves the counted change into named rows.
@@ -739,18 +637,14 @@ mod tests {
         let a = Stop { id: 1, stop_date: "2025-01-02".into(), ..Stop::default() };
         let b = Stop { id: 2, location: "Main St".into(), ..a.clone() };
         let (mut ab, mut ba) = (Sum::default(), Sum::default());
-        ab.add(&Sum::of(&a));
-        ab.add(&Sum::of(&b));
-        ba.add(&Sum::of(&b));
-        ba.add(&Sum::of(&a));
+        ab.add(&content_sum(&a));
+        ab.add(&content_sum(&b));
+        ba.add(&content_sum(&b));
+        ba.add(&content_sum(&a));
         assert_eq!(ab, ba);
-        assert_ne!(Sum::of(&a), Sum::of(&b));
-        ab.sub(&Sum::of(&b));
-        assert_eq!(ab, Sum::of(&a));
-        // Carries cross limbs: all ones plus one is zero.
-        let mut ones = Sum([u64::MAX; LIMBS]);
-        ones.add(&Sum::from_bytes(&[1]));
-        assert_eq!(ones, Sum::default());
+        assert_ne!(content_sum(&a), content_sum(&b));
+        ab.sub(&content_sum(&b));
+        assert_eq!(ab, content_sum(&a));
         assert_eq!(Sum::from_bytes(&ab.to_bytes()), ab);
     }
 }
