@@ -84,9 +84,13 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
 /// again (docs/security.md); the stop aggregates of migration 0017 are
 /// built from the records. Nothing happens once done.
 async fn upgrade(pool: &Db) -> anyhow::Result<()> {
-    let mut tx = begin_write(pool).await?;
-    crate::stops::aggregates::build_if_missing(&mut tx).await?;
-    tx.commit().await?;
+    // Read first: a command that only reads must not wait for the write
+    // lock a long import holds.
+    if !crate::stops::aggregates::built(pool).await? {
+        let mut tx = begin_write(pool).await?;
+        crate::stops::aggregates::build_if_missing(&mut tx).await?;
+        tx.commit().await?;
+    }
     let legacy = crate::supervision::store::v1_arrest_sign_offs(pool).await?;
     let changed = crate::audit::store::remove_personal_digests(pool, &legacy).await?;
     if changed > 0 {

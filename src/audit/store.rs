@@ -156,16 +156,14 @@ const DIGEST_REMOVED: &str = "digest removed";
 /// --expect-head`. One `audit.rewrite` entry records what was done. Runs
 /// at every start; does nothing once no such value is left.
 pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Result<u64, sqlx::Error> {
+    let sign_offs = serde_json::to_string(v1_arrest_sign_offs).unwrap_or_default();
+    // Looked for without the write lock first: every command runs this at
+    // start, and one that only reads must not wait behind a long import.
+    if first_with_personal_digest(db, &sign_offs).await?.is_none() {
+        return Ok(0);
+    }
     let mut tx = crate::db::begin_write(db).await?;
-    let first: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
-         OR (action LIKE 'sign_off.%' AND json_type(details, '$.record_hash') = 'text' \
-             AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))))",
-    )
-    .bind(serde_json::to_string(v1_arrest_sign_offs).unwrap_or_default())
-    .fetch_one(&mut *tx)
-    .await?;
-    let Some(first) = first else { return Ok(0) };
+    let Some(first) = first_with_personal_digest(&mut *tx, &sign_offs).await? else { return Ok(0) };
     let legacy_sign_offs: std::collections::HashSet<i64> = v1_arrest_sign_offs.iter().copied().collect();
     let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
         .bind(first - 1)
@@ -251,4 +249,19 @@ fn withhold_digests(
         }
     }
     changed
+}
+
+/// The first audit entry that still holds a plain digest of personal data.
+async fn first_with_personal_digest<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    v1_arrest_sign_offs: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
+         OR (action LIKE 'sign_off.%' AND json_type(details, '$.record_hash') = 'text' \
+             AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))))",
+    )
+    .bind(v1_arrest_sign_offs)
+    .fetch_one(db)
+    .await
 }

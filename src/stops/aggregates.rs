@@ -511,6 +511,13 @@ pub async fn place_changed(conn: &mut SqliteConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// Whether the aggregates have been built (migration 0017 leaves them
+/// to the first start).
+pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
+    let built: i64 = sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
+    Ok(built != 0)
+}
+
 /// At start-up: builds the aggregates of a database that has none yet
 /// (the first start after migration 0017).
 pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
