@@ -18,9 +18,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 cases=${2:-ABC}
-work=$(mktemp -d)
+# BENCH_WORK=DIR keeps the data there afterwards (to profile against it).
+work=${BENCH_WORK:-$(mktemp -d)}
+mkdir -p "$work"
 server=
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; [ -n "${BENCH_WORK:-}" ] || rm -rf "$work"' EXIT
 for tool in sqlite3 /usr/bin/time python3 curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install sqlite3 time python3 curl)"; exit 1; }
 done

@@ -330,6 +330,19 @@ pub async fn all(db: &Db) -> Result<Vec<Arrest>, sqlx::Error> {
 }
 
 /// Every arrest dated in [from, to] (measures).
+/// The 287(g) arrests (`Arrest::action_287g`) dated in [from, to], through
+/// the partial index that holds only them.
+pub async fn actions_between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 \
+         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) ORDER BY arrest_date, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 ORDER BY arrest_date, id"

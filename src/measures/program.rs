@@ -22,6 +22,7 @@ pub const FORWARD_DAYS: i64 = 2;
 /// Everything these measures read, for a period and the one before it.
 #[derive(Default)]
 pub struct Data {
+    /// 287(g) arrests (the only ones these measures count).
     pub arrests: Vec<Arrest>,
     /// 287(g) stops: (id, date, officer, reason).
     pub stops_287g: Vec<(i64, String, Option<i64>, String)>,

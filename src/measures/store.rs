@@ -183,7 +183,9 @@ async fn completeness(
 /// before it.
 async fn program_data(db: &Db, period: Period, stops: &StopGroups) -> Result<Data, sqlx::Error> {
     let (from, to) = (format_date(period.previous().from), format_date(period.to));
-    let arrests = crate::arrests::store::between(db, &from, &to).await?;
+    // The program measures count 287(g) arrests only: a tenth of a large
+    // agency's arrests, read through their own index.
+    let arrests = crate::arrests::store::actions_between(db, &from, &to).await?;
     let stops_287g = sqlx::query_as(
         "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
     )
@@ -192,7 +194,8 @@ async fn program_data(db: &Db, period: Period, stops: &StopGroups) -> Result<Dat
     .fetch_all(db)
     .await?;
     let stop_reasons: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2)",
+        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 \
+         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
     )
     .bind(&from)
     .bind(&to)

@@ -514,7 +514,8 @@ pub async fn place_changed(conn: &mut SqliteConnection) -> Result<(), sqlx::Erro
 /// Whether the aggregates have been built (migration 0017 leaves them
 /// to the first start).
 pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
-    let built: i64 = sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
+    let built: i64 =
+        sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
     Ok(built != 0)
 }
 
