@@ -2,13 +2,13 @@
 -- the same transaction as every change to the stops, so that a year's
 -- measures read a few thousand rows instead of a million stops.
 
--- Per day and group: what D1, D3-D8 and Q1 count, and `timed` (stops with
--- a clock time, which D9 needs to know which days it spans).
+-- Per day, grouping (race, gender, age) and group: what D1, D3-D8 and Q1
+-- count, and `timed` (stops with a clock time, which D9 needs to know which
+-- days it spans). Each stop counts once in each grouping.
 CREATE TABLE stop_tallies (
     day        TEXT NOT NULL,
-    race       TEXT NOT NULL,
-    gender     TEXT NOT NULL,
-    age        TEXT NOT NULL,
+    grouping   TEXT NOT NULL,
+    grp        TEXT NOT NULL,
     stops      INTEGER NOT NULL,
     searches   INTEGER NOT NULL,
     hits       INTEGER NOT NULL,
@@ -18,7 +18,7 @@ CREATE TABLE stop_tallies (
     inquiries  INTEGER NOT NULL,
     complete   INTEGER NOT NULL,
     timed      INTEGER NOT NULL,
-    PRIMARY KEY (day, race, gender, age)
+    PRIMARY KEY (day, grouping, grp)
 ) WITHOUT ROWID;
 
 -- D9: stops with a clock time and one known group, per day, minute of the

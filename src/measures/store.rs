@@ -80,9 +80,9 @@ pub enum Source {
     Records,
 }
 
-/// The period's stops counted per (race, gender, age) group: every
-/// grouping of D1, D3-D8 and Q1 comes from this one read.
-pub struct StopGroups(Vec<(String, String, String, Tally)>);
+/// The period's stops counted per grouping and group: every grouping of
+/// D1, D3-D8 and Q1 comes from this one read.
+pub struct StopGroups(Vec<(String, String, Tally)>);
 
 impl StopGroups {
     pub async fn load(db: &Db, period: Period, source: Source) -> Result<StopGroups, sqlx::Error> {
@@ -100,15 +100,12 @@ impl StopGroups {
     /// Per-group counts in the grouping's display order (groups without
     /// stops are left out).
     pub fn counts(&self, grouping: &str) -> Vec<(String, String, Counts)> {
-        let group_of = |(race, gender, age, _): &(String, String, String, Tally)| match grouping {
-            "race" => race.clone(),
-            "gender" => gender.clone(),
-            _ => age.clone(),
-        };
-        let mut summed: std::collections::HashMap<String, Counts> = Default::default();
-        for row in &self.0 {
-            summed.entry(group_of(row)).or_default().add(&row.3.counts);
-        }
+        let summed: std::collections::HashMap<&str, Counts> = self
+            .0
+            .iter()
+            .filter(|(g, _, _)| g == grouping)
+            .map(|(_, group, tally)| (group.as_str(), tally.counts))
+            .collect();
         let order: Vec<(&str, &str)> = match grouping {
             "race" => crate::stops::RACE_GROUPS
                 .iter()
@@ -124,9 +121,11 @@ impl StopGroups {
             .collect()
     }
 
-    /// Q1 for stops: (complete, all).
+    /// Q1 for stops: (complete, all), over one grouping's groups (each
+    /// stop is in exactly one).
     fn completeness(&self) -> (i64, i64) {
-        self.0.iter().fold((0, 0), |(c, n), (_, _, _, t)| (c + t.complete, n + t.counts.stops))
+        let race = self.0.iter().filter(|(g, _, _)| g == "race");
+        race.fold((0, 0), |(c, n), (_, _, t)| (c + t.complete, n + t.counts.stops))
     }
 }
 

@@ -192,7 +192,8 @@ impl Codes {
 #[derive(Default)]
 pub struct Pending {
     codes: Codes,
-    tallies: HashMap<(u32, u32, u32, u32), Tally, rustc_hash::FxBuildHasher>,
+    /// (day, grouping, group): the three groupings count each stop once.
+    tallies: HashMap<(u32, u32, u32), Tally, rustc_hash::FxBuildHasher>,
     minutes: HashMap<(u32, i64, bool), i64, rustc_hash::FxBuildHasher>,
     digests: HashMap<u32, (i64, Sum), rustc_hash::FxBuildHasher>,
     /// The minutes band stop_minutes keeps (None: no place set, no D9).
@@ -237,7 +238,7 @@ impl Counter {
 /// The aggregates as stored or as rebuilt, with names resolved.
 #[derive(Debug, Default, PartialEq)]
 pub struct Tables {
-    pub tallies: BTreeMap<(String, String, String, String), [i64; 9]>,
+    pub tallies: BTreeMap<(String, String, String), [i64; 9]>,
     pub minutes: BTreeMap<(String, i64, bool), i64>,
     pub digests: BTreeMap<String, (i64, Vec<u8>)>,
 }
@@ -259,13 +260,16 @@ impl Pending {
 
     fn count(&mut self, s: &Stop, sign: i64) {
         let day = self.codes.number(&s.stop_date);
-        let key = (
-            day,
-            self.codes.number(race_group(&s.perceived_race)),
-            self.codes.number(gender_group(&s.perceived_gender)),
-            self.codes.number(age_band(s.perceived_age)),
-        );
-        self.tallies.entry(key).or_default().add(&Tally::of(s), sign);
+        let tally = Tally::of(s);
+        let groups = [
+            ("race", race_group(&s.perceived_race)),
+            ("gender", gender_group(&s.perceived_gender)),
+            ("age", age_band(s.perceived_age)),
+        ];
+        for (grouping, group) in groups {
+            let key = (day, self.codes.number(grouping), self.codes.number(group));
+            self.tallies.entry(key).or_default().add(&tally, sign);
+        }
         if let (Some((minute, minority)), Some((from, to))) = (darkness_of(s), self.band) {
             if (from..=to).contains(&minute) {
                 *self.minutes.entry((day, minute, minority)).or_default() += sign;
@@ -283,7 +287,7 @@ impl Pending {
             tallies: self
                 .tallies
                 .iter()
-                .map(|((d, r, g, a), t)| ((name(*d), name(*r), name(*g), name(*a)), t.values()))
+                .map(|((d, g, x), t)| ((name(*d), name(*g), name(*x)), t.values()))
                 .collect(),
             minutes: self.minutes.iter().map(|((d, m, x), n)| ((name(*d), *m, *x), *n)).collect(),
             digests: self.digests.iter().map(|(d, (n, s))| (name(*d), (*n, s.to_bytes()))).collect(),
@@ -299,7 +303,7 @@ impl Pending {
         // peak from 190 to 430 MiB.
         let name = |n: u32| self.codes.name(n);
         let mut tallies: Vec<_> = self.tallies.iter().collect();
-        tallies.sort_unstable_by_key(|((d, r, g, a), _)| (name(*d), name(*r), name(*g), name(*a)));
+        tallies.sort_unstable_by_key(|((d, g, x), _)| (name(*d), name(*g), name(*x)));
         let mut minutes: Vec<_> = self.minutes.iter().collect();
         minutes.sort_unstable_by_key(|((d, m, x), _)| (name(*d), *m, *x));
         let mut days: Vec<(&str, &(i64, Sum))> = self.digests.iter().map(|(d, v)| (name(*d), v)).collect();
@@ -324,12 +328,12 @@ impl Pending {
             .collect();
         let mut handle = conn.lock_handle().await?;
         let mut upsert = super::bulk::Insert::prepare(&mut handle, TALLY_UPSERT)?;
-        for ((d, r, g, a), tally) in tallies {
-            for (i, text) in [name(*d), name(*r), name(*g), name(*a)].into_iter().enumerate() {
+        for ((d, g, x), tally) in tallies {
+            for (i, text) in [name(*d), name(*g), name(*x)].into_iter().enumerate() {
                 upsert.text(1 + i as i32, text)?;
             }
             for (i, v) in tally.values().iter().enumerate() {
-                upsert.int(5 + i as i32, *v)?;
+                upsert.int(4 + i as i32, *v)?;
             }
             upsert.execute()?;
         }
@@ -377,9 +381,9 @@ impl Pending {
 const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES (?1, ?2, ?3, ?4) \
      ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stops + excluded.stops";
 
-const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, race, gender, age, stops, searches, hits, arrests, force, \
-     no_action, inquiries, complete, timed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-     ON CONFLICT (day, race, gender, age) DO UPDATE SET stops = stops + excluded.stops, \
+const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops, searches, hits, arrests, force, \
+     no_action, inquiries, complete, timed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     ON CONFLICT (day, grouping, grp) DO UPDATE SET stops = stops + excluded.stops, \
      searches = searches + excluded.searches, hits = hits + excluded.hits, arrests = arrests + excluded.arrests, \
      force = force + excluded.force, no_action = no_action + excluded.no_action, \
      inquiries = inquiries + excluded.inquiries, complete = complete + excluded.complete, \
@@ -419,16 +423,16 @@ async fn each_stop(conn: &mut SqliteConnection, mut each: impl FnMut(&Stop)) -> 
 
 /// The aggregates as stored.
 async fn stored(conn: &mut SqliteConnection) -> Result<Tables, sqlx::Error> {
-    type TallyRow = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    type TallyRow = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<TallyRow> = sqlx::query_as(
-        "SELECT day, race, gender, age, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
+        "SELECT day, grouping, grp, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
          FROM stop_tallies",
     )
     .fetch_all(&mut *conn)
     .await?;
     let tallies = rows
         .into_iter()
-        .map(|(d, r, g, a, s, se, h, ar, f, n, i, c, t)| ((d, r, g, a), [s, se, h, ar, f, n, i, c, t]))
+        .map(|(d, g, x, s, se, h, ar, f, n, i, c, t)| ((d, g, x), [s, se, h, ar, f, n, i, c, t]))
         .collect();
     let minutes: Vec<(String, i64, bool, i64)> =
         sqlx::query_as("SELECT day, minute, minority, stops FROM stop_minutes").fetch_all(&mut *conn).await?;
@@ -533,17 +537,17 @@ pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::E
 
 // ---- Reads: what the measures and the report take from the aggregates.
 
-/// Per (race, gender, age) group: the tallies of the days in [from, to].
+/// Per (grouping, group): the tallies of the days in [from, to].
 pub async fn groups_between(
     conn: &mut SqliteConnection,
     from: &str,
     to: &str,
-) -> Result<Vec<(String, String, String, Tally)>, sqlx::Error> {
-    type Row = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+) -> Result<Vec<(String, String, Tally)>, sqlx::Error> {
+    type Row = (String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT race, gender, age, SUM(stops), SUM(searches), SUM(hits), SUM(arrests), SUM(force), SUM(no_action), \
+        "SELECT grouping, grp, SUM(stops), SUM(searches), SUM(hits), SUM(arrests), SUM(force), SUM(no_action), \
          SUM(inquiries), SUM(complete), SUM(timed) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
-         GROUP BY race, gender, age",
+         GROUP BY grouping, grp",
     )
     .bind(from)
     .bind(to)
@@ -551,9 +555,9 @@ pub async fn groups_between(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(r, g, a, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed)| {
+        .map(|(g, x, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed)| {
             let counts = Counts { stops, searches, hits, arrests, force, no_action, inquiries };
-            (r, g, a, Tally { counts, complete, timed })
+            (g, x, Tally { counts, complete, timed })
         })
         .collect())
 }
@@ -566,8 +570,8 @@ pub async fn darkness_days(
     to: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT day FROM stop_tallies WHERE day >= $1 AND day <= $2 AND timed > 0 \
-         AND race NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
+        "SELECT day FROM stop_tallies WHERE day >= $1 AND day <= $2 AND timed > 0 AND grouping = 'race' \
+         AND grp NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
     )
     .bind(from)
     .bind(to)

@@ -487,14 +487,23 @@ pub async fn for_each_between(
 // ---- The measures' counts from the records themselves: the check of the
 // aggregates (`aggregates`), and D9 for a window outside their band.
 
-const GROUP_KEYS: &str = "CASE WHEN perceived_race = '' THEN 'unknown' \
-     WHEN LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) > 2 THEN 'multiple' \
-     ELSE REPLACE(perceived_race, ',', '') END, \
-     CASE WHEN perceived_gender = '' THEN 'unknown' ELSE perceived_gender END, \
-     CASE WHEN perceived_age IS NULL THEN 'unknown' WHEN perceived_age < 18 THEN 'under_18' \
-     WHEN perceived_age < 25 THEN '18_24' WHEN perceived_age < 35 THEN '25_34' \
-     WHEN perceived_age < 45 THEN '35_44' WHEN perceived_age < 55 THEN '45_54' \
-     WHEN perceived_age < 65 THEN '55_64' ELSE '65_plus' END";
+/// The group of a stop in each grouping, as SQL.
+const GROUP_KEYS: [(&str, &str); 3] = [
+    (
+        "race",
+        "CASE WHEN perceived_race = '' THEN 'unknown' \
+         WHEN LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) > 2 THEN 'multiple' \
+         ELSE REPLACE(perceived_race, ',', '') END",
+    ),
+    ("gender", "CASE WHEN perceived_gender = '' THEN 'unknown' ELSE perceived_gender END"),
+    (
+        "age",
+        "CASE WHEN perceived_age IS NULL THEN 'unknown' WHEN perceived_age < 18 THEN 'under_18' \
+         WHEN perceived_age < 25 THEN '18_24' WHEN perceived_age < 35 THEN '25_34' \
+         WHEN perceived_age < 45 THEN '35_44' WHEN perceived_age < 55 THEN '45_54' \
+         WHEN perceived_age < 65 THEN '55_64' ELSE '65_plus' END",
+    ),
+];
 
 const GROUP_COUNTS: &str = "COUNT(*), CAST(SUM(searched) AS BIGINT), \
      CAST(SUM(CASE WHEN searched = 1 AND contraband <> '' AND contraband <> ',none,' THEN 1 ELSE 0 END) AS BIGINT), \
@@ -506,38 +515,40 @@ const GROUP_COUNTS: &str = "COUNT(*), CAST(SUM(searched) AS BIGINT), \
      AND officer_id IS NOT NULL AND perceived_race <> '' AND perceived_gender <> '' AND perceived_age IS NOT NULL \
      THEN 1 ELSE 0 END) AS BIGINT)";
 
-/// Per (race, gender, age) group, the stops of [from, to] counted from the
-/// records (the SQL the measures ran before the aggregates); `timed` is
-/// filled in by the caller that needs it (D9 reads the times itself).
+/// Per (grouping, group), the stops of [from, to] counted from the records
+/// (the SQL the measures ran before the aggregates); `timed` is left at 0
+/// (D9 reads the times itself).
 pub async fn groups_from_records(
     db: &Db,
     from: &str,
     to: &str,
-) -> Result<Vec<(String, String, String, super::aggregates::Tally)>, sqlx::Error> {
-    type Row = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {GROUP_KEYS}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
-         GROUP BY 1, 2, 3"
-    ))
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(r, g, a, stops, searches, hits, arrests, force, no_action, inquiries, complete)| {
-            let counts = crate::measures::equity::Counts {
-                stops,
-                searches,
-                hits,
-                arrests,
-                force,
-                no_action,
-                inquiries,
-            };
-            (r, g, a, super::aggregates::Tally { counts, complete, timed: 0 })
-        })
-        .collect())
+) -> Result<Vec<(String, String, super::aggregates::Tally)>, sqlx::Error> {
+    type Row = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+    let mut out = Vec::new();
+    for (grouping, key) in GROUP_KEYS {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT '{grouping}', {key}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 GROUP BY 2"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(db)
+        .await?;
+        out.extend(rows.into_iter().map(
+            |(g, x, stops, searches, hits, arrests, force, no_action, inquiries, complete)| {
+                let counts = crate::measures::equity::Counts {
+                    stops,
+                    searches,
+                    hits,
+                    arrests,
+                    force,
+                    no_action,
+                    inquiries,
+                };
+                (g, x, super::aggregates::Tally { counts, complete, timed: 0 })
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// D9's stops of [from, to] from the records: (day, minute, minority,
