@@ -129,16 +129,6 @@ impl StopGroups {
     }
 }
 
-/// Per-group counts of the period's stops (one grouping; `compute` reads
-/// all three at once).
-pub async fn equity_counts(
-    db: &Db,
-    grouping: &str,
-    period: Period,
-) -> Result<Vec<(String, String, Counts)>, sqlx::Error> {
-    Ok(StopGroups::load(db, period, Source::Aggregates).await?.counts(grouping))
-}
-
 /// The reference group of each grouping (docs/measures.md: White by default).
 pub fn reference(grouping: &str) -> &'static str {
     match grouping {
@@ -185,25 +175,12 @@ async fn program_data(db: &Db, period: Period, stops: &StopGroups) -> Result<Dat
     // The program measures count 287(g) arrests only: a tenth of a large
     // agency's arrests, read through their own index.
     let arrests = crate::arrests::store::actions_between(db, &from, &to).await?;
-    let stops_287g = sqlx::query_as(
-        "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
-    )
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(db)
-    .await?;
-    let stop_reasons: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 \
-         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
-    )
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(db)
-    .await?;
+    let stops_287g = crate::stops::store::actions_between(db, &from, &to).await?;
+    let stop_reasons = crate::stops::store::reasons_of_arrests_between(db, &from, &to).await?;
     Ok(Data {
         arrests,
         stops_287g,
-        stop_reasons: stop_reasons.into_iter().collect(),
+        stop_reasons,
         complaints: crate::complaints::store::received_or_closed_between(db, &from, &to).await?,
         complaints_287g: crate::complaints::store::involving_287g(db).await?,
         pay: crate::pay::store::all_pay(db).await?,

@@ -484,6 +484,40 @@ pub async fn for_each_between(
     }
 }
 
+/// The 287(g) stops dated in [from, to]: (id, date, officer, reason), for
+/// the program measures.
+pub async fn actions_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, Option<i64>, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// The reason of each stop a 287(g) arrest dated in [from, to] followed
+/// (E3, traffic origin).
+pub async fn reasons_of_arrests_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 \
+         AND arrest_date <= $2 AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 // ---- The measures' counts from the records themselves: the check of the
 // aggregates (`aggregates`), and D9 for a window outside their band.
 
