@@ -215,34 +215,44 @@ async fn darkness(
     place: (f64, f64, &str),
     source: Source,
 ) -> Result<super::darkness::Darkness, sqlx::Error> {
-    use super::darkness::{Darkness, count_window, window};
+    use super::darkness::{Darkness, civil_dusk_local, count_window, window};
     let (from, to) = (format_date(period.from), format_date(period.to));
     let parse = |d: &str| crate::web::parse_date(d);
-    let (window, rows) = match source {
-        Source::Aggregates => {
-            let mut conn = db.acquire().await?;
-            let days = crate::stops::aggregates::darkness_days(&mut conn, &from, &to).await?;
-            let Some(w) = window(days.iter().filter_map(|d| parse(d)), place) else {
-                return Ok(Darkness::default());
-            };
-            let kept = crate::stops::aggregates::darkness_minutes(&mut conn, &from, &to, w).await?;
-            drop(conn);
-            match kept {
-                Some(rows) => (w, rows),
-                None => (w, crate::stops::store::darkness_from_records(db, &from, &to).await?),
+    if source == Source::Aggregates {
+        let mut conn = db.acquire().await?;
+        let days = crate::stops::aggregates::darkness_days(&mut conn, &from, &to).await?;
+        let Some(w) = window(days.iter().filter_map(|d| parse(d)), place) else {
+            return Ok(Darkness::default());
+        };
+        let (latitude, longitude, zone) = place;
+        let dusk: std::collections::BTreeMap<String, i64> = days
+            .into_iter()
+            .filter_map(|d| Some((civil_dusk_local(parse(&d)?, latitude, longitude, zone)?, d)))
+            .map(|(minute, d)| (d, minute))
+            .collect();
+        let counted = crate::stops::aggregates::darkness_counts(&mut conn, (&from, &to), w, &dusk).await?;
+        if let Some(counted) = counted {
+            let mut d = Darkness::default();
+            for (minority, dark, n) in counted {
+                match (dark, minority) {
+                    (false, true) => d.minority_light += n,
+                    (false, false) => d.majority_light += n,
+                    (true, true) => d.minority_dark += n,
+                    (true, false) => d.majority_dark += n,
+                }
             }
+            return Ok(d);
         }
-        Source::Records => {
-            let rows = crate::stops::store::darkness_from_records(db, &from, &to).await?;
-            let Some(w) = window(rows.iter().filter_map(|r| parse(&r.0)), place) else {
-                return Ok(Darkness::default());
-            };
-            (w, rows)
-        }
-    };
+    }
+    // From the records: the property test's reference, and a window the
+    // kept minutes do not cover.
+    let rows = crate::stops::store::darkness_from_records(db, &from, &to).await?;
     let rows: Vec<(time::Date, i64, bool, i64)> =
         rows.iter().filter_map(|(d, m, x, n)| Some((parse(d)?, *m, *x, *n))).collect();
-    Ok(count_window(&rows, window, place))
+    match window(rows.iter().map(|r| r.0), place) {
+        Some(w) => Ok(count_window(&rows, w, place)),
+        None => Ok(Darkness::default()),
+    }
 }
 
 fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Darkness) -> Measure {

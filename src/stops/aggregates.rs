@@ -579,27 +579,33 @@ pub async fn darkness_days(
     .await
 }
 
-/// D9's stops of [from, to] whose minute is in [first, last], counted per
-/// (day, minute, minority); None when the band kept does not hold
-/// [first, last] (then only the records can answer).
-pub async fn darkness_minutes(
+/// D9's stops of [from, to] whose minute is in [first, last], counted as
+/// (minority, dark, stops): dark when after `dusk`, the day's civil dusk
+/// (days without one are left out). Counted by the database, which sends
+/// four rows instead of a hundred thousand. None when the band kept does
+/// not hold [first, last] (then only the records can answer).
+pub async fn darkness_counts(
     conn: &mut SqliteConnection,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
     (first, last): (i64, i64),
-) -> Result<Option<Vec<(String, i64, bool, i64)>>, sqlx::Error> {
+    dusk: &BTreeMap<String, i64>,
+) -> Result<Option<Vec<(bool, bool, i64)>>, sqlx::Error> {
     match band(&mut *conn).await? {
         Some((b0, b1)) if b0 <= first && last <= b1 => {}
         _ => return Ok(None),
     }
+    let dusk = serde_json::to_string(dusk).unwrap_or_default();
     sqlx::query_as(
-        "SELECT day, minute, minority, stops FROM stop_minutes WHERE day >= $1 AND day <= $2 \
-         AND minute >= $3 AND minute <= $4",
+        "WITH dusk (day, minute) AS (SELECT key, value FROM json_each($5)) \
+         SELECT m.minority, m.minute > dusk.minute, SUM(m.stops) FROM dusk \
+         JOIN stop_minutes AS m ON m.day = dusk.day AND m.minute >= $3 AND m.minute <= $4 \
+         WHERE m.day >= $1 AND m.day <= $2 GROUP BY 1, 2",
     )
     .bind(from)
     .bind(to)
     .bind(first)
     .bind(last)
+    .bind(dusk)
     .fetch_all(conn)
     .await
     .map(Some)
