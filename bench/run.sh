@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of issue 4, printed as figures (never asserted in tests):
-#  1. import of a generated 1,000,000-row Open Policing CSV with the product,
+#  1. import of a generated 1,000,000-row Open Policing CSV (rows in no date
+#     order over ten years, CRLF line ends: bench/gen_opp.py) with the product,
 #     beside `sqlite3 .import` of the same file into a plain table, with the
 #     product's peak memory;
 #  2. with those stops loaded, the filtered stop list under wrk beside the
