@@ -281,3 +281,50 @@ async fn the_check_finds_and_repairs_a_difference() {
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "{out}");
 }
+
+/// A report issued from the kept day digests verifies against the records;
+/// an arrest changed behind the product's back (raw SQL, so its digest is
+/// not kept) makes the check say RECORDS CHANGED, and so does a name: the
+/// arrest's committed form still covers it.
+#[tokio::test]
+async fn a_report_from_kept_digests_is_checked_against_the_records() {
+    let app = spawn_app().await;
+    let actor = Actor::system("test");
+    let officer = app.authorized_tfm_officer().await;
+    let mut rng = StdRng::seed_from_u64(7);
+    for _ in 0..30 {
+        let s = Stop { stop_date: "2026-04-10".into(), ..random_stop(&mut rng, Some(officer)) };
+        oversight::stops::store::create(&app.db, &actor, &s).await.unwrap();
+    }
+    let arrest =
+        oversight::arrests::Arrest { arrest_date: "2026-04-11".into(), ..random_arrest(&mut rng, officer) };
+    let arrest = oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+    let files = oversight::documents::files::FileStore::new(app.dir.path().join("files"));
+    let period =
+        Period::new(time::macros::date!(2026 - 04 - 01), time::macros::date!(2026 - 04 - 30)).unwrap();
+    let (report, pdf) =
+        oversight::reports::store::generate(&app.db, &files, &actor, "test", period).await.unwrap();
+    assert_eq!(report.data_form, "v3");
+    assert!(oversight::reports::store::verify(&app.db, &pdf).await.unwrap().is_verified());
+
+    for change in
+        ["UPDATE arrests SET charges = 'Burglary'", "UPDATE arrests SET person_name = 'Someone Else'"]
+    {
+        let before: String = sqlx::query_scalar("SELECT charges || person_name FROM arrests")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        sqlx::query(&format!("{change} WHERE id = {}", arrest.id)).execute(&app.db).await.unwrap();
+        let verdict = oversight::reports::store::verify(&app.db, &pdf).await.unwrap();
+        assert!(!verdict.is_verified(), "{change}: {}", verdict.message());
+        assert!(verdict.message().contains("RECORDS CHANGED"), "{}", verdict.message());
+        sqlx::query("UPDATE arrests SET charges = $1, person_name = $2")
+            .bind(&arrest.charges)
+            .bind(&arrest.person_name)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let restored = oversight::reports::store::verify(&app.db, &pdf).await.unwrap();
+        assert!(restored.is_verified(), "restored after {change} ({before}): {}", restored.message());
+    }
+}
