@@ -145,13 +145,9 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                     let refused = rng.gen_bool(0.3);
                     if refused {
                         // A row that breaks a rule: nothing of the file lands.
-                        text.push_str(
-                            &csv_of(&[Stop { searched: 1, actions: String::new(), ..rows[0].clone() }], "")
-                                .split_once("\r\n")
-                                .unwrap()
-                                .1
-                                .to_string(),
-                        );
+                        let bad =
+                            csv_of(&[Stop { searched: 1, actions: String::new(), ..rows[0].clone() }], "");
+                        text.push_str(bad.split_once("\r\n").unwrap().1);
                     }
                     let path = app.dir.path().join(format!("import-{seed}-{step}.csv"));
                     std::fs::write(&path, text).unwrap();
