@@ -68,6 +68,16 @@ impl Darkness {
         );
         (den > 0.0).then(|| num / den)
     }
+    /// Counts `n` stops, dark or light, of the minority or the majority.
+    pub fn add(&mut self, dark: bool, minority: bool, n: i64) {
+        match (dark, minority) {
+            (false, true) => self.minority_light += n,
+            (false, false) => self.majority_light += n,
+            (true, true) => self.minority_dark += n,
+            (true, false) => self.majority_dark += n,
+        }
+    }
+
     pub fn stops(&self) -> i64 {
         self.minority_light + self.majority_light + self.minority_dark + self.majority_dark
     }
@@ -115,12 +125,7 @@ pub fn count_window(
         if *minutes < earliest || *minutes > latest {
             continue;
         }
-        match (*minutes > today, *minority) {
-            (false, true) => d.minority_light += n,
-            (false, false) => d.majority_light += n,
-            (true, true) => d.minority_dark += n,
-            (true, false) => d.majority_dark += n,
-        }
+        d.add(*minutes > today, *minority, *n);
     }
     d
 }

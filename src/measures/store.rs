@@ -221,25 +221,23 @@ async fn darkness(
     if source == Source::Aggregates {
         let mut conn = db.acquire().await?;
         let days = crate::stops::aggregates::darkness_days(&mut conn, &from, &to).await?;
-        let Some(w) = window(days.iter().filter_map(|d| parse(d)), place) else {
-            return Ok(Darkness::default());
-        };
+        // Each day's dusk once: the window is their range.
         let (latitude, longitude, zone) = place;
         let dusk: std::collections::BTreeMap<String, i64> = days
             .into_iter()
             .filter_map(|d| Some((civil_dusk_local(parse(&d)?, latitude, longitude, zone)?, d)))
             .map(|(minute, d)| (d, minute))
             .collect();
-        let counted = crate::stops::aggregates::darkness_counts(&mut conn, (&from, &to), w, &dusk).await?;
+        let (Some(first), Some(last)) = (dusk.values().min(), dusk.values().max()) else {
+            return Ok(Darkness::default());
+        };
+        let counted =
+            crate::stops::aggregates::darkness_counts(&mut conn, (&from, &to), (*first, *last), &dusk)
+                .await?;
         if let Some(counted) = counted {
             let mut d = Darkness::default();
             for (minority, dark, n) in counted {
-                match (dark, minority) {
-                    (false, true) => d.minority_light += n,
-                    (false, false) => d.majority_light += n,
-                    (true, true) => d.minority_dark += n,
-                    (true, false) => d.majority_dark += n,
-                }
+                d.add(dark, minority, n);
             }
             return Ok(d);
         }
