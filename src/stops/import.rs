@@ -208,30 +208,98 @@ impl<R: Read> Read for LineLimit<R> {
     }
 }
 
+/// A column either format reads, with its number among all of them
+/// (`slot`): a row finds the column's value by that number, as a header
+/// named it, instead of hashing the name twenty times a row (a tenth of
+/// the reading time of a million-row import).
+#[derive(Clone, Copy)]
+struct Column {
+    name: &'static str,
+    slot: usize,
+}
+
+/// The number of a column of either format: its place among the Open
+/// Policing columns, or after them among the native ones (the names both
+/// share, such as `location`, have one number).
+const fn slot(name: &str) -> Option<usize> {
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    let mut i = 0;
+    while i < OPP_COLUMNS.len() {
+        if same(OPP_COLUMNS[i], name) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < NATIVE_COLUMNS.len() {
+        if same(NATIVE_COLUMNS[i], name) {
+            return Some(OPP_COLUMNS.len() + i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Every column number `slot` gives is below this.
+const SLOTS: usize = OPP_COLUMNS.len() + NATIVE_COLUMNS.len();
+
+/// A column by name, its number found when the code is compiled (a name
+/// of neither format does not compile).
+macro_rules! col {
+    ($name:literal) => {
+        Column {
+            name: $name,
+            slot: const {
+                match slot($name) {
+                    Some(n) => n,
+                    None => panic!("not a column of either import format"),
+                }
+            },
+        }
+    };
+}
+
 /// One CSV row with its header positions.
 struct Row<'a> {
     line: u64,
     record: &'a csv::ByteRecord,
-    index: &'a Columns,
+    /// The record position of each column number the header names.
+    positions: &'a [Option<usize>; SLOTS],
     /// The agency's date: as on the entry form, no stop is dated after it.
     today: time::Date,
 }
 
-/// Header positions by column name. Looked up about twenty times a row, so
-/// with a fast hash rather than the DoS-resistant default: the keys are
-/// the file's own header names, not attacker-chosen at scale.
+/// Header positions by column name, for the header's own checks.
 type Columns = HashMap<String, usize, rustc_hash::FxBuildHasher>;
 
 impl<'a> Row<'a> {
     /// The value of a column, borrowed from the record (None when absent);
     /// bad UTF-8 is a problem.
-    fn get(&self, column: &str, report: &mut Report) -> Option<&'a str> {
-        let i = *self.index.get(column)?;
+    fn get(&self, column: Column, report: &mut Report) -> Option<&'a str> {
+        let i = self.positions[column.slot]?;
         let bytes = self.record.get(i).unwrap_or_default();
         match std::str::from_utf8(bytes) {
             Ok(s) => Some(restore(s.trim())),
             Err(_) => {
-                report.problem(self.line, column, &String::from_utf8_lossy(bytes), "not valid UTF-8 text");
+                report.problem(
+                    self.line,
+                    column.name,
+                    &String::from_utf8_lossy(bytes),
+                    "not valid UTF-8 text",
+                );
                 None
             }
         }
@@ -250,7 +318,7 @@ fn is_missing(v: &str) -> bool {
     v.is_empty() || v.eq_ignore_ascii_case("na") || v.eq_ignore_ascii_case("null")
 }
 
-fn flag(row: &Row, column: &str, report: &mut Report) -> Option<bool> {
+fn flag(row: &Row, column: Column, report: &mut Report) -> Option<bool> {
     let v = row.get(column, report)?;
     let is = |words: [&str; 4]| words.iter().any(|w| v.eq_ignore_ascii_case(w));
     match v {
@@ -258,17 +326,17 @@ fn flag(row: &Row, column: &str, report: &mut Report) -> Option<bool> {
         _ if is(["false", "f", "0", "no"]) => Some(false),
         s if is_missing(s) => None,
         _ => {
-            report.problem(row.line, column, v, "expected TRUE, FALSE or NA");
+            report.problem(row.line, column.name, v, "expected TRUE, FALSE or NA");
             None
         }
     }
 }
 
-fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<String> {
+fn date(row: &Row, column: Column, report: &mut Report, required: bool) -> Option<String> {
     let v = row.get(column, report).unwrap_or_default();
     if is_missing(v) {
         if required {
-            report.problem(row.line, column, v, "the date is required (YYYY-MM-DD)");
+            report.problem(row.line, column.name, v, "the date is required (YYYY-MM-DD)");
         }
         return None;
     }
@@ -277,26 +345,33 @@ fn date(row: &Row, column: &str, report: &mut Report, required: bool) -> Option<
             let today = format_date(row.today);
             report.problem(
                 row.line,
-                column,
+                column.name,
                 v,
                 format!("the date is in the future (the agency's today is {today})"),
             );
             None
         }
-        Some(d) => Some(format_date(d)),
+        // Ten characters are already the canonical form: no need to write
+        // the date out again (a million times on a large import).
+        Some(d) => Some(if v.len() == 10 { v.to_string() } else { format_date(d) }),
         None => {
-            report.problem(row.line, column, v, "not a date written YYYY-MM-DD");
+            report.problem(row.line, column.name, v, "not a date written YYYY-MM-DD");
             None
         }
     }
 }
 
 /// A whole number in `range` (the entry form takes no fractions).
-fn whole(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInclusive<f64>) -> Option<i64> {
+fn whole(
+    row: &Row,
+    column: Column,
+    report: &mut Report,
+    range: std::ops::RangeInclusive<f64>,
+) -> Option<i64> {
     let n = number(row, column, report, range)?;
     if n.fract() != 0.0 {
         let value = row.get(column, report).unwrap_or_default();
-        report.problem(row.line, column, value, "not a whole number");
+        report.problem(row.line, column.name, value, "not a whole number");
         return None;
     }
     Some(n as i64)
@@ -305,17 +380,17 @@ fn whole(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInc
 /// Latitude and longitude, both or neither, as the entry form requires.
 fn coordinates(row: &Row, report: &mut Report) -> (Option<f64>, Option<f64>) {
     let before = report.problem_count;
-    let lat = number(row, "lat", report, -90.0..=90.0);
-    let lng = number(row, "lng", report, -180.0..=180.0);
+    let lat = number(row, col!("lat"), report, -90.0..=90.0);
+    let lng = number(row, col!("lng"), report, -180.0..=180.0);
     if report.problem_count == before && lat.is_some() != lng.is_some() {
-        let missing = if lat.is_none() { "lat" } else { "lng" };
+        let missing = if lat.is_none() { col!("lat") } else { col!("lng") };
         let value = row.get(missing, report).unwrap_or_default();
-        report.problem(row.line, missing, value, "give both latitude and longitude, or neither");
+        report.problem(row.line, missing.name, value, "give both latitude and longitude, or neither");
     }
     (lat, lng)
 }
 
-fn clock(row: &Row, column: &str, report: &mut Report) -> Option<String> {
+fn clock(row: &Row, column: Column, report: &mut Report) -> Option<String> {
     let v = row.get(column, report)?;
     if is_missing(v) {
         return None;
@@ -324,12 +399,17 @@ fn clock(row: &Row, column: &str, report: &mut Report) -> Option<String> {
     if crate::web::record_form::is_clock_time(hm) {
         Some(hm.to_string())
     } else {
-        report.problem(row.line, column, v, "not a time written HH:MM or HH:MM:SS");
+        report.problem(row.line, column.name, v, "not a time written HH:MM or HH:MM:SS");
         None
     }
 }
 
-fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeInclusive<f64>) -> Option<f64> {
+fn number(
+    row: &Row,
+    column: Column,
+    report: &mut Report,
+    range: std::ops::RangeInclusive<f64>,
+) -> Option<f64> {
     let v = row.get(column, report)?;
     if is_missing(v) {
         return None;
@@ -339,7 +419,7 @@ fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeIn
         _ => {
             report.problem(
                 row.line,
-                column,
+                column.name,
                 v,
                 format!("not a number from {} to {}", range.start(), range.end()),
             );
@@ -348,7 +428,7 @@ fn number(row: &Row, column: &str, report: &mut Report, range: std::ops::RangeIn
     }
 }
 
-fn text(row: &Row, column: &str, report: &mut Report, max: usize) -> String {
+fn text(row: &Row, column: Column, report: &mut Report, max: usize) -> String {
     let v = row.get(column, report).unwrap_or_default();
     if is_missing(v) {
         return String::new();
@@ -365,13 +445,14 @@ fn text(row: &Row, column: &str, report: &mut Report, max: usize) -> String {
 /// `asian/pacific islander` kept as one combined group, never split; None
 /// for a value that is not one of Open Policing's.
 pub fn opp_race(value: &str) -> Option<String> {
-    Some(match value.to_ascii_lowercase().as_str() {
-        "white" => "white".into(),
-        "black" => "black".into(),
-        "hispanic" => "hispanic".into(),
-        "asian/pacific islander" => "asian_pacific_islander".into(),
-        "other" => "other".into(),
-        v if v == "unknown" || is_missing(v) => String::new(),
+    let is = |word: &str| value.eq_ignore_ascii_case(word);
+    Some(match value {
+        _ if is("white") => "white".into(),
+        _ if is("black") => "black".into(),
+        _ if is("hispanic") => "hispanic".into(),
+        _ if is("asian/pacific islander") => "asian_pacific_islander".into(),
+        _ if is("other") => "other".into(),
+        v if is("unknown") || is_missing(v) => String::new(),
         _ => return None,
     })
 }
@@ -410,8 +491,8 @@ fn opp_search_basis(value: &str) -> Option<&'static str> {
 
 fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> Option<Stop> {
     let before = report.problem_count;
-    let stop_date = date(row, "date", report, true);
-    let race = row.get("subject_race", report).unwrap_or_default();
+    let stop_date = date(row, col!("date"), report, true);
+    let race = row.get(col!("subject_race"), report).unwrap_or_default();
     let race = match opp_race(race) {
         Some(code) => code,
         None => {
@@ -424,28 +505,29 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
             String::new()
         }
     };
-    let sex = row.get("subject_sex", report).unwrap_or_default();
-    let gender = match sex.to_ascii_lowercase().as_str() {
-        "male" => "male",
-        "female" => "female",
-        v if v == "unknown" || is_missing(v) => "",
+    let sex = row.get(col!("subject_sex"), report).unwrap_or_default();
+    let is = |v: &str, word: &str| v.eq_ignore_ascii_case(word);
+    let gender = match sex {
+        v if is(v, "male") => "male",
+        v if is(v, "female") => "female",
+        v if is(v, "unknown") || is_missing(v) => "",
         _ => {
             report.problem(row.line, "subject_sex", sex, "expected male, female or NA");
             ""
         }
     };
-    let kind = row.get("type", report).unwrap_or_default();
-    let stop_type = match kind.to_ascii_lowercase().as_str() {
-        "vehicular" | "vehicle" => "vehicle",
-        "pedestrian" => "pedestrian",
-        "bicycle" => "bicycle",
+    let kind = row.get(col!("type"), report).unwrap_or_default();
+    let stop_type = match kind {
+        v if is(v, "vehicular") || is(v, "vehicle") => "vehicle",
+        v if is(v, "pedestrian") => "pedestrian",
+        v if is(v, "bicycle") => "bicycle",
         v if is_missing(v) => "unknown",
         _ => {
             report.problem(row.line, "type", kind, "expected vehicular, pedestrian or NA");
             "unknown"
         }
     };
-    let officer = row.get("officer_id_hash", report).unwrap_or_default();
+    let officer = row.get(col!("officer_id_hash"), report).unwrap_or_default();
     let officer_id = if is_missing(officer) {
         None
     } else {
@@ -455,41 +537,41 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
         }
         found
     };
-    let arrest = flag(row, "arrest_made", report) == Some(true);
-    let citation = flag(row, "citation_issued", report) == Some(true);
-    let warning = flag(row, "warning_issued", report) == Some(true);
-    let outcome = row.get("outcome", report).unwrap_or_default().to_ascii_lowercase();
+    let arrest = flag(row, col!("arrest_made"), report) == Some(true);
+    let citation = flag(row, col!("citation_issued"), report) == Some(true);
+    let warning = flag(row, col!("warning_issued"), report) == Some(true);
+    let outcome = row.get(col!("outcome"), report).unwrap_or_default();
     let mut results = Vec::new();
-    if arrest || outcome == "arrest" {
-        results.push("arrest_without_warrant".to_string());
+    if arrest || is(outcome, "arrest") {
+        results.push("arrest_without_warrant");
     }
-    if citation || outcome == "citation" || outcome == "summons" {
-        results.push("citation".into());
+    if citation || is(outcome, "citation") || is(outcome, "summons") {
+        results.push("citation");
     }
-    if warning || outcome == "warning" {
-        results.push("warning".into());
+    if warning || is(outcome, "warning") {
+        results.push("warning");
     }
     if results.is_empty() {
-        results.push("no_action".into());
+        results.push("no_action");
     }
-    let frisk = flag(row, "frisk_performed", report) == Some(true);
-    let search = flag(row, "search_conducted", report) == Some(true);
-    let person = flag(row, "search_person", report) == Some(true);
-    let vehicle = flag(row, "search_vehicle", report) == Some(true);
+    let frisk = flag(row, col!("frisk_performed"), report) == Some(true);
+    let search = flag(row, col!("search_conducted"), report) == Some(true);
+    let person = flag(row, col!("search_person"), report) == Some(true);
+    let vehicle = flag(row, col!("search_vehicle"), report) == Some(true);
     let mut actions = Vec::new();
     if frisk {
-        actions.push("frisk".to_string());
+        actions.push("frisk");
     }
     if person {
-        actions.push("search_person".into());
+        actions.push("search_person");
     }
     if vehicle || (search && !person) {
-        actions.push("search_property".into());
+        actions.push("search_property");
     }
     let searched = search || person || vehicle;
-    let contraband = match flag(row, "contraband_found", report) {
+    let contraband = match flag(row, col!("contraband_found"), report) {
         Some(true) if !searched => {
-            let value = row.get("contraband_found", report).unwrap_or_default();
+            let value = row.get(col!("contraband_found"), report).unwrap_or_default();
             report.problem(
                 row.line,
                 "contraband_found",
@@ -502,12 +584,12 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
         Some(false) if searched => ",none,".to_string(),
         _ => String::new(),
     };
-    let basis = row.get("search_basis", report).unwrap_or_default();
+    let basis = row.get(col!("search_basis"), report).unwrap_or_default();
     let search_basis =
         opp_search_basis(basis).filter(|_| searched).map(|b| format!(",{b},")).unwrap_or_default();
-    let reason_text = row.get("reason_for_stop", report).unwrap_or_default();
+    let reason_text = row.get(col!("reason_for_stop"), report).unwrap_or_default();
     let reason = if is_missing(reason_text) { "other" } else { opp_reason(reason_text) };
-    let violation = text(row, "violation", report, NARRATIVE_MAX);
+    let violation = text(row, col!("violation"), report, NARRATIVE_MAX);
     let narrative = if violation.is_empty() && !is_missing(reason_text) {
         reason_text.chars().take(NARRATIVE_MAX).collect()
     } else {
@@ -516,16 +598,16 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     let (lat, lng) = coordinates(row, report);
     let stop = Stop {
         stop_date: stop_date.unwrap_or_default(),
-        stop_time: clock(row, "time", report),
-        location: text(row, "location", report, 200),
-        district: text(row, "district", report, 40),
+        stop_time: clock(row, col!("time"), report),
+        location: text(row, col!("location"), report, 200),
+        district: text(row, col!("district"), report, 40),
         lat,
         lng,
         stop_type: stop_type.into(),
         officer_id,
         perceived_race: if race.is_empty() { String::new() } else { format!(",{race},") },
         perceived_gender: gender.into(),
-        perceived_age: number(row, "subject_age", report, 1.0..=120.0).map(|a| a.round() as i64),
+        perceived_age: number(row, col!("subject_age"), report, 1.0..=120.0).map(|a| a.round() as i64),
         reason: reason.into(),
         reason_narrative: narrative,
         actions: pack(&actions),
@@ -538,20 +620,20 @@ fn opp_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) -> 
     (report.problem_count == before).then_some(stop)
 }
 
-fn codes(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> String {
+fn codes(row: &Row, column: Column, report: &mut Report, allowed: &[&str]) -> String {
     let v = row.get(column, report).unwrap_or_default();
     let list: Vec<String> =
         v.split(';').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
     if let Some(bad) = list.iter().find(|c| !allowed.contains(&c.as_str())) {
-        report.problem(row.line, column, bad, format!("not one of: {}", allowed.join(", ")));
+        report.problem(row.line, column.name, bad, format!("not one of: {}", allowed.join(", ")));
     }
     pack(&list)
 }
 
-fn one(row: &Row, column: &str, report: &mut Report, allowed: &[&str]) -> String {
+fn one(row: &Row, column: Column, report: &mut Report, allowed: &[&str]) -> String {
     let v = row.get(column, report).unwrap_or_default();
     if !allowed.contains(&v) {
-        report.problem(row.line, column, v, format!("not one of: {}", allowed.join(", ")));
+        report.problem(row.line, column.name, v, format!("not one of: {}", allowed.join(", ")));
     }
     v.to_string()
 }
@@ -561,8 +643,8 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
     let with_unknown = |list: &[(&'static str, &'static str)], extra: &[&'static str]| -> Vec<&'static str> {
         list.iter().map(|(c, _)| *c).chain(extra.iter().copied()).collect()
     };
-    let bit = |row: &Row, c: &str, report: &mut Report| flag(row, c, report).unwrap_or(false) as i64;
-    let badge = row.get("officer_badge", report).unwrap_or_default();
+    let bit = |row: &Row, c: Column, report: &mut Report| flag(row, c, report).unwrap_or(false) as i64;
+    let badge = row.get(col!("officer_badge"), report).unwrap_or_default();
     let officer_id = if badge.is_empty() {
         None
     } else {
@@ -575,35 +657,35 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
     let races: Vec<&str> = with_unknown(RACE_GROUPS, &[]);
     let (lat, lng) = coordinates(row, report);
     let stop = Stop {
-        stop_date: date(row, "stop_date", report, true).unwrap_or_default(),
-        stop_time: clock(row, "stop_time", report),
-        duration_minutes: whole(row, "duration_minutes", report, 1.0..=1440.0),
-        location: text(row, "location", report, 200),
-        district: text(row, "district", report, 40),
+        stop_date: date(row, col!("stop_date"), report, true).unwrap_or_default(),
+        stop_time: clock(row, col!("stop_time"), report),
+        duration_minutes: whole(row, col!("duration_minutes"), report, 1.0..=1440.0),
+        location: text(row, col!("location"), report, 200),
+        district: text(row, col!("district"), report, 40),
         lat,
         lng,
-        stop_type: one(row, "stop_type", report, &with_unknown(STOP_TYPES, &["unknown"])),
-        call_for_service: bit(row, "call_for_service", report),
+        stop_type: one(row, col!("stop_type"), report, &with_unknown(STOP_TYPES, &["unknown"])),
+        call_for_service: bit(row, col!("call_for_service"), report),
         officer_id,
-        assignment: text(row, "assignment", report, 60),
-        years_of_service: whole(row, "years_of_service", report, 0.0..=60.0),
-        perceived_race: codes(row, "perceived_race", report, &races),
-        perceived_gender: one(row, "perceived_gender", report, &with_unknown(GENDERS, &[""])),
-        perceived_age: whole(row, "perceived_age", report, 1.0..=120.0),
-        limited_english: bit(row, "limited_english", report),
-        perceived_disability: bit(row, "perceived_disability", report),
-        reason: one(row, "reason", report, &with_unknown(REASONS, &[])),
-        traffic_violation: one(row, "traffic_violation", report, &with_unknown(TRAFFIC_KINDS, &[""])),
-        reason_narrative: text(row, "reason_narrative", report, NARRATIVE_MAX),
-        actions: codes(row, "actions", report, &with_unknown(super::ACTIONS, &[])),
-        searched: bit(row, "searched", report),
-        search_basis: codes(row, "search_basis", report, &SEARCH_BASIS_CODES),
-        contraband: codes(row, "contraband", report, &with_unknown(super::CONTRABAND, &[])),
-        results: codes(row, "results", report, &with_unknown(RESULTS, &[])),
-        result_narrative: text(row, "result_narrative", report, NARRATIVE_MAX),
-        immigration_status_asked: bit(row, "immigration_status_asked", report),
-        ice_contacted: bit(row, "ice_contacted", report),
-        action_287g: bit(row, "action_287g", report),
+        assignment: text(row, col!("assignment"), report, 60),
+        years_of_service: whole(row, col!("years_of_service"), report, 0.0..=60.0),
+        perceived_race: codes(row, col!("perceived_race"), report, &races),
+        perceived_gender: one(row, col!("perceived_gender"), report, &with_unknown(GENDERS, &[""])),
+        perceived_age: whole(row, col!("perceived_age"), report, 1.0..=120.0),
+        limited_english: bit(row, col!("limited_english"), report),
+        perceived_disability: bit(row, col!("perceived_disability"), report),
+        reason: one(row, col!("reason"), report, &with_unknown(REASONS, &[])),
+        traffic_violation: one(row, col!("traffic_violation"), report, &with_unknown(TRAFFIC_KINDS, &[""])),
+        reason_narrative: text(row, col!("reason_narrative"), report, NARRATIVE_MAX),
+        actions: codes(row, col!("actions"), report, &with_unknown(super::ACTIONS, &[])),
+        searched: bit(row, col!("searched"), report),
+        search_basis: codes(row, col!("search_basis"), report, &SEARCH_BASIS_CODES),
+        contraband: codes(row, col!("contraband"), report, &with_unknown(super::CONTRABAND, &[])),
+        results: codes(row, col!("results"), report, &with_unknown(RESULTS, &[])),
+        result_narrative: text(row, col!("result_narrative"), report, NARRATIVE_MAX),
+        immigration_status_asked: bit(row, col!("immigration_status_asked"), report),
+        ice_contacted: bit(row, col!("ice_contacted"), report),
+        action_287g: bit(row, col!("action_287g"), report),
         // Read so an export imports back, but never taken: the store
         // decides every exception (`compliance::exceptions`).
         exception: String::new(),
@@ -619,13 +701,13 @@ fn native_stop(row: &Row, report: &mut Report, officers: &HashMap<String, i64>) 
 /// stays optional: the time, the location, the narrative, the search basis
 /// and contraband of a search, the kind of a traffic violation.
 fn native_rules(row: &Row, stop: &Stop, report: &mut Report) {
-    let mut problem = |column: &str, reason: &str| {
+    let mut problem = |column: Column, reason: &str| {
         let value = row.get(column, report).unwrap_or_default();
-        report.problem(row.line, column, value, reason);
+        report.problem(row.line, column.name, value, reason);
     };
     if !stop.traffic_violation.is_empty() && stop.reason != "traffic_violation" {
         problem(
-            "traffic_violation",
+            col!("traffic_violation"),
             "a kind of traffic violation only goes with the reason traffic_violation",
         );
     }
@@ -633,32 +715,35 @@ fn native_rules(row: &Row, stop: &Stop, report: &mut Report) {
     let search = actions.iter().any(|a| a == "search_person" || a == "search_property");
     if (stop.searched != 0) != search {
         problem(
-            "searched",
+            col!("searched"),
             "searched is 1 exactly when the actions include search_person or search_property",
         );
     }
     if !search && !stop.search_basis.is_empty() {
         problem(
-            "search_basis",
+            col!("search_basis"),
             "a search basis only goes with search_person or search_property among the actions",
         );
     }
     let contraband = super::unpack(&stop.contraband);
     if !search && !contraband.is_empty() {
-        problem("contraband", "contraband only goes with search_person or search_property among the actions");
+        problem(
+            col!("contraband"),
+            "contraband only goes with search_person or search_property among the actions",
+        );
     }
     if contraband.len() > 1 && contraband.iter().any(|c| c == "none") {
-        problem("contraband", "none cannot go with items found");
+        problem(col!("contraband"), "none cannot go with items found");
     }
     let results = super::unpack(&stop.results);
     if results.is_empty() {
-        problem("results", "say how the stop ended: one or more results");
+        problem(col!("results"), "say how the stop ended: one or more results");
     }
     if results.len() > 1 && results.iter().any(|r| r == "no_action") {
-        problem("results", "no_action cannot go with other results");
+        problem(col!("results"), "no_action cannot go with other results");
     }
     if stop.action_287g != 0 && stop.ice_contacted == 0 && !results.iter().any(|r| r == "contacted_ice") {
-        problem("ice_contacted", "a 287(g) action means ICE was contacted: ice_contacted must be 1");
+        problem(col!("ice_contacted"), "a 287(g) action means ICE was contacted: ice_contacted must be 1");
     }
 }
 
@@ -675,10 +760,13 @@ pub async fn import(
     // Reading and checking run on a blocking thread while this task writes
     // the batches it sends: the two halves of the work overlap on two cores.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Stop>>(2);
+    // Batches come back to the reader once counted (`Counter::returning`).
+    let (back, returned) = std::sync::mpsc::channel::<Vec<Stop>>();
     let file = path.to_path_buf();
     let today = crate::agency::store::get(db).await?.today();
-    let reader =
-        tokio::task::spawn_blocking(move || read_rows(&file, format, &officers, today, report, sender));
+    let reader = tokio::task::spawn_blocking(move || {
+        read_rows(&file, format, &officers, today, report, Batches { sender, returned })
+    });
     let mut tx = begin_write(db).await?;
     // A bigger page cache for this connection while it writes: the stop
     // indexes take random inserts, and the default 2 MiB cache turns them
@@ -702,14 +790,14 @@ pub async fn import(
     } else {
         Vec::new()
     };
-    let aggregates = super::aggregates::Counter::start(super::aggregates::Pending::load(&mut tx).await?);
+    let aggregates =
+        super::aggregates::Counter::returning(super::aggregates::Pending::load(&mut tx).await?, Some(back));
     let mut written = Ok(());
     while let Some(batch) = batches.recv().await {
         if written.is_ok() {
             written = super::store::insert_many(&mut tx, &authority, batch, &aggregates).await;
         }
     }
-    let aggregates = aggregates.finish().await?;
     let mut report = reader.await??;
     written?;
     // The file's fingerprint is known once it has been read; a file seen
@@ -725,9 +813,11 @@ pub async fn import(
         tx.rollback().await?;
         return Ok(report);
     }
-    aggregates.write(&mut tx).await?;
-    // Before the cache shrinks: a fresh index is built through it.
+    // Before the cache shrinks: a fresh index is built through it. Before
+    // the count is awaited: the counter may still be hashing the last
+    // batches on the other core while SQLite sorts.
     super::store::restore_indexes(&mut tx, &dropped).await?;
+    aggregates.finish().await?.write(&mut tx).await?;
     sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
     let details = json!({
         "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
@@ -743,11 +833,36 @@ pub async fn import(
 /// entries per day, instead of one scattered insertion per row of a file in
 /// no date order (a third faster on a shuffled million). An index is sorted,
 /// then each stop moved once: sorting the stops themselves moved each
-/// 700-byte record a dozen times.
-fn by_date(mut batch: Vec<Stop>) -> Vec<Stop> {
+/// 700-byte record a dozen times. The batch is left empty with its room,
+/// to be filled again: a fresh batch is megabytes the system has to zero.
+fn by_date(batch: &mut Vec<Stop>, mut sorted: Vec<Stop>) -> Vec<Stop> {
     let mut order: Vec<u32> = (0..batch.len() as u32).collect();
     order.sort_by(|a, b| batch[*a as usize].stop_date.cmp(&batch[*b as usize].stop_date));
-    order.into_iter().map(|i| std::mem::take(&mut batch[i as usize])).collect()
+    sorted.extend(order.into_iter().map(|i| std::mem::take(&mut batch[i as usize])));
+    batch.clear();
+    sorted
+}
+
+/// Where the reader sends full batches, and gets counted ones back.
+struct Batches {
+    sender: tokio::sync::mpsc::Sender<Vec<Stop>>,
+    returned: std::sync::mpsc::Receiver<Vec<Stop>>,
+}
+
+impl Batches {
+    /// Sends the batch in date order, in a counted batch's room when one
+    /// has come back (its stops are freed here, where they were made).
+    /// False when the writer stopped.
+    fn send(&self, batch: &mut Vec<Stop>) -> bool {
+        let room = match self.returned.try_recv() {
+            Ok(mut counted) => {
+                counted.clear();
+                counted
+            }
+            Err(_) => Vec::with_capacity(batch.len()),
+        };
+        self.sender.blocking_send(by_date(batch, room)).is_ok()
+    }
 }
 
 /// Reads and checks every row, sending full batches of good rows to the
@@ -759,7 +874,7 @@ fn read_rows(
     officers: &HashMap<String, i64>,
     today: time::Date,
     mut report: Report,
-    sender: tokio::sync::mpsc::Sender<Vec<Stop>>,
+    batches: Batches,
 ) -> anyhow::Result<Report> {
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let mut reader = crate::exchange::lines::Reader::new(
@@ -792,6 +907,14 @@ fn read_rows(
         }
     }
     report.unknown_columns = index.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+    // Only the format's own columns: a native column in an Open Policing
+    // file is ignored (and listed), not read.
+    let mut positions = [None; SLOTS];
+    for (name, i) in index.iter().filter(|(k, _)| known.contains(&k.as_str())) {
+        if let Some(n) = slot(name) {
+            positions[n] = Some(*i);
+        }
+    }
     report.unknown_columns.sort();
     if report.problem_count > 0 {
         return Ok(report);
@@ -808,7 +931,7 @@ fn read_rows(
             }
         };
         report.rows += 1;
-        let row = Row { line, record: &record, index: &index, today };
+        let row = Row { line, record: &record, positions: &positions, today };
         let stop = match format {
             Format::Opp => opp_stop(&row, &mut report, officers),
             Format::Native => native_stop(&row, &mut report, officers),
@@ -816,10 +939,8 @@ fn read_rows(
         if let (Some(stop), 0) = (stop, report.problem_count) {
             batch.push(stop);
             if batch.len() == super::store::BULK_ROWS {
-                let full =
-                    by_date(std::mem::replace(&mut batch, Vec::with_capacity(super::store::BULK_ROWS)));
                 // The writer stopped (a database error): stop reading too.
-                if sender.blocking_send(full).is_err() {
+                if !batches.send(&mut batch) {
                     break;
                 }
             }
@@ -829,7 +950,7 @@ fn read_rows(
         report.problem(2, "", "", "the file has a header row but no records");
     }
     if report.problem_count == 0 && !batch.is_empty() {
-        let _ = sender.blocking_send(by_date(batch));
+        let _ = batches.send(&mut batch);
     }
     report.sha256 = fingerprint(reader);
     Ok(report)

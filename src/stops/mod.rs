@@ -138,8 +138,16 @@ pub fn label(choices: Choices, code: &str) -> String {
 }
 
 /// ",a,b," from codes; "" from none.
-pub fn pack(codes: &[String]) -> String {
-    if codes.is_empty() { String::new() } else { format!(",{},", codes.join(",")) }
+pub fn pack<S: AsRef<str>>(codes: &[S]) -> String {
+    let mut packed = String::new();
+    for code in codes {
+        packed.push(',');
+        packed.push_str(code.as_ref());
+    }
+    if !packed.is_empty() {
+        packed.push(',');
+    }
+    packed
 }
 
 pub fn unpack(packed: &str) -> Vec<String> {
