@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::Db;
+use crate::db::{self, Db};
 
 pub async fn write(db: &Db, out: &Path) -> anyhow::Result<String> {
     if out.exists() {
@@ -15,9 +15,9 @@ pub async fn write(db: &Db, out: &Path) -> anyhow::Result<String> {
         std::fs::create_dir_all(parent)?;
     }
     let target = out.to_str().ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
-    sqlx::query("VACUUM INTO $1").bind(target).execute(db).await?;
+    db::query("VACUUM INTO $1").bind(target).execute(db).await?;
     let copy = crate::db::connect(&format!("sqlite://{target}")).await?;
-    let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check").fetch_one(&copy).await?;
+    let (check,): (String,) = db::query_as("PRAGMA integrity_check").fetch_one(&copy).await?;
     let verdict = audit::store::verify(&copy).await?;
     copy.close().await;
     if check != "ok" {

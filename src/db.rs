@@ -5,6 +5,12 @@
 //! SQL in this crate stays portable to PostgreSQL: `$N` placeholders,
 //! INTEGER/TEXT columns, `RETURNING id` for new rows.
 
+mod query;
+
+pub use query::{
+    Builder, Done, On, Query, QueryAs, QueryScalar, Record, Scalar, Value, query, query_as, query_scalar,
+};
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -156,7 +162,7 @@ pub fn now_unix() -> i64 {
 /// instead of 0.2 ms. The key row's time is read by its id, so a page's
 /// link stays `date_id`; `time` is the expression the list orders by.
 pub fn push_after(
-    q: &mut sqlx::QueryBuilder<'_, Sqlite>,
+    q: &mut Builder<'_>,
     table: &str,
     (date_column, time): (&str, &str),
     newest_first: bool,
@@ -186,11 +192,11 @@ mod tests {
         let db = super::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&db).await.unwrap();
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&db).await.unwrap();
-        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&db).await.unwrap();
+        let journal: String = super::query_scalar("PRAGMA journal_mode").fetch_one(&db).await.unwrap();
+        let synchronous: i64 = super::query_scalar("PRAGMA synchronous").fetch_one(&db).await.unwrap();
+        let foreign_keys: i64 = super::query_scalar("PRAGMA foreign_keys").fetch_one(&db).await.unwrap();
         assert_eq!((journal.as_str(), synchronous, foreign_keys), ("wal", 2, 1), "WAL, FULL, foreign keys");
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&db).await.unwrap();
+        let page_size: i64 = super::query_scalar("PRAGMA page_size").fetch_one(&db).await.unwrap();
         assert_eq!(page_size, 16384, "a new file gets the larger pages");
     }
 }

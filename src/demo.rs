@@ -86,7 +86,7 @@ pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static s
     let path = path.split('?').next().unwrap_or(path);
     if Path::new(path).exists() {
         let existing = db::connect(url).await?;
-        let (seeded,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'demo.seed'")
+        let (seeded,): (i64,) = db::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'demo.seed'")
             .fetch_one(&existing)
             .await?;
         existing.close().await;
@@ -228,7 +228,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
     tx.commit().await?;
 
     // Arrests follow some of the stops that ended in a custodial arrest.
-    let arrested: Vec<(i64, String, Option<i64>, String)> = sqlx::query_as(
+    let arrested: Vec<(i64, String, Option<i64>, String)> = db::query_as(
         "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' ORDER BY (id * 7919) % 10007 LIMIT 400",
     )
     .fetch_all(pool)
@@ -346,7 +346,7 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2870);
     let time_zone = "America/New_York";
     let agency_supervisor: i64 =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+        db::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
     // A second reviewer, ICE's, who cannot sign in (no password is known).
     let hash = crate::auth::password::Hasher::default().hash(&crate::web::random_token(24)).await?;
     let ice = NewUser {
@@ -419,7 +419,7 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
 async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
     // The place decides which minutes D9's aggregate keeps: set together.
     let mut tx = db::begin_write(pool).await?;
-    sqlx::query(
+    db::query(
         "UPDATE agency SET population_shares = 'white=61.9; hispanic=28.6; black=6.4; asian=1.6; native_american=0.3; pacific_islander=0.1', \
          latitude = 26.142, longitude = -81.795 WHERE id = 1",
     )
@@ -428,9 +428,9 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
     crate::stops::aggregates::place_changed(&mut tx).await?;
     tx.commit().await?;
     let clerk: i64 =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'clerk'").fetch_one(pool).await?;
+        db::query_scalar("SELECT id FROM users WHERE username = 'clerk'").fetch_one(pool).await?;
     let supervisor: i64 =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+        db::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
     let measures = [
         (
             "L1",
@@ -453,7 +453,7 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
     ];
     let quarter = crate::measures::Period::quarter_to_date(today).from;
     for (n, (code, name, definition, unit, target, better, source)) in measures.into_iter().enumerate() {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = db::query_scalar(
             "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(code)
@@ -471,7 +471,7 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
             let start = crate::measures::Period::quarter_to_date(end).from;
             let value = if n == 0 { 9.0 + ((q * 5) % 7) as f64 } else { (q % 2) as f64 };
             let confirmed = q > 0;
-            sqlx::query(
+            db::query(
                 "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, \
                  logged_at, confirmed_by, confirmed_by_name, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, 'Demo records clerk', $7, $8, $9, $10)",
             )

@@ -4,12 +4,11 @@
 use serde_json::json;
 
 use crate::canonical::Sum;
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::Arrest;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::compliance::exceptions::Authority;
-use crate::db::{Db, begin_write, now_unix};
+use crate::db::{self, Db, begin_write, now_unix};
 
 const COLUMNS: &str = "id, arrest_date, arrest_time, officer_id, stop_id, person_name, person_dob, charges, offense_code, \
      offense_class, priority_level, arrest_type, detainer_lodged, removal_paperwork, warrant_served, transferred_at, \
@@ -53,7 +52,8 @@ pub struct Filter {
 }
 
 pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool), sqlx::Error> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM arrests WHERE 1 = 1"));
+    let mut q: crate::db::Builder =
+        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM arrests WHERE 1 = 1"));
     if let Some(from) = &f.from {
         q.push(" AND arrest_date >= ").push_bind(from.clone());
     }
@@ -92,11 +92,11 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool),
 }
 
 /// One record, from the pool or inside a caller's transaction.
-pub async fn get<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Arrest, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1")).bind(id).fetch_one(db).await
+pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, id: i64) -> Result<Arrest, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
-type Args<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+type Args<'q> = crate::db::QueryAs<'q, (i64,)>;
 
 fn bind<'q>(q: Args<'q>, a: &'q Arrest) -> Args<'q> {
     q.bind(&a.arrest_date)
@@ -144,7 +144,7 @@ pub async fn insert(
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(sqlx::query_as(&sql), &saved).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    let (id,) = bind(db::query_as(&sql), &saved).bind(now).bind(now).fetch_one(&mut **tx).await?;
     saved.id = id;
     note_digests(tx, None, Some(&saved)).await?;
     Ok(saved)
@@ -161,7 +161,7 @@ async fn note_digests(
     for (arrest, sign) in [(before, -1i64), (after, 1)] {
         let Some(a) = arrest else { continue };
         let stored: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT arrests, sum FROM arrest_digests WHERE day = $1")
+            db::query_as("SELECT arrests, sum FROM arrest_digests WHERE day = $1")
                 .bind(&a.arrest_date)
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -174,12 +174,12 @@ async fn note_digests(
             sum.sub(&content)
         }
         if count + sign == 0 {
-            sqlx::query("DELETE FROM arrest_digests WHERE day = $1")
+            db::query("DELETE FROM arrest_digests WHERE day = $1")
                 .bind(&a.arrest_date)
                 .execute(&mut *conn)
                 .await?;
         } else {
-            sqlx::query(
+            db::query(
                 "INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3) \
                  ON CONFLICT (day) DO UPDATE SET arrests = excluded.arrests, sum = excluded.sum",
             )
@@ -207,7 +207,7 @@ pub async fn digests_between(
             .map(|(d, (n, s))| (d, n, s))
             .collect());
     }
-    let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<(String, i64, Vec<u8>)> = db::query_as(
         "SELECT day, arrests, sum FROM arrest_digests WHERE day >= $1 AND day <= $2 ORDER BY day",
     )
     .bind(from)
@@ -231,17 +231,17 @@ fn day_sums(arrests: &[Arrest]) -> std::collections::BTreeMap<String, (i64, Sum)
 /// transaction; returns how many days' digests differed.
 pub async fn rebuild_digests(conn: &mut sqlx::SqliteConnection) -> Result<usize, sqlx::Error> {
     let all: Vec<Arrest> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests")).fetch_all(&mut *conn).await?;
+        db::query_as(&format!("SELECT {COLUMNS} FROM arrests")).fetch_all(&mut *conn).await?;
     let fresh = day_sums(&all);
     let stored: Vec<(String, i64, Vec<u8>)> =
-        sqlx::query_as("SELECT day, arrests, sum FROM arrest_digests").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, arrests, sum FROM arrest_digests").fetch_all(&mut *conn).await?;
     let stored: std::collections::BTreeMap<String, (i64, Sum)> =
         stored.into_iter().map(|(d, n, s)| (d, (n, Sum::from_bytes(&s)))).collect();
     let differing = fresh.iter().filter(|(d, v)| stored.get(*d) != Some(v)).count()
         + stored.keys().filter(|d| !fresh.contains_key(*d)).count();
-    sqlx::query("DELETE FROM arrest_digests").execute(&mut *conn).await?;
+    db::query("DELETE FROM arrest_digests").execute(&mut *conn).await?;
     for (day, (n, sum)) in &fresh {
-        sqlx::query("INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3)")
             .bind(day)
             .bind(n)
             .bind(sum.to_bytes())
@@ -265,7 +265,7 @@ pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
 /// Saves an edit, its exception decided as on create; returns it as saved.
 pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let before: Arrest = sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1"))
+    let before: Arrest = db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1"))
         .bind(arrest.id)
         .fetch_one(&mut *tx)
         .await?;
@@ -279,7 +279,7 @@ pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
     };
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     let sql = format!("UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 RETURNING id", sets.join(", "));
-    bind(sqlx::query_as(&sql), arrest).bind(now_unix()).bind(arrest.id).fetch_one(&mut *tx).await?;
+    bind(db::query_as(&sql), arrest).bind(now_unix()).bind(arrest.id).fetch_one(&mut *tx).await?;
     note_digests(&mut tx, Some(&before), Some(arrest)).await?;
     if before != *arrest {
         let event = Event::new("arrest.update", "arrest", arrest.id)
@@ -304,7 +304,7 @@ pub async fn actions_in(
         "SELECT {COLUMNS} FROM arrests WHERE (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
          AND ($1 IS NULL OR officer_id = $1)"
     );
-    sqlx::query_as(&sql).bind(officer).fetch_all(conn).await
+    db::query_as(&sql).bind(officer).fetch_all(conn).await
 }
 
 /// Sets an arrest's exception (`compliance::exceptions::refresh`).
@@ -314,7 +314,7 @@ pub async fn set_exception(
     exception: &str,
 ) -> Result<(), sqlx::Error> {
     let before = get(&mut *conn, id).await?;
-    sqlx::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
+    db::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
@@ -326,14 +326,14 @@ pub async fn set_exception(
 
 /// Every arrest, in id order (exports).
 pub async fn all(db: &Db) -> Result<Vec<Arrest>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM arrests ORDER BY id")).fetch_all(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM arrests ORDER BY id")).fetch_all(db).await
 }
 
 /// Every arrest dated in [from, to] (measures).
 /// The 287(g) arrests (`Arrest::action_287g`) dated in [from, to], through
 /// the partial index that holds only them.
 pub async fn actions_between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 \
          AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) ORDER BY arrest_date, id"
     ))
@@ -344,7 +344,7 @@ pub async fn actions_between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest
 }
 
 pub async fn between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 ORDER BY arrest_date, id"
     ))
     .bind(from)

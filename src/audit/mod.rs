@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::CurrentUser;
-use crate::db::{Db, Tx};
+use crate::db::{self, Db, Tx};
 
 /// The audit log's last sequence number as a request began. Every change
 /// to the records writes an entry in the same transaction, so anything
@@ -358,7 +358,7 @@ fn choices_of(object_kind: &str, field: &str) -> Option<crate::web::record_form:
 /// `db::begin_write`, so the head cannot move under us).
 pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, sqlx::Error> {
     let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
@@ -379,7 +379,7 @@ pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, s
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    sqlx::query(
+    db::query(
         "INSERT INTO audit_log (seq, at_us, user_id, username, roles, source, action, object_kind, \
          object_id, outcome, details, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",

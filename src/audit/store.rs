@@ -1,10 +1,8 @@
 //! Reading the audit log: filtered pages, the head, and the whole chain in
 //! batches for verification and export. There is no update or delete.
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use super::{Entry, Verdict, Verifier};
-use crate::db::Db;
+use crate::db::{self, Db};
 
 const COLUMNS: &str = "seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash";
 const BATCH: i64 = 2000;
@@ -20,7 +18,7 @@ pub struct Filter {
     pub to_us: Option<i64>,
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+fn push_filter(q: &mut crate::db::Builder<'_>, f: &Filter) {
     q.push(" WHERE 1 = 1");
     if !f.username.is_empty() {
         q.push(" AND username = ").push_bind(f.username.clone());
@@ -43,14 +41,14 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
 }
 
 pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
-    let mut q = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
+    let mut q = crate::db::Builder::new("SELECT COUNT(*) FROM audit_log");
     push_filter(&mut q, f);
     let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
     Ok(n)
 }
 
 pub async fn page(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log"));
+    let mut q = crate::db::Builder::new(format!("SELECT {COLUMNS} FROM audit_log"));
     push_filter(&mut q, f);
     q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     q.build_query_as().fetch_all(db).await
@@ -64,7 +62,7 @@ pub async fn distinct(db: &Db, column: &str) -> Result<Vec<String>, sqlx::Error>
         _ => "username",
     };
     let rows: Vec<(String,)> =
-        sqlx::query_as(&format!("SELECT DISTINCT {column} FROM audit_log ORDER BY {column}"))
+        db::query_as(&format!("SELECT DISTINCT {column} FROM audit_log ORDER BY {column}"))
             .fetch_all(db)
             .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
@@ -72,7 +70,7 @@ pub async fn distinct(db: &Db, column: &str) -> Result<Vec<String>, sqlx::Error>
 
 /// One record's history: its entries, newest first (the most recent 200).
 pub async fn history_of(db: &Db, object_kind: &str, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_log WHERE object_kind = $1 AND object_id = $2 ORDER BY seq DESC LIMIT 200"
     ))
     .bind(object_kind)
@@ -83,7 +81,7 @@ pub async fn history_of(db: &Db, object_kind: &str, id: i64) -> Result<Vec<Entry
 
 /// The latest entry's sequence number and hash.
 pub async fn head(db: &Db) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(db).await
+    db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(db).await
 }
 
 /// Calls `each` on every entry in order, a batch at a time, so the whole
@@ -92,7 +90,7 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Entry) -> bool) -> Result<(
     let mut after = 0i64;
     loop {
         let batch: Vec<Entry> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+            db::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
                 .bind(after)
                 .bind(BATCH)
                 .fetch_all(db)
@@ -165,20 +163,19 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
     let mut tx = crate::db::begin_write(db).await?;
     let Some(first) = first_with_personal_digest(&mut *tx, &sign_offs).await? else { return Ok(0) };
     let legacy_sign_offs: std::collections::HashSet<i64> = v1_arrest_sign_offs.iter().copied().collect();
-    let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+    let prev: Option<String> = db::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
         .bind(first - 1)
         .fetch_optional(&mut *tx)
         .await?;
     let mut prev_hash = prev.unwrap_or_else(|| super::GENESIS.to_string());
-    let old_head: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut *tx).await?;
+    let old_head: (i64, String) =
+        db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_one(&mut *tx).await?;
+    db::query("DROP TRIGGER audit_log_no_update").execute(&mut *tx).await?;
     let (mut changed, mut rechained) = (0u64, 0u64);
     let mut after = first - 1;
     loop {
         let batch: Vec<Entry> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+            db::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
                 .bind(after)
                 .bind(BATCH)
                 .fetch_all(&mut *tx)
@@ -194,7 +191,7 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
             }
             entry.prev_hash = prev_hash;
             entry.hash = entry.compute_hash();
-            sqlx::query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+            db::query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
                 .bind(entry.details.to_string())
                 .bind(&entry.prev_hash)
                 .bind(&entry.hash)
@@ -205,7 +202,7 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
             rechained += 1;
         }
     }
-    sqlx::query(
+    db::query(
         "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log \
          BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
     )
@@ -253,10 +250,10 @@ fn withhold_digests(
 
 /// The first audit entry that still holds a plain digest of personal data.
 async fn first_with_personal_digest<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+    db: impl Into<crate::db::On<'e>>,
     v1_arrest_sign_offs: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    db::query_scalar(
         "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
          OR (action LIKE 'sign_off.%' AND json_type(details, '$.record_hash') = 'text' \
              AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))))",

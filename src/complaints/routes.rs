@@ -1,6 +1,7 @@
 //! Complaint pages. Clerks write; clerks, supervisors, reviewers and
 //! auditors read.
 
+use crate::db;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -193,7 +194,7 @@ async fn route_post_edit(
 
 async fn exists(state: &AppState, table: &str, id: &str) -> AppResult<Vec<i64>> {
     let Ok(id) = id.trim().parse::<i64>() else { return Ok(Vec::new()) };
-    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
+    let found: Option<i64> = db::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&state.db)
         .await?;

@@ -1,11 +1,10 @@
 //! Queries on complaints; every change with its audit entry.
 
 use serde_json::json;
-use sqlx::Sqlite;
 
 use super::Complaint;
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{Db, begin_write, now_unix};
+use crate::db::{self, Db, begin_write, now_unix};
 
 const COLUMNS: &str = "id, received_on, channel, allegation, summary, officers, stop_id, arrest_id, forwarded_to, \
      forwarded_on, disposition, closed_on";
@@ -45,8 +44,8 @@ pub struct Filter {
 }
 
 pub async fn filtered(db: &Db, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error> {
-    let mut q: sqlx::QueryBuilder<Sqlite> =
-        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM complaints WHERE 1 = 1"));
+    let mut q: crate::db::Builder =
+        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM complaints WHERE 1 = 1"));
     if !f.allegation.is_empty() {
         q.push(" AND allegation = ").push_bind(f.allegation.clone());
     }
@@ -79,7 +78,7 @@ pub async fn filtered(db: &Db, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error
 /// The ids of the complaints involving 287(g) (`INVOLVES_287G`).
 pub async fn involving_287g(db: &Db) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
     let ids: Vec<i64> =
-        sqlx::query_scalar(&format!("SELECT id FROM complaints WHERE {INVOLVES_287G}")).fetch_all(db).await?;
+        db::query_scalar(&format!("SELECT id FROM complaints WHERE {INVOLVES_287G}")).fetch_all(db).await?;
     Ok(ids.into_iter().collect())
 }
 
@@ -90,7 +89,7 @@ pub async fn received_or_closed_between(
     from: &str,
     to: &str,
 ) -> Result<Vec<Complaint>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM complaints WHERE (received_on >= $1 AND received_on <= $2) \
          OR (closed_on >= $1 AND closed_on <= $2) ORDER BY received_on DESC, id DESC"
     ))
@@ -101,7 +100,7 @@ pub async fn received_or_closed_between(
 }
 
 pub async fn list(db: &Db, allegation: &str, disposition: &str) -> Result<Vec<Complaint>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM complaints WHERE ($1 = '' OR allegation = $1) AND ($2 = '' OR disposition = $2) \
          ORDER BY received_on DESC, id DESC LIMIT 500"
     ))
@@ -113,14 +112,14 @@ pub async fn list(db: &Db, allegation: &str, disposition: &str) -> Result<Vec<Co
 
 /// Every complaint, in id order (the export: all of them, not a page).
 pub async fn all(db: &Db) -> Result<Vec<Complaint>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM complaints ORDER BY id")).fetch_all(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM complaints ORDER BY id")).fetch_all(db).await
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Complaint, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")).bind(id).fetch_one(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
-type Args<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+type Args<'q> = crate::db::QueryAs<'q, (i64,)>;
 
 fn bind<'q>(q: Args<'q>, c: &'q Complaint) -> Args<'q> {
     q.bind(&c.received_on)
@@ -145,7 +144,7 @@ pub async fn insert(tx: &mut crate::db::Tx, c: &Complaint) -> Result<i64, sqlx::
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(sqlx::query_as(&sql), c).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    let (id,) = bind(db::query_as(&sql), c).bind(now).bind(now).fetch_one(&mut **tx).await?;
     Ok(id)
 }
 
@@ -165,14 +164,14 @@ pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::
 
 pub async fn update(db: &Db, actor: &Actor, c: &Complaint) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let before: Complaint = sqlx::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1"))
+    let before: Complaint = db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1"))
         .bind(c.id)
         .fetch_one(&mut *tx)
         .await?;
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     let sql =
         format!("UPDATE complaints SET {}, updated_at = $12 WHERE id = $13 RETURNING id", sets.join(", "));
-    bind(sqlx::query_as(&sql), c).bind(now_unix()).bind(c.id).fetch_one(&mut *tx).await?;
+    bind(db::query_as(&sql), c).bind(now_unix()).bind(c.id).fetch_one(&mut *tx).await?;
     if before != *c {
         audit::record(&mut tx, actor, Event::new("complaint.update", "complaint", c.id).changes(&before, c))
             .await?;

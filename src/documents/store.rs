@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Document, Version};
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{Db, Tx, begin_write, now_unix};
+use crate::db::{self, Db, Tx, begin_write, now_unix};
 
 const SELECT: &str = "SELECT d.id, d.title, d.kind, d.officer_id, d.training_record_id, d.created_at, \
      v.version, v.content_type FROM documents d JOIN document_versions v ON v.document_id = d.id \
@@ -14,29 +14,29 @@ const SELECT_VERSION: &str = "SELECT id, document_id, version, original_name, st
      sha256, uploaded_by, uploaded_at, note FROM document_versions";
 
 pub async fn list(db: &Db) -> Result<Vec<Document>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY d.kind, d.title, d.id")).fetch_all(db).await
+    db::query_as(&format!("{SELECT} ORDER BY d.kind, d.title, d.id")).fetch_all(db).await
 }
 
 pub async fn for_officer(db: &Db, officer_id: i64) -> Result<Vec<Document>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE d.officer_id = $1 ORDER BY d.created_at DESC, d.id DESC"))
+    db::query_as(&format!("{SELECT} WHERE d.officer_id = $1 ORDER BY d.created_at DESC, d.id DESC"))
         .bind(officer_id)
         .fetch_all(db)
         .await
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Document, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_one(db).await
+    db::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_one(db).await
 }
 
 pub async fn versions(db: &Db, id: i64) -> Result<Vec<Version>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 ORDER BY version DESC"))
+    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 ORDER BY version DESC"))
         .bind(id)
         .fetch_all(db)
         .await
 }
 
 pub async fn version(db: &Db, id: i64, version: i64) -> Result<Version, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND version = $2"))
+    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND version = $2"))
         .bind(id)
         .bind(version)
         .fetch_one(db)
@@ -68,11 +68,11 @@ async fn insert_version(
     upload: &Upload,
 ) -> Result<i64, sqlx::Error> {
     let (version,): (i64,) =
-        sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1")
+        db::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1")
             .bind(document_id)
             .fetch_one(&mut **tx)
             .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO document_versions (document_id, version, original_name, stored_name, content_type, size_bytes, \
          sha256, uploaded_by, uploaded_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -98,7 +98,7 @@ async fn insert_version(
 
 pub async fn create(db: &Db, actor: &Actor, doc: &NewDocument, upload: &Upload) -> Result<i64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO documents (title, kind, officer_id, training_record_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(&doc.title)

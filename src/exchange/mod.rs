@@ -9,6 +9,7 @@
 pub mod lines;
 pub mod routes;
 
+use crate::db;
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
@@ -274,7 +275,7 @@ fn money(cents: i64) -> String {
 
 /// The rows of a kind as CSV; `personal` keeps names and dates of birth.
 pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::Result<(Vec<u8>, usize)> {
-    let badges: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, badge FROM officers")
+    let badges: HashMap<i64, String> = db::query_as::<(i64, String)>("SELECT id, badge FROM officers")
         .fetch_all(db)
         .await?
         .into_iter()
@@ -413,12 +414,11 @@ pub async fn import(
     again: &str,
 ) -> anyhow::Result<(Vec<String>, bool)> {
     let sha256 = hex::encode(Sha256::digest(bytes));
-    let seen: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2")
-            .bind(format!("{}.import", kind.name()))
-            .bind(format!("%\"sha256\":\"{sha256}\"%"))
-            .fetch_one(db)
-            .await?;
+    let seen: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2")
+        .bind(format!("{}.import", kind.name()))
+        .bind(format!("%\"sha256\":\"{sha256}\"%"))
+        .fetch_one(db)
+        .await?;
     if seen > 0 && !force {
         let line =
             format!("This file was imported before (SHA-256 {sha256}), so nothing was imported. {again}");
@@ -428,9 +428,9 @@ pub async fn import(
     // Badges match without regard to case, as they are unique.
     let badges = crate::officers::store::ids_by_badge(db).await?;
     let stops: std::collections::HashSet<i64> =
-        sqlx::query_scalar("SELECT id FROM stops").fetch_all(db).await?.into_iter().collect();
+        db::query_scalar("SELECT id FROM stops").fetch_all(db).await?.into_iter().collect();
     let arrests: std::collections::HashSet<i64> =
-        sqlx::query_scalar("SELECT id FROM arrests").fetch_all(db).await?.into_iter().collect();
+        db::query_scalar("SELECT id FROM arrests").fetch_all(db).await?.into_iter().collect();
     let officer_ids: std::collections::HashSet<i64> = badges.values().copied().collect();
     let layout = kind.layout();
     let officer_of = |form: &RecordForm, column: &str| {

@@ -18,7 +18,7 @@ use super::{Period, Unit, format_value};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Role, guard, see_other};
-use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
 use crate::error::{AppError, AppResult};
 use crate::web::{FieldErrors, PageCtx, flash, parse_date, unprocessable};
 
@@ -122,13 +122,11 @@ const VALUE_COLUMNS: &str = "id, measure_id, period_from, period_to, value, sour
      logged_at, confirmed_by_name, confirmed_at";
 
 pub async fn measures(db: &Db) -> Result<Vec<LoggedMeasure>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures ORDER BY code"))
-        .fetch_all(db)
-        .await
+    db::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures ORDER BY code")).fetch_all(db).await
 }
 
 pub async fn values(db: &Db) -> Result<Vec<LoggedValue>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values ORDER BY period_from DESC, id DESC"))
+    db::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values ORDER BY period_from DESC, id DESC"))
         .fetch_all(db)
         .await
 }
@@ -136,7 +134,7 @@ pub async fn values(db: &Db) -> Result<Vec<LoggedValue>, sqlx::Error> {
 /// Values logged for periods that lie within `period`.
 pub async fn reported(db: &Db, period: Period) -> Result<Vec<Reported>, sqlx::Error> {
     let measures = measures(db).await?;
-    let values: Vec<LoggedValue> = sqlx::query_as(&format!(
+    let values: Vec<LoggedValue> = db::query_as(&format!(
         "SELECT {VALUE_COLUMNS} FROM logged_values WHERE period_from >= $1 AND period_to <= $2 ORDER BY period_from, id"
     ))
     .bind(period.from_text())
@@ -287,7 +285,7 @@ async fn route_post_define(
     }
     if errors.is_empty() {
         let mut tx = begin_write(&state.db).await?;
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let inserted: Result<(i64,), sqlx::Error> = db::query_as(
             "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&code)
@@ -354,7 +352,7 @@ async fn route_post_value(
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     if let (true, Some(value)) = (errors.is_empty(), value) {
         let mut tx = begin_write(&state.db).await?;
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let inserted: Result<(i64,), sqlx::Error> = db::query_as(
             "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -412,7 +410,7 @@ async fn route_post_confirm(
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     let mut tx = begin_write(&state.db).await?;
     let value: LoggedValue =
-        sqlx::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values WHERE id = $1"))
+        db::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -429,7 +427,7 @@ async fn route_post_confirm(
         flash(&session, why).await?;
         return Ok(see_other("/logged-measures"));
     }
-    sqlx::query(
+    db::query(
         "UPDATE logged_values SET confirmed_by = $1, confirmed_by_name = $2, confirmed_at = $3 WHERE id = $4",
     )
     .bind(user.id)

@@ -4,6 +4,7 @@
 //! table, and a link from each measure to the records behind it (the list
 //! pages, which leave out personal data for reviewers and auditors).
 
+use crate::db;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -81,12 +82,12 @@ async fn route_post_settings(
         return Ok(crate::web::unprocessable(view));
     }
     let mut tx = crate::db::begin_write(&state.db).await?;
-    let before = sqlx::query_as::<_, (String, Option<f64>, Option<f64>)>(
+    let before = db::query_as::<(String, Option<f64>, Option<f64>)>(
         "SELECT population_shares, latitude, longitude FROM agency WHERE id = 1",
     )
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("UPDATE agency SET population_shares = $1, latitude = $2, longitude = $3 WHERE id = 1")
+    db::query("UPDATE agency SET population_shares = $1, latitude = $2, longitude = $3 WHERE id = 1")
         .bind(form.population_shares.trim())
         .bind(latitude)
         .bind(longitude)

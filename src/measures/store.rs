@@ -9,7 +9,7 @@ use serde_json::json;
 use super::equity::{AGE_BANDS, Counts, Grouped, equity_measures};
 use super::program::{Data, accountability_groups, enforcement_mix, program_measures};
 use super::{Measure, Period};
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::stops::aggregates::Tally;
 use crate::web::format_date;
 
@@ -158,7 +158,7 @@ async fn completeness(
     let (complete, all) = stops.completeness();
     let mut out = vec![("stops", complete, all)];
     for (kind, sql) in checks {
-        let (all, complete): (i64, Option<i64>) = sqlx::query_as(sql)
+        let (all, complete): (i64, Option<i64>) = db::query_as(sql)
             .bind(format_date(period.from))
             .bind(format_date(period.to))
             .fetch_one(db)
@@ -201,7 +201,7 @@ pub struct EquitySettings {
 }
 
 pub async fn equity_settings(db: &Db) -> Result<EquitySettings, sqlx::Error> {
-    sqlx::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = 1")
+    db::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = 1")
         .fetch_one(db)
         .await
 }

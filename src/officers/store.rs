@@ -1,11 +1,10 @@
 //! Queries on officers and designations; every change with its audit entry.
 
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::{Designation, Officer};
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{Db, begin_write, is_unique_violation};
+use crate::db::{self, Db, begin_write, is_unique_violation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfficerError {
@@ -34,7 +33,7 @@ pub struct Filter {
 }
 
 pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("{SELECT} WHERE 1 = 1"));
+    let mut q: crate::db::Builder = crate::db::Builder::new(format!("{SELECT} WHERE 1 = 1"));
     let search = filter.search.trim().to_lowercase();
     if !search.is_empty() {
         let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
@@ -64,30 +63,26 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Officer, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(db).await
+    db::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
 /// Officers for the supervisor list (everyone but `except`).
 pub async fn choices(db: &Db, except: Option<i64>) -> Result<Vec<Officer>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE id <> $1 AND status <> 'separated' ORDER BY last_name, first_name"
-    ))
-    .bind(except.unwrap_or(0))
-    .fetch_all(db)
-    .await
+    db::query_as(&format!("{SELECT} WHERE id <> $1 AND status <> 'separated' ORDER BY last_name, first_name"))
+        .bind(except.unwrap_or(0))
+        .fetch_all(db)
+        .await
 }
 
 pub async fn designations_of(db: &Db, officer_id: i64) -> Result<Vec<Designation>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"))
+    db::query_as(&format!("{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"))
         .bind(officer_id)
         .fetch_all(db)
         .await
 }
 
-pub async fn all_designations<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
-) -> Result<Vec<Designation>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"))
+pub async fn all_designations<'e>(db: impl Into<crate::db::On<'e>>) -> Result<Vec<Designation>, sqlx::Error> {
+    db::query_as(&format!("{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"))
         .fetch_all(db)
         .await
 }
@@ -114,7 +109,7 @@ pub async fn evidence_in(
 
 /// Every officer, inside a write transaction.
 pub async fn all_in(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Officer>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await
+    db::query_as(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await
 }
 
 /// The key badges are matched by: unique without regard to case, so
@@ -125,18 +120,18 @@ pub fn badge_key(badge: &str) -> String {
 
 /// Officer ids by `badge_key`, for imports that name officers by badge.
 pub async fn ids_by_badge(db: &Db) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT badge, id FROM officers").fetch_all(db).await?;
+    let rows: Vec<(String, i64)> = db::query_as("SELECT badge, id FROM officers").fetch_all(db).await?;
     Ok(rows.into_iter().map(|(badge, id)| (badge_key(&badge), id)).collect())
 }
 
 /// Whether another officer than `except` has this badge, in any case.
 pub async fn badge_taken<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+    db: impl Into<crate::db::On<'e>>,
     badge: &str,
     except: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM officers WHERE UPPER(badge) = $1 AND id <> $2 LIMIT 1")
+        db::query_scalar("SELECT id FROM officers WHERE UPPER(badge) = $1 AND id <> $2 LIMIT 1")
             .bind(badge_key(badge))
             .bind(except.unwrap_or(0))
             .fetch_optional(db)
@@ -145,7 +140,7 @@ pub async fn badge_taken<'e>(
 }
 
 pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+    db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
         .bind(id)
         .bind(officer_id)
         .fetch_one(db)
@@ -167,7 +162,7 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
     if badge_taken(&mut *tx, &officer.badge, None).await? {
         return Err(OfficerError::BadgeTaken);
     }
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
@@ -200,8 +195,8 @@ pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), Off
         return Err(OfficerError::BadgeTaken);
     }
     let before: Officer =
-        sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(officer.id).fetch_one(&mut *tx).await?;
-    sqlx::query(
+        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(officer.id).fetch_one(&mut *tx).await?;
+    db::query(
         "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
          status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10",
     )
@@ -234,7 +229,7 @@ pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), Off
     Ok(())
 }
 
-type IdQuery<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+type IdQuery<'q> = crate::db::QueryAs<'q, (i64,)>;
 
 fn bind_designation<'q>(q: IdQuery<'q>, d: &'q Designation) -> IdQuery<'q> {
     q.bind(&d.model)
@@ -259,7 +254,7 @@ pub async fn add_designation(
     d: &Designation,
 ) -> Result<i64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let q = sqlx::query_as(
+    let q = db::query_as(
         "INSERT INTO designations (model, nominated_on, citizenship_verified_on, agency_background_on, ice_background_on, \
          training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, credential_received_on, \
          withdrawn_on, withdrawal_reason, officer_id) \
@@ -287,12 +282,12 @@ pub async fn update_designation(
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let before: Designation =
-        sqlx::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+        db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
             .bind(id)
             .bind(officer_id)
             .fetch_one(&mut *tx)
             .await?;
-    let q = sqlx::query_as(
+    let q = db::query_as(
         "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
          ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
          credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
@@ -315,7 +310,7 @@ pub async fn update_designation(
 /// The officer's change history: entries on the officer and on each of
 /// their designations, newest first.
 pub async fn history(db: &Db, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(
+    db::query_as(
         "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash \
          FROM audit_log WHERE (object_kind = 'officer' AND object_id = $1) \
          OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2)) \

@@ -2,7 +2,7 @@
 
 use super::{Leads, PayPeriod};
 use crate::audit::{self, Actor, Event};
-use crate::db::{Db, begin_write, is_unique_violation};
+use crate::db::{self, Db, begin_write, is_unique_violation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayError {
@@ -16,21 +16,21 @@ const PAY: &str = "SELECT id, officer_id, period_start, period_end, base_pay_cen
 const LEADS: &str = "SELECT id, officer_id, quarter, received, located FROM leads";
 
 pub async fn pay_of(db: &Db, officer_id: i64) -> Result<Vec<PayPeriod>, sqlx::Error> {
-    sqlx::query_as(&format!("{PAY} WHERE officer_id = $1 ORDER BY period_start DESC"))
+    db::query_as(&format!("{PAY} WHERE officer_id = $1 ORDER BY period_start DESC"))
         .bind(officer_id)
         .fetch_all(db)
         .await
 }
 
 pub async fn leads_of(db: &Db, officer_id: i64) -> Result<Vec<Leads>, sqlx::Error> {
-    sqlx::query_as(&format!("{LEADS} WHERE officer_id = $1 ORDER BY quarter DESC"))
+    db::query_as(&format!("{LEADS} WHERE officer_id = $1 ORDER BY quarter DESC"))
         .bind(officer_id)
         .fetch_all(db)
         .await
 }
 
 pub async fn pay_period(db: &Db, officer_id: i64, id: i64) -> Result<PayPeriod, sqlx::Error> {
-    sqlx::query_as(&format!("{PAY} WHERE id = $1 AND officer_id = $2"))
+    db::query_as(&format!("{PAY} WHERE id = $1 AND officer_id = $2"))
         .bind(id)
         .bind(officer_id)
         .fetch_one(db)
@@ -38,7 +38,7 @@ pub async fn pay_period(db: &Db, officer_id: i64, id: i64) -> Result<PayPeriod, 
 }
 
 pub async fn leads(db: &Db, officer_id: i64, id: i64) -> Result<Leads, sqlx::Error> {
-    sqlx::query_as(&format!("{LEADS} WHERE id = $1 AND officer_id = $2"))
+    db::query_as(&format!("{LEADS} WHERE id = $1 AND officer_id = $2"))
         .bind(id)
         .bind(officer_id)
         .fetch_one(db)
@@ -52,13 +52,13 @@ fn duplicate(e: sqlx::Error) -> PayError {
 /// Inserts or, with an id, updates a pay period.
 pub async fn save_pay(db: &Db, actor: &Actor, officer_id: i64, p: &PayPeriod) -> Result<i64, PayError> {
     let mut tx = begin_write(db).await?;
-    let before: Option<PayPeriod> = sqlx::query_as(&format!("{PAY} WHERE id = $1 AND officer_id = $2"))
+    let before: Option<PayPeriod> = db::query_as(&format!("{PAY} WHERE id = $1 AND officer_id = $2"))
         .bind(p.id)
         .bind(officer_id)
         .fetch_optional(&mut *tx)
         .await?;
     let (id,): (i64,) = match &before {
-        Some(_) => sqlx::query_as(
+        Some(_) => db::query_as(
             "UPDATE pay_periods SET period_start = $1, period_end = $2, base_pay_cents = $3, overtime_hours = $4, \
              overtime_pay_cents = $5 WHERE id = $6 RETURNING id",
         )
@@ -68,7 +68,7 @@ pub async fn save_pay(db: &Db, actor: &Actor, officer_id: i64, p: &PayPeriod) ->
         .bind(p.overtime_hours)
         .bind(p.overtime_pay_cents)
         .bind(p.id),
-        None => sqlx::query_as(
+        None => db::query_as(
             "INSERT INTO pay_periods (period_start, period_end, base_pay_cents, overtime_hours, overtime_pay_cents, officer_id) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -91,20 +91,20 @@ pub async fn save_pay(db: &Db, actor: &Actor, officer_id: i64, p: &PayPeriod) ->
 
 pub async fn save_leads(db: &Db, actor: &Actor, officer_id: i64, l: &Leads) -> Result<i64, PayError> {
     let mut tx = begin_write(db).await?;
-    let before: Option<Leads> = sqlx::query_as(&format!("{LEADS} WHERE id = $1 AND officer_id = $2"))
+    let before: Option<Leads> = db::query_as(&format!("{LEADS} WHERE id = $1 AND officer_id = $2"))
         .bind(l.id)
         .bind(officer_id)
         .fetch_optional(&mut *tx)
         .await?;
     let (id,): (i64,) = match &before {
-        Some(_) => sqlx::query_as(
+        Some(_) => db::query_as(
             "UPDATE leads SET quarter = $1, received = $2, located = $3 WHERE id = $4 RETURNING id",
         )
         .bind(&l.quarter)
         .bind(l.received)
         .bind(l.located)
         .bind(l.id),
-        None => sqlx::query_as(
+        None => db::query_as(
             "INSERT INTO leads (quarter, received, located, officer_id) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(&l.quarter)
@@ -124,7 +124,7 @@ pub async fn save_leads(db: &Db, actor: &Actor, officer_id: i64, l: &Leads) -> R
 
 /// Inserts a pay period inside the caller's transaction (imports).
 pub async fn insert_pay(tx: &mut crate::db::Tx, p: &PayPeriod) -> Result<i64, PayError> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO pay_periods (period_start, period_end, base_pay_cents, overtime_hours, overtime_pay_cents, officer_id) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -142,7 +142,7 @@ pub async fn insert_pay(tx: &mut crate::db::Tx, p: &PayPeriod) -> Result<i64, Pa
 
 /// Inserts quarterly leads inside the caller's transaction (imports).
 pub async fn insert_leads(tx: &mut crate::db::Tx, l: &Leads) -> Result<i64, PayError> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO leads (quarter, received, located, officer_id) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(&l.quarter)
@@ -156,9 +156,9 @@ pub async fn insert_leads(tx: &mut crate::db::Tx, l: &Leads) -> Result<i64, PayE
 }
 
 pub async fn all_pay(db: &Db) -> Result<Vec<PayPeriod>, sqlx::Error> {
-    sqlx::query_as(&format!("{PAY} ORDER BY officer_id, period_start")).fetch_all(db).await
+    db::query_as(&format!("{PAY} ORDER BY officer_id, period_start")).fetch_all(db).await
 }
 
 pub async fn all_leads(db: &Db) -> Result<Vec<Leads>, sqlx::Error> {
-    sqlx::query_as(&format!("{LEADS} ORDER BY officer_id, quarter")).fetch_all(db).await
+    db::query_as(&format!("{LEADS} ORDER BY officer_id, quarter")).fetch_all(db).await
 }

@@ -13,7 +13,7 @@ use super::{Cover, OfficerRow, Report, forms};
 use crate::audit::{self, Actor, Event};
 use crate::canonical::HashWriter;
 use crate::canonical::Sum;
-use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
 use crate::measures::store::Source;
@@ -184,7 +184,7 @@ pub async fn generate(
             continue;
         }
         let next: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetch_one(db).await?;
+            db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetch_one(db).await?;
         let generated_at = now_unix();
         let year = time::OffsetDateTime::from_unix_timestamp(generated_at).map(|t| t.year()).unwrap_or(0);
         let cover = Cover {
@@ -221,7 +221,7 @@ async fn record(
     stored: &crate::documents::files::Stored,
 ) -> Result<Report, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let report: Report = sqlx::query_as(&format!(
+    let report: Report = db::query_as(&format!(
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
          audit_head, file_sha256, file_name, size, data_form) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          RETURNING {COLUMNS}"
@@ -250,11 +250,11 @@ async fn record(
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Report>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports ORDER BY id DESC")).fetch_all(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM reports ORDER BY id DESC")).fetch_all(db).await
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Report, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1")).bind(id).fetch_one(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
 /// What verification found.
@@ -303,7 +303,7 @@ pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
 /// [`verify`] for a file whose SHA-256 (hex) was computed as it arrived.
 pub async fn verify_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Error> {
     let found: Option<Report> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1"))
+        db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1"))
             .bind(&sha256)
             .fetch_optional(db)
             .await?;
@@ -350,7 +350,7 @@ impl Comment {
 }
 
 pub async fn comments(db: &Db) -> Result<Vec<Comment>, sqlx::Error> {
-    sqlx::query_as("SELECT id, report_id, author, body, created_at FROM report_comments ORDER BY id")
+    db::query_as("SELECT id, report_id, author, body, created_at FROM report_comments ORDER BY id")
         .fetch_all(db)
         .await
 }
@@ -364,7 +364,7 @@ pub async fn add_comment(
     body: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO report_comments (report_id, user_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(report_id)

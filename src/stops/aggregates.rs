@@ -8,6 +8,7 @@
 //! records (`Tally::of` is the SQL of issue 6 written once in Rust), and
 //! `check` rebuilds everything from the records to prove it.
 
+use crate::db;
 use std::collections::{BTreeMap, HashMap};
 
 use sqlx::SqliteConnection;
@@ -349,7 +350,7 @@ impl Pending {
         days.sort_unstable_by_key(|(d, _)| *d);
         let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
         let stored: Vec<(String, i64, Vec<u8>)> =
-            sqlx::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2")
+            db::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2")
                 .bind(first.0)
                 .bind(last.0)
                 .fetch_all(&mut *conn)
@@ -431,7 +432,7 @@ const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops,
 /// The band of minutes stop_minutes keeps.
 async fn band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let (from, to): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE id = 1").fetch_one(conn).await?;
+        db::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE id = 1").fetch_one(conn).await?;
     Ok(from.zip(to))
 }
 
@@ -463,7 +464,7 @@ async fn each_stop(conn: &mut SqliteConnection, mut each: impl FnMut(&Stop)) -> 
 /// The aggregates as stored.
 async fn stored(conn: &mut SqliteConnection) -> Result<Tables, sqlx::Error> {
     type TallyRow = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let rows: Vec<TallyRow> = sqlx::query_as(
+    let rows: Vec<TallyRow> = db::query_as(
         "SELECT day, grouping, grp, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
          FROM stop_tallies",
     )
@@ -474,9 +475,9 @@ async fn stored(conn: &mut SqliteConnection) -> Result<Tables, sqlx::Error> {
         .map(|(d, g, x, s, se, h, ar, f, n, i, c, t)| ((d, g, x), [s, se, h, ar, f, n, i, c, t]))
         .collect();
     let minutes: Vec<(String, i64, bool, i64)> =
-        sqlx::query_as("SELECT day, minute, minority, stops FROM stop_minutes").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, minute, minority, stops FROM stop_minutes").fetch_all(&mut *conn).await?;
     let digests: Vec<(String, i64, Vec<u8>)> =
-        sqlx::query_as("SELECT day, stops, sum FROM stop_digests").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, stops, sum FROM stop_digests").fetch_all(&mut *conn).await?;
     Ok(Tables {
         tallies,
         minutes: minutes.into_iter().map(|(d, m, x, n)| ((d, m, x), n)).collect(),
@@ -523,9 +524,9 @@ pub async fn rebuild(
         band: self::band(&mut *conn).await? != band,
     };
     for table in ["stop_tallies", "stop_minutes", "stop_digests"] {
-        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
+        db::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
     }
-    sqlx::query("UPDATE stop_aggregates SET built = 1, band_from = $1, band_to = $2 WHERE id = 1")
+    db::query("UPDATE stop_aggregates SET built = 1, band_from = $1, band_to = $2 WHERE id = 1")
         .bind(band.map(|b| b.0))
         .bind(band.map(|b| b.1))
         .execute(&mut *conn)
@@ -537,7 +538,7 @@ pub async fn rebuild(
 /// The band for the agency's place as the transaction sees it.
 pub async fn place_band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let (lat, lon, zone): (Option<f64>, Option<f64>, String) =
-        sqlx::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = 1")
+        db::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = 1")
             .fetch_one(conn)
             .await?;
     Ok(lat.zip(lon).and_then(|(lat, lon)| dusk_band(lat, lon, &zone)))
@@ -557,8 +558,7 @@ pub async fn place_changed(conn: &mut SqliteConnection) -> Result<(), sqlx::Erro
 /// Whether the aggregates have been built (migration 0017 leaves them
 /// to the first start).
 pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
-    let built: i64 =
-        sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
+    let built: i64 = db::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
     Ok(built != 0)
 }
 
@@ -566,7 +566,7 @@ pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
 /// (the first start after migration 0017).
 pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     let built: i64 =
-        sqlx::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(&mut *conn).await?;
+        db::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(&mut *conn).await?;
     if built == 0 {
         let band = place_band(&mut *conn).await?;
         rebuild(conn, band).await?;
@@ -583,7 +583,7 @@ pub async fn groups_between(
     to: &str,
 ) -> Result<Vec<(String, String, Tally)>, sqlx::Error> {
     type Row = (String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT grouping, grp, SUM(stops), SUM(searches), SUM(hits), SUM(arrests), SUM(force), SUM(no_action), \
          SUM(inquiries), SUM(complete), SUM(timed) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
          GROUP BY grouping, grp",
@@ -608,7 +608,7 @@ pub async fn darkness_days(
     from: &str,
     to: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    db::query_scalar(
         "SELECT day FROM stop_tallies WHERE day >= $1 AND day <= $2 AND timed > 0 AND grouping = 'race' \
          AND grp NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
     )
@@ -634,7 +634,7 @@ pub async fn darkness_counts(
         _ => return Ok(None),
     }
     let dusk = serde_json::to_string(dusk).unwrap_or_default();
-    sqlx::query_as(
+    db::query_as(
         "WITH dusk (day, minute) AS (SELECT key, value FROM json_each($5)) \
          SELECT m.minority, m.minute > dusk.minute, SUM(m.stops) FROM dusk \
          JOIN stop_minutes AS m ON m.day = dusk.day AND m.minute >= $3 AND m.minute <= $4 \
@@ -657,7 +657,7 @@ pub async fn digests_between(
     to: &str,
 ) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {
     let rows: Vec<(String, i64, Vec<u8>)> =
-        sqlx::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2 ORDER BY day")
+        db::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2 ORDER BY day")
             .bind(from)
             .bind(to)
             .fetch_all(conn)

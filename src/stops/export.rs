@@ -8,7 +8,7 @@ use std::io::Write;
 
 use super::import::{Format, NATIVE_COLUMNS, OPP_COLUMNS};
 use super::{Stop, unpack};
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::web::spreadsheet_safe;
 
 fn tf(v: bool) -> String {
@@ -129,7 +129,7 @@ pub fn native_row(s: &Stop, badge: &str) -> Vec<String> {
 
 /// Writes every stop in `format`; returns the number of rows.
 pub async fn export(db: &Db, format: Format, out: impl Write) -> anyhow::Result<u64> {
-    let badges: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, badge FROM officers")
+    let badges: HashMap<i64, String> = db::query_as::<(i64, String)>("SELECT id, badge FROM officers")
         .fetch_all(db)
         .await?
         .into_iter()

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::{GENDERS, NARRATIVE_MAX, RACE_GROUPS, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
 use crate::audit::{self, Actor, Event};
-use crate::db::{Db, begin_write};
+use crate::db::{self, Db, begin_write};
 use crate::web::{counted, format_date, parse_date};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -772,7 +772,7 @@ pub async fn import(
     // indexes take random inserts, and the default 2 MiB cache turns them
     // into disk reads. Restored before the connection goes back (the
     // setting is the connection's, not the transaction's).
-    sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+    db::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
     // Exceptions are decided by the one rule every write path uses; a
     // file's own `exception` column is never taken.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
@@ -785,7 +785,7 @@ pub async fn import(
         // Rows are then appended in id order and need no large cache;
         // building an index sorts in memory up to the cache size, which
         // at 64 MiB took the import's peak from 190 to 270 MiB.
-        sqlx::query("PRAGMA cache_size = -16384").execute(&mut *tx).await?;
+        db::query("PRAGMA cache_size = -16384").execute(&mut *tx).await?;
         super::store::drop_indexes(&mut tx).await?
     } else {
         Vec::new()
@@ -803,13 +803,13 @@ pub async fn import(
     // The file's fingerprint is known once it has been read; a file seen
     // before is refused then, before anything is committed.
     let seen: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
+        db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
             .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
             .fetch_one(&mut *tx)
             .await?;
     report.already_imported = seen > 0 && !force;
     if report.problem_count > 0 || report.already_imported {
-        sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+        db::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
         tx.rollback().await?;
         return Ok(report);
     }
@@ -818,7 +818,7 @@ pub async fn import(
     // batches on the other core while SQLite sorts.
     super::store::restore_indexes(&mut tx, &dropped).await?;
     aggregates.finish().await?.write(&mut tx).await?;
-    sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+    db::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
     let details = json!({
         "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
         "unknown_columns": report.unknown_columns, "unknown_officers": report.unknown_officers.len(),

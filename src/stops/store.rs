@@ -3,13 +3,12 @@
 //! million stops costs what the first does.
 
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::Stop;
 use super::aggregates::{Counter, Pending};
 use crate::audit::{self, Actor, Entry, Event};
 use crate::compliance::exceptions::Authority;
-use crate::db::{Db, begin_write, now_unix};
+use crate::db::{self, Db, begin_write, now_unix};
 
 const COLUMNS: &str = "id, stop_date, stop_time, duration_minutes, location, district, lat, lng, stop_type, \
      call_for_service, officer_id, assignment, years_of_service, perceived_race, perceived_gender, perceived_age, \
@@ -32,7 +31,7 @@ pub struct Filter {
     pub after: Option<(String, i64)>,
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+fn push_filter(q: &mut crate::db::Builder<'_>, f: &Filter) {
     q.push(" WHERE 1 = 1");
     if let Some(from) = &f.from {
         q.push(" AND stop_date >= ").push_bind(from.clone());
@@ -76,7 +75,7 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
 /// into the SQL as a literal: SQLite re-plans a statement whose LIKE
 /// pattern is a bound value every time it runs, which cost a list page a
 /// tenth of its time. Codes are lowercase words; anything else is bound.
-fn push_code(q: &mut QueryBuilder<'_, Sqlite>, column: &str, code: &str) {
+fn push_code(q: &mut crate::db::Builder<'_>, column: &str, code: &str) {
     if code.is_empty() {
         return;
     }
@@ -139,7 +138,7 @@ const LIST_TIME: &str = "COALESCE(stop_time, '')";
 /// One page of stops in the filter's order, and whether more follow. The
 /// stops carry the list's columns (`LIST_COLUMNS`); the rest are empty.
 pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
-    let mut q = QueryBuilder::new(format!("SELECT {LIST_COLUMNS} FROM stops"));
+    let mut q = crate::db::Builder::new(format!("SELECT {LIST_COLUMNS} FROM stops"));
     push_filter(&mut q, f);
     let dir = if f.oldest_first { "ASC" } else { "DESC" };
     if let Some(key) = &f.after {
@@ -152,13 +151,13 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), s
 }
 
 /// One record, from the pool or inside a caller's transaction.
-pub async fn get<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Stop, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
+pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, id: i64) -> Result<Stop, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
 /// The districts in use, for the filter menu (kept as stops are written).
 pub async fn districts(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT name FROM stop_districts ORDER BY name LIMIT 500").fetch_all(db).await
+    db::query_scalar("SELECT name FROM stop_districts ORDER BY name LIMIT 500").fetch_all(db).await
 }
 
 const NOTE_DISTRICT: &str = "INSERT INTO stop_districts (name) VALUES ($1) ON CONFLICT DO NOTHING";
@@ -166,12 +165,12 @@ const NOTE_DISTRICT: &str = "INSERT INTO stop_districts (name) VALUES ($1) ON CO
 /// Records the district of a stop just written, inside its transaction.
 async fn note_district(tx: &mut crate::db::Tx, name: &str) -> Result<(), sqlx::Error> {
     if !name.is_empty() {
-        sqlx::query(NOTE_DISTRICT).bind(name).execute(&mut **tx).await?;
+        db::query(NOTE_DISTRICT).bind(name).execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-type Args<'q> = sqlx::query::QueryAs<'q, Sqlite, (i64,), sqlx::sqlite::SqliteArguments<'q>>;
+type Args<'q> = crate::db::QueryAs<'q, (i64,)>;
 
 fn bind_stop<'q>(q: Args<'q>, s: &'q Stop) -> Args<'q> {
     q.bind(&s.stop_date)
@@ -226,7 +225,7 @@ pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
         "INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({}, $31, $32) RETURNING id",
         placeholders(1, 30)
     );
-    let (id,) = bind_stop(sqlx::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
+    let (id,) = bind_stop(db::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
     let saved = Stop { id, ..stop.clone() };
     let mut aggregates = Pending::load(&mut tx).await?;
@@ -244,14 +243,14 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
     let mut tx = begin_write(db).await?;
     let authority = Authority::load(&mut tx).await?;
     let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
-    let before: Stop = sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1"))
+    let before: Stop = db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1"))
         .bind(stop.id)
         .fetch_one(&mut *tx)
         .await?;
     let sets: Vec<String> =
         FIELDS.split(", ").enumerate().map(|(i, f)| format!("{} = ${}", f.trim(), i + 1)).collect();
     let sql = format!("UPDATE stops SET {}, updated_at = $31 WHERE id = $32 RETURNING id", sets.join(", "));
-    bind_stop(sqlx::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
+    bind_stop(db::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
     let mut aggregates = Pending::load(&mut tx).await?;
     aggregates.remove(&before);
@@ -273,7 +272,7 @@ pub async fn actions_in(
 ) -> Result<Vec<Stop>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM stops WHERE action_287g = 1 AND ($1 IS NULL OR officer_id = $1)");
-    sqlx::query_as(&sql).bind(officer).fetch_all(conn).await
+    db::query_as(&sql).bind(officer).fetch_all(conn).await
 }
 
 /// Sets a stop's exception (`compliance::exceptions::refresh`): a change
@@ -284,7 +283,7 @@ pub async fn set_exception(
     exception: &str,
 ) -> Result<(), sqlx::Error> {
     let before = get(&mut *conn, id).await?;
-    sqlx::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
+    db::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
@@ -312,13 +311,13 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
 /// them, and each rebuild would read the whole table again (0.2 s of a
 /// million stops for the two).
 pub async fn drop_indexes(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
+    let indexes: Vec<(String, String)> = db::query_as(
         "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL AND sql NOT LIKE '%WHERE%'",
     )
     .fetch_all(&mut *conn)
     .await?;
     for (name, _) in &indexes {
-        sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *conn).await?;
+        db::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *conn).await?;
     }
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
@@ -330,11 +329,11 @@ pub async fn restore_indexes(
 ) -> Result<(), sqlx::Error> {
     // SQLite's sorter may use a helper thread for a build: the index is
     // sorted on both cores while nothing else runs.
-    sqlx::query("PRAGMA threads = 2").execute(&mut *conn).await?;
+    db::query("PRAGMA threads = 2").execute(&mut *conn).await?;
     for sql in statements {
-        sqlx::query(sql).execute(&mut *conn).await?;
+        db::query(sql).execute(&mut *conn).await?;
     }
-    sqlx::query("PRAGMA threads = 0").execute(&mut *conn).await.map(|_| ())
+    db::query("PRAGMA threads = 0").execute(&mut *conn).await.map(|_| ())
 }
 
 /// Whether a bulk write of about `rows` stops should rebuild the indexes
@@ -342,7 +341,7 @@ pub async fn restore_indexes(
 /// as the table holds (measured: a random insert costs about three times
 /// an entry of a fresh build).
 pub async fn rebuild_pays(conn: &mut sqlx::SqliteConnection, rows: u64) -> Result<bool, sqlx::Error> {
-    let held: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM stops").fetch_one(conn).await?;
+    let held: Option<i64> = db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(conn).await?;
     Ok(rows as i64 * 2 >= held.unwrap_or(0))
 }
 
@@ -437,7 +436,7 @@ pub async fn batch_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Stop>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT $2"))
+    db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT $2"))
         .bind(after)
         .bind(limit)
         .fetch_all(conn)
@@ -449,7 +448,7 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Stop) -> bool) -> Result<()
     let mut after = 0i64;
     loop {
         let batch: Vec<Stop> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT 5000"))
+            db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT 5000"))
                 .bind(after)
                 .fetch_all(db)
                 .await?;
@@ -473,7 +472,7 @@ pub async fn for_each_between(
 ) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
-        let batch: Vec<Stop> = sqlx::query_as(&format!(
+        let batch: Vec<Stop> = db::query_as(&format!(
             "SELECT {COLUMNS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 AND id > $3 ORDER BY id LIMIT 5000"
         ))
         .bind(from)
@@ -494,7 +493,7 @@ pub async fn actions_between(
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, Option<i64>, String)>, sqlx::Error> {
-    sqlx::query_as(
+    db::query_as(
         "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
     )
     .bind(from)
@@ -510,7 +509,7 @@ pub async fn reasons_of_arrests_between(
     from: &str,
     to: &str,
 ) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String)> = db::query_as(
         "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 \
          AND arrest_date <= $2 AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
     )
@@ -563,7 +562,7 @@ pub async fn groups_from_records(
     type Row = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
     let mut out = Vec::new();
     for (grouping, key) in GROUP_KEYS {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<Row> = db::query_as(&format!(
             "SELECT '{grouping}', {key}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 GROUP BY 2"
         ))
         .bind(from)
@@ -595,7 +594,7 @@ pub async fn darkness_from_records(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64, bool, i64)>, sqlx::Error> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, String)> = db::query_as(
         "SELECT stop_date, stop_time, perceived_race FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
          AND stop_time IS NOT NULL AND perceived_race <> '' \
          AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2",

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::arrests::Arrest;
 use crate::audit::{self, Actor, Event, Outcome};
-use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
 use crate::officers::{Officer, label_of};
 use crate::stops::Stop;
 
@@ -97,7 +97,7 @@ impl Record {
 }
 
 pub async fn load<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+    db: impl Into<crate::db::On<'e>>,
     kind: RecordKind,
     id: i64,
 ) -> Result<Record, sqlx::Error> {
@@ -133,20 +133,20 @@ pub async fn view(
 
 /// Every sign-off, in id order (the report's data fingerprint).
 pub async fn all(db: &Db) -> Result<Vec<SignOff>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM sign_offs ORDER BY id")).fetch_all(db).await
+    db::query_as(&format!("SELECT {COLUMNS} FROM sign_offs ORDER BY id")).fetch_all(db).await
 }
 
 /// Arrest sign-offs made in form `arrest/v1`, whose fingerprints cover the
 /// person's name and date of birth as they are.
 pub async fn v1_arrest_sign_offs(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM sign_offs WHERE record_kind = 'arrest' AND form = 'v1' ORDER BY id")
+    db::query_scalar("SELECT id FROM sign_offs WHERE record_kind = 'arrest' AND form = 'v1' ORDER BY id")
         .fetch_all(db)
         .await
 }
 
 /// Days an action may wait before it is overdue (agency setting).
 pub async fn deadline_days(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(db).await
+    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(db).await
 }
 
 /// Who signs: the account, how they sign, and the officer they are.
@@ -159,7 +159,7 @@ pub struct Reviewer {
 }
 
 pub async fn reviewer(db: &Db, user_id: i64) -> Result<Reviewer, sqlx::Error> {
-    sqlx::query_as("SELECT id, display_name, supervisor_kind, officer_id FROM users WHERE id = $1")
+    db::query_as("SELECT id, display_name, supervisor_kind, officer_id FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(db)
         .await
@@ -167,7 +167,7 @@ pub async fn reviewer(db: &Db, user_id: i64) -> Result<Reviewer, sqlx::Error> {
 
 /// Every decision on one record, oldest first.
 pub async fn for_record(db: &Db, kind: RecordKind, id: i64) -> Result<Vec<SignOff>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM sign_offs WHERE record_kind = $1 AND record_id = $2 ORDER BY id"
     ))
     .bind(kind.as_str())
@@ -178,7 +178,7 @@ pub async fn for_record(db: &Db, kind: RecordKind, id: i64) -> Result<Vec<SignOf
 
 /// Decisions signed in [start, end), oldest first.
 pub async fn signed_between(db: &Db, start: i64, end: i64) -> Result<Vec<SignOff>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db::query_as(&format!(
         "SELECT {COLUMNS} FROM sign_offs WHERE signed_at >= $1 AND signed_at < $2 ORDER BY signed_at, id"
     ))
     .bind(start)
@@ -190,7 +190,7 @@ pub async fn signed_between(db: &Db, start: i64, end: i64) -> Result<Vec<SignOff
 /// When refused self-review attempts happened in [start, end) (S5).
 pub async fn blocked_between(db: &Db, start: i64, end: i64) -> Result<Vec<i64>, sqlx::Error> {
     let at_us: Vec<i64> =
-        sqlx::query_scalar("SELECT at_us FROM audit_log WHERE action = $1 AND at_us >= $2 AND at_us < $3")
+        db::query_scalar("SELECT at_us FROM audit_log WHERE action = $1 AND at_us >= $2 AND at_us < $3")
             .bind(SELF_REVIEW_ACTION)
             .bind(start * 1_000_000)
             .bind(end * 1_000_000)
@@ -200,7 +200,7 @@ pub async fn blocked_between(db: &Db, start: i64, end: i64) -> Result<Vec<i64>, 
 }
 
 async fn latest_decisions(db: &Db) -> Result<HashMap<(String, i64), SignOff>, sqlx::Error> {
-    let rows: Vec<SignOff> = sqlx::query_as(&format!(
+    let rows: Vec<SignOff> = db::query_as(&format!(
         "SELECT {COLUMNS} FROM sign_offs WHERE id IN (SELECT MAX(id) FROM sign_offs GROUP BY record_kind, record_id)"
     ))
     .fetch_all(db)
@@ -218,7 +218,7 @@ pub async fn returned_count(db: &Db) -> Result<usize, sqlx::Error> {
             RecordKind::Stop => "stops",
             RecordKind::Arrest => "arrests",
         };
-        let updated_at: i64 = sqlx::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1"))
+        let updated_at: i64 = db::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1"))
             .bind(s.record_id)
             .fetch_one(db)
             .await?;
@@ -245,13 +245,13 @@ struct ActionRow {
 /// that it cannot differ from what was signed.
 pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec<Item>, sqlx::Error> {
     let latest = latest_decisions(db).await?;
-    let stops: Vec<ActionRow> = sqlx::query_as(
+    let stops: Vec<ActionRow> = db::query_as(
         "SELECT id, stop_date AS day, stop_time AS at, officer_id, updated_at, exception, \
          'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1",
     )
     .fetch_all(db)
     .await?;
-    let arrests: Vec<ActionRow> = sqlx::query_as(
+    let arrests: Vec<ActionRow> = db::query_as(
         "SELECT id, arrest_date AS day, arrest_time AS at, officer_id, updated_at, exception, \
          'Arrest: ' || TRIM(CASE WHEN detainer_lodged = 1 THEN 'detainer lodged; ' ELSE '' END \
          || CASE WHEN removal_paperwork = 1 THEN 'removal paperwork; ' ELSE '' END \
@@ -289,7 +289,7 @@ pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec
 
 /// The users who created or edited a record (from its audit entries).
 async fn authors(conn: &mut SqliteConnection, kind: RecordKind, id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    db::query_scalar(
         "SELECT DISTINCT user_id FROM audit_log WHERE object_kind = $1 AND object_id = $2 \
          AND action IN ($3, $4) AND user_id IS NOT NULL",
     )
@@ -307,7 +307,7 @@ pub async fn written_by(
     db: &Db,
     user_id: i64,
 ) -> Result<std::collections::HashSet<(String, i64)>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String)> = db::query_as(
         "SELECT DISTINCT object_kind, object_id FROM audit_log WHERE user_id = $1 \
          AND action IN ('stop.create', 'stop.update', 'arrest.create', 'arrest.update')",
     )
@@ -380,7 +380,7 @@ pub async fn sign(
             return Err(SignError::Changed(label, r.id));
         }
         let latest: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
+            db::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
                 .bind(r.kind.as_str())
                 .bind(r.id)
                 .fetch_one(&mut *tx)
@@ -389,7 +389,7 @@ pub async fn sign(
             return Err(SignError::Decided(label, r.id));
         }
         let action_at = action_instant(record.date(), record.time(), time_zone);
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let inserted: Result<(i64,), sqlx::Error> = db::query_as(
             "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
              reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -458,13 +458,13 @@ pub async fn insert_past(
     let mut tx = begin_write(db).await?;
     let (kind, id) = (record.kind().as_str(), record.id());
     let latest: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
+        db::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
             .bind(kind)
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
     let hash = record.fingerprint();
-    let sign_off: i64 = sqlx::query_scalar(
+    let sign_off: i64 = db::query_scalar(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
          reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -507,11 +507,11 @@ pub async fn set_reviewer(
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let before: (Option<i64>, String) =
-        sqlx::query_as("SELECT officer_id, supervisor_kind FROM users WHERE id = $1")
+        db::query_as("SELECT officer_id, supervisor_kind FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-    sqlx::query("UPDATE users SET officer_id = $1, supervisor_kind = $2 WHERE id = $3")
+    db::query("UPDATE users SET officer_id = $1, supervisor_kind = $2 WHERE id = $3")
         .bind(officer_id)
         .bind(supervisor_kind)
         .bind(user_id)

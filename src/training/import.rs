@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{TrainingForm, store};
 use crate::audit::{self, Actor, Event};
-use crate::db::{Db, begin_write};
+use crate::db::{self, Db, begin_write};
 
 pub const COLUMNS: [(&str, bool, &str); 6] = [
     ("badge", true, "The officer's badge number, as on the roster."),
@@ -81,7 +81,7 @@ pub async fn import(
 ) -> anyhow::Result<Report> {
     let mut report = Report { sha256: hex::encode(Sha256::digest(bytes)), ..Default::default() };
     let (seen,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1")
+        db::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1")
             .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
             .fetch_one(db)
             .await?;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Course, TrainingRecord};
 use crate::audit::{self, Actor, Event};
-use crate::db::{Db, Tx, begin_write, is_unique_violation};
+use crate::db::{self, Db, Tx, begin_write, is_unique_violation};
 
 const SELECT_COURSE: &str = "SELECT id, name, kind, models, required_hours, max_hours, validity_months, pass_mark, \
      remediation_attempts, active, effective_on FROM courses";
@@ -20,17 +20,17 @@ pub enum CourseError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn courses<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<Vec<Course>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_COURSE} ORDER BY kind, name")).fetch_all(db).await
+pub async fn courses<'e>(db: impl Into<crate::db::On<'e>>) -> Result<Vec<Course>, sqlx::Error> {
+    db::query_as(&format!("{SELECT_COURSE} ORDER BY kind, name")).fetch_all(db).await
 }
 
 pub async fn course(db: &Db, id: i64) -> Result<Course, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_COURSE} WHERE id = $1")).bind(id).fetch_one(db).await
+    db::query_as(&format!("{SELECT_COURSE} WHERE id = $1")).bind(id).fetch_one(db).await
 }
 
 pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64, CourseError> {
     let mut tx = begin_write(db).await?;
-    let before: Option<Course> = sqlx::query_as(&format!("{SELECT_COURSE} WHERE id = $1"))
+    let before: Option<Course> = db::query_as(&format!("{SELECT_COURSE} WHERE id = $1"))
         .bind(course.id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -47,7 +47,7 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
             false,
         ),
     };
-    let mut query = sqlx::query_as::<_, (i64,)>(sql)
+    let mut query = db::query_as::<(i64,)>(sql)
         .bind(&course.name)
         .bind(&course.kind)
         .bind(&course.models)
@@ -77,18 +77,18 @@ pub async fn save_course(db: &Db, actor: &Actor, course: &Course) -> Result<i64,
 }
 
 pub async fn records_of(db: &Db, officer_id: i64) -> Result<Vec<TrainingRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_RECORD} WHERE officer_id = $1 ORDER BY completed_on DESC, id DESC"))
+    db::query_as(&format!("{SELECT_RECORD} WHERE officer_id = $1 ORDER BY completed_on DESC, id DESC"))
         .bind(officer_id)
         .fetch_all(db)
         .await
 }
 
-pub async fn all_records<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<Vec<TrainingRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_RECORD} ORDER BY officer_id, completed_on, id")).fetch_all(db).await
+pub async fn all_records<'e>(db: impl Into<crate::db::On<'e>>) -> Result<Vec<TrainingRecord>, sqlx::Error> {
+    db::query_as(&format!("{SELECT_RECORD} ORDER BY officer_id, completed_on, id")).fetch_all(db).await
 }
 
 pub async fn record(db: &Db, officer_id: i64, id: i64) -> Result<TrainingRecord, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
+    db::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
         .bind(id)
         .bind(officer_id)
         .fetch_one(db)
@@ -98,7 +98,7 @@ pub async fn record(db: &Db, officer_id: i64, id: i64) -> Result<TrainingRecord,
 /// Inserts a record inside the caller's transaction (the form saves one,
 /// the CSV import many, with one audit entry for the whole file).
 pub async fn insert_record(tx: &mut Tx, officer_id: i64, r: &TrainingRecord) -> Result<i64, sqlx::Error> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO training_records (officer_id, course_id, completed_on, hours, scores, provider) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -141,13 +141,12 @@ pub async fn update_record(
     r: &TrainingRecord,
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let before: TrainingRecord =
-        sqlx::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
-            .bind(id)
-            .bind(officer_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query(
+    let before: TrainingRecord = db::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2"))
+        .bind(id)
+        .bind(officer_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    db::query(
         "UPDATE training_records SET course_id = $1, completed_on = $2, hours = $3, scores = $4, provider = $5 \
          WHERE id = $6 AND officer_id = $7",
     )

@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 use super::{Account, LOCKOUT_FAILURES, LOCKOUT_WINDOW_SECS, NewUser};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::auth::Role;
-use crate::db::{Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -32,11 +32,10 @@ const SELECT: &str = "SELECT id, username, display_name, password_hash, must_cha
      failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step, officer_id, supervisor_kind FROM users";
 
 async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result<Account, sqlx::Error> {
-    let roles: Vec<(String,)> =
-        sqlx::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
-            .bind(account.id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let roles: Vec<(String,)> = db::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+        .bind(account.id)
+        .fetch_all(&mut *conn)
+        .await?;
     account.roles = roles.iter().filter_map(|(r,)| Role::parse(r)).collect();
     account.roles.sort();
     Ok(account)
@@ -44,7 +43,7 @@ async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result
 
 async fn fetch(conn: &mut SqliteConnection, id: i64) -> Result<Option<Account>, sqlx::Error> {
     let account: Option<Account> =
-        sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
+        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     match account {
         Some(a) => Ok(Some(with_roles(conn, a).await?)),
         None => Ok(None),
@@ -79,7 +78,7 @@ pub struct ForSession {
 pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::Error> {
     let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
-    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+    let rows: Vec<SessionRow> = db::query_as(&format!(
         "SELECT {}, r.role, (SELECT mfa_policy FROM agency WHERE id = 1) AS mfa_policy, \
          (SELECT MAX(seq) FROM audit_log) AS audit_head \
          FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
@@ -108,7 +107,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Account, sqlx::Error> {
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, sqlx::Error> {
     let mut conn = db.acquire().await?;
-    let account: Option<Account> = sqlx::query_as(&format!("{SELECT} WHERE username = $1"))
+    let account: Option<Account> = db::query_as(&format!("{SELECT} WHERE username = $1"))
         .bind(username)
         .fetch_optional(&mut *conn)
         .await?;
@@ -120,9 +119,9 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
 
 pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
     let mut accounts: Vec<Account> =
-        sqlx::query_as(&format!("{SELECT} ORDER BY username")).fetch_all(db).await?;
+        db::query_as(&format!("{SELECT} ORDER BY username")).fetch_all(db).await?;
     let roles: Vec<(i64, String)> =
-        sqlx::query_as("SELECT user_id, role FROM user_roles").fetch_all(db).await?;
+        db::query_as("SELECT user_id, role FROM user_roles").fetch_all(db).await?;
     for account in &mut accounts {
         account.roles =
             roles.iter().filter(|(u, _)| *u == account.id).filter_map(|(_, r)| Role::parse(r)).collect();
@@ -134,7 +133,7 @@ pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
 /// Whether any administrator can sign in; `serve` says how to create the
 /// first one when none can.
 pub async fn has_administrator(db: &Db) -> Result<bool, sqlx::Error> {
-    let (n,): (i64,) = sqlx::query_as(
+    let (n,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
          WHERE r.role = 'administrator' AND u.disabled = 0",
     )
@@ -144,7 +143,7 @@ pub async fn has_administrator(db: &Db) -> Result<bool, sqlx::Error> {
 }
 
 async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = sqlx::query_as(
+    let (n,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
          WHERE r.role = 'administrator' AND u.disabled = 0 AND u.id <> $1",
     )
@@ -155,9 +154,9 @@ async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64
 }
 
 async fn set_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    db::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     for role in roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+        db::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
             .bind(id)
             .bind(role.as_str())
             .execute(&mut *conn)
@@ -170,7 +169,7 @@ async fn set_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Resu
 /// by the caller outside the transaction (it takes a while).
 pub async fn create(db: &Db, actor: &Actor, user: &NewUser, password_hash: &str) -> Result<i64, UserError> {
     let mut tx = begin_write(db).await?;
-    let inserted = sqlx::query_as::<_, (i64,)>(
+    let inserted = db::query_as::<(i64,)>(
         "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -216,7 +215,7 @@ pub async fn update(
             "This is the only active administrator: give another user the administrator role first.",
         ));
     }
-    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+    db::query("UPDATE users SET display_name = $1 WHERE id = $2")
         .bind(display_name)
         .bind(id)
         .execute(&mut *tx)
@@ -244,7 +243,7 @@ async fn account_action(db: &Db, actor: &Actor, id: i64, action: &str, sql: &str
     {
         return Err(UserError::Refused("This is the only active administrator and cannot be disabled."));
     }
-    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    db::query(sql).bind(id).execute(&mut *tx).await?;
     let after = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
     audit::record(
         &mut tx,
@@ -299,7 +298,7 @@ pub async fn reset_mfa(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError>
 /// Stores the user's confirmed TOTP secret (the secret is not audited).
 pub async fn enable_mfa(db: &Db, actor: &Actor, id: i64, secret: &str, step: i64) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
+    db::query("UPDATE users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
         .bind(secret)
         .bind(step)
         .bind(id)
@@ -325,7 +324,7 @@ pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserErr
 pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password_hash: &str) -> Result<(), UserError> {
     let mut tx = begin_write(db).await?;
     fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    sqlx::query(
+    db::query(
         "UPDATE users SET password_hash = $1, must_change_password = 1, session_epoch = session_epoch + 1, \
          locked = 0, failed_logins = 0, first_failed_at = NULL WHERE id = $2",
     )
@@ -349,7 +348,7 @@ pub async fn change_own_password(
     password_hash: &str,
 ) -> Result<i64, UserError> {
     let mut tx = begin_write(db).await?;
-    let (epoch,): (i64,) = sqlx::query_as(
+    let (epoch,): (i64,) = db::query_as(
         "UPDATE users SET password_hash = $1, must_change_password = 0, session_epoch = session_epoch + 1 \
          WHERE id = $2 RETURNING session_epoch",
     )
@@ -381,7 +380,7 @@ pub async fn sign_in_failed(
         .details(json!({ "reason": reason }));
     audit::record(&mut tx, actor, event).await?;
     if let Some(account) = account {
-        let counted: Option<i64> = sqlx::query_scalar(
+        let counted: Option<i64> = db::query_scalar(
             "UPDATE users SET \
              failed_logins = CASE WHEN first_failed_at IS NOT NULL AND $1 - first_failed_at <= $2 \
                  THEN failed_logins + 1 ELSE 1 END, \
@@ -395,7 +394,7 @@ pub async fn sign_in_failed(
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(failures) = counted.filter(|n| *n >= LOCKOUT_FAILURES) {
-            let locked = sqlx::query("UPDATE users SET locked = 1 WHERE id = $1 AND locked = 0")
+            let locked = db::query("UPDATE users SET locked = 1 WHERE id = $1 AND locked = 0")
                 .bind(account.id)
                 .execute(&mut *tx)
                 .await?;
@@ -422,7 +421,7 @@ pub async fn sign_in_succeeded(
     totp_step: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let done = sqlx::query(
+    let done = db::query(
         "UPDATE users SET failed_logins = 0, first_failed_at = NULL, last_login_at = $1, \
          totp_last_step = COALESCE($2, totp_last_step) \
          WHERE id = $3 AND locked = 0 AND disabled = 0 AND ($2 IS NULL OR totp_last_step < $2)",
