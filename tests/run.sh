@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine of the project's kind: installs
 # what the tests need that is missing (Debian's Chromium, Node.js, the npm
 # packages of the browser tests, poppler-utils and qpdf for the PDF reports), then checks formatting and lints and runs
-# every test (unit, HTTP integration, CLI, browser).
+# every test (unit, HTTP integration, CLI, browser), with a PostgreSQL
+# server of its own for the PostgreSQL schema.
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -21,6 +22,10 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# A throwaway PostgreSQL server (installed when missing) for the tests that
+# run on both backends; stopped and removed when this script exits.
+source tests/postgres.sh
 
 # playwright-core drives the installed Chromium; it never downloads a browser.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
