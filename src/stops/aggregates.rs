@@ -418,16 +418,19 @@ impl Pending {
     }
 }
 
+// The stored column is named with its table: on PostgreSQL a bare name in
+// DO UPDATE is ambiguous between the row and `excluded`.
 const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES (?1, ?2, ?3, ?4) \
-     ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stops + excluded.stops";
+     ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stop_minutes.stops + excluded.stops";
 
 const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops, searches, hits, arrests, force, \
      no_action, inquiries, complete, timed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-     ON CONFLICT (day, grouping, grp) DO UPDATE SET stops = stops + excluded.stops, \
-     searches = searches + excluded.searches, hits = hits + excluded.hits, arrests = arrests + excluded.arrests, \
-     force = force + excluded.force, no_action = no_action + excluded.no_action, \
-     inquiries = inquiries + excluded.inquiries, complete = complete + excluded.complete, \
-     timed = timed + excluded.timed";
+     ON CONFLICT (day, grouping, grp) DO UPDATE SET stops = stop_tallies.stops + excluded.stops, \
+     searches = stop_tallies.searches + excluded.searches, hits = stop_tallies.hits + excluded.hits, \
+     arrests = stop_tallies.arrests + excluded.arrests, force = stop_tallies.force + excluded.force, \
+     no_action = stop_tallies.no_action + excluded.no_action, \
+     inquiries = stop_tallies.inquiries + excluded.inquiries, complete = stop_tallies.complete + excluded.complete, \
+     timed = stop_tallies.timed + excluded.timed";
 
 /// The band of minutes stop_minutes keeps.
 async fn band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
@@ -584,8 +587,10 @@ pub async fn groups_between(
 ) -> Result<Vec<(String, String, Tally)>, sqlx::Error> {
     type Row = (String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = db::query_as(
-        "SELECT grouping, grp, SUM(stops), SUM(searches), SUM(hits), SUM(arrests), SUM(force), SUM(no_action), \
-         SUM(inquiries), SUM(complete), SUM(timed) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
+        "SELECT grouping, grp, CAST(SUM(stops) AS BIGINT), CAST(SUM(searches) AS BIGINT), \
+         CAST(SUM(hits) AS BIGINT), CAST(SUM(arrests) AS BIGINT), CAST(SUM(force) AS BIGINT), \
+         CAST(SUM(no_action) AS BIGINT), CAST(SUM(inquiries) AS BIGINT), CAST(SUM(complete) AS BIGINT), \
+         CAST(SUM(timed) AS BIGINT) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
          GROUP BY grouping, grp",
     )
     .bind(from)
@@ -636,7 +641,7 @@ pub async fn darkness_counts(
     let dusk = serde_json::to_string(dusk).unwrap_or_default();
     db::query_as(
         "WITH dusk (day, minute) AS (SELECT key, value FROM json_each($5)) \
-         SELECT m.minority, m.minute > dusk.minute, SUM(m.stops) FROM dusk \
+         SELECT m.minority, m.minute > dusk.minute, CAST(SUM(m.stops) AS BIGINT) FROM dusk \
          JOIN stop_minutes AS m ON m.day = dusk.day AND m.minute >= $3 AND m.minute <= $4 \
          WHERE m.day >= $1 AND m.day <= $2 GROUP BY 1, 2",
     )
