@@ -69,7 +69,10 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         queue_counts: Default::default(),
         lookups: Default::default(),
     };
-    let store = SqliteStore::new(db.clone());
+    let Some(pool) = db.sqlite().cloned() else {
+        anyhow::bail!("sessions are not yet stored on PostgreSQL");
+    };
+    let store = SqliteStore::new(pool.clone());
     store.migrate().await?;
     tokio::spawn(async move {
         // Removes expired sessions from the table once an hour.
@@ -79,7 +82,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         )
         .await;
     });
-    let session_store = SqliteStore::new(db);
+    let session_store = SqliteStore::new(pool);
     // The cookie outlives the idle limit by a minute so the server, which
     // enforces the limit, can still tell the user why they were signed out.
     let idle = time::Duration::seconds(state.config.idle_timeout.as_secs() as i64 + 60);

@@ -17,8 +17,141 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 
-pub type Db = SqlitePool;
-pub type Tx = Transaction<'static, Sqlite>;
+/// The records' database: the agency's SQLite file (the default) or a
+/// PostgreSQL server, chosen at run time by the URL. Queries go through
+/// `query` and friends, which run on either; code that differs by backend
+/// matches on this.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    /// The SQLite pool, for what only SQLite has (its file, PRAGMAs).
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Db::Sqlite(pool) => Some(pool),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// A transaction that reads one snapshot (and may write, without the
+    /// write lock `begin_write` takes).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(Tx(match self {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        }))
+    }
+
+    /// One connection from the pool, for several statements outside a
+    /// transaction (each commits on its own).
+    pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Conn::SqlitePooled(pool.acquire().await?),
+            Db::Postgres(pool) => Conn::PostgresPooled(pool.acquire().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A transaction on either backend. It lends its connection as sqlx's
+/// transactions do (`&mut *tx` is where a query runs, and a function that
+/// takes a `&mut Conn` takes `&mut tx`), so a store's code reads the same
+/// whichever backend holds the records.
+pub struct Tx(Conn);
+
+/// A connection held: a transaction's, or one taken from the pool.
+pub enum Conn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, sqlx::Postgres>),
+    SqlitePooled(sqlx::pool::PoolConnection<Sqlite>),
+    PostgresPooled(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl Conn {
+    /// The SQLite connection, for what only SQLite has (its C API, PRAGMAs).
+    pub fn sqlite(&mut self) -> Option<&mut sqlx::SqliteConnection> {
+        match self {
+            Conn::Sqlite(tx) => Some(tx),
+            Conn::SqlitePooled(conn) => Some(conn),
+            Conn::Postgres(_) | Conn::PostgresPooled(_) => None,
+        }
+    }
+}
+
+impl Conn {
+    /// The SQLite connection for work written only for SQLite so far; on
+    /// PostgreSQL an error that names the work (issue 13: the port).
+    pub fn sqlite_only(&mut self, what: &str) -> Result<&mut sqlx::SqliteConnection, sqlx::Error> {
+        self.sqlite()
+            .ok_or_else(|| sqlx::Error::Protocol(format!("{what} is not yet available on PostgreSQL")))
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Conn::Sqlite(tx) => tx.commit().await,
+            Conn::Postgres(tx) => tx.commit().await,
+            Conn::SqlitePooled(_) | Conn::PostgresPooled(_) => Ok(()),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Conn::Sqlite(tx) => tx.rollback().await,
+            Conn::Postgres(tx) => tx.rollback().await,
+            Conn::SqlitePooled(_) | Conn::PostgresPooled(_) => Ok(()),
+        }
+    }
+}
+
+impl<'c> From<&'c Db> for On<'c> {
+    fn from(db: &'c Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => On::SqlitePool(pool),
+            Db::Postgres(pool) => On::PostgresPool(pool),
+        }
+    }
+}
+
+impl<'c> From<&'c mut Conn> for On<'c> {
+    fn from(conn: &'c mut Conn) -> Self {
+        match conn {
+            Conn::Sqlite(tx) => On::Sqlite(tx),
+            Conn::Postgres(tx) => On::Postgres(tx),
+            Conn::SqlitePooled(conn) => On::Sqlite(conn),
+            Conn::PostgresPooled(conn) => On::Postgres(conn),
+        }
+    }
+}
+
+impl<'c> From<&'c mut Tx> for On<'c> {
+    fn from(tx: &'c mut Tx) -> Self {
+        On::from(&mut tx.0)
+    }
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -80,9 +213,10 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
     let pool =
         SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
-    upgrade(&pool).await?;
+    let db = Db::Sqlite(pool);
+    upgrade(&db).await?;
     restrict_to_owner(&file);
-    Ok(pool)
+    Ok(db)
 }
 
 /// What a migration cannot do in SQL: audit entries that earlier versions
@@ -145,8 +279,22 @@ fn restrict_to_owner(path: &std::path::Path) {
 /// writing fails with a busy-snapshot error when another writer commits in
 /// between; taking the lock up front makes read-then-write safe.
 pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    db.begin_with("BEGIN IMMEDIATE").await
+    Ok(Tx(match db {
+        Db::Sqlite(pool) => Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Db::Postgres(pool) => {
+            // PostgreSQL has no write lock to take up front: one advisory
+            // lock, held to the end of the transaction, serialises every
+            // writer that reads before it writes (the audit head, the next
+            // number), as SQLite's does.
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+            Conn::Postgres(tx)
+        }
+    }))
 }
+
+/// The advisory lock key of the write lock ("oversight" in ASCII, as a number).
+const WRITE_LOCK: i64 = 0x6f_76_65_72_73_69_67_68;
 
 /// Seconds since the Unix epoch, the unit of every stored instant.
 pub fn now_unix() -> i64 {

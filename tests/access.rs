@@ -144,14 +144,16 @@ async fn fixture(app: &TestApp) -> Fixture {
             &[("model", "JEM"), ("nominated_on", "2024-01-01")],
         )
         .await;
-    let designation = sqlx::query_scalar("SELECT id FROM designations").fetch_one(&app.db).await.unwrap();
+    let designation =
+        oversight::db::query_scalar("SELECT id FROM designations").fetch_one(&app.db).await.unwrap();
     clerk
         .post(
             &format!("/officers/{officer}/training/new"),
             &[("course_id", "1"), ("completed_on", "2024-02-01"), ("hours", "160")],
         )
         .await;
-    let training = sqlx::query_scalar("SELECT id FROM training_records").fetch_one(&app.db).await.unwrap();
+    let training =
+        oversight::db::query_scalar("SELECT id FROM training_records").fetch_one(&app.db).await.unwrap();
     let public_doc =
         common::upload(&clerk, "Memorandum of agreement", "agreement", "", "moa.pdf", common::PDF).await;
     let private_doc =
@@ -188,14 +190,14 @@ async fn fixture(app: &TestApp) -> Fixture {
     let actor = oversight::audit::Actor::system("test setup");
     let (report, _) =
         oversight::reports::store::generate(&app.db, &files, &actor, "setup", period).await.unwrap();
-    let logged: i64 = sqlx::query_scalar(
+    let logged: i64 = oversight::db::query_scalar(
         "INSERT INTO logged_measures (code, name, definition, unit, better, source) \
          VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO') RETURNING id",
     )
     .fetch_one(&app.db)
     .await
     .unwrap();
-    let logged_value: i64 = sqlx::query_scalar(
+    let logged_value: i64 = oversight::db::query_scalar(
         "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
          VALUES ($1, '2025-04-01', '2025-06-30', 12, 'ERO memo 7', $2, 'Target', 0) RETURNING id",
     )
@@ -251,7 +253,7 @@ async fn records_digest(app: &TestApp) -> String {
         "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",
         "SELECT group_concat(id || stop_date || location || results, ',') FROM stops",
     ] {
-        let value: Option<String> = sqlx::query_scalar(query).fetch_one(&app.db).await.unwrap();
+        let value: Option<String> = oversight::db::query_scalar(query).fetch_one(&app.db).await.unwrap();
         digest.push_str(&value.unwrap_or_default());
         digest.push('|');
     }
@@ -294,7 +296,7 @@ async fn every_route_answers_only_the_roles_allowed() {
             }
         }
         // Allowed account actions may have disabled or locked the target.
-        sqlx::query("UPDATE users SET disabled = 0, locked = 0 WHERE id = $1")
+        oversight::db::query("UPDATE users SET disabled = 0, locked = 0 WHERE id = $1")
             .bind(f.target_user)
             .execute(&app.db)
             .await

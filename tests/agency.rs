@@ -19,7 +19,8 @@ async fn the_profile_fills_from_the_agreements_list_and_saves() {
     assert!(page.contains("id=\"model-JEM\" name=\"models\" value=\"JEM\" checked"));
     assert!(page.contains("id=\"model-TFM\" name=\"models\" value=\"TFM\" checked"));
     assert!(!page.contains("id=\"model-WSO\" name=\"models\" value=\"WSO\" checked"));
-    let name: String = sqlx::query_scalar("SELECT name FROM agency").fetch_one(&app.db).await.unwrap();
+    let name: String =
+        oversight::db::query_scalar("SELECT name FROM agency").fetch_one(&app.db).await.unwrap();
     assert_eq!(name, "", "looking up saves nothing");
 
     let (status, page) = admin.get_text("/agency?ori=ZZ0000000").await;
@@ -82,7 +83,7 @@ async fn the_profile_fills_from_the_agreements_list_and_saves() {
     );
     assert!(login.contains("Use is monitored and audited."));
     let details: String =
-        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'settings.update'")
+        oversight::db::query_scalar("SELECT details FROM audit_log WHERE action = 'settings.update'")
             .fetch_one(&app.db)
             .await
             .unwrap();

@@ -110,17 +110,20 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
     let actor = Actor::system("test");
     let officer = app.authorized_tfm_officer().await;
     // A place, so D9 is computed (and its minutes kept).
-    sqlx::query("UPDATE agency SET latitude = 26.142, longitude = -81.795, time_zone = 'America/New_York'")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    let mut conn = app.db.acquire().await.unwrap();
-    oversight::stops::aggregates::place_changed(&mut conn).await.unwrap();
-    drop(conn);
+    oversight::db::query(
+        "UPDATE agency SET latitude = 26.142, longitude = -81.795, time_zone = 'America/New_York'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut tx = oversight::db::begin_write(&app.db).await.unwrap();
+    oversight::stops::aggregates::place_changed(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
     let designation = oversight::officers::store::designations_of(&app.db, officer).await.unwrap().remove(0);
     for seed in 0..4u64 {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM stops").fetch_all(&app.db).await.unwrap();
+        let mut ids: Vec<i64> =
+            oversight::db::query_scalar("SELECT id FROM stops").fetch_all(&app.db).await.unwrap();
         for step in 0..40 {
             match rng.gen_range(0..10) {
                 0..=3 => {
@@ -156,12 +159,15 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                         .await
                         .unwrap();
                     assert_eq!(report.problem_count > 0, refused, "{:?}", report.problems);
-                    ids = sqlx::query_scalar("SELECT id FROM stops").fetch_all(&app.db).await.unwrap();
+                    ids =
+                        oversight::db::query_scalar("SELECT id FROM stops").fetch_all(&app.db).await.unwrap();
                 }
                 9 if rng.gen_bool(0.5) => {
                     // Arrests: their day digests are kept as stops' are.
-                    let arrests: Vec<i64> =
-                        sqlx::query_scalar("SELECT id FROM arrests").fetch_all(&app.db).await.unwrap();
+                    let arrests: Vec<i64> = oversight::db::query_scalar("SELECT id FROM arrests")
+                        .fetch_all(&app.db)
+                        .await
+                        .unwrap();
                     let arrest = random_arrest(&mut rng, officer);
                     match arrests.choose(&mut rng) {
                         Some(id) if rng.gen_bool(0.5) => {
@@ -217,7 +223,7 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
     assert!(stops > 300, "the sequences wrote {stops} stops");
     // Large imports rebuild the stop indexes and refused ones roll that
     // back: either way every index is there at the end.
-    let indexes: Vec<String> = sqlx::query_scalar(
+    let indexes: Vec<String> = oversight::db::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL ORDER BY name",
     )
     .fetch_all(&app.db)
@@ -240,13 +246,13 @@ async fn the_check_finds_and_repairs_a_difference() {
     assert!(ok, "{out}");
     assert!(out.contains("agree with the records"), "{out}");
 
-    sqlx::query(
+    oversight::db::query(
         "UPDATE stop_tallies SET searches = searches + 1 WHERE day = (SELECT MIN(day) FROM stop_tallies)",
     )
     .execute(&app.db)
     .await
     .unwrap();
-    sqlx::query("DELETE FROM stop_digests WHERE day = (SELECT MAX(day) FROM stop_digests)")
+    oversight::db::query("DELETE FROM stop_digests WHERE day = (SELECT MAX(day) FROM stop_digests)")
         .execute(&app.db)
         .await
         .unwrap();
@@ -254,7 +260,7 @@ async fn the_check_finds_and_repairs_a_difference() {
         oversight::arrests::Arrest { arrest_date: "2025-05-05".into(), ..random_arrest(&mut rng, 0) };
     let arrest = oversight::arrests::Arrest { officer_id: None, ..arrest };
     oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
-    sqlx::query("UPDATE arrest_digests SET arrests = 2").execute(&app.db).await.unwrap();
+    oversight::db::query("UPDATE arrest_digests SET arrests = 2").execute(&app.db).await.unwrap();
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(!ok, "a difference exits 1: {out}");
     assert!(out.contains("differed from the records"), "{out}");
@@ -267,12 +273,15 @@ async fn the_check_finds_and_repairs_a_difference() {
 
     // A place set outside the product (a restored settings row): the
     // minutes D9 reads were kept for no place, which the check says.
-    sqlx::query("UPDATE agency SET latitude = 26.142, longitude = -81.795").execute(&app.db).await.unwrap();
+    oversight::db::query("UPDATE agency SET latitude = 26.142, longitude = -81.795")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(!ok, "{out}");
     assert!(out.contains("did not match the agency's place"), "{out}");
     let minutes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM stop_minutes").fetch_one(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT COUNT(*) FROM stop_minutes").fetch_one(&app.db).await.unwrap();
     assert!(minutes > 0, "the rebuilt minutes are those of the place");
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "{out}");
@@ -306,15 +315,15 @@ async fn a_report_from_kept_digests_is_checked_against_the_records() {
     for change in
         ["UPDATE arrests SET charges = 'Burglary'", "UPDATE arrests SET person_name = 'Someone Else'"]
     {
-        let before: String = sqlx::query_scalar("SELECT charges || person_name FROM arrests")
+        let before: String = oversight::db::query_scalar("SELECT charges || person_name FROM arrests")
             .fetch_one(&app.db)
             .await
             .unwrap();
-        sqlx::query(&format!("{change} WHERE id = {}", arrest.id)).execute(&app.db).await.unwrap();
+        oversight::db::query(&format!("{change} WHERE id = {}", arrest.id)).execute(&app.db).await.unwrap();
         let verdict = oversight::reports::store::verify(&app.db, &pdf).await.unwrap();
         assert!(!verdict.is_verified(), "{change}: {}", verdict.message());
         assert!(verdict.message().contains("RECORDS CHANGED"), "{}", verdict.message());
-        sqlx::query("UPDATE arrests SET charges = $1, person_name = $2")
+        oversight::db::query("UPDATE arrests SET charges = $1, person_name = $2")
             .bind(&arrest.charges)
             .bind(&arrest.person_name)
             .execute(&app.db)

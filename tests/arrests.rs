@@ -66,7 +66,7 @@ async fn personal_data_reaches_only_the_roles_that_need_it() {
     assert!(log.contains("person_dob: withheld") && !log.contains("sha256"), "the log shows no digest");
     // The entry commits to the value: whoever holds the record's salt (a
     // role that sees the name) can show which value it was.
-    let (details, salt): (String, String) = sqlx::query_as(
+    let (details, salt): (String, String) = oversight::db::query_as(
         "SELECT details, (SELECT person_salt FROM arrests) FROM audit_log WHERE action = 'arrest.create'",
     )
     .fetch_one(&app.db)
@@ -81,7 +81,7 @@ async fn personal_data_reaches_only_the_roles_that_need_it() {
     let export = auditor.post("/audit/export", &[]).await.text().await.unwrap();
     assert!(export.contains("arrest.create") && !export.contains("Przybylski"), "nor in the export");
     let everything: Vec<String> =
-        sqlx::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
     assert!(everything.iter().all(|d| !d.contains("Przybylski")), "no name anywhere in the log");
     let admin = app.signed_in("administrator").await;
     assert_eq!(admin.get(&path).await.status(), 403);

@@ -73,7 +73,7 @@ async fn every_kind_of_change_lands_in_the_log_with_before_and_after() {
         )
         .await;
     let designation: i64 =
-        sqlx::query_scalar("SELECT id FROM designations").fetch_one(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT id FROM designations").fetch_one(&app.db).await.unwrap();
     clerk
         .post(
             &format!("/officers/{officer}/designations/{designation}/edit"),
@@ -100,7 +100,7 @@ async fn every_kind_of_change_lands_in_the_log_with_before_and_after() {
     ] {
         assert!(actions.contains(&expected.to_string()), "no {expected} entry in {actions:?}");
     }
-    let (details, username, roles, source): (String, String, String, String) = sqlx::query_as(
+    let (details, username, roles, source): (String, String, String, String) = oversight::db::query_as(
         "SELECT details, username, roles, source FROM audit_log WHERE action = 'officer.update'",
     )
     .fetch_one(&app.db)
@@ -112,13 +112,13 @@ async fn every_kind_of_change_lands_in_the_log_with_before_and_after() {
     assert!(details["before"].get("badge").is_none(), "only changed fields");
     assert_eq!((username.as_str(), roles.as_str(), source.as_str()), ("clerk", "clerk", "127.0.0.1"));
     let roles_change: String =
-        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'user.roles_change'")
+        oversight::db::query_scalar("SELECT details FROM audit_log WHERE action = 'user.roles_change'")
             .fetch_one(&app.db)
             .await
             .unwrap();
     assert!(roles_change.contains("\"auditor\""), "{roles_change}");
     let everything: Vec<String> =
-        sqlx::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
     assert!(
         everything.iter().all(|d| !d.contains("harbor quiet lanterns") && !d.contains("$argon2")),
         "no secrets"
@@ -147,7 +147,7 @@ async fn the_auditor_page_filters_pages_and_verifies() {
     let auditor = app.signed_in("auditor").await;
     let (_, page) = auditor.get_text("/audit").await;
     let (seq, head): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        oversight::db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_one(&app.db)
             .await
             .unwrap();
@@ -205,7 +205,7 @@ async fn the_product_cannot_alter_entries_and_a_tampered_row_is_named() {
     assert!(ok, "{out}");
     let (ok, out) = app.cli(&["audit", "verify", clean.to_str().unwrap()]);
     assert!(ok, "{out}");
-    let (head,): (String,) = sqlx::query_as("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    let (head,): (String,) = oversight::db::query_as("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_one(&app.db)
         .await
         .unwrap();
@@ -233,12 +233,13 @@ async fn the_product_cannot_alter_entries_and_a_tampered_row_is_named() {
     assert!(ok, "the database reaches it too: {out}");
 
     // The database itself refuses edits...
-    let refused = sqlx::query("UPDATE audit_log SET username = 'x' WHERE seq = 3").execute(&app.db).await;
+    let refused =
+        oversight::db::query("UPDATE audit_log SET username = 'x' WHERE seq = 3").execute(&app.db).await;
     assert!(refused.is_err(), "the append-only trigger refuses updates");
-    assert!(sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&app.db).await.is_err());
+    assert!(oversight::db::query("DELETE FROM audit_log WHERE seq = 3").execute(&app.db).await.is_err());
     // ...so a tamperer removes the trigger and edits the row in the file.
-    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&app.db).await.unwrap();
-    sqlx::query("UPDATE audit_log SET details = '{\"after\":{\"badge\":\"FAKE\"}}' WHERE seq = 5")
+    oversight::db::query("DROP TRIGGER audit_log_no_update").execute(&app.db).await.unwrap();
+    oversight::db::query("UPDATE audit_log SET details = '{\"after\":{\"badge\":\"FAKE\"}}' WHERE seq = 5")
         .execute(&app.db)
         .await
         .unwrap();
@@ -276,7 +277,8 @@ async fn backup_copies_the_live_database_while_it_serves() {
     assert!(ok, "{text}");
     assert!(text.contains("integrity ok") && text.contains("OK "), "{text}");
     let copy = oversight::db::connect(&format!("sqlite://{}", out.display())).await.unwrap();
-    let officers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM officers").fetch_one(&copy).await.unwrap();
+    let officers: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM officers").fetch_one(&copy).await.unwrap();
     assert_eq!(officers, 1);
     let (again, text) = app.cli(&["backup", "--out", out.to_str().unwrap()]);
     assert!(!again && text.contains("already exists"), "never overwrites");

@@ -111,7 +111,7 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
         client.sign_in("clerk1", "wrong password here").await;
     }
     // Move the first failure back 16 minutes: the window has passed.
-    sqlx::query("UPDATE users SET first_failed_at = first_failed_at - 960 WHERE id = $1")
+    oversight::db::query("UPDATE users SET first_failed_at = first_failed_at - 960 WHERE id = $1")
         .bind(id)
         .execute(&app.db)
         .await
@@ -310,10 +310,12 @@ async fn reading_pages_does_not_rewrite_the_session() {
     let client = app.signed_in("clerk1").await;
     assert_eq!(client.get("/officers").await.status(), 200);
     let stored = || async {
-        sqlx::query_as::<_, (Vec<u8>, String)>("SELECT data, CAST(expiry_date AS TEXT) FROM tower_sessions")
-            .fetch_all(&app.db)
-            .await
-            .unwrap()
+        oversight::db::query_as::<(Vec<u8>, String)>(
+            "SELECT data, CAST(expiry_date AS TEXT) FROM tower_sessions",
+        )
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
     };
     let before = stored().await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

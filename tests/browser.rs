@@ -43,17 +43,18 @@ async fn administrator_clerk_and_auditor_journey_in_chromium() {
     ];
     journey("journey.mjs", vec![app.base.clone()], env).await;
     // What the browser did is in the database.
-    let clerk: i64 = sqlx::query_scalar(
+    let clerk: i64 = oversight::db::query_scalar(
         "SELECT COUNT(*) FROM users WHERE username = 'rjimenez' AND must_change_password = 0",
     )
     .fetch_one(&app.db)
     .await
     .unwrap();
     assert_eq!(clerk, 1);
-    let officer: String = sqlx::query_scalar("SELECT last_name FROM officers WHERE badge = 'CC-7001'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let officer: String =
+        oversight::db::query_scalar("SELECT last_name FROM officers WHERE badge = 'CC-7001'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(officer, "Nguyễn");
 }
 
@@ -97,12 +98,13 @@ async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
     oversight::training::store::add_record(&app.db, &setup, id, &agency_course).await.unwrap();
     let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
     journey("training.mjs", vec![app.base.clone(), id.to_string()], env).await;
-    let scores: String = sqlx::query_scalar("SELECT scores FROM training_records WHERE course_id = 1")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let scores: String =
+        oversight::db::query_scalar("SELECT scores FROM training_records WHERE course_id = 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(scores, "62,84");
-    let certificates: i64 = sqlx::query_scalar(
+    let certificates: i64 = oversight::db::query_scalar(
         "SELECT COUNT(*) FROM documents WHERE kind = 'certificate' AND training_record_id IS NOT NULL",
     )
     .fetch_one(&app.db)
@@ -134,7 +136,7 @@ async fn a_clerk_enters_a_stop_with_a_search_and_a_287g_action_and_finds_it() {
     }
     let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
     journey("stops.mjs", vec![app.base.clone(), "Ferreira, João (CC-7003)".into()], env).await;
-    let flagged: i64 = sqlx::query_scalar(
+    let flagged: i64 = oversight::db::query_scalar(
         "SELECT COUNT(*) FROM stops WHERE action_287g = 1 AND searched = 1 AND contraband = ',none,'",
     )
     .fetch_one(&app.db)
@@ -169,11 +171,13 @@ async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
         journey("supervision.mjs", vec![app.base.clone(), "Wiśniewska, Zofia (CC-8120)".into()], env).await;
     // The fingerprints the auditor saw are the ones stored, and the last
     // one is the record as it now stands.
-    let stored: Vec<String> =
-        sqlx::query_scalar("SELECT record_hash FROM sign_offs ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let stored: Vec<String> = oversight::db::query_scalar("SELECT record_hash FROM sign_offs ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
     let line = output.lines().find(|l| l.starts_with("HASHES ")).expect("hashes printed");
     assert_eq!(line.trim_start_matches("HASHES ").split(' ').collect::<Vec<_>>(), stored);
-    let id: i64 = sqlx::query_scalar("SELECT id FROM arrests").fetch_one(&app.db).await.unwrap();
+    let id: i64 = oversight::db::query_scalar("SELECT id FROM arrests").fetch_one(&app.db).await.unwrap();
     let arrest = oversight::arrests::store::get(&app.db, id).await.unwrap();
     assert_eq!(stored[1], oversight::supervision::arrest_fingerprint(&arrest, "v2").unwrap());
 }
@@ -220,11 +224,11 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
     let line = output.lines().find(|l| l.starts_with("FILE ")).expect("file printed");
     let bytes = std::fs::read(line.trim_start_matches("FILE ")).unwrap();
     let stored: String =
-        sqlx::query_scalar("SELECT file_sha256 FROM reports").fetch_one(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT file_sha256 FROM reports").fetch_one(&app.db).await.unwrap();
     use sha2::Digest;
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), stored);
     let comments: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM report_comments").fetch_one(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT COUNT(*) FROM report_comments").fetch_one(&app.db).await.unwrap();
     assert_eq!(comments, 1);
 }
 
@@ -252,7 +256,7 @@ async fn long_words_wrap_and_the_stop_list_scrolls_in_its_own_region_at_390_pixe
         ..Default::default()
     };
     oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
+    let id: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     journey("narrow.mjs", vec![app.base.clone(), id.to_string()], env).await;
 }

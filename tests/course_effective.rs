@@ -61,11 +61,12 @@ async fn a_new_agency_course_is_due_from_its_effective_date_on_the_roster() {
     let effective = oversight::web::format_date(today + time::Duration::days(60));
     let saved = post(course(&effective)).await;
     assert_eq!(saved.status(), 303);
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT effective_on FROM courses WHERE name = 'Use of force policy 2027'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let stored: Option<String> = oversight::db::query_scalar(
+        "SELECT effective_on FROM courses WHERE name = 'Use of force policy 2027'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     assert_eq!(stored.as_deref(), Some(effective.as_str()));
 
     let (_, roster) = clerk.get_text("/compliance").await;

@@ -70,7 +70,7 @@ async fn stop(app: &TestApp, date: &str, action_287g: bool, reason: &str, office
         ..Default::default()
     };
     let _ = oversight::stops::store::create(&app.db, &setup(), &s).await.unwrap();
-    sqlx::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap()
+    oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap()
 }
 
 /// An arrest; `kind` is "detainer", "warrant" or "" (no 287(g) action).
@@ -100,7 +100,7 @@ async fn arrest(
         None => {}
     }
     let _ = oversight::arrests::store::create(&app.db, &setup(), &a).await.unwrap();
-    sqlx::query_scalar("SELECT MAX(id) FROM arrests").fetch_one(&app.db).await.unwrap()
+    oversight::db::query_scalar("SELECT MAX(id) FROM arrests").fetch_one(&app.db).await.unwrap()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -238,8 +238,10 @@ async fn fixture(app: &TestApp) {
     let old = arrest(app, "2024-01-10 10:00", "detainer", None, None).await;
 
     app.user("sup", &[Role::Supervisor]).await;
-    let sup: i64 =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'sup'").fetch_one(&app.db).await.unwrap();
+    let sup: i64 = oversight::db::query_scalar("SELECT id FROM users WHERE username = 'sup'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     signed(app, sup, RecordKind::Stop, april, Decision::Approved, "2025-04-06").await;
     signed(app, sup, RecordKind::Arrest, detainer, Decision::Approved, "2025-04-11").await;
     signed(app, sup, RecordKind::Arrest, transferred, Decision::Returned, "2025-05-13").await;

@@ -33,38 +33,44 @@ async fn the_demo_covers_every_status() {
     {
         assert!(seen.contains(status.code()), "no demo officer is {}", status.label());
     }
-    let certificates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE kind = 'certificate'")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let certificates: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM documents WHERE kind = 'certificate'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert!(certificates >= 3);
     let files = std::fs::read_dir(dir.path().join("files")).unwrap().count() as i64;
     let versions: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM document_versions").fetch_one(&db).await.unwrap();
+        oversight::db::query_scalar("SELECT COUNT(*) FROM document_versions").fetch_one(&db).await.unwrap();
     assert_eq!(files, versions, "one stored file per version, none left from the first demo");
     for (table, at_least) in
         [("stops", 20_000), ("arrests", 100), ("complaints", 20), ("pay_periods", 100), ("leads", 10)]
     {
-        let n: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&db).await.unwrap();
+        let n: i64 = oversight::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&db)
+            .await
+            .unwrap();
         assert!(n >= at_least, "{table}: {n}");
     }
     // Groups differ: the search rate of one perceived group is not another's.
     let rate = |race: &'static str| {
         let db = db.clone();
         async move {
-            let (searched, all): (i64, i64) =
-                sqlx::query_as("SELECT SUM(searched), COUNT(*) FROM stops WHERE perceived_race = $1")
-                    .bind(format!(",{race},"))
-                    .fetch_one(&db)
-                    .await
-                    .unwrap();
+            let (searched, all): (i64, i64) = oversight::db::query_as(
+                "SELECT SUM(searched), COUNT(*) FROM stops WHERE perceived_race = $1",
+            )
+            .bind(format!(",{race},"))
+            .fetch_one(&db)
+            .await
+            .unwrap();
             searched as f64 / all as f64
         }
     };
     assert!(rate("black").await > 1.5 * rate("white").await, "plausible differences between groups");
-    let sign_offs: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM stops WHERE action_287g = 1").fetch_one(&db).await.unwrap();
+    let sign_offs: i64 = oversight::db::query_scalar("SELECT COUNT(*) FROM stops WHERE action_287g = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert!(sign_offs > 10, "some stops led to 287(g) actions");
     let verdict = oversight::audit::store::verify(&db).await.unwrap();
     assert!(matches!(verdict, oversight::audit::Verdict::Intact { .. }), "{verdict:?}");

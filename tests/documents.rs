@@ -139,7 +139,8 @@ async fn a_certificate_attaches_to_a_training_record_of_its_officer() {
             &[("course_id", "2"), ("completed_on", "2025-03-01"), ("hours", "40"), ("scores", "88")],
         )
         .await;
-    let record: i64 = sqlx::query_scalar("SELECT id FROM training_records").fetch_one(&app.db).await.unwrap();
+    let record: i64 =
+        oversight::db::query_scalar("SELECT id FROM training_records").fetch_one(&app.db).await.unwrap();
     let record = record.to_string();
     let wrong = upload_response(
         &clerk,

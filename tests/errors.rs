@@ -54,7 +54,10 @@ async fn errors_have_pages_and_the_log_keeps_no_secrets() {
     assert!(body.contains("Page not found") && body.contains("<h1>"));
 
     // Break the database under the server: the next roster read fails.
-    sqlx::query("ALTER TABLE designations RENAME TO designations_gone").execute(&app.db).await.unwrap();
+    oversight::db::query("ALTER TABLE designations RENAME TO designations_gone")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let (status, body) = client.get_text("/officers").await;
     assert_eq!(status, 500);
     let marker = "Reference: <code>";

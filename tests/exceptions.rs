@@ -20,14 +20,14 @@ async fn setup() -> (TestApp, i64) {
 }
 
 async fn stop_exceptions(app: &TestApp) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT stop_date, exception FROM stops WHERE action_287g = 1 ORDER BY stop_date")
+    oversight::db::query_as("SELECT stop_date, exception FROM stops WHERE action_287g = 1 ORDER BY stop_date")
         .fetch_all(&app.db)
         .await
         .unwrap()
 }
 
 async fn arrest_exceptions(app: &TestApp) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT arrest_date, exception FROM arrests ORDER BY arrest_date")
+    oversight::db::query_as("SELECT arrest_date, exception FROM arrests ORDER BY arrest_date")
         .fetch_all(&app.db)
         .await
         .unwrap()
@@ -135,7 +135,7 @@ async fn imports_decide_exceptions_by_the_same_rule_and_ignore_the_file() {
     assert!(ok, "{out}");
     assert_eq!(marked(&stop_exceptions(&app).await), [("2026-03-01", true), ("2026-04-01", false)]);
     let officer: Option<i64> =
-        sqlx::query_scalar("SELECT officer_id FROM stops LIMIT 1").fetch_one(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT officer_id FROM stops LIMIT 1").fetch_one(&app.db).await.unwrap();
     assert!(officer.is_some(), "the lower-case badge matched the officer");
 
     // Open Policing files carry no 287(g) action: nothing to mark.
@@ -144,7 +144,7 @@ async fn imports_decide_exceptions_by_the_same_rule_and_ignore_the_file() {
     let (ok, out) = app.cli(&["import", "stops", "--format", "opp", opp.to_str().unwrap()]);
     assert!(ok, "{out}");
     let opp_exceptions: Vec<String> =
-        sqlx::query_scalar("SELECT exception FROM stops WHERE stop_date = '2026-03-02'")
+        oversight::db::query_scalar("SELECT exception FROM stops WHERE stop_date = '2026-03-02'")
             .fetch_all(&app.db)
             .await
             .unwrap();
@@ -214,7 +214,7 @@ async fn a_corrected_designation_moves_the_exceptions_with_it() {
         .unwrap();
     assert_eq!(marked(&stop_exceptions(&app).await), [("2026-03-01", false), ("2026-04-01", true)]);
     let entries: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'compliance.exceptions'")
+        oversight::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'compliance.exceptions'")
             .fetch_one(&app.db)
             .await
             .unwrap();

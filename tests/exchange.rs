@@ -23,7 +23,7 @@ fn run(url: &str, args: &[&str]) -> (bool, String) {
 }
 
 async fn rows(db: &oversight::db::Db, sql: &str) -> Vec<String> {
-    sqlx::query_scalar(sql).fetch_all(db).await.unwrap()
+    oversight::db::query_scalar(sql).fetch_all(db).await.unwrap()
 }
 
 #[tokio::test]

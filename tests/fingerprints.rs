@@ -72,7 +72,7 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     for table in
         ["stops", "arrests", "sign_offs", "officers", "designations", "training_records", "complaints"]
     {
-        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN agency_id INTEGER NOT NULL DEFAULT 1"))
+        oversight::db::query(&format!("ALTER TABLE {table} ADD COLUMN agency_id INTEGER NOT NULL DEFAULT 1"))
             .execute(&app.db)
             .await
             .unwrap();

@@ -171,7 +171,7 @@ async fn every_import_reports_the_line_an_editor_shows_for_every_line_end() {
         args.push(&path);
         let (ok, out) = app.cli(&args);
         assert!(ok, "{:?}: {out}", kind.args);
-        sqlx::query(&format!("DELETE FROM {}", kind.table)).execute(&app.db).await.unwrap();
+        oversight::db::query(&format!("DELETE FROM {}", kind.table)).execute(&app.db).await.unwrap();
     }
 }
 

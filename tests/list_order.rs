@@ -11,7 +11,7 @@ use oversight::auth::Role;
 
 /// The id of the record just made (read back, whatever the store returns).
 async fn last_id(app: &common::TestApp, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT MAX(id) FROM {table}")).fetch_one(&app.db).await.unwrap()
+    oversight::db::query_scalar(&format!("SELECT MAX(id) FROM {table}")).fetch_one(&app.db).await.unwrap()
 }
 
 /// The record ids a list shows, following its "Next page" links.

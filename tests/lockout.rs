@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use oversight::auth::Role;
 
 async fn state_of(app: &TestApp, username: &str) -> (i64, i64) {
-    sqlx::query_as("SELECT locked, failed_logins FROM users WHERE username = $1")
+    oversight::db::query_as("SELECT locked, failed_logins FROM users WHERE username = $1")
         .bind(username)
         .fetch_one(&app.db)
         .await
@@ -50,7 +50,7 @@ async fn parallel_wrong_codes_lock_the_account_once() {
     app.user("chief", &[Role::Administrator]).await;
     // Two-step sign-in on, with a key the test knows.
     let key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-    sqlx::query("UPDATE users SET totp_secret = $1 WHERE username = 'chief'")
+    oversight::db::query("UPDATE users SET totp_secret = $1 WHERE username = 'chief'")
         .bind(key)
         .execute(&app.db)
         .await

@@ -207,7 +207,7 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     oversight::audit::record_alone(&app.db, &setup, legacy).await.unwrap();
     let v1_hash = oversight::supervision::arrest_fingerprint(&saved, "v1").unwrap();
     let reviewer = app.user("sgt", &[Role::Supervisor]).await;
-    let (sign_off,): (i64,) = sqlx::query_as(
+    let (sign_off,): (i64,) = oversight::db::query_as(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, \
          reviewer_kind, signed_at, action_at, record_hash, form) \
          VALUES ('arrest', $1, 0, 'approved', '', $2, 'Sgt', 'agency', 1780000000, 1780000000, $3, 'v1') RETURNING id",
@@ -227,13 +227,13 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     let (_, held): (i64, String) = oversight::audit::store::head(&app.db).await.unwrap().unwrap();
     let guesses = guesses();
     let before: Vec<String> =
-        sqlx::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
     assert!(recovered(&before.join("\n"), &guesses).is_some(), "the legacy entry gives the date away");
 
     // The next start of any command upgrades the file.
     let db = oversight::db::connect(&app.db_url).await.unwrap();
     let after: Vec<String> =
-        sqlx::query_scalar("SELECT details FROM audit_log").fetch_all(&db).await.unwrap();
+        oversight::db::query_scalar("SELECT details FROM audit_log").fetch_all(&db).await.unwrap();
     let all = after.join("\n");
     assert_eq!(recovered(&all, &guesses), None, "no digest left to test a guess against");
     assert!(!all.contains(&v1_hash), "the v1 sign-off fingerprint is gone from the log");
@@ -241,10 +241,11 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
         oversight::audit::store::verify(&db).await.unwrap().is_ok(),
         "the chain verifies after the rewrite"
     );
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_all(&db)
-        .await
-        .unwrap();
+    let actions: Vec<String> =
+        oversight::db::query_scalar("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_all(&db)
+            .await
+            .unwrap();
     assert_eq!(actions, ["audit.rewrite"]);
     let verdict = oversight::audit::store::verify_expecting(&db, Some(&held)).await.unwrap();
     assert!(

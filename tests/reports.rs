@@ -147,16 +147,17 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     std::fs::write(&altered, &bytes).unwrap();
     let (ok, verdict) = app.cli(&["report", "verify", altered.to_str().unwrap()]);
     assert!(!ok && verdict.starts_with("NOT VERIFIED"), "{verdict}");
-    sqlx::query("UPDATE stops SET searched = 0, contraband = '' WHERE stop_date = '2025-06-08'")
+    oversight::db::query("UPDATE stops SET searched = 0, contraband = '' WHERE stop_date = '2025-06-08'")
         .execute(&app.db)
         .await
         .unwrap();
     let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
     assert!(!ok && verdict.starts_with("RECORDS CHANGED") && verdict.contains(&fingerprint), "{verdict}");
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'report.verify'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let audited: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'report.verify'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(audited, 3);
 }
 
@@ -191,12 +192,14 @@ async fn the_same_period_twice_gives_the_same_numbers_and_fingerprint() {
     }
     assert_eq!(fingerprints[0], fingerprints[1]);
     assert_eq!(summaries[0], summaries[1]);
-    let numbers: Vec<String> =
-        sqlx::query_scalar("SELECT number FROM reports ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let numbers: Vec<String> = oversight::db::query_scalar("SELECT number FROM reports ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(numbers.len(), 2);
     assert_ne!(numbers[0], numbers[1], "each issued report has its own number");
     for sql in ["UPDATE reports SET data_sha256 = 'x'", "DELETE FROM reports"] {
-        assert!(sqlx::query(sql).execute(&app.db).await.is_err(), "{sql} is refused");
+        assert!(oversight::db::query(sql).execute(&app.db).await.is_err(), "{sql} is refused");
     }
 }
 
@@ -212,7 +215,7 @@ async fn reviewers_generate_download_and_comment_and_auditors_verify_uploads() {
     assert!(bad.text().await.unwrap().contains("must not be before"));
     let made = reviewer.post("/reports", &[("from", "2025-04-01"), ("to", "2025-06-30")]).await;
     assert_eq!(location(&made), "/reports");
-    let id: i64 = sqlx::query_scalar("SELECT id FROM reports").fetch_one(&app.db).await.unwrap();
+    let id: i64 = oversight::db::query_scalar("SELECT id FROM reports").fetch_one(&app.db).await.unwrap();
     let download = reviewer.get(&format!("/reports/{id}/download")).await;
     assert_eq!(download.headers()["content-type"], "application/pdf");
     let bytes = download.bytes().await.unwrap().to_vec();
@@ -330,7 +333,7 @@ async fn logged_measures_are_defined_logged_confirmed_and_reported() {
         )
         .await;
     assert_eq!(defined.status(), 303);
-    let id: i64 = sqlx::query_scalar("SELECT id FROM logged_measures WHERE code = 'L1'")
+    let id: i64 = oversight::db::query_scalar("SELECT id FROM logged_measures WHERE code = 'L1'")
         .fetch_one(&app.db)
         .await
         .unwrap();
@@ -362,7 +365,8 @@ async fn logged_measures_are_defined_logged_confirmed_and_reported() {
         )
         .await;
     assert_eq!(logged.status(), 303);
-    let value_id: i64 = sqlx::query_scalar("SELECT id FROM logged_values").fetch_one(&app.db).await.unwrap();
+    let value_id: i64 =
+        oversight::db::query_scalar("SELECT id FROM logged_values").fetch_one(&app.db).await.unwrap();
     let sup = app.signed_in("sup").await;
     assert_eq!(sup.post(&format!("/logged-values/{value_id}/confirm"), &[]).await.status(), 303);
 
@@ -443,7 +447,7 @@ async fn a_refused_comment_keeps_its_text_and_says_why_next_to_the_box() {
         assert_eq!(made.status(), 303);
     }
     let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM reports ORDER BY id").fetch_all(&app.db).await.unwrap();
+        oversight::db::query_scalar("SELECT id FROM reports ORDER BY id").fetch_all(&app.db).await.unwrap();
     let too_long = format!("Ask for the SOP. {}", "x".repeat(2000));
     let refused = reviewer.post(&format!("/reports/{}/comments", ids[1]), &[("body", &too_long)]).await;
     assert_eq!(refused.status(), 422);
@@ -534,7 +538,7 @@ async fn the_agency_chooses_letter_or_a4_for_its_reports() {
     assert_eq!(saved.status(), 303);
     let (_, form) = admin.get_text("/agency").await;
     assert!(form.contains("id=\"paper-a4\" name=\"paper_size\" value=\"a4\" checked"));
-    let details: String = sqlx::query_scalar(
+    let details: String = oversight::db::query_scalar(
         "SELECT details FROM audit_log WHERE action = 'settings.update' ORDER BY seq DESC LIMIT 1",
     )
     .fetch_one(&app.db)

@@ -62,7 +62,7 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
     assert!(out.contains("1 officer identifier matches no badge") && out.contains("ZZ9 (1)"));
     let q = |sql: &'static str| {
         let db = app.db.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&db).await.unwrap() }
+        async move { oversight::db::query_scalar::<i64>(sql).fetch_one(&db).await.unwrap() }
     };
     assert_eq!(q("SELECT COUNT(*) FROM stops").await, 4);
     assert_eq!(
@@ -84,14 +84,17 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
     assert_eq!(q("SELECT COUNT(*) FROM stops WHERE stop_time IS NULL").await, 1);
     assert_eq!(q("SELECT COUNT(*) FROM stops WHERE reason = 'traffic_violation'").await, 2);
     assert_eq!(q("SELECT COUNT(*) FROM stops WHERE search_basis = ',probable_cause,'").await, 1);
-    let location: String =
-        sqlx::query_scalar("SELECT location FROM stops WHERE district = 'D2' AND stop_type = 'vehicle'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let location: String = oversight::db::query_scalar(
+        "SELECT location FROM stops WHERE district = 'D2' AND stop_type = 'vehicle'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     assert_eq!(location, "SR-29, near the bridge");
-    let districts: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM stop_districts ORDER BY name").fetch_all(&app.db).await.unwrap();
+    let districts: Vec<String> = oversight::db::query_scalar("SELECT name FROM stop_districts ORDER BY name")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(districts, ["D1", "D2", "D3"], "the list's district menu learns the file's districts");
 
     // Open Policing's own groups are counted in the equity measures and
@@ -112,7 +115,7 @@ async fn an_open_policing_fixture_imports_with_hand_computed_counts() {
     let (_, page) = clerk.get_text("/stops?district=D3").await;
     assert!(page.contains("<td>unknown, unknown, 22</td>"), "{page}");
     let imports: Vec<String> =
-        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.import'")
+        oversight::db::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.import'")
             .fetch_all(&app.db)
             .await
             .unwrap();

@@ -136,7 +136,7 @@ async fn a_287g_action_is_flagged_and_an_unauthorized_officer_is_an_exception() 
     let early = clerk.post("/stops/new", &stop_form(&authorized, "2025-01-15", &extra)).await;
     let (_, page) = clerk.get_text(&location(&early)).await;
     assert!(page.contains("Compliance exception") && page.contains("not authorized on 2025-01-15"));
-    let exceptions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stops WHERE exception <> ''")
+    let exceptions: i64 = oversight::db::query_scalar("SELECT COUNT(*) FROM stops WHERE exception <> ''")
         .fetch_one(&app.db)
         .await
         .unwrap();
@@ -163,10 +163,11 @@ async fn an_edit_keeps_the_earlier_version_in_the_history() {
     // The history reads as labels, never as stored codes.
     assert!(page.contains("results: Citation → Warning"), "labels in the history");
     assert!(!page.contains(",citation,"), "no stored codes in the history");
-    let details: String = sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.update'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let details: String =
+        oversight::db::query_scalar("SELECT details FROM audit_log WHERE action = 'stop.update'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert!(details.contains("\"before\":{\"duration_minutes\":18"), "{details}");
 }
 

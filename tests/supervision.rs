@@ -138,7 +138,7 @@ async fn a_returned_arrest_is_corrected_then_approved_and_both_versions_stay() {
     assert!(page.contains("approved (sign-off current)") && page.contains("matches the current version"));
     assert!(!page.contains("Łucja"), "auditors see no names");
     let stored: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT decision, record_hash, reviewer_name FROM sign_offs ORDER BY id")
+        oversight::db::query_as("SELECT decision, record_hash, reviewer_name FROM sign_offs ORDER BY id")
             .fetch_all(&app.db)
             .await
             .unwrap();
@@ -193,8 +193,10 @@ async fn nobody_reviews_their_own_action_and_every_attempt_is_audited() {
     assert_eq!(response.status(), 403);
 
     // A supervisor recorded as the arresting officer may not sign either.
-    let sup2: i64 =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'sup2'").fetch_one(&app.db).await.unwrap();
+    let sup2: i64 = oversight::db::query_scalar("SELECT id FROM users WHERE username = 'sup2'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     let admin = app.signed_in("admin").await;
     let response = admin
         .post(&format!("/users/{sup2}/supervision"), &[("officer_id", &officer), ("supervisor_kind", "ice")])
@@ -207,11 +209,12 @@ async fn nobody_reviews_their_own_action_and_every_attempt_is_audited() {
     assert!(response.text().await.unwrap().contains("You are recorded as the officer"));
 
     assert_eq!(app.count("sign_offs").await, 0);
-    let denied: Vec<(String, String)> =
-        sqlx::query_as("SELECT action, outcome FROM audit_log WHERE action = 'sign_off.self_review'")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+    let denied: Vec<(String, String)> = oversight::db::query_as(
+        "SELECT action, outcome FROM audit_log WHERE action = 'sign_off.self_review'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
     assert_eq!(denied.len(), 2);
     assert!(denied.iter().all(|(_, outcome)| outcome == "denied"));
 
@@ -283,7 +286,7 @@ async fn bulk_approval_signs_each_item_or_none() {
         values.iter().map(|v| ("item", v.as_str())).chain([("password", PASSWORD)]).collect();
     assert_eq!(sup.post("/supervision/bulk", &pairs).await.status(), 303);
     let stored: Vec<(i64, String)> =
-        sqlx::query_as("SELECT record_id, record_hash FROM sign_offs ORDER BY record_id")
+        oversight::db::query_as("SELECT record_id, record_hash FROM sign_offs ORDER BY record_id")
             .fetch_all(&app.db)
             .await
             .unwrap();
@@ -301,7 +304,7 @@ async fn sign_offs_cannot_be_changed_or_deleted_and_roles_are_enforced() {
     let sup = app.signed_in("sup1").await;
     assert_eq!(decide(&sup, id, "referred", "To ICE ERO for the detainer", PASSWORD).await.status(), 303);
     for sql in ["UPDATE sign_offs SET decision = 'approved'", "DELETE FROM sign_offs"] {
-        let err = sqlx::query(sql).execute(&app.db).await.expect_err("refused");
+        let err = oversight::db::query(sql).execute(&app.db).await.expect_err("refused");
         assert!(err.to_string().contains("only superseded"), "{err}");
     }
     // A referred action still waits for a supervisor.

@@ -66,10 +66,11 @@ async fn a_file_over_the_limit_gets_413_and_nothing_is_kept() {
     too_large_page(over, "The file is larger than the limit of 64 KiB").await;
     assert_eq!(app.count("document_versions").await, 1);
     assert_eq!(store_entries(&app), kept, "nothing added to the store");
-    let uploads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'document.upload'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let uploads: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'document.upload'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(uploads, 1, "only the accepted upload is in the audit log");
 
     // The report check reads only the digest, with the same limit.
@@ -190,7 +191,7 @@ async fn a_file_within_the_limit_is_stored_whole_with_its_sha256() {
         [("scan.pdf", &pdf, "application/pdf"), ("notes.txt", &text, "text/plain; charset=utf-8")]
     {
         let id = upload(&clerk, name, "sop", "", name, bytes).await;
-        let (stored, sha256, size, kind): (String, String, i64, String) = sqlx::query_as(
+        let (stored, sha256, size, kind): (String, String, i64, String) = oversight::db::query_as(
             "SELECT stored_name, sha256, size_bytes, content_type FROM document_versions WHERE document_id = $1",
         )
         .bind(id)

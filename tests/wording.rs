@@ -52,7 +52,7 @@ async fn the_web_import_points_to_its_checkbox_and_names_an_empty_file() {
 async fn one_of_a_thing_is_counted_in_the_singular() {
     let app = spawn_app().await;
     app.user("chief", &[Role::Administrator]).await;
-    sqlx::query("UPDATE agency SET sign_off_days = 1").execute(&app.db).await.unwrap();
+    oversight::db::query("UPDATE agency SET sign_off_days = 1").execute(&app.db).await.unwrap();
     let (_, users) = app.signed_in("chief").await.get_text("/users").await;
     assert!(users.contains("<caption>1 account</caption>"), "{users}");
 
@@ -70,7 +70,7 @@ async fn one_of_a_thing_is_counted_in_the_singular() {
         ..Default::default()
     };
     oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
+    let id: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
     let clerk = app.signed_in("clerk").await;
     let (_, page) = clerk.get_text(&format!("/stops/{id}")).await;
     assert!(page.contains("<dd>1 minute</dd>"), "{page}");

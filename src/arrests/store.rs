@@ -154,7 +154,7 @@ pub async fn insert(
 /// `report/v3`) in the writing transaction: the record as it was leaves its
 /// day's sum, the record as it is joins its own.
 async fn note_digests(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     before: Option<&Arrest>,
     after: Option<&Arrest>,
 ) -> Result<(), sqlx::Error> {
@@ -229,7 +229,7 @@ fn day_sums(arrests: &[Arrest]) -> std::collections::BTreeMap<String, (i64, Sum)
 
 /// Builds the day digests from the arrests inside the caller's
 /// transaction; returns how many days' digests differed.
-pub async fn rebuild_digests(conn: &mut sqlx::SqliteConnection) -> Result<usize, sqlx::Error> {
+pub async fn rebuild_digests(conn: &mut crate::db::Conn) -> Result<usize, sqlx::Error> {
     let all: Vec<Arrest> =
         db::query_as(&format!("SELECT {COLUMNS} FROM arrests")).fetch_all(&mut *conn).await?;
     let fresh = day_sums(&all);
@@ -297,7 +297,7 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
 /// The 287(g) actions of one officer (of all, with None), for
 /// recomputing their exceptions.
 pub async fn actions_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     officer: Option<i64>,
 ) -> Result<Vec<Arrest>, sqlx::Error> {
     let sql = format!(
@@ -308,11 +308,7 @@ pub async fn actions_in(
 }
 
 /// Sets an arrest's exception (`compliance::exceptions::refresh`).
-pub async fn set_exception(
-    conn: &mut sqlx::SqliteConnection,
-    id: i64,
-    exception: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set_exception(conn: &mut crate::db::Conn, id: i64, exception: &str) -> Result<(), sqlx::Error> {
     let before = get(&mut *conn, id).await?;
     db::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)

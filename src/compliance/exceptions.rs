@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use super::{ActionKind, exception};
 use crate::arrests::Arrest;
@@ -27,7 +26,7 @@ pub struct Authority {
 
 impl Authority {
     /// Read inside the caller's transaction, so what it wrote counts.
-    pub async fn load(conn: &mut SqliteConnection) -> Result<Self, sqlx::Error> {
+    pub async fn load(conn: &mut crate::db::Conn) -> Result<Self, sqlx::Error> {
         let officers = crate::officers::store::all_in(conn).await?.into_iter().map(|o| (o.id, o)).collect();
         let evidence = crate::officers::store::evidence_in(conn).await?;
         Ok(Self { officers, evidence })

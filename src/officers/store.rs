@@ -98,7 +98,7 @@ pub async fn evidence(db: &Db) -> Result<super::authorization::EvidenceSet, sqlx
 
 /// The same, inside a write transaction: what it has written so far counts.
 pub async fn evidence_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
 ) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
     Ok(super::authorization::EvidenceSet::new(
         all_designations(&mut *conn).await?,
@@ -108,7 +108,7 @@ pub async fn evidence_in(
 }
 
 /// Every officer, inside a write transaction.
-pub async fn all_in(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Officer>, sqlx::Error> {
+pub async fn all_in(conn: &mut crate::db::Conn) -> Result<Vec<Officer>, sqlx::Error> {
     db::query_as(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await
 }
 

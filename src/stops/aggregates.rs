@@ -11,8 +11,6 @@
 use crate::db;
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::SqliteConnection;
-
 use super::Stop;
 use crate::canonical::{Binary, Sum};
 use crate::measures::equity::Counts;
@@ -288,7 +286,7 @@ pub struct Tables {
 
 impl Pending {
     /// Starts a change inside the caller's transaction (it reads the band).
-    pub async fn load(conn: &mut SqliteConnection) -> Result<Pending, sqlx::Error> {
+    pub async fn load(conn: &mut crate::db::Conn) -> Result<Pending, sqlx::Error> {
         Ok(Pending { band: band(conn).await?, ..Pending::default() })
     }
 
@@ -336,7 +334,7 @@ impl Pending {
 
     /// Adds the change to the stored aggregates, inside the caller's
     /// transaction, so records and aggregates commit together.
-    pub async fn write(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    pub async fn write(self, conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
         // Rows in key order (neighbouring B-tree inserts), with names
         // borrowed from the codes: ten years of ten million stops make two
         // million minute rows, which as owned strings took the import's
@@ -366,7 +364,7 @@ impl Pending {
                 (*day, before + n, sum.to_bytes())
             })
             .collect();
-        let mut handle = conn.lock_handle().await?;
+        let mut handle = conn.sqlite_only("writing the stop aggregates")?.lock_handle().await?;
         let mut upsert = super::bulk::Insert::prepare(&mut handle, TALLY_UPSERT)?;
         for ((d, g, x), tally) in tallies {
             for (i, text) in [name(*d), name(*g), name(*x)].into_iter().enumerate() {
@@ -433,7 +431,7 @@ const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops,
      timed = stop_tallies.timed + excluded.timed";
 
 /// The band of minutes stop_minutes keeps.
-async fn band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
+async fn band(conn: &mut crate::db::Conn) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let (from, to): (Option<i64>, Option<i64>) =
         db::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE id = 1").fetch_one(conn).await?;
     Ok(from.zip(to))
@@ -454,7 +452,7 @@ pub fn dusk_band(latitude: f64, longitude: f64, time_zone: &str) -> Option<(i64,
 }
 
 /// Every stop, in batches of id order, on the caller's connection.
-async fn each_stop(conn: &mut SqliteConnection, mut each: impl FnMut(&Stop)) -> Result<(), sqlx::Error> {
+async fn each_stop(conn: &mut crate::db::Conn, mut each: impl FnMut(&Stop)) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
         let batch = super::store::batch_after(&mut *conn, after, 20_000).await?;
@@ -465,7 +463,7 @@ async fn each_stop(conn: &mut SqliteConnection, mut each: impl FnMut(&Stop)) -> 
 }
 
 /// The aggregates as stored.
-async fn stored(conn: &mut SqliteConnection) -> Result<Tables, sqlx::Error> {
+async fn stored(conn: &mut crate::db::Conn) -> Result<Tables, sqlx::Error> {
     type TallyRow = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<TallyRow> = db::query_as(
         "SELECT day, grouping, grp, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
@@ -514,7 +512,7 @@ fn differing<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>) -> us
 /// transaction, with the band for the agency's place (`band`: None when
 /// no place is set), and says where the stored ones differed.
 pub async fn rebuild(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     band: Option<(i64, i64)>,
 ) -> Result<Differences, sqlx::Error> {
     let mut fresh = Pending { band, ..Pending::default() };
@@ -539,7 +537,7 @@ pub async fn rebuild(
 }
 
 /// The band for the agency's place as the transaction sees it.
-pub async fn place_band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
+pub async fn place_band(conn: &mut crate::db::Conn) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let (lat, lon, zone): (Option<f64>, Option<f64>, String) =
         db::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = 1")
             .fetch_one(conn)
@@ -550,7 +548,7 @@ pub async fn place_band(conn: &mut SqliteConnection) -> Result<Option<(i64, i64)
 /// After the agency's place or time zone changed: the minutes band moves,
 /// so stop_minutes is rebuilt (with everything else) in the same
 /// transaction. Nothing to do when the band is the same.
-pub async fn place_changed(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+pub async fn place_changed(conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
     let band_now = place_band(&mut *conn).await?;
     if band(&mut *conn).await? != band_now {
         rebuild(conn, band_now).await?;
@@ -567,7 +565,7 @@ pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
 
 /// At start-up: builds the aggregates of a database that has none yet
 /// (the first start after migration 0017).
-pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+pub async fn build_if_missing(conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
     let built: i64 =
         db::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(&mut *conn).await?;
     if built == 0 {
@@ -581,7 +579,7 @@ pub async fn build_if_missing(conn: &mut SqliteConnection) -> Result<(), sqlx::E
 
 /// Per (grouping, group): the tallies of the days in [from, to].
 pub async fn groups_between(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, Tally)>, sqlx::Error> {
@@ -609,7 +607,7 @@ pub async fn groups_between(
 /// The days in [from, to] with a stop D9 can use (a clock time and one
 /// known group).
 pub async fn darkness_days(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     from: &str,
     to: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
@@ -629,7 +627,7 @@ pub async fn darkness_days(
 /// four rows instead of a hundred thousand. None when the band kept does
 /// not hold [first, last] (then only the records can answer).
 pub async fn darkness_counts(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     (from, to): (&str, &str),
     (first, last): (i64, i64),
     dusk: &BTreeMap<String, i64>,
@@ -657,7 +655,7 @@ pub async fn darkness_counts(
 
 /// The report's stop digests: (day, stops, sum) for the days in [from, to].
 pub async fn digests_between(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {

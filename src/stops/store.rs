@@ -266,10 +266,7 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
 
 /// The 287(g) actions of one officer (of all, with None), for
 /// recomputing their exceptions.
-pub async fn actions_in(
-    conn: &mut sqlx::SqliteConnection,
-    officer: Option<i64>,
-) -> Result<Vec<Stop>, sqlx::Error> {
+pub async fn actions_in(conn: &mut crate::db::Conn, officer: Option<i64>) -> Result<Vec<Stop>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM stops WHERE action_287g = 1 AND ($1 IS NULL OR officer_id = $1)");
     db::query_as(&sql).bind(officer).fetch_all(conn).await
@@ -277,11 +274,7 @@ pub async fn actions_in(
 
 /// Sets a stop's exception (`compliance::exceptions::refresh`): a change
 /// of the record, so its sign-off is compared again.
-pub async fn set_exception(
-    conn: &mut sqlx::SqliteConnection,
-    id: i64,
-    exception: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set_exception(conn: &mut crate::db::Conn, id: i64, exception: &str) -> Result<(), sqlx::Error> {
     let before = get(&mut *conn, id).await?;
     db::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
         .bind(exception)
@@ -310,7 +303,7 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
 /// Partial indexes (searched stops, 287(g) stops) stay: few rows enter
 /// them, and each rebuild would read the whole table again (0.2 s of a
 /// million stops for the two).
-pub async fn drop_indexes(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
+pub async fn drop_indexes(conn: &mut crate::db::Conn) -> Result<Vec<String>, sqlx::Error> {
     let indexes: Vec<(String, String)> = db::query_as(
         "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL AND sql NOT LIKE '%WHERE%'",
     )
@@ -323,10 +316,7 @@ pub async fn drop_indexes(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Strin
 }
 
 /// Makes the indexes `drop_indexes` dropped.
-pub async fn restore_indexes(
-    conn: &mut sqlx::SqliteConnection,
-    statements: &[String],
-) -> Result<(), sqlx::Error> {
+pub async fn restore_indexes(conn: &mut crate::db::Conn, statements: &[String]) -> Result<(), sqlx::Error> {
     // SQLite's sorter may use a helper thread for a build: the index is
     // sorted on both cores while nothing else runs.
     db::query("PRAGMA threads = 2").execute(&mut *conn).await?;
@@ -340,7 +330,7 @@ pub async fn restore_indexes(
 /// rather than insert into them: when it adds at least half as many stops
 /// as the table holds (measured: a random insert costs about three times
 /// an entry of a fresh build).
-pub async fn rebuild_pays(conn: &mut sqlx::SqliteConnection, rows: u64) -> Result<bool, sqlx::Error> {
+pub async fn rebuild_pays(conn: &mut crate::db::Conn, rows: u64) -> Result<bool, sqlx::Error> {
     let held: Option<i64> = db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(conn).await?;
     Ok(rows as i64 * 2 >= held.unwrap_or(0))
 }
@@ -372,7 +362,7 @@ pub async fn insert_many(
     let sql =
         format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
     {
-        let mut handle = tx.lock_handle().await?;
+        let mut handle = tx.sqlite_only("the bulk insert of stops")?.lock_handle().await?;
         let mut insert = super::bulk::Insert::prepare(&mut handle, &sql)?;
         for s in stops.iter() {
             insert.text(1, &s.stop_date)?;
@@ -432,7 +422,7 @@ pub async fn insert_many(
 /// Up to `limit` stops after id `after`, in id order, on the caller's
 /// connection.
 pub async fn batch_after(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Stop>, sqlx::Error> {

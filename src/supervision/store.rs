@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use super::{
     Decision, Item, RecordKind, SignOff, State, action_instant, arrest_fingerprint, self_review,
@@ -288,7 +287,7 @@ pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec
 }
 
 /// The users who created or edited a record (from its audit entries).
-async fn authors(conn: &mut SqliteConnection, kind: RecordKind, id: i64) -> Result<Vec<i64>, sqlx::Error> {
+async fn authors(conn: &mut crate::db::Conn, kind: RecordKind, id: i64) -> Result<Vec<i64>, sqlx::Error> {
     db::query_scalar(
         "SELECT DISTINCT user_id FROM audit_log WHERE object_kind = $1 AND object_id = $2 \
          AND action IN ($3, $4) AND user_id IS NOT NULL",

@@ -2,7 +2,6 @@
 //! transaction.
 
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use super::{Account, LOCKOUT_FAILURES, LOCKOUT_WINDOW_SECS, NewUser};
 use crate::audit::{self, Actor, Event, Outcome};
@@ -31,7 +30,7 @@ impl From<UserError> for crate::error::AppError {
 const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
      failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step, officer_id, supervisor_kind FROM users";
 
-async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result<Account, sqlx::Error> {
+async fn with_roles(conn: &mut crate::db::Conn, mut account: Account) -> Result<Account, sqlx::Error> {
     let roles: Vec<(String,)> = db::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
         .bind(account.id)
         .fetch_all(&mut *conn)
@@ -41,7 +40,7 @@ async fn with_roles(conn: &mut SqliteConnection, mut account: Account) -> Result
     Ok(account)
 }
 
-async fn fetch(conn: &mut SqliteConnection, id: i64) -> Result<Option<Account>, sqlx::Error> {
+async fn fetch(conn: &mut crate::db::Conn, id: i64) -> Result<Option<Account>, sqlx::Error> {
     let account: Option<Account> =
         db::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     match account {
@@ -109,7 +108,7 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
     let mut conn = db.acquire().await?;
     let account: Option<Account> = db::query_as(&format!("{SELECT} WHERE username = $1"))
         .bind(username)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?;
     match account {
         Some(a) => Ok(Some(with_roles(&mut conn, a).await?)),
@@ -142,7 +141,7 @@ pub async fn has_administrator(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64, sqlx::Error> {
+async fn other_active_admins(conn: &mut crate::db::Conn, id: i64) -> Result<i64, sqlx::Error> {
     let (n,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
          WHERE r.role = 'administrator' AND u.disabled = 0 AND u.id <> $1",
@@ -153,7 +152,7 @@ async fn other_active_admins(conn: &mut SqliteConnection, id: i64) -> Result<i64
     Ok(n)
 }
 
-async fn set_roles(conn: &mut SqliteConnection, id: i64, roles: &[Role]) -> Result<(), sqlx::Error> {
+async fn set_roles(conn: &mut crate::db::Conn, id: i64, roles: &[Role]) -> Result<(), sqlx::Error> {
     db::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     for role in roles {
         db::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")

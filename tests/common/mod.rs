@@ -27,7 +27,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = oversight::db::connect_server(&db_url).await.expect("database");
     // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
     // only stand between the test and the page under test.
-    sqlx::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
+    oversight::db::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
     let mut config = Config::new(&db_url);
     adjust(&mut config);
     let router = oversight::app::build(db.clone(), config).await.expect("router");
@@ -113,19 +113,29 @@ impl TestApp {
     }
 
     pub async fn audit_actions(&self) -> Vec<String> {
-        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq").fetch_all(&self.db).await.unwrap()
+        oversight::db::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+            .fetch_all(&self.db)
+            .await
+            .unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.db).await.unwrap()
+        oversight::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
     }
 
     pub async fn set_mfa_policy(&self, policy: &str) {
-        sqlx::query("UPDATE agency SET mfa_policy = $1").bind(policy).execute(&self.db).await.unwrap();
+        oversight::db::query("UPDATE agency SET mfa_policy = $1")
+            .bind(policy)
+            .execute(&self.db)
+            .await
+            .unwrap();
     }
 
     pub async fn set_agency_models(&self, models: &str) {
-        sqlx::query("UPDATE agency SET models = $1, name = 'Test County Sheriff', ori = 'TX1010000', state = 'TX' WHERE id = 1")
+        oversight::db::query("UPDATE agency SET models = $1, name = 'Test County Sheriff', ori = 'TX1010000', state = 'TX' WHERE id = 1")
             .bind(models)
             .execute(&self.db)
             .await
