@@ -3,7 +3,11 @@
 //! migrations run at every start.
 //!
 //! SQL in this crate stays portable to PostgreSQL: `$N` placeholders,
-//! INTEGER/TEXT columns, `RETURNING id` for new rows.
+//! INTEGER/TEXT columns, `RETURNING id` for new rows. Every statement goes
+//! through `query`, `query_as`, `query_scalar` or `Builder` (`query.rs`),
+//! which run on either backend; `Db`, `Tx` and `Conn` are one type over
+//! both, and what differs by backend matches on them in the store that
+//! needs it (docs/storage.md). PostgreSQL is not opened yet: issue 13.
 
 mod query;
 
