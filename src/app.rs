@@ -17,7 +17,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::auth::password::Hasher;
 use crate::auth::{access, guard};
@@ -57,6 +57,33 @@ pub struct Lookups {
     pub returned: audit::HeadCache<usize>,
 }
 
+/// The session layer over a migrated `store`, whose expired sessions are
+/// deleted once an hour. The cookie outlives the idle limit by a minute so
+/// the server, which enforces the limit, can still tell the user why they
+/// were signed out.
+fn sessions<S>(store: S, config: &Config) -> SessionManagerLayer<S>
+where
+    S: tower_sessions::session_store::ExpiredDeletion + Clone,
+{
+    let deleting = store.clone();
+    tokio::spawn(async move {
+        let _ = tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            deleting,
+            tokio::time::Duration::from_secs(3600),
+        )
+        .await;
+    });
+    let idle = time::Duration::seconds(config.idle_timeout.as_secs() as i64 + 60);
+    let secure = config.secure_cookies;
+    SessionManagerLayer::new(store)
+        .with_name(if secure { "__Host-oversight" } else { "oversight" })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
 /// Builds the whole application over an open database.
 pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
     let files = crate::documents::files::FileStore::new(config.files_dir.clone());
@@ -69,32 +96,6 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         queue_counts: Default::default(),
         lookups: Default::default(),
     };
-    let Some(pool) = db.sqlite().cloned() else {
-        anyhow::bail!("sessions are not yet stored on PostgreSQL");
-    };
-    let store = SqliteStore::new(pool.clone());
-    store.migrate().await?;
-    tokio::spawn(async move {
-        // Removes expired sessions from the table once an hour.
-        let _ = tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            store.clone(),
-            tokio::time::Duration::from_secs(3600),
-        )
-        .await;
-    });
-    let session_store = SqliteStore::new(pool);
-    // The cookie outlives the idle limit by a minute so the server, which
-    // enforces the limit, can still tell the user why they were signed out.
-    let idle = time::Duration::seconds(state.config.idle_timeout.as_secs() as i64 + 60);
-    let secure = state.config.secure_cookies;
-    let sessions = SessionManagerLayer::new(session_store)
-        .with_name(if secure { "__Host-oversight" } else { "oversight" })
-        .with_secure(secure)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle));
-
     let home = Router::new()
         .route("/", get(route_get_home))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), guard));
@@ -128,8 +129,22 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         // error pages show the user's navigation, CSRF refusals included.
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), crate::error::pages))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::load_user))
-        .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::load_user));
+    // Sessions live in the records' database, so every app server on one
+    // PostgreSQL database knows every session.
+    let router = match &db {
+        Db::Sqlite(pool) => {
+            let store = SqliteStore::new(pool.clone());
+            store.migrate().await?;
+            router.layer(sessions(store, &state.config))
+        }
+        Db::Postgres(pool) => {
+            let store = PostgresStore::new(pool.clone());
+            store.migrate().await?;
+            router.layer(sessions(store, &state.config))
+        }
+    };
+    let router = router
         // Stop imports are the largest bodies (streamed to disk); documents
         // and forms keep their own smaller limits (the upload check, the
         // CSRF check and axum's form extractor).

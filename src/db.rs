@@ -174,9 +174,12 @@ pub async fn connect_server(url: &str) -> anyhow::Result<Db> {
 }
 
 async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return open_postgres(url).await;
+    }
     if !url.starts_with("sqlite:") {
         anyhow::bail!(
-            "only SQLite database URLs (sqlite://PATH) are supported by this build, got a URL with another scheme"
+            "the database URL must start with sqlite:// (a file) or postgres:// (a server), got another scheme"
         );
     }
     let options = SqliteConnectOptions::from_str(url)?
@@ -222,6 +225,32 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
     restrict_to_owner(&file);
     Ok(db)
 }
+
+/// Connects to a PostgreSQL server (the URL takes libpq's parameters:
+/// `sslmode`, `host=/socket/folder`, `application_name`, …) and migrates.
+/// The server's database must use the C collation, so text sorts as on
+/// SQLite (docs/storage.md).
+async fn open_postgres(url: &str) -> anyhow::Result<Db> {
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)?
+        .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+    let collation: String =
+        sqlx::query_scalar("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            .fetch_one(&pool)
+            .await?;
+    if collation != "C" && collation != "POSIX" {
+        anyhow::bail!(
+            "the PostgreSQL database sorts text by the collation {collation}; create it with LC_COLLATE 'C' \
+             (CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C') so lists sort as the product expects"
+        );
+    }
+    POSTGRES_MIGRATOR.run(&pool).await?;
+    let db = Db::Postgres(pool);
+    upgrade(&db).await?;
+    Ok(db)
+}
+
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// What a migration cannot do in SQL: audit entries that earlier versions
 /// wrote with plain digests of personal data are rewritten and chained

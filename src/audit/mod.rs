@@ -230,10 +230,43 @@ pub struct Entry {
     pub object_kind: String,
     pub object_id: String,
     pub outcome: String,
-    #[sqlx(json)]
+    #[sqlx(try_from = "JsonText")]
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// A JSON document stored as text. Read as text on either backend, then
+/// parsed: sqlx's `json` attribute reads only PostgreSQL's JSON types,
+/// and the column is TEXT on both (its bytes are what the chain hashes).
+pub struct JsonText(String);
+
+impl<DB: sqlx::Database> sqlx::Type<DB> for JsonText
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for JsonText
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(JsonText(<String as sqlx::Decode<'r, DB>>::decode(value)?))
+    }
+}
+
+impl TryFrom<JsonText> for serde_json::Value {
+    type Error = serde_json::Error;
+    fn try_from(text: JsonText) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text.0)
+    }
 }
 
 /// The hashed part of an entry, in its fixed field order.

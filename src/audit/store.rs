@@ -253,12 +253,21 @@ async fn first_with_personal_digest<'e>(
     db: impl Into<crate::db::On<'e>>,
     v1_arrest_sign_offs: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    db::query_scalar(
+    let on = db.into();
+    // A v1 sign-off's entry holds its record hash as text; the ids of v1
+    // sign-offs come as a JSON array. Each backend spells JSON its way.
+    let v1 = if on.is_postgres() {
+        "jsonb_typeof(CAST(details AS JSONB) -> 'record_hash') = 'string' \
+         AND CAST(details AS JSONB) ->> 'sign_off' IN (SELECT jsonb_array_elements_text(CAST($1 AS JSONB)))"
+    } else {
+        "json_type(details, '$.record_hash') = 'text' \
+         AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))"
+    };
+    db::query_scalar(&format!(
         "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
-         OR (action LIKE 'sign_off.%' AND json_type(details, '$.record_hash') = 'text' \
-             AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))))",
-    )
+         OR (action LIKE 'sign_off.%' AND {v1}))"
+    ))
     .bind(v1_arrest_sign_offs)
-    .fetch_one(db)
+    .fetch_one(on)
     .await
 }

@@ -72,6 +72,14 @@ pub enum On<'c> {
     Postgres(&'c mut PgConnection),
 }
 
+impl On<'_> {
+    /// Whether the statement goes to PostgreSQL, for the few whose
+    /// spelling differs (JSON functions).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, On::PostgresPool(_) | On::Postgres(_))
+    }
+}
+
 impl<'c> From<&'c SqlitePool> for On<'c> {
     fn from(pool: &'c SqlitePool) -> Self {
         On::SqlitePool(pool)

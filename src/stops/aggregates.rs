@@ -364,6 +364,32 @@ impl Pending {
                 (*day, before + n, sum.to_bytes())
             })
             .collect();
+        if conn.sqlite().is_none() {
+            // PostgreSQL: one statement a row through the query seam, until
+            // its bulk form is written (issue 13).
+            for ((d, g, x), tally) in tallies {
+                let mut upsert = db::query(TALLY_UPSERT).bind(name(*d)).bind(name(*g)).bind(name(*x));
+                for v in tally.values() {
+                    upsert = upsert.bind(v);
+                }
+                upsert.execute(&mut *conn).await?;
+            }
+            for ((d, minute, minority), n) in minutes {
+                let upsert = db::query(MINUTE_UPSERT).bind(name(*d)).bind(*minute).bind(*minority as i64);
+                upsert.bind(*n).execute(&mut *conn).await?;
+            }
+            for (day, n, sum) in &digests {
+                db::query(DIGEST_UPSERT).bind(*day).bind(*n).bind(sum).execute(&mut *conn).await?;
+            }
+            if self.removed {
+                for sql in EMPTIED {
+                    for (day, _) in &days {
+                        db::query(sql).bind(*day).execute(&mut *conn).await?;
+                    }
+                }
+            }
+            return Ok(());
+        }
         let mut handle = conn.sqlite_only("writing the stop aggregates")?.lock_handle().await?;
         let mut upsert = super::bulk::Insert::prepare(&mut handle, TALLY_UPSERT)?;
         for ((d, g, x), tally) in tallies {
@@ -385,11 +411,7 @@ impl Pending {
             upsert.execute()?;
         }
         drop(upsert);
-        let mut upsert = super::bulk::Insert::prepare(
-            &mut handle,
-            "INSERT INTO stop_digests (day, stops, sum) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (day) DO UPDATE SET stops = excluded.stops, sum = excluded.sum",
-        )?;
+        let mut upsert = super::bulk::Insert::prepare(&mut handle, DIGEST_UPSERT)?;
         for (day, n, sum) in &digests {
             upsert.text(1, day)?;
             upsert.int(2, *n)?;
@@ -400,11 +422,7 @@ impl Pending {
         // Groups an edit emptied go, so the aggregates hold what a rebuild
         // from the records would. Only a removal can empty one.
         if self.removed {
-            for sql in [
-                "DELETE FROM stop_tallies WHERE day = ?1 AND stops = 0",
-                "DELETE FROM stop_minutes WHERE day = ?1 AND stops = 0",
-                "DELETE FROM stop_digests WHERE day = ?1 AND stops = 0",
-            ] {
+            for sql in EMPTIED {
                 let mut delete = super::bulk::Insert::prepare(&mut handle, sql)?;
                 for (day, _) in &days {
                     delete.text(1, day)?;
@@ -416,13 +434,25 @@ impl Pending {
     }
 }
 
+const DIGEST_UPSERT: &str = "INSERT INTO stop_digests (day, stops, sum) VALUES ($1, $2, $3) \
+     ON CONFLICT (day) DO UPDATE SET stops = excluded.stops, sum = excluded.sum";
+
+/// Groups an edit emptied (`Pending::write`).
+const EMPTIED: [&str; 3] = [
+    "DELETE FROM stop_tallies WHERE day = $1 AND stops = 0",
+    "DELETE FROM stop_minutes WHERE day = $1 AND stops = 0",
+    "DELETE FROM stop_digests WHERE day = $1 AND stops = 0",
+];
+
+// Placeholders are `$N` in order, which SQLite's own API (`bulk`) numbers
+// as PostgreSQL does.
 // The stored column is named with its table: on PostgreSQL a bare name in
 // DO UPDATE is ambiguous between the row and `excluded`.
-const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES (?1, ?2, ?3, ?4) \
+const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stop_minutes.stops + excluded.stops";
 
 const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops, searches, hits, arrests, force, \
-     no_action, inquiries, complete, timed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     no_action, inquiries, complete, timed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (day, grouping, grp) DO UPDATE SET stops = stop_tallies.stops + excluded.stops, \
      searches = stop_tallies.searches + excluded.searches, hits = stop_tallies.hits + excluded.hits, \
      arrests = stop_tallies.arrests + excluded.arrests, force = stop_tallies.force + excluded.force, \
@@ -476,7 +506,9 @@ async fn stored(conn: &mut crate::db::Conn) -> Result<Tables, sqlx::Error> {
         .map(|(d, g, x, s, se, h, ar, f, n, i, c, t)| ((d, g, x), [s, se, h, ar, f, n, i, c, t]))
         .collect();
     let minutes: Vec<(String, i64, bool, i64)> =
-        db::query_as("SELECT day, minute, minority, stops FROM stop_minutes").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, minute, minority = 1, stops FROM stop_minutes")
+            .fetch_all(&mut *conn)
+            .await?;
     let digests: Vec<(String, i64, Vec<u8>)> =
         db::query_as("SELECT day, stops, sum FROM stop_digests").fetch_all(&mut *conn).await?;
     Ok(Tables {
@@ -637,12 +669,17 @@ pub async fn darkness_counts(
         _ => return Ok(None),
     }
     let dusk = serde_json::to_string(dusk).unwrap_or_default();
-    db::query_as(
-        "WITH dusk (day, minute) AS (SELECT key, value FROM json_each($5)) \
-         SELECT m.minority, m.minute > dusk.minute, CAST(SUM(m.stops) AS BIGINT) FROM dusk \
+    // The days' dusk travel as one JSON object, each backend's way.
+    let days = match conn.sqlite() {
+        Some(_) => "SELECT key, value FROM json_each($5)",
+        None => "SELECT key, CAST(value AS BIGINT) FROM jsonb_each_text(CAST($5 AS JSONB))",
+    };
+    db::query_as(&format!(
+        "WITH dusk (day, minute) AS ({days}) \
+         SELECT m.minority = 1, m.minute > dusk.minute, CAST(SUM(m.stops) AS BIGINT) FROM dusk \
          JOIN stop_minutes AS m ON m.day = dusk.day AND m.minute >= $3 AND m.minute <= $4 \
-         WHERE m.day >= $1 AND m.day <= $2 GROUP BY 1, 2",
-    )
+         WHERE m.day >= $1 AND m.day <= $2 GROUP BY 1, 2"
+    ))
     .bind(from)
     .bind(to)
     .bind(first)

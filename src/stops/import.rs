@@ -772,7 +772,7 @@ pub async fn import(
     // indexes take random inserts, and the default 2 MiB cache turns them
     // into disk reads. Restored before the connection goes back (the
     // setting is the connection's, not the transaction's).
-    db::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+    cache_size(&mut tx, -65536).await?;
     // Exceptions are decided by the one rule every write path uses; a
     // file's own `exception` column is never taken.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
@@ -785,7 +785,7 @@ pub async fn import(
         // Rows are then appended in id order and need no large cache;
         // building an index sorts in memory up to the cache size, which
         // at 64 MiB took the import's peak from 190 to 270 MiB.
-        db::query("PRAGMA cache_size = -16384").execute(&mut *tx).await?;
+        cache_size(&mut tx, -16384).await?;
         super::store::drop_indexes(&mut tx).await?
     } else {
         Vec::new()
@@ -809,7 +809,7 @@ pub async fn import(
             .await?;
     report.already_imported = seen > 0 && !force;
     if report.problem_count > 0 || report.already_imported {
-        db::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+        cache_size(&mut tx, -2000).await?;
         tx.rollback().await?;
         return Ok(report);
     }
@@ -818,7 +818,7 @@ pub async fn import(
     // batches on the other core while SQLite sorts.
     super::store::restore_indexes(&mut tx, &dropped).await?;
     aggregates.finish().await?.write(&mut tx).await?;
-    db::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+    cache_size(&mut tx, -2000).await?;
     let details = json!({
         "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
         "unknown_columns": report.unknown_columns, "unknown_officers": report.unknown_officers.len(),
@@ -827,6 +827,15 @@ pub async fn import(
     tx.commit().await?;
     report.imported = report.rows;
     Ok(report)
+}
+
+/// Sets the page cache of the importing connection, in KiB when negative
+/// (SQLite's setting; PostgreSQL's cache is the server's, nothing to set).
+async fn cache_size(tx: &mut crate::db::Tx, size: i64) -> Result<(), sqlx::Error> {
+    if tx.sqlite().is_some() {
+        db::query(&format!("PRAGMA cache_size = {size}")).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// A batch in date order: the date index then takes a run of neighbouring
