@@ -38,6 +38,12 @@ impl Config {
 
 /// Files live in a `files` folder beside the SQLite database file.
 pub fn files_dir_for(database_url: &str) -> std::path::PathBuf {
+    // A server's URL names no folder: documents go under ./data/files
+    // (every app server must then share that folder; issue 13's
+    // `--files-dir` is to come).
+    if !database_url.starts_with("sqlite:") {
+        return std::path::PathBuf::from("data/files");
+    }
     let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
     path.parent().map(|p| p.join("files")).unwrap_or_else(|| std::path::PathBuf::from("files"))

@@ -238,7 +238,8 @@ async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         sqlx::query_scalar("SELECT datcollate FROM pg_database WHERE datname = current_database()")
             .fetch_one(&pool)
             .await?;
-    if collation != "C" && collation != "POSIX" {
+    // C.UTF-8 sorts by code point, as C does for UTF-8 text.
+    if collation != "C" && collation != "POSIX" && !collation.starts_with("C.") {
         anyhow::bail!(
             "the PostgreSQL database sorts text by the collation {collation}; create it with LC_COLLATE 'C' \
              (CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C') so lists sort as the product expects"

@@ -82,6 +82,12 @@ const RANKS: [&str; 4] = ["Deputy", "Corporal", "Sergeant", "Lieutenant"];
 /// Creates the demo database at `url`, replacing an earlier demo database
 /// there (and refusing to touch any other database).
 pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static str)>> {
+    if !url.starts_with("sqlite:") {
+        clear_server_demo(url).await?;
+        let pool = db::connect(url).await?;
+        seed(&pool, &FileStore::new(crate::config::files_dir_for(url))).await?;
+        return Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect());
+    }
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or(path);
     if Path::new(path).exists() {
@@ -109,6 +115,39 @@ pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static s
     let pool = db::connect(url).await?;
     seed(&pool, &FileStore::new(crate::config::files_dir_for(url))).await?;
     Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect())
+}
+
+/// On a server (PostgreSQL), an earlier demo's tables are dropped, as the
+/// file is deleted on SQLite; a database with any other records is left
+/// untouched.
+async fn clear_server_demo(url: &str) -> anyhow::Result<()> {
+    let existing = db::connect(url).await?;
+    let (entries, seeded): (i64, i64) = db::query_as(
+        "SELECT COUNT(*), CAST(SUM(CASE WHEN action = 'demo.seed' THEN 1 ELSE 0 END) AS BIGINT) FROM audit_log",
+    )
+    .fetch_one(&existing)
+    .await
+    .map(|(n, s): (i64, Option<i64>)| (n, s.unwrap_or(0)))?;
+    if entries > 0 && seeded == 0 {
+        anyhow::bail!(
+            "that database holds records that were not made by `oversight demo`; it is left untouched. Choose another --database-url."
+        );
+    }
+    if entries > 0 {
+        for sql in [
+            "DROP SCHEMA public CASCADE",
+            "CREATE SCHEMA public",
+            "DROP SCHEMA IF EXISTS tower_sessions CASCADE",
+        ] {
+            db::query(sql).execute(&existing).await?;
+        }
+        let files = crate::config::files_dir_for(url);
+        if files.exists() {
+            std::fs::remove_dir_all(&files)?;
+        }
+    }
+    existing.close().await;
+    Ok(())
 }
 
 pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
