@@ -8,6 +8,12 @@ use crate::audit::{self, Actor, Event};
 use crate::db::{self, Db};
 
 pub async fn write(db: &Db, out: &Path) -> anyhow::Result<String> {
+    if db.sqlite().is_none() {
+        anyhow::bail!(
+            "oversight backup is not yet available on PostgreSQL: take a snapshot with \
+             `pg_dump --format=custom --file=FILE DATABASE-URL` and restore it with `pg_restore`"
+        );
+    }
     if out.exists() {
         anyhow::bail!("{} already exists; choose a new file name", out.display());
     }

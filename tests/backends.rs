@@ -6,33 +6,9 @@
 //! Needs a PostgreSQL server: `OVERSIGHT_TEST_POSTGRES_URL`, which
 //! `bash tests/run.sh` provides (`tests/postgres.sh`).
 
+mod common;
+
 use std::process::Command;
-use std::str::FromStr;
-
-use sqlx::ConnectOptions;
-use sqlx::postgres::PgConnectOptions;
-
-const URL_VARIABLE: &str = "OVERSIGHT_TEST_POSTGRES_URL";
-
-/// A fresh database on the test server, with the collation the product
-/// requires; returns its URL (the server's URL with another database).
-async fn fresh_postgres(purpose: &str) -> String {
-    let url = std::env::var(URL_VARIABLE).unwrap_or_else(|_| {
-        panic!("{URL_VARIABLE} is not set: run `bash tests/run.sh`, or `source tests/postgres.sh` first")
-    });
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("{purpose}_{}_{nanos}", std::process::id());
-    let mut admin =
-        PgConnectOptions::from_str(&url).unwrap().connect().await.expect("connect to the test server");
-    sqlx::query(&format!(
-        "CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'"
-    ))
-    .execute(&mut admin)
-    .await
-    .expect("create the test database");
-    let (server, _) = url.rsplit_once('/').expect("a URL naming its database");
-    format!("{server}/{name}")
-}
 
 fn oversight(url: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_oversight"))
@@ -71,7 +47,7 @@ fn strip_instants(value: &mut serde_json::Value) {
 async fn the_demo_year_measures_the_same_on_sqlite_and_postgresql() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}/oversight.db", dir.path().display());
-    let postgres = fresh_postgres("backends").await;
+    let postgres = common::fresh_postgres("backends").await;
     for (url, files) in [(&sqlite, "files-sqlite"), (&postgres, "files-postgres")] {
         let db = oversight::db::connect(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
         let files = oversight::documents::files::FileStore::new(dir.path().join(files));
