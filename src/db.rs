@@ -7,7 +7,8 @@
 //! through `query`, `query_as`, `query_scalar` or `Builder` (`query.rs`),
 //! which run on either backend; `Db`, `Tx` and `Conn` are one type over
 //! both, and what differs by backend matches on them in the store that
-//! needs it (docs/storage.md). PostgreSQL is not opened yet: issue 13.
+//! needs it (docs/storage.md). A `postgres://` URL opens PostgreSQL;
+//! what is not yet written for it says so when reached (issue 13).
 
 mod query;
 
@@ -89,9 +90,7 @@ impl Conn {
             Conn::Postgres(_) | Conn::PostgresPooled(_) => None,
         }
     }
-}
 
-impl Conn {
     /// The SQLite connection for work written only for SQLite so far; on
     /// PostgreSQL an error that names the work (issue 13: the port).
     pub fn sqlite_only(&mut self, what: &str) -> Result<&mut sqlx::SqliteConnection, sqlx::Error> {
@@ -113,6 +112,8 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
+/// A `Tx` is only ever made holding a transaction (`Db::begin`,
+/// `begin_write`); the pooled arms below cannot occur.
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.0 {
