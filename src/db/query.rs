@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 
 /// A value bound to a placeholder. NULLs keep their kind: PostgreSQL
 /// checks a parameter's type against the column it meets.
@@ -80,47 +80,8 @@ impl On<'_> {
     }
 }
 
-impl<'c> From<&'c SqlitePool> for On<'c> {
-    fn from(pool: &'c SqlitePool) -> Self {
-        On::SqlitePool(pool)
-    }
-}
-
-impl<'c> From<&'c mut SqliteConnection> for On<'c> {
-    fn from(conn: &'c mut SqliteConnection) -> Self {
-        On::Sqlite(conn)
-    }
-}
-
-impl<'c> From<&'c mut Transaction<'_, Sqlite>> for On<'c> {
-    fn from(tx: &'c mut Transaction<'_, Sqlite>) -> Self {
-        On::Sqlite(tx)
-    }
-}
-
-impl<'c> From<&'c mut sqlx::pool::PoolConnection<Sqlite>> for On<'c> {
-    fn from(conn: &'c mut sqlx::pool::PoolConnection<Sqlite>) -> Self {
-        On::Sqlite(conn)
-    }
-}
-
-impl<'c> From<&'c PgPool> for On<'c> {
-    fn from(pool: &'c PgPool) -> Self {
-        On::PostgresPool(pool)
-    }
-}
-
-impl<'c> From<&'c mut PgConnection> for On<'c> {
-    fn from(conn: &'c mut PgConnection) -> Self {
-        On::Postgres(conn)
-    }
-}
-
-impl<'c> From<&'c mut Transaction<'_, Postgres>> for On<'c> {
-    fn from(tx: &'c mut Transaction<'_, Postgres>) -> Self {
-        On::Postgres(tx)
-    }
-}
+// `On` is made from the product's own `&Db`, `&mut Tx` and `&mut Conn`
+// (`db.rs`): no store holds a bare sqlx pool or connection.
 
 /// A row type both backends can decode (what `#[derive(FromRow)]` gives).
 pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
@@ -303,10 +264,6 @@ impl<'q> Builder<'q> {
         self.args.push(value.into());
         self.sql.push_str(&format!("${}", self.args.len()));
         self
-    }
-
-    pub fn sql(&self) -> &str {
-        &self.sql
     }
 
     pub fn build(self) -> Query<'q> {
