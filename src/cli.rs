@@ -21,6 +21,11 @@ pub struct Cli {
     /// Database URL, for example sqlite://data/oversight.db
     #[arg(long, global = true, env = "OVERSIGHT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Folder of uploaded documents and issued reports' files. Default: a
+    /// `files` folder beside the SQLite file, or ./data/files with a
+    /// PostgreSQL URL (every app server must then reach the same folder).
+    #[arg(long, global = true, env = "OVERSIGHT_FILES_DIR")]
+    files_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -295,12 +300,14 @@ fn init_logging() {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url.clone();
     let database_url = || url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let given_files = cli.files_dir.clone();
+    let files_dir = |url: &str| given_files.clone().unwrap_or_else(|| crate::config::files_dir_for(url));
     match cli.command {
-        Command::Serve(args) => serve(&database_url(), args, None).await,
+        Command::Serve(args) => serve(&database_url(), &files_dir(&database_url()), args, None).await,
         Command::Demo(args) => {
             let url = url.clone().unwrap_or_else(|| demo::DEFAULT_URL.to_string());
-            let sign_ins = demo::create(&url).await?;
-            serve(&url, args, Some(sign_ins)).await
+            let sign_ins = demo::create(&url, &files_dir(&url)).await?;
+            serve(&url, &files_dir(&url), args, Some(sign_ins)).await
         }
         Command::User(UserCommand::Add { username, roles, name }) => {
             add_user(&database_url(), &username, &roles, name).await
@@ -383,12 +390,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             export_records(&database_url(), RecordKind::Leads, &out).await
         }
         Command::Backup { out } => {
-            let pool = db::connect(&database_url()).await?;
-            let report = backup::write(&pool, &out).await?;
+            let url = database_url();
+            let pool = db::connect(&url).await?;
+            let report = backup::write(&pool, &url, &out).await?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report(args) => report(&database_url(), args).await,
+        Command::Report(args) => report(&database_url(), &files_dir(&database_url()), args).await,
         Command::Metrics { from, to, format } => metrics(&database_url(), &from, &to, &format).await,
         Command::Maintenance(MaintenanceCommand::CheckAggregates) => check_aggregates(&database_url()).await,
     }
@@ -432,7 +440,7 @@ fn period_of(from: &str, to: &str) -> Result<crate::measures::Period, String> {
     crate::measures::Period::new(start, end).ok_or_else(|| format!("--from {from} is after --to {to}."))
 }
 
-async fn report(url: &str, args: ReportArgs) -> anyhow::Result<ExitCode> {
+async fn report(url: &str, files_dir: &std::path::Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
     if let Some(ReportCommand::Verify { file }) = args.verify {
         let bytes =
             std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
@@ -455,7 +463,7 @@ async fn report(url: &str, args: ReportArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let pool = db::connect(url).await?;
-    let files = crate::documents::files::FileStore::new(crate::config::files_dir_for(url));
+    let files = crate::documents::files::FileStore::new(files_dir);
     let actor = crate::audit::Actor::system("cli");
     let (report, bytes) =
         crate::reports::store::generate(&pool, &files, &actor, "command line", period).await?;
@@ -496,11 +504,13 @@ async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Resul
 
 async fn serve(
     url: &str,
+    files_dir: &std::path::Path,
     args: ServeArgs,
     demo_sign_ins: Option<Vec<(String, String, &'static str)>>,
 ) -> anyhow::Result<ExitCode> {
     let pool = db::connect_server(url).await?;
     let mut config = Config::new(url);
+    config.files_dir = files_dir.to_path_buf();
     config.idle_timeout = Duration::from_secs(args.idle_minutes.max(1) * 60);
     config.absolute_timeout = Duration::from_secs(args.absolute_hours.max(1) * 3600);
     config.secure_cookies = args.secure_cookies;

@@ -82,6 +82,10 @@ pub enum Conn {
 }
 
 impl Conn {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Conn::Postgres(_) | Conn::PostgresPooled(_))
+    }
+
     /// The SQLite connection, for what only SQLite has (its C API, PRAGMAs).
     pub fn sqlite(&mut self) -> Option<&mut sqlx::SqliteConnection> {
         match self {
@@ -326,6 +330,39 @@ pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
             Conn::Postgres(tx)
         }
     }))
+}
+
+/// Lifts the append-only rule `trigger` (refusing UPDATE on `table`) for
+/// the rest of `tx`, for the one upgrade that must rewrite rows (audit
+/// entries chained again); `restore_no_update` puts it back before commit.
+/// SQLite drops the trigger (DDL is transactional there); PostgreSQL
+/// disables it, which other sessions see only once `tx` commits, with the
+/// trigger enabled again by then.
+pub async fn lift_no_update(tx: &mut Tx, table: &str, trigger: &str) -> Result<(), sqlx::Error> {
+    let sql = if tx.is_postgres() {
+        format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+    } else {
+        format!("DROP TRIGGER {trigger}")
+    };
+    query(&sql).execute(&mut **tx).await.map(|_| ())
+}
+
+/// Puts back the rule `lift_no_update` lifted; `message` is the refusal's
+/// text, as the migrations word it.
+pub async fn restore_no_update(
+    tx: &mut Tx,
+    table: &str,
+    trigger: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = if tx.is_postgres() {
+        format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    } else {
+        format!(
+            "CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+    };
+    query(&sql).execute(&mut **tx).await.map(|_| ())
 }
 
 /// The advisory lock key of the write lock ("oversight" in ASCII, as a number).

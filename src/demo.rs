@@ -81,11 +81,11 @@ const RANKS: [&str; 4] = ["Deputy", "Corporal", "Sergeant", "Lieutenant"];
 
 /// Creates the demo database at `url`, replacing an earlier demo database
 /// there (and refusing to touch any other database).
-pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static str)>> {
+pub async fn create(url: &str, files: &Path) -> anyhow::Result<Vec<(String, String, &'static str)>> {
     if !url.starts_with("sqlite:") {
-        clear_server_demo(url).await?;
+        clear_server_demo(url, files).await?;
         let pool = db::connect(url).await?;
-        seed(&pool, &FileStore::new(crate::config::files_dir_for(url))).await?;
+        seed(&pool, &FileStore::new(files)).await?;
         return Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect());
     }
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
@@ -107,20 +107,19 @@ pub async fn create(url: &str) -> anyhow::Result<Vec<(String, String, &'static s
                 std::fs::remove_file(&file)?;
             }
         }
-        let files = crate::config::files_dir_for(url);
         if files.exists() {
-            std::fs::remove_dir_all(&files)?;
+            std::fs::remove_dir_all(files)?;
         }
     }
     let pool = db::connect(url).await?;
-    seed(&pool, &FileStore::new(crate::config::files_dir_for(url))).await?;
+    seed(&pool, &FileStore::new(files)).await?;
     Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect())
 }
 
 /// On a server (PostgreSQL), an earlier demo's tables are dropped, as the
 /// file is deleted on SQLite; a database with any other records is left
 /// untouched.
-async fn clear_server_demo(url: &str) -> anyhow::Result<()> {
+async fn clear_server_demo(url: &str, files: &Path) -> anyhow::Result<()> {
     let existing = db::connect(url).await?;
     let (entries, seeded): (i64, i64) = db::query_as(
         "SELECT COUNT(*), CAST(SUM(CASE WHEN action = 'demo.seed' THEN 1 ELSE 0 END) AS BIGINT) FROM audit_log",
@@ -141,9 +140,8 @@ async fn clear_server_demo(url: &str) -> anyhow::Result<()> {
         ] {
             db::query(sql).execute(&existing).await?;
         }
-        let files = crate::config::files_dir_for(url);
         if files.exists() {
-            std::fs::remove_dir_all(&files)?;
+            std::fs::remove_dir_all(files)?;
         }
     }
     existing.close().await;

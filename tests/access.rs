@@ -234,26 +234,34 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{v}", &f.logged_value.to_string())
 }
 
-/// Everything a denied request must leave untouched.
+/// Everything a denied request must leave untouched: each table's columns
+/// as text, rows in a fixed order (SQL both backends read alike).
 async fn records_digest(app: &TestApp) -> String {
     let mut digest = String::new();
-    for query in [
-        "SELECT group_concat(badge || last_name || status, ',') FROM officers",
-        "SELECT group_concat(model || nominated_on || coalesce(withdrawn_on, ''), ',') FROM designations",
-        "SELECT group_concat(username || disabled || locked || session_epoch || password_hash || coalesce(officer_id, '') || supervisor_kind, ',') FROM users",
-        "SELECT group_concat(user_id || role, ',') FROM user_roles",
-        "SELECT name || ori || models || login_banner || sign_off_days || population_shares || coalesce(latitude, '') FROM agency",
-        "SELECT group_concat(id || decision || record_hash, ',') FROM sign_offs",
-        "SELECT group_concat(id || number || file_sha256, ',') FROM reports",
-        "SELECT group_concat(id || body, ',') FROM report_comments",
-        "SELECT group_concat(code || name, ',') FROM logged_measures",
-        "SELECT group_concat(id || value || coalesce(confirmed_at, ''), ',') FROM logged_values",
-        "SELECT group_concat(course_id || completed_on || hours || scores, ',') FROM training_records",
-        "SELECT group_concat(name || required_hours || active, ',') FROM courses",
-        "SELECT group_concat(document_id || version || sha256, ',') FROM document_versions",
-        "SELECT group_concat(id || stop_date || location || results, ',') FROM stops",
+    for (table, columns) in [
+        ("officers", "badge, last_name, status"),
+        ("designations", "model, nominated_on, withdrawn_on"),
+        ("users", "username, disabled, locked, session_epoch, password_hash, officer_id, supervisor_kind"),
+        ("user_roles", "user_id, role"),
+        ("agency", "name, ori, models, login_banner, sign_off_days, population_shares, latitude"),
+        ("sign_offs", "id, decision, record_hash"),
+        ("reports", "id, number, file_sha256"),
+        ("report_comments", "id, body"),
+        ("logged_measures", "code, name"),
+        ("logged_values", "id, value, confirmed_at"),
+        ("training_records", "course_id, completed_on, hours, scores"),
+        ("courses", "name, required_hours, active"),
+        ("document_versions", "document_id, version, sha256"),
+        ("stops", "id, stop_date, location, results"),
     ] {
-        let value: Option<String> = oversight::db::query_scalar(query).fetch_one(&app.db).await.unwrap();
+        let row = columns
+            .split(", ")
+            .map(|c| format!("coalesce(CAST({c} AS TEXT), '-')"))
+            .collect::<Vec<_>>()
+            .join(" || '/' || ");
+        let query =
+            format!("SELECT string_agg(v, ',' ORDER BY v) FROM (SELECT {row} AS v FROM {table}) AS t");
+        let value: Option<String> = oversight::db::query_scalar(&query).fetch_one(&app.db).await.unwrap();
         digest.push_str(&value.unwrap_or_default());
         digest.push('|');
     }

@@ -223,9 +223,11 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
     assert!(stops > 300, "the sequences wrote {stops} stops");
     // Large imports rebuild the stop indexes and refused ones roll that
     // back: either way every index is there at the end.
-    let indexes: Vec<String> = oversight::db::query_scalar(
-        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL ORDER BY name",
-    )
+    let indexes: Vec<String> = oversight::db::query_scalar(if app.is_postgres() {
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'stops' AND indexname <> 'stops_pkey' ORDER BY 1"
+    } else {
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'stops' AND sql IS NOT NULL ORDER BY name"
+    })
     .fetch_all(&app.db)
     .await
     .unwrap();

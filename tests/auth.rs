@@ -226,10 +226,10 @@ async fn sign_out_destroys_the_session_on_the_server() {
     let app = spawn_app().await;
     app.user("clerk1", &[Role::Clerk]).await;
     let client = app.signed_in("clerk1").await;
-    let sessions_before = app.count("tower_sessions").await;
+    let sessions_before = app.count(app.sessions_table()).await;
     let response = client.post("/logout", &[]).await;
     assert_eq!(location(&response), "/login");
-    assert!(app.count("tower_sessions").await < sessions_before, "the session row is deleted");
+    assert!(app.count(app.sessions_table()).await < sessions_before, "the session row is deleted");
     assert_eq!(client.get("/officers").await.status(), 303);
     assert!(app.audit_actions().await.contains(&"logout".to_string()));
 }
@@ -310,9 +310,10 @@ async fn reading_pages_does_not_rewrite_the_session() {
     let client = app.signed_in("clerk1").await;
     assert_eq!(client.get("/officers").await.status(), 200);
     let stored = || async {
-        oversight::db::query_as::<(Vec<u8>, String)>(
-            "SELECT data, CAST(expiry_date AS TEXT) FROM tower_sessions",
-        )
+        oversight::db::query_as::<(Vec<u8>, String)>(&format!(
+            "SELECT data, CAST(expiry_date AS TEXT) FROM {}",
+            app.sessions_table()
+        ))
         .fetch_all(&app.db)
         .await
         .unwrap()

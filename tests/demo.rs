@@ -2,19 +2,36 @@
 //! at least 40 officers in every compliance status, training histories,
 //! certificates, and an intact audit chain.
 
+mod common;
+
 use oversight::compliance::{Status, assess};
 
 #[tokio::test]
 async fn the_demo_covers_every_status() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/demo.db", dir.path().display());
-    let sign_ins = oversight::demo::create(&url).await.unwrap();
+    let url = common::scratch_database(dir.path(), "demo").await;
+    let files = dir.path().join("files");
+    let sign_ins = oversight::demo::create(&url, &files).await.unwrap();
     assert_eq!(sign_ins.len(), 5);
     // Recreating a demo database is allowed; any other database is refused.
-    oversight::demo::create(&url).await.unwrap();
-    let other = format!("sqlite://{}/real.db", dir.path().display());
-    oversight::db::connect(&other).await.unwrap().close().await;
-    assert!(oversight::demo::create(&other).await.is_err());
+    oversight::demo::create(&url, &files).await.unwrap();
+    let other = common::scratch_database(dir.path(), "real").await;
+    let real = oversight::db::connect(&other).await.unwrap();
+    let actor = oversight::audit::Actor::system("test");
+    oversight::audit::record_alone(
+        &real,
+        &actor,
+        oversight::audit::Event::new("officer.create", "officer", 1),
+    )
+    .await
+    .unwrap();
+    real.close().await;
+    let other_files = dir.path().join("other-files");
+    assert!(oversight::demo::create(&other, &other_files).await.is_err());
+    let real = oversight::db::connect(&other).await.unwrap();
+    let entries: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&real).await.unwrap();
+    assert_eq!(entries, 1, "the other database is left as it was");
 
     let db = oversight::db::connect(&url).await.unwrap();
     let officers = oversight::officers::store::list(&db, &Default::default()).await.unwrap();
@@ -39,7 +56,7 @@ async fn the_demo_covers_every_status() {
             .await
             .unwrap();
     assert!(certificates >= 3);
-    let files = std::fs::read_dir(dir.path().join("files")).unwrap().count() as i64;
+    let files = std::fs::read_dir(&files).unwrap().count() as i64;
     let versions: i64 =
         oversight::db::query_scalar("SELECT COUNT(*) FROM document_versions").fetch_one(&db).await.unwrap();
     assert_eq!(files, versions, "one stored file per version, none left from the first demo");
@@ -57,7 +74,7 @@ async fn the_demo_covers_every_status() {
         let db = db.clone();
         async move {
             let (searched, all): (i64, i64) = oversight::db::query_as(
-                "SELECT SUM(searched), COUNT(*) FROM stops WHERE perceived_race = $1",
+                "SELECT CAST(SUM(searched) AS BIGINT), COUNT(*) FROM stops WHERE perceived_race = $1",
             )
             .bind(format!(",{race},"))
             .fetch_one(&db)

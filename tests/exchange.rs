@@ -29,10 +29,10 @@ async fn rows(db: &oversight::db::Db, sql: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_kind_round_trips_through_its_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/demo.db", dir.path().display());
-    oversight::demo::create(&url).await.unwrap();
+    let url = common::scratch_database(dir.path(), "demo").await;
+    oversight::demo::create(&url, &dir.path().join("files")).await.unwrap();
     let source = oversight::db::connect(&url).await.unwrap();
-    let empty_url = format!("sqlite://{}/empty.db", dir.path().display());
+    let empty_url = common::scratch_database(dir.path(), "empty").await;
     let empty = oversight::db::connect(&empty_url).await.unwrap();
     let mut officers = oversight::officers::store::list(&source, &Default::default()).await.unwrap();
     officers.sort_by_key(|o| o.id);

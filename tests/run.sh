@@ -2,8 +2,8 @@
 # The whole test suite, on a fresh machine of the project's kind: installs
 # what the tests need that is missing (Debian's Chromium, Node.js, the npm
 # packages of the browser tests, poppler-utils and qpdf for the PDF reports), then checks formatting and lints and runs
-# every test (unit, HTTP integration, CLI, browser), with a PostgreSQL
-# server of its own for the PostgreSQL schema.
+# every test (unit, HTTP integration, CLI, browser) on SQLite and again on
+# a PostgreSQL server of its own (tests/postgres.sh).
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -32,7 +32,21 @@ source tests/postgres.sh
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked 2>&1 | tee target/test-output.txt
-# One closing line with the totals of every test binary.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
+# Every test on SQLite (the default), then every integration test again
+# with its database on the PostgreSQL server (tests/common: a database of
+# its own per test). Tests that need both backends at once (the schema
+# comparison, the same measures on both) run in both passes.
+# A failing pass does not stop the other (`|| status=$?` is exempt from
+# errexit); the script fails at the end if either did.
+sqlite_status=0 postgres_status=0
+cargo test --locked --no-fail-fast 2>&1 | tee target/test-output.txt || sqlite_status=$?
+OVERSIGHT_TEST_BACKEND=postgres cargo test --locked --no-fail-fast --test '*' 2>&1 |
+  tee target/test-output-postgres.txt || postgres_status=$?
+# One closing line per backend with the totals of every test binary.
+totals() {
+  awk -v backend="$1" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+       END { printf "tests on %s: %d passed, %d failed\n", backend, p, f }' "$2"
+}
+totals SQLite target/test-output.txt
+totals PostgreSQL target/test-output-postgres.txt
+((sqlite_status == 0 && postgres_status == 0))

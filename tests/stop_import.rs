@@ -191,8 +191,8 @@ async fn malformed_files_are_refused_with_a_clear_message_and_nothing_written() 
 #[tokio::test]
 async fn export_then_import_into_an_empty_database_reproduces_the_records() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/demo.db", dir.path().display());
-    oversight::demo::create(&url).await.unwrap();
+    let url = common::scratch_database(dir.path(), "demo").await;
+    oversight::demo::create(&url, &dir.path().join("files")).await.unwrap();
     let source = oversight::db::connect(&url).await.unwrap();
     let native = dir.path().join("stops.csv");
     let bin = env!("CARGO_BIN_EXE_oversight");
@@ -204,7 +204,7 @@ async fn export_then_import_into_an_empty_database_reproduces_the_records() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // An empty database with the same officers, then the import.
-    let empty_url = format!("sqlite://{}/empty.db", dir.path().display());
+    let empty_url = common::scratch_database(dir.path(), "empty").await;
     let empty = oversight::db::connect(&empty_url).await.unwrap();
     let mut officers = oversight::officers::store::list(&source, &Default::default()).await.unwrap();
     officers.sort_by_key(|o| o.id); // the same ids, so officer_id compares equal

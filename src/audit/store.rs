@@ -170,7 +170,7 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
     let mut prev_hash = prev.unwrap_or_else(|| super::GENESIS.to_string());
     let old_head: (i64, String) =
         db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_one(&mut *tx).await?;
-    db::query("DROP TRIGGER audit_log_no_update").execute(&mut *tx).await?;
+    db::lift_no_update(&mut tx, "audit_log", "audit_log_no_update").await?;
     let (mut changed, mut rechained) = (0u64, 0u64);
     let mut after = first - 1;
     loop {
@@ -202,12 +202,7 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
             rechained += 1;
         }
     }
-    db::query(
-        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log \
-         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    )
-    .execute(&mut *tx)
-    .await?;
+    db::restore_no_update(&mut tx, "audit_log", "audit_log_no_update", "audit log is append-only").await?;
     let event = super::Event::new("audit.rewrite", "audit_log", "").details(serde_json::json!({
         "reason": "plain digests of personal data removed from arrest entries",
         "entries_changed": changed,

@@ -25,10 +25,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     // OVERSIGHT_TEST_BACKEND=postgres runs the test on a database of its
     // own on the test server (issue 13: not every test passes there yet).
-    let db_url = match std::env::var("OVERSIGHT_TEST_BACKEND").as_deref() {
-        Ok("postgres") => fresh_postgres("test").await,
-        _ => format!("sqlite://{}/oversight.db", dir.path().display()),
-    };
+    let db_url = scratch_database(dir.path(), "oversight").await;
     let db = oversight::db::connect_server(&db_url).await.expect("database");
     // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
     // only stand between the test and the page under test.
@@ -43,26 +40,98 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { base, db, db_url, dir }
 }
 
+/// A new database for a test that makes its own (besides `spawn_app`'s):
+/// a SQLite file `name` in `dir`, or with OVERSIGHT_TEST_BACKEND=postgres a
+/// fresh, migrated database on the test server.
+pub async fn scratch_database(dir: &std::path::Path, name: &str) -> String {
+    match std::env::var("OVERSIGHT_TEST_BACKEND").as_deref() {
+        Ok("postgres") => fresh_postgres(name).await,
+        _ => format!("sqlite://{}/{name}.db", dir.display()),
+    }
+}
+
 /// A fresh database on the test server (`OVERSIGHT_TEST_POSTGRES_URL`,
 /// which `bash tests/run.sh` provides), with the collation the product
-/// requires; returns its URL: the server's URL naming another database.
+/// requires and the schema already migrated; returns its URL: the server's
+/// URL naming another database.
+///
+/// Each is a copy of a template database migrated once per schema (named
+/// by a hash of `migrations/postgres`), which `CREATE DATABASE … TEMPLATE`
+/// copies in a few milliseconds where running the migrations again takes
+/// much longer. Test binaries run at once: an advisory lock on the server
+/// lets one of them make the template while the others wait.
 pub async fn fresh_postgres(purpose: &str) -> String {
     use sqlx::ConnectOptions;
     let url = std::env::var("OVERSIGHT_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!("OVERSIGHT_TEST_POSTGRES_URL is not set: run `bash tests/run.sh`, or `source tests/postgres.sh` first")
     });
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("{purpose}_{}_{nanos}", std::process::id());
+    let (server, _) = url.rsplit_once('/').expect("a URL naming its database");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a PostgreSQL URL");
     let mut admin = options.connect().await.expect("connect to the test server");
-    sqlx::query(&format!(
-        "CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'"
-    ))
-    .execute(&mut admin)
-    .await
-    .expect("create the test database");
+    let template = template_name();
+    sqlx::query("SELECT pg_advisory_lock(7013)").execute(&mut admin).await.expect("template lock");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&template)
+        .fetch_optional(&mut admin)
+        .await
+        .expect("look for the template");
+    if exists.is_none() {
+        let building = format!("{template}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\""))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!(
+            "CREATE DATABASE \"{building}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'"
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("create the template database");
+        let db = oversight::db::connect(&format!("{server}/{building}")).await.expect("migrate the template");
+        db.close().await;
+        // Renamed only once complete: a template is never half made.
+        sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+            .execute(&mut admin)
+            .await
+            .expect("name the template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(7013)").execute(&mut admin).await.expect("template unlock");
+    copy_of(&mut admin, &url, purpose, &format!("TEMPLATE \"{template}\"")).await
+}
+
+/// A database with nothing in it, not even the schema (for a restore).
+pub async fn empty_postgres(purpose: &str) -> String {
+    use sqlx::ConnectOptions;
+    let url = std::env::var("OVERSIGHT_TEST_POSTGRES_URL").expect("OVERSIGHT_TEST_POSTGRES_URL");
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a PostgreSQL URL");
+    let mut admin = options.connect().await.expect("connect to the test server");
+    copy_of(&mut admin, &url, purpose, "TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'").await
+}
+
+/// Creates a uniquely named database (`template`: how) and returns its URL.
+async fn copy_of(admin: &mut sqlx::PgConnection, url: &str, purpose: &str, template: &str) -> String {
     let (server, _) = url.rsplit_once('/').expect("a URL naming its database");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("{purpose}_{}_{nanos}", std::process::id());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" {template}"))
+        .execute(admin)
+        .await
+        .expect("create the test database");
     format!("{server}/{name}")
+}
+
+/// `oversight_template_` and a hash of every PostgreSQL migration.
+fn template_name() -> String {
+    use sha2::Digest;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("migrations").map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut hash = sha2::Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap().as_encoded_bytes());
+        hash.update(std::fs::read(&file).unwrap());
+    }
+    format!("oversight_template_{}", &hex::encode(hash.finalize())[..12])
 }
 
 pub const PASSWORD: &str = "river lantern ochre";
@@ -147,6 +216,16 @@ impl TestApp {
             .unwrap()
     }
 
+    pub fn is_postgres(&self) -> bool {
+        self.db_url.starts_with("postgres")
+    }
+
+    /// Where tower-sessions' store keeps the sessions: a table of its own
+    /// on SQLite, a table in a schema of its own on PostgreSQL.
+    pub fn sessions_table(&self) -> &'static str {
+        if self.is_postgres() { "tower_sessions.session" } else { "tower_sessions" }
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         oversight::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&self.db)
@@ -173,6 +252,7 @@ impl TestApp {
 
 /// An HTTP client with its own cookie jar that does not follow redirects,
 /// so tests see each 303 the browser would follow.
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
