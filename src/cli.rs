@@ -48,6 +48,22 @@ enum Command {
     /// Export records as CSV.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Copy every record, document, sign-off, report and the whole audit
+    /// log into a new, empty database (any two backends), then verify it.
+    Copy {
+        /// The database copied from, for example sqlite://data/oversight.db
+        #[arg(long)]
+        from: String,
+        /// The new database, for example postgres://ledger@db.example/county
+        #[arg(long)]
+        to: String,
+        /// The source's files folder (default: as for its URL).
+        #[arg(long)]
+        from_files_dir: Option<std::path::PathBuf>,
+        /// The target's files folder (default: as for its URL).
+        #[arg(long)]
+        to_files_dir: Option<std::path::PathBuf>,
+    },
     /// Write a consistent copy of the live database.
     Backup {
         #[arg(long)]
@@ -388,6 +404,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Export(ExportCommand::Leads { out }) => {
             export_records(&database_url(), RecordKind::Leads, &out).await
+        }
+        Command::Copy { from, to, from_files_dir, to_files_dir } => {
+            let from_files = from_files_dir.unwrap_or_else(|| crate::config::files_dir_for(&from));
+            let to_files = to_files_dir.unwrap_or_else(|| crate::config::files_dir_for(&to));
+            println!("{}", crate::copy::run(&from, &to, &from_files, &to_files).await?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { out } => {
             let url = database_url();

@@ -10,7 +10,11 @@
 //! needs it (docs/storage.md). A `postgres://` URL opens PostgreSQL;
 //! what is not yet written for it says so when reached (issue 13).
 
+mod copy;
 mod query;
+pub mod transfer;
+
+pub use copy::Rows as CopyRows;
 
 pub use query::{
     Builder, Done, On, Query, QueryAs, QueryScalar, Record, Scalar, Value, query, query_as, query_scalar,
@@ -84,6 +88,15 @@ pub enum Conn {
 impl Conn {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Conn::Postgres(_) | Conn::PostgresPooled(_))
+    }
+
+    /// The PostgreSQL connection, for what only PostgreSQL has (COPY).
+    pub fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match self {
+            Conn::Postgres(tx) => Some(tx),
+            Conn::PostgresPooled(conn) => Some(conn),
+            Conn::Sqlite(_) | Conn::SqlitePooled(_) => None,
+        }
     }
 
     /// The SQLite connection, for what only SQLite has (its C API, PRAGMAs).

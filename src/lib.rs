@@ -16,6 +16,7 @@ pub mod cli;
 pub mod complaints;
 pub mod compliance;
 pub mod config;
+pub mod copy;
 pub mod db;
 pub mod demo;
 pub mod documents;

@@ -6,7 +6,8 @@
 #
 # It installs Debian's `postgresql` package when no `initdb` is found,
 # creates a cluster in a fresh temporary folder (C locale, UTF-8, trust
-# authentication, fsync off: test data only), starts it listening on a Unix
+# authentication, fsync off: test data only; OVERSIGHT_POSTGRES_FSYNC=on
+# for benchmarks, which must pay for durability as SQLite does), starts it listening on a Unix
 # socket in that folder and nowhere else, and exports
 #
 #   OVERSIGHT_TEST_POSTGRES_URL  postgres://postgres@%2F<folder, percent-encoded>:<port>/postgres
@@ -177,7 +178,7 @@ postgres_start() {
     return 1
   fi
   if ! (cd / && _postgres_as_owner "$_POSTGRES_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -s -w \
-    -o "-k '$dir' -p $port -c fsync=off -c listen_addresses=''" start) >"$log" 2>&1; then
+    -o "-k '$dir' -p $port -c fsync=${OVERSIGHT_POSTGRES_FSYNC:-off} -c listen_addresses=''" start) >"$log" 2>&1; then
     echo "tests/postgres.sh: the server did not start:" >&2
     cat "$log" "$dir/server.log" >&2 2>/dev/null
     _postgres_as_owner "$_POSTGRES_BIN/pg_ctl" -D "$dir" -m immediate -s stop >/dev/null 2>&1 || true

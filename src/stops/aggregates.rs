@@ -364,23 +364,21 @@ impl Pending {
                 (*day, before + n, sum.to_bytes())
             })
             .collect();
-        if conn.sqlite().is_none() {
-            // PostgreSQL: one statement a row through the query seam, until
-            // its bulk form is written (issue 13).
-            for ((d, g, x), tally) in tallies {
-                let mut upsert = db::query(TALLY_UPSERT).bind(name(*d)).bind(name(*g)).bind(name(*x));
-                for v in tally.values() {
-                    upsert = upsert.bind(v);
-                }
-                upsert.execute(&mut *conn).await?;
-            }
-            for ((d, minute, minority), n) in minutes {
-                let upsert = db::query(MINUTE_UPSERT).bind(name(*d)).bind(*minute).bind(*minority as i64);
-                upsert.bind(*n).execute(&mut *conn).await?;
-            }
-            for (day, n, sum) in &digests {
-                db::query(DIGEST_UPSERT).bind(*day).bind(*n).bind(sum).execute(&mut *conn).await?;
-            }
+        if conn.is_postgres() {
+            let many = tallies.len() + minutes.len() >= STAGED_FROM;
+            let tallies = tallies.into_iter().map(|((d, g, x), tally)| {
+                let mut row = vec![Cell::Text(name(*d)), Cell::Text(name(*g)), Cell::Text(name(*x))];
+                row.extend(tally.values().iter().map(|v| Cell::Int(*v)));
+                row
+            });
+            upsert(conn, TALLY_UPSERT, many, tallies).await?;
+            let minutes = minutes.into_iter().map(|((d, minute, minority), n)| {
+                vec![Cell::Text(name(*d)), Cell::Int(*minute), Cell::Int(*minority as i64), Cell::Int(*n)]
+            });
+            upsert(conn, MINUTE_UPSERT, many, minutes).await?;
+            let digests =
+                digests.iter().map(|(day, n, sum)| vec![Cell::Text(day), Cell::Int(*n), Cell::Bytes(sum)]);
+            upsert(conn, DIGEST_UPSERT, many, digests).await?;
             if self.removed {
                 for sql in EMPTIED {
                     for (day, _) in &days {
@@ -432,6 +430,65 @@ impl Pending {
         }
         Ok(())
     }
+}
+
+/// Rows from which PostgreSQL's upserts go through a staged COPY rather
+/// than a statement a row (a form's edit touches a handful).
+const STAGED_FROM: usize = 64;
+
+/// One value of an aggregate row on PostgreSQL.
+enum Cell<'a> {
+    Text(&'a str),
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+/// Runs `upsert` (`INSERT … VALUES ($1, …) ON CONFLICT …`) for each row on
+/// PostgreSQL: a statement a row, or when `many`, every row COPYed into a
+/// temporary table and upserted from it in one statement.
+async fn upsert<'a>(
+    conn: &mut crate::db::Conn,
+    upsert: &str,
+    many: bool,
+    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+) -> Result<(), sqlx::Error> {
+    let (insert, rest) = upsert.split_once(" VALUES (").expect("an INSERT … VALUES statement");
+    let (_, conflict) = rest.split_once(") ON CONFLICT").expect("an upsert");
+    let (table, columns) = insert.trim_start_matches("INSERT INTO ").split_once(" (").expect("named columns");
+    let columns = columns.trim_end_matches(')');
+    if !many {
+        for row in rows {
+            let mut q = db::query(upsert);
+            for cell in row {
+                q = match cell {
+                    Cell::Text(v) => q.bind(v),
+                    Cell::Int(v) => q.bind(v),
+                    Cell::Bytes(v) => q.bind(v),
+                };
+            }
+            q.execute(&mut *conn).await?;
+        }
+        return Ok(());
+    }
+    let staged = format!("staged_{table}");
+    db::query(&format!("CREATE TEMPORARY TABLE {staged} (LIKE {table}) ON COMMIT DROP"))
+        .execute(&mut *conn)
+        .await?;
+    let mut copy = db::CopyRows::default();
+    for row in rows {
+        for cell in row {
+            match cell {
+                Cell::Text(v) => copy.text(v),
+                Cell::Int(v) => copy.int(v),
+                Cell::Bytes(v) => copy.bytes(v),
+            };
+        }
+        copy.end_row();
+    }
+    copy.send(conn, &format!("COPY {staged} ({columns}) FROM STDIN")).await?;
+    let sql = format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} ON CONFLICT{conflict}");
+    db::query(&sql).execute(&mut *conn).await?;
+    db::query(&format!("DROP TABLE {staged}")).execute(&mut *conn).await.map(|_| ())
 }
 
 const DIGEST_UPSERT: &str = "INSERT INTO stop_digests (day, stops, sum) VALUES ($1, $2, $3) \

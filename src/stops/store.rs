@@ -342,23 +342,36 @@ pub async fn rebuild_pays(conn: &mut crate::db::Conn, rows: u64) -> Result<bool,
     Ok(rows as i64 * 2 >= held.unwrap_or(0))
 }
 
-/// `insert_many` one statement a stop, as `create` writes: the way on
-/// PostgreSQL until its bulk load (COPY) is written (issue 13).
-async fn insert_each(
+/// `insert_many` on PostgreSQL: ids reserved from the table's identity
+/// sequence, then every stop in one COPY (which writes the given ids, as
+/// `OVERRIDING SYSTEM VALUE` would), in the caller's transaction.
+async fn copy_in(
     tx: &mut crate::db::Tx,
     mut stops: Vec<Stop>,
     aggregates: &Counter,
 ) -> Result<(), sqlx::Error> {
+    let ids: Vec<i64> =
+        db::query_scalar("SELECT nextval(pg_get_serial_sequence('stops', 'id')) FROM generate_series(1, $1)")
+            .bind(stops.len() as i64)
+            .fetch_all(&mut **tx)
+            .await?;
     let now = now_unix();
-    let sql = format!(
-        "INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({}, $31, $32) RETURNING id",
-        placeholders(1, 30)
-    );
-    for s in stops.iter_mut() {
-        let (id,) = bind_stop(db::query_as(&sql), s).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    let mut rows = db::CopyRows::default();
+    for (s, id) in stops.iter_mut().zip(ids) {
         s.id = id;
+        rows.int(id).text(&s.stop_date).opt_text(s.stop_time.as_deref()).opt_int(s.duration_minutes);
+        rows.text(&s.location).text(&s.district).opt_real(s.lat).opt_real(s.lng).text(&s.stop_type);
+        rows.int(s.call_for_service).opt_int(s.officer_id).text(&s.assignment).opt_int(s.years_of_service);
+        rows.text(&s.perceived_race).text(&s.perceived_gender).opt_int(s.perceived_age);
+        rows.int(s.limited_english).int(s.perceived_disability).text(&s.reason).text(&s.traffic_violation);
+        rows.text(&s.reason_narrative).text(&s.actions).int(s.searched).text(&s.search_basis);
+        rows.text(&s.contraband).text(&s.results).text(&s.result_narrative);
+        rows.int(s.immigration_status_asked).int(s.ice_contacted).int(s.action_287g).text(&s.exception);
+        rows.int(now).int(now).end_row();
     }
-    let districts: std::collections::BTreeSet<&str> = stops.iter().map(|s| s.district.as_str()).collect();
+    rows.send(tx, &format!("COPY stops (id, {FIELDS}, created_at, updated_at) FROM STDIN")).await?;
+    let districts: std::collections::BTreeSet<&str> =
+        stops.iter().map(|s| s.district.as_str()).filter(|d| !d.is_empty()).collect();
     for district in districts {
         note_district(tx, district).await?;
     }
@@ -386,8 +399,8 @@ pub async fn insert_many(
     for s in stops.iter_mut() {
         s.exception = authority.stop(s);
     }
-    if tx.sqlite().is_none() {
-        return insert_each(tx, stops, aggregates).await;
+    if tx.is_postgres() {
+        return copy_in(tx, stops, aggregates).await;
     }
     let mut ids = Vec::with_capacity(stops.len());
     let now = now_unix();

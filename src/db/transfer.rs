@@ -1,0 +1,347 @@
+//! Every row of every table from one database to another, on either
+//! backend (`oversight copy`): the storage layer's generic copy, which
+//! knows tables, columns and keys but no domain.
+//!
+//! - Tables are copied parents first (the foreign keys of the target's
+//!   catalog, sorted), each in key order, a batch at a time; a table that
+//!   refers to itself (officers' supervisors) is copied so that a row's
+//!   parent is always written before it.
+//! - Values keep their kind; a NULL takes the kind of the target's column
+//!   (PostgreSQL checks a parameter's type).
+//! - Ids are written as they were, so every reference, sign-off
+//!   fingerprint and audit entry still names the same record; PostgreSQL's
+//!   identity sequences are then moved past the largest id.
+//! - Left out: the migrations' bookkeeping (each backend has its own) and
+//!   sessions (signed-in users sign in again on the new deployment).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Row, TypeInfo, ValueRef};
+
+use super::{Db, Tx, Value, query, query_as, query_scalar};
+
+/// Rows read and written per statement.
+const BATCH: i64 = 2000;
+
+/// A column's kind on the target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Int,
+    Real,
+    Text,
+    Blob,
+}
+
+impl Kind {
+    fn of(declared: &str) -> Kind {
+        let t = declared.to_ascii_uppercase();
+        if t.contains("INT") {
+            Kind::Int
+        } else if t.contains("REAL") || t.contains("DOUB") || t.contains("FLOAT") {
+            Kind::Real
+        } else if t.contains("BLOB") || t.contains("BYTEA") {
+            Kind::Blob
+        } else {
+            Kind::Text
+        }
+    }
+
+    /// `value` as this kind (a NULL typed for the column).
+    fn cast(self, value: Value<'static>) -> Value<'static> {
+        match (self, value) {
+            (Kind::Int, Value::Int(v)) => Value::Int(v),
+            (Kind::Real, Value::Real(v)) => Value::Real(v),
+            (Kind::Real, Value::Int(v)) => Value::Real(v.map(|v| v as f64)),
+            (Kind::Text, Value::Text(v)) => Value::Text(v),
+            (Kind::Blob, Value::Blob(v)) => Value::Blob(v),
+            (Kind::Int, _) => Value::Int(None),
+            (Kind::Real, _) => Value::Real(None),
+            (Kind::Text, _) => Value::Text(None),
+            (Kind::Blob, _) => Value::Blob(None),
+        }
+    }
+}
+
+/// A row of any table, each value decoded by its own type.
+struct AnyRow(Vec<Value<'static>>);
+
+impl<'r> FromRow<'r, SqliteRow> for AnyRow {
+    fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
+        let mut values = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            let raw = row.try_get_raw(i)?;
+            // SQLite types each value (its storage class), not the column.
+            let kind = if raw.is_null() { None } else { Some(raw.type_info().name().to_string()) };
+            values.push(match kind.as_deref() {
+                None => Value::Text(None),
+                Some("INTEGER") => Value::Int(Some(row.try_get(i)?)),
+                Some("REAL") => Value::Real(Some(row.try_get(i)?)),
+                Some("BLOB") => Value::Blob(Some(Cow::Owned(row.try_get(i)?))),
+                Some(_) => Value::Text(Some(Cow::Owned(row.try_get(i)?))),
+            });
+        }
+        Ok(AnyRow(values))
+    }
+}
+
+impl<'r> FromRow<'r, PgRow> for AnyRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let mut values = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            let name = row.try_get_raw(i)?.type_info().name().to_string();
+            values.push(match name.as_str() {
+                "INT8" => Value::Int(row.try_get(i)?),
+                "INT4" => Value::Int(row.try_get::<Option<i32>, _>(i)?.map(i64::from)),
+                "FLOAT8" => Value::Real(row.try_get(i)?),
+                "BYTEA" => Value::Blob(row.try_get::<Option<Vec<u8>>, _>(i)?.map(Cow::Owned)),
+                _ => Value::Text(row.try_get::<Option<String>, _>(i)?.map(Cow::Owned)),
+            });
+        }
+        Ok(AnyRow(values))
+    }
+}
+
+/// A table of the target: its columns with their kinds, its key.
+struct Table {
+    name: String,
+    columns: Vec<(String, Kind)>,
+    key: Vec<String>,
+    /// A column referring to this table's own key (officers.supervisor_id).
+    parent: Option<String>,
+}
+
+/// Tables the copy leaves out.
+const LEFT_OUT: [&str; 2] = ["_sqlx_migrations", "tower_sessions"];
+
+/// Rows copied per table.
+pub type Copied = BTreeMap<String, u64>;
+
+/// A transaction on `db` that reads one snapshot of it (the copy's
+/// source: a server may keep writing meanwhile).
+pub async fn snapshot(db: &Db) -> Result<Tx, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if tx.is_postgres() {
+        query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
+/// Copies every row the snapshot `from` reads into the transaction `tx`
+/// (on the target), which the caller commits; returns the rows copied per
+/// table. The target must hold no records: the caller checks.
+pub async fn copy_all(from: &mut Tx, tx: &mut Tx) -> Result<Copied, sqlx::Error> {
+    let tables = target_tables(tx).await?;
+    // What the migrations put in the empty target (the agency row, the
+    // aggregates' state) gives way to the source's, children first.
+    for table in tables.iter().rev() {
+        query(&format!("DELETE FROM {}", table.name)).execute(&mut **tx).await?;
+    }
+    let mut copied = Copied::new();
+    for table in &tables {
+        let rows = copy_table(from, tx, table).await?;
+        copied.insert(table.name.clone(), rows);
+    }
+    if tx.is_postgres() {
+        for table in tables.iter().filter(|t| t.key == ["id"]) {
+            query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {0} \
+                 WHERE pg_get_serial_sequence('{0}', 'id') IS NOT NULL",
+                table.name
+            ))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(copied)
+}
+
+/// Rows of every copied table as `tx` sees them, to compare with what
+/// was copied.
+pub async fn counts(tx: &mut Tx) -> Result<Copied, sqlx::Error> {
+    let tables = target_tables(tx).await?;
+    let mut counts = Copied::new();
+    for table in tables {
+        let n: i64 =
+            query_scalar(&format!("SELECT COUNT(*) FROM {}", table.name)).fetch_one(&mut **tx).await?;
+        counts.insert(table.name, n as u64);
+    }
+    Ok(counts)
+}
+
+async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sqlx::Error> {
+    let names: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
+    let list = names.join(", ");
+    let key = table.key.join(", ");
+    let key_at: Vec<usize> =
+        table.key.iter().map(|k| names.iter().position(|c| c == k).unwrap_or(0)).collect();
+    let insert = format!(
+        "INSERT INTO {} ({list}){} VALUES ({})",
+        table.name,
+        if tx.is_postgres() { " OVERRIDING SYSTEM VALUE" } else { "" },
+        (1..=names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    );
+    let mut after: Option<Vec<Value<'static>>> = None;
+    let mut written = 0u64;
+    let mut held: Vec<Vec<Value<'static>>> = Vec::new();
+    loop {
+        let mut sql = format!("SELECT {list} FROM {}", table.name);
+        if let Some(after) = &after {
+            let marks: Vec<String> = (1..=after.len()).map(|i| format!("${i}")).collect();
+            sql.push_str(&format!(" WHERE ({key}) > ({})", marks.join(", ")));
+        }
+        sql.push_str(&format!(" ORDER BY {key} LIMIT {BATCH}"));
+        let mut q = query_as::<AnyRow>(&sql);
+        for value in after.iter().flatten() {
+            q = q.bind(value.clone());
+        }
+        let batch = q.fetch_all(&mut **from).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(key_at.iter().map(|&i| last.0[i].clone()).collect());
+        for row in batch {
+            let row: Vec<Value<'static>> =
+                row.0.into_iter().zip(&table.columns).map(|(v, (_, kind))| kind.cast(v)).collect();
+            if table.parent.is_some() {
+                held.push(row);
+                continue;
+            }
+            insert_row(tx, &insert, row).await?;
+            written += 1;
+        }
+    }
+    if let Some(parent) = &table.parent {
+        written += parents_first(tx, &insert, &names, parent, held).await?;
+    }
+    Ok(written)
+}
+
+async fn insert_row(tx: &mut Tx, insert: &str, row: Vec<Value<'static>>) -> Result<(), sqlx::Error> {
+    let mut q = query(insert);
+    for value in row {
+        q = q.bind(value);
+    }
+    q.execute(&mut **tx).await.map(|_| ())
+}
+
+/// Writes a self-referring table's rows so that each row's parent (the
+/// row its `parent` column names) is written before it.
+async fn parents_first(
+    tx: &mut Tx,
+    insert: &str,
+    names: &[&str],
+    parent: &str,
+    mut rows: Vec<Vec<Value<'static>>>,
+) -> Result<u64, sqlx::Error> {
+    let id_at = names.iter().position(|c| *c == "id").unwrap_or(0);
+    let parent_at = names.iter().position(|c| *c == parent).unwrap_or(0);
+    let all: BTreeSet<i64> = rows.iter().filter_map(|r| int(&r[id_at])).collect();
+    let mut done = BTreeSet::new();
+    let mut written = 0;
+    while !rows.is_empty() {
+        let (ready, waiting): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| match int(&r[parent_at]) {
+            None => true,
+            Some(p) => done.contains(&p) || !all.contains(&p) || Some(p) == int(&r[id_at]),
+        });
+        if ready.is_empty() {
+            return Err(sqlx::Error::Protocol(format!(
+                "rows that refer to each other in a cycle through {parent}"
+            )));
+        }
+        for row in ready {
+            done.extend(int(&row[id_at]));
+            insert_row(tx, insert, row).await?;
+            written += 1;
+        }
+        rows = waiting;
+    }
+    Ok(written)
+}
+
+fn int(value: &Value<'_>) -> Option<i64> {
+    match value {
+        Value::Int(v) => *v,
+        _ => None,
+    }
+}
+
+/// The target's tables, parents before the tables that refer to them.
+async fn target_tables(tx: &mut Tx) -> Result<Vec<Table>, sqlx::Error> {
+    let postgres = tx.is_postgres();
+    let names: Vec<String> = query_scalar(if postgres {
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+    } else {
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+    })
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut tables = Vec::new();
+    for name in names.into_iter().filter(|n| !LEFT_OUT.contains(&n.as_str())) {
+        tables.push(describe(tx, name, postgres).await?);
+    }
+    let references: Vec<(String, String, String)> = query_as(if postgres {
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text, a.attname::text FROM pg_constraint c \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] WHERE c.contype = 'f'"
+    } else {
+        "SELECT m.name, f.\"table\", f.\"from\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table'"
+    })
+    .fetch_all(&mut **tx)
+    .await?;
+    for (child, parent, column) in &references {
+        if child == parent {
+            if let Some(t) = tables.iter_mut().find(|t| &t.name == child) {
+                t.parent = Some(column.clone());
+            }
+        }
+    }
+    // Kahn's sort on the references between different tables.
+    let mut ordered = Vec::with_capacity(tables.len());
+    let mut placed = BTreeSet::new();
+    while !tables.is_empty() {
+        let (ready, waiting): (Vec<Table>, Vec<Table>) = tables.into_iter().partition(|t| {
+            references
+                .iter()
+                .all(|(child, parent, _)| child != &t.name || parent == child || placed.contains(parent))
+        });
+        if ready.is_empty() {
+            return Err(sqlx::Error::Protocol("tables that refer to each other in a cycle".into()));
+        }
+        placed.extend(ready.iter().map(|t| t.name.clone()));
+        ordered.extend(ready);
+        tables = waiting;
+    }
+    Ok(ordered)
+}
+
+async fn describe(tx: &mut Tx, name: String, postgres: bool) -> Result<Table, sqlx::Error> {
+    let columns: Vec<(String, String)> = query_as(if postgres {
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+    } else {
+        "SELECT name, type FROM pragma_table_info($1) ORDER BY cid"
+    })
+    .bind(&name)
+    .fetch_all(&mut **tx)
+    .await?;
+    let key: Vec<String> = query_scalar(if postgres {
+        "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid \
+         AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary \
+         ORDER BY array_position(i.indkey::int2[], a.attnum)"
+    } else {
+        "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk"
+    })
+    .bind(&name)
+    .fetch_all(&mut **tx)
+    .await?;
+    // A table without a declared key is read in the order of all its
+    // columns, which is still a total order for the paging.
+    let key = if key.is_empty() { columns.iter().map(|(c, _)| c.clone()).collect() } else { key };
+    Ok(Table {
+        columns: columns.into_iter().map(|(c, t)| (c, Kind::of(&t))).collect(),
+        key,
+        parent: None,
+        name,
+    })
+}
