@@ -36,11 +36,11 @@ impl Config {
     }
 }
 
-/// Files live in a `files` folder beside the SQLite database file.
+/// The default files folder (`--files-dir` names another): a `files`
+/// folder beside the SQLite database file.
 pub fn files_dir_for(database_url: &str) -> std::path::PathBuf {
-    // A server's URL names no folder: documents go under ./data/files
-    // (every app server must then share that folder; issue 13's
-    // `--files-dir` is to come).
+    // A server's URL names no folder: documents go under ./data/files,
+    // which every app server must then share.
     if !database_url.starts_with("sqlite:") {
         return std::path::PathBuf::from("data/files");
     }

@@ -7,8 +7,7 @@
 //! through `query`, `query_as`, `query_scalar` or `Builder` (`query.rs`),
 //! which run on either backend; `Db`, `Tx` and `Conn` are one type over
 //! both, and what differs by backend matches on them in the store that
-//! needs it (docs/storage.md). A `postgres://` URL opens PostgreSQL;
-//! what is not yet written for it says so when reached (issue 13).
+//! needs it (docs/storage.md). A `postgres://` URL opens PostgreSQL.
 
 mod copy;
 mod query;
@@ -108,8 +107,9 @@ impl Conn {
         }
     }
 
-    /// The SQLite connection for work written only for SQLite so far; on
-    /// PostgreSQL an error that names the work (issue 13: the port).
+    /// The SQLite connection for SQLite's own paths (its C API), reached
+    /// only after the caller took PostgreSQL's way; on PostgreSQL an error
+    /// that names the work.
     pub fn sqlite_only(&mut self, what: &str) -> Result<&mut sqlx::SqliteConnection, sqlx::Error> {
         self.sqlite()
             .ok_or_else(|| sqlx::Error::Protocol(format!("{what} is not yet available on PostgreSQL")))
