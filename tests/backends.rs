@@ -143,18 +143,7 @@ async fn copy_moves_the_whole_history_between_backends() {
     // changes the records behind the report: last).
     let db = oversight::db::connect(&postgres).await.unwrap();
     let most: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM officers").fetch_one(&db).await.unwrap();
-    let officer = oversight::officers::Officer {
-        id: 0,
-        badge: "NEW-1".into(),
-        last_name: "Reyes".into(),
-        first_name: "Ana".into(),
-        rank: String::new(),
-        unit: String::new(),
-        hire_date: None,
-        status: "active".into(),
-        supervisor_id: None,
-        annual_salary_cents: None,
-    };
+    let officer = common::active_officer("NEW-1", "Reyes");
     let id = oversight::officers::store::create(&db, &oversight::audit::Actor::system("t"), &officer)
         .await
         .unwrap();

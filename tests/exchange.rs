@@ -84,18 +84,7 @@ async fn bad_rows_are_reported_and_nothing_is_written() {
 #[tokio::test]
 async fn a_file_imported_twice_is_refused_unless_forced() {
     let app = spawn_app().await;
-    let officer = oversight::officers::Officer {
-        id: 0,
-        badge: "A-1".into(),
-        last_name: "Reyes".into(),
-        first_name: "Ana".into(),
-        rank: String::new(),
-        unit: String::new(),
-        hire_date: None,
-        status: "active".into(),
-        supervisor_id: None,
-        annual_salary_cents: None,
-    };
+    let officer = common::active_officer("A-1", "Reyes");
     oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &officer)
         .await
         .unwrap();

@@ -27,18 +27,7 @@ fn write(app: &TestApp, name: &str, bytes: &[u8]) -> String {
 }
 
 async fn officer(app: &TestApp, badge: &str) {
-    let o = oversight::officers::Officer {
-        id: 0,
-        badge: badge.into(),
-        last_name: "Reyes".into(),
-        first_name: "Ana".into(),
-        rank: String::new(),
-        unit: String::new(),
-        hire_date: None,
-        status: "active".into(),
-        supervisor_id: None,
-        annual_salary_cents: None,
-    };
+    let o = common::active_officer(badge, "Reyes");
     oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &o).await.unwrap();
 }
 

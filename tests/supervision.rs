@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Client, PASSWORD, TestApp, location, spawn_app};
+use common::{Client, PASSWORD, TestApp, hidden, location, spawn_app};
 use oversight::auth::Role;
 
 struct Setup {
@@ -54,12 +54,6 @@ async fn arrest(client: &Client, officer: &str, charges: &str) -> i64 {
     let response = client.post("/arrests/new", &arrest_form(officer, charges)).await;
     assert_eq!(response.status(), 303, "arrest saved");
     location(&response).trim_start_matches("/arrests/").parse().unwrap()
-}
-
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
-    page[start..].split('"').next().unwrap().to_string()
 }
 
 /// Opens the review page and signs with what it showed.

@@ -1,6 +1,6 @@
 //! Two `oversight serve` processes on one PostgreSQL database, as behind a
-//! load balancer (issue 13): clerks, supervisors and sign-ins write
-//! through both at once, and afterwards the audit chain verifies with no
+//! load balancer (issue 13): sign-ins, new and edited officers, imports
+//! and sign-offs go through both at once, and afterwards the audit chain verifies with no
 //! gap or fork and each server shows what was written through the other.
 //!
 //! Needs a PostgreSQL server: `OVERSIGHT_TEST_POSTGRES_URL`, which
@@ -11,7 +11,7 @@ mod common;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
-use common::{Client, PASSWORD, TestApp, location};
+use common::{Client, PASSWORD, TestApp, hidden, location};
 use oversight::auth::Role;
 
 /// A running `oversight serve`, stopped when dropped.
@@ -88,12 +88,6 @@ async fn arrest(clerk: &Client, officer: &str, day: u32) -> i64 {
         .await;
     assert_eq!(response.status(), 303, "arrest saved");
     location(&response).trim_start_matches("/arrests/").parse().unwrap()
-}
-
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
-    page[start..].split('"').next().unwrap().to_string()
 }
 
 async fn approve(supervisor: &Client, id: i64) {
@@ -178,7 +172,19 @@ async fn two_servers_write_one_chain_and_show_each_others_changes() {
     // Everything at once, through both servers.
     let officers = |clerk: &'static str, client: Client| async move {
         for i in 0..12 {
-            new_officer(&client, &format!("{clerk}-{i}"), "Reyes").await;
+            let badge = format!("{clerk}-{i}");
+            let id = new_officer(&client, &badge, "Reyes").await;
+            let edit = [
+                ("badge", badge.as_str()),
+                ("last_name", "Reyes Ortiz"),
+                ("first_name", "Ana"),
+                ("status", "active"),
+            ];
+            assert_eq!(
+                client.post(&format!("/officers/{id}/edit"), &edit).await.status(),
+                303,
+                "{badge} edited"
+            );
         }
     };
     let sign_ins = |server: String| async move {
@@ -206,6 +212,12 @@ async fn two_servers_write_one_chain_and_show_each_others_changes() {
     assert!(imported_a.contains("Imported 400 stops") && imported_b.contains("Imported 400 stops"));
     assert_eq!(app.count("stops").await, 800);
     assert_eq!(app.count("officers").await, 25);
+    let edited: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM officers WHERE last_name = 'Reyes Ortiz'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(edited, 24, "every edit through either server landed");
     assert_eq!(app.count("sign_offs").await, 8);
 
     // One chain: every entry follows the one before it, none twice.
@@ -214,7 +226,7 @@ async fn two_servers_write_one_chain_and_show_each_others_changes() {
     let (entries, last): (i64, i64) =
         oversight::db::query_as("SELECT COUNT(*), MAX(seq) FROM audit_log").fetch_one(&app.db).await.unwrap();
     assert_eq!(entries, last, "no gap in the sequence");
-    assert!(entries >= before + 24 + 8 + 8 + 2, "every write left its entry ({before} → {entries})");
+    assert!(entries >= before + 48 + 8 + 8 + 2, "every write left its entry ({before} → {entries})");
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "the aggregates of both imports agree with the records: {out}");
 

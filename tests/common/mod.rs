@@ -134,6 +134,29 @@ fn template_name() -> String {
     format!("oversight_template_{}", &hex::encode(hash.finalize())[..12])
 }
 
+/// An active officer with only a badge and names (id given by the store).
+pub fn active_officer(badge: &str, last_name: &str) -> oversight::officers::Officer {
+    oversight::officers::Officer {
+        id: 0,
+        badge: badge.into(),
+        last_name: last_name.into(),
+        first_name: "Ana".into(),
+        rank: String::new(),
+        unit: String::new(),
+        hire_date: None,
+        status: "active".into(),
+        supervisor_id: None,
+        annual_salary_cents: None,
+    }
+}
+
+/// The value of the hidden form field `name` on `page`.
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
 pub const PASSWORD: &str = "river lantern ochre";
 
 impl TestApp {
