@@ -89,11 +89,24 @@ pub async fn fresh_postgres(purpose: &str) -> String {
         .expect("create the template database");
         let db = oversight::db::connect(&format!("{server}/{building}")).await.expect("migrate the template");
         db.close().await;
-        // Renamed only once complete: a template is never half made.
-        sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
-            .execute(&mut admin)
-            .await
-            .expect("name the template");
+        // Renamed only once complete: a template is never half made. A
+        // database with a session cannot be renamed, and the closed pool's
+        // sessions have been seen to linger on the server: ended here.
+        let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\"");
+        for attempt in 0.. {
+            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                .bind(&building)
+                .execute(&mut admin)
+                .await
+                .expect("end the template's sessions");
+            match sqlx::query(&rename).execute(&mut admin).await {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") && attempt < 20 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("name the template: {e}"),
+            }
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock(7013)").execute(&mut admin).await.expect("template unlock");
     copy_of(&mut admin, &url, purpose, &format!("TEMPLATE \"{template}\"")).await
