@@ -177,12 +177,14 @@ async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sq
     let key = table.key.join(", ");
     let key_at: Vec<usize> =
         table.key.iter().map(|k| names.iter().position(|c| c == k).unwrap_or(0)).collect();
-    let insert = format!(
-        "INSERT INTO {} ({list}){} VALUES ({})",
-        table.name,
-        if tx.is_postgres() { " OVERRIDING SYSTEM VALUE" } else { "" },
-        (1..=names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-    );
+    let insert = Insert {
+        head: format!(
+            "INSERT INTO {} ({list}){} VALUES ",
+            table.name,
+            if tx.is_postgres() { " OVERRIDING SYSTEM VALUE" } else { "" }
+        ),
+        width: names.len(),
+    };
     let mut after: Option<Vec<Value<'static>>> = None;
     let mut written = 0u64;
     let mut held: Vec<Vec<Value<'static>>> = Vec::new();
@@ -200,15 +202,14 @@ async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sq
         let batch = q.fetch_all(&mut **from).await?;
         let Some(last) = batch.last() else { break };
         after = Some(key_at.iter().map(|&i| last.0[i].clone()).collect());
-        for row in batch {
-            let row: Vec<Value<'static>> =
-                row.0.into_iter().zip(&table.columns).map(|(v, (_, kind))| kind.cast(v)).collect();
-            if table.parent.is_some() {
-                held.push(row);
-                continue;
-            }
-            insert_row(tx, &insert, row).await?;
-            written += 1;
+        let rows: Vec<Vec<Value<'static>>> = batch
+            .into_iter()
+            .map(|row| row.0.into_iter().zip(&table.columns).map(|(v, (_, kind))| kind.cast(v)).collect())
+            .collect();
+        if table.parent.is_some() {
+            held.extend(rows);
+        } else {
+            written += insert.rows(tx, rows).await?;
         }
     }
     if let Some(parent) = &table.parent {
@@ -217,19 +218,54 @@ async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sq
     Ok(written)
 }
 
-async fn insert_row(tx: &mut Tx, insert: &str, row: Vec<Value<'static>>) -> Result<(), sqlx::Error> {
-    let mut q = query(insert);
-    for value in row {
-        q = q.bind(value);
+/// A table's INSERT, many rows a statement (a statement a row took most
+/// of a copy's time).
+struct Insert {
+    head: String,
+    width: usize,
+}
+
+impl Insert {
+    /// Rows a statement. PostgreSQL takes up to 65,535 values a statement
+    /// and each statement is a round trip, so many rows go at once. On
+    /// SQLite (in process, no round trip) sqlx names each bound value with
+    /// `sqlite3_bind_parameter_name`, which walks the statement's list of
+    /// parameters: binding is quadratic in their number, and 900 rows a
+    /// statement spent 97% of a copy there. A few values a statement there.
+    fn per_statement(&self, postgres: bool) -> usize {
+        let values = if postgres { 30_000 } else { 100 };
+        (values / self.width.max(1)).clamp(1, 1000)
     }
-    q.execute(&mut **tx).await.map(|_| ())
+
+    async fn rows(&self, tx: &mut Tx, rows: Vec<Vec<Value<'static>>>) -> Result<u64, sqlx::Error> {
+        let written = rows.len() as u64;
+        let per_statement = self.per_statement(tx.is_postgres());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(per_statement).collect();
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> =
+                        (1..=self.width).map(|c| format!("${}", r * self.width + c)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!("{}{}", self.head, tuples.join(", "));
+            let mut q = query(&sql);
+            for value in chunk.into_iter().flatten() {
+                q = q.bind(value);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(written)
+    }
 }
 
 /// Writes a self-referring table's rows so that each row's parent (the
 /// row its `parent` column names) is written before it.
 async fn parents_first(
     tx: &mut Tx,
-    insert: &str,
+    insert: &Insert,
     names: &[&str],
     parent: &str,
     mut rows: Vec<Vec<Value<'static>>>,
@@ -249,11 +285,9 @@ async fn parents_first(
                 "rows that refer to each other in a cycle through {parent}"
             )));
         }
-        for row in ready {
-            done.extend(int(&row[id_at]));
-            insert_row(tx, insert, row).await?;
-            written += 1;
-        }
+        // Rows of one round refer only to rows of earlier rounds.
+        done.extend(ready.iter().filter_map(|row| int(&row[id_at])));
+        written += insert.rows(tx, ready).await?;
         rows = waiting;
     }
     Ok(written)
