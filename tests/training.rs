@@ -10,7 +10,7 @@ use common::{TestApp, spawn_app};
 use oversight::audit::Actor;
 use oversight::auth::Role;
 use oversight::measures::Period;
-use oversight::officers::{Designation, Officer};
+use oversight::officers::Designation;
 use oversight::training::TrainingRecord;
 use time::{Duration, macros::date};
 
@@ -19,18 +19,7 @@ fn actor() -> Actor {
 }
 
 async fn officer(app: &TestApp, badge: &str, last: &str) -> i64 {
-    let o = Officer {
-        id: 0,
-        badge: badge.into(),
-        last_name: last.into(),
-        first_name: "Test".into(),
-        rank: String::new(),
-        unit: String::new(),
-        hire_date: None,
-        status: "active".into(),
-        supervisor_id: None,
-        annual_salary_cents: None,
-    };
+    let o = common::active_officer(badge, last);
     oversight::officers::store::create(&app.db, &actor(), &o).await.unwrap()
 }
 
