@@ -47,10 +47,11 @@ impl Db {
     /// A transaction that reads one snapshot (and may write, without the
     /// write lock `begin_write` takes).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(Tx(match self {
+        let conn = match self {
             Db::Sqlite(pool) => Conn::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
-        }))
+        };
+        Ok(Tx { conn, agency: None })
     }
 
     /// One connection from the pool, for several statements outside a
@@ -74,7 +75,12 @@ impl Db {
 /// transactions do (`&mut *tx` is where a query runs, and a function that
 /// takes a `&mut Conn` takes `&mut tx`), so a store's code reads the same
 /// whichever backend holds the records.
-pub struct Tx(Conn);
+pub struct Tx {
+    conn: Conn,
+    /// The agency whose records the transaction writes (`Scope::begin_write`),
+    /// or none for the deployment's own records (users, agencies).
+    agency: Option<i64>,
+}
 
 /// A connection held: a transaction's, or one taken from the pool.
 pub enum Conn {
@@ -119,21 +125,37 @@ impl Conn {
 impl std::ops::Deref for Tx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        &self.0
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.0
+        &mut self.conn
     }
 }
 
 /// A `Tx` is only ever made holding a transaction (`Db::begin`,
 /// `begin_write`); the pooled arms below cannot occur.
 impl Tx {
+    /// The agency this transaction writes for; an error (and so no write)
+    /// when it was begun without one: a record cannot land in no agency.
+    pub fn agency(&self) -> Result<i64, sqlx::Error> {
+        self.agency.ok_or_else(|| sqlx::Error::Protocol("a record written outside any agency's scope".into()))
+    }
+
+    /// The agency, if the transaction has one (the audit log picks the chain).
+    pub fn agency_if_any(&self) -> Option<i64> {
+        self.agency
+    }
+
+    pub(crate) fn for_agency(mut self, agency: i64) -> Self {
+        self.agency = Some(agency);
+        self
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self.0 {
+        match self.conn {
             Conn::Sqlite(tx) => tx.commit().await,
             Conn::Postgres(tx) => tx.commit().await,
             Conn::SqlitePooled(_) | Conn::PostgresPooled(_) => Ok(()),
@@ -141,7 +163,7 @@ impl Tx {
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self.0 {
+        match self.conn {
             Conn::Sqlite(tx) => tx.rollback().await,
             Conn::Postgres(tx) => tx.rollback().await,
             Conn::SqlitePooled(_) | Conn::PostgresPooled(_) => Ok(()),
@@ -171,7 +193,7 @@ impl<'c> From<&'c mut Conn> for On<'c> {
 
 impl<'c> From<&'c mut Tx> for On<'c> {
     fn from(tx: &'c mut Tx) -> Self {
-        On::from(&mut tx.0)
+        On::from(&mut tx.conn)
     }
 }
 
@@ -330,19 +352,44 @@ fn restrict_to_owner(path: &std::path::Path) {
 /// statement. A deferred transaction that reads (say, the audit head) before
 /// writing fails with a busy-snapshot error when another writer commits in
 /// between; taking the lock up front makes read-then-write safe.
+///
+/// This one writes the deployment's own records (users, agencies) and
+/// appends to the state's audit chain; an agency's records are written in
+/// `agency::Scope::begin_write`, which names the agency.
 pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    Ok(Tx(match db {
+    begin_write_chain(db, STATE_CHAIN).await
+}
+
+/// The audit chain of what no one agency owns (agencies, state users).
+pub const STATE_CHAIN: i64 = 0;
+
+/// A write transaction holding the write lock of one audit chain: SQLite's
+/// one write lock, or on PostgreSQL the chain's advisory lock, so that
+/// writers of different agencies proceed in parallel while each chain (and
+/// what else is read before it is written: the next report number) sees
+/// one writer at a time.
+pub(crate) async fn begin_write_chain(db: &Db, chain: i64) -> Result<Tx, sqlx::Error> {
+    let conn = match db {
         Db::Sqlite(pool) => Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
         Db::Postgres(pool) => {
-            // PostgreSQL has no write lock to take up front: one advisory
-            // lock, held to the end of the transaction, serialises every
-            // writer that reads before it writes (the audit head, the next
-            // number), as SQLite's does.
             let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+            lock_chain(&mut tx, chain).await?;
             Conn::Postgres(tx)
         }
-    }))
+    };
+    Ok(Tx { conn, agency: None })
+}
+
+/// PostgreSQL: takes the advisory lock of `chain` until the transaction
+/// ends (again is harmless: the lock is re-entrant). SQLite's write lock
+/// already covers every chain.
+pub(crate) async fn lock_chain(conn: &mut sqlx::PgConnection, chain: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(WRITE_LOCK_CLASS)
+        .bind(chain as i32)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Lifts the append-only rule `trigger` (refusing UPDATE on `table`) for
@@ -378,8 +425,8 @@ pub async fn restore_no_update(
     query(&sql).execute(&mut **tx).await.map(|_| ())
 }
 
-/// The advisory lock key of the write lock ("oversight" in ASCII, as a number).
-const WRITE_LOCK: i64 = 0x6f_76_65_72_73_69_67_68;
+/// The advisory locks' class ("ovsg" in ASCII); the second key is the chain.
+const WRITE_LOCK_CLASS: i32 = 0x6f_76_73_67;
 
 /// Seconds since the Unix epoch, the unit of every stored instant.
 pub fn now_unix() -> i64 {

@@ -4,7 +4,10 @@
 
 pub mod agreements;
 pub mod routes;
+pub mod scope;
 pub mod store;
+
+pub use scope::Scope;
 
 use serde::{Deserialize, Serialize};
 

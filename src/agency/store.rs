@@ -1,28 +1,75 @@
-//! The single agency row.
+//! The agencies of the deployment: one row each (docs/tenancy.md). An
+//! agency's own profile is read and changed through its `Scope`; the list
+//! and the creation of agencies are the deployment's.
 
 use crate::audit::{self, Actor, Event};
 use crate::db::{self, Db, begin_write};
 
-use super::Profile;
+use super::{Profile, Scope};
 
-const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size FROM agency WHERE id = 1";
+const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size FROM agency";
 
-pub async fn get(db: &Db) -> Result<Profile, sqlx::Error> {
-    db::query_as(SELECT).fetch_one(db).await
+pub async fn get(scope: &Scope) -> Result<Profile, sqlx::Error> {
+    db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(scope.db()).await
 }
 
-/// Who must use two-step sign-in; read on every request, so one column.
-pub async fn mfa_policy(db: &Db) -> Result<String, sqlx::Error> {
-    db::query_scalar("SELECT mfa_policy FROM agency WHERE id = 1").fetch_one(db).await
+/// The agencies' ids, in the order they were added.
+pub async fn ids(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    db::query_scalar("SELECT id FROM agency ORDER BY id").fetch_all(db).await
 }
 
-pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let before: Profile = db::query_as(SELECT).fetch_one(&mut *tx).await?;
-    db::query(
-        "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
-         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10 WHERE id = 1",
+/// The agency with this ORI.
+pub async fn id_of(db: &Db, ori: &str) -> Result<Option<i64>, sqlx::Error> {
+    db::query_scalar("SELECT id FROM agency WHERE ori = $1")
+        .bind(ori.trim().to_uppercase())
+        .fetch_optional(db)
+        .await
+}
+
+/// One line of `oversight agency list`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub ori: String,
+    pub name: String,
+    pub state: String,
+    pub models: String,
+    pub users: i64,
+    pub officers: i64,
+    pub stops: i64,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Listed>, sqlx::Error> {
+    db::query_as(
+        "SELECT a.id, a.ori, a.name, a.state, a.models, \
+         (SELECT COUNT(*) FROM users u WHERE u.agency_id = a.id) AS users, \
+         (SELECT COUNT(*) FROM officers o WHERE o.agency_id = a.id) AS officers, \
+         (SELECT COUNT(*) FROM stops s WHERE s.agency_id = a.id) AS stops \
+         FROM agency a ORDER BY a.id",
     )
+    .fetch_all(db)
+    .await
+}
+
+/// The banner the sign-in page shows, before anyone is known: the
+/// deployment's first agency's (with one agency, its own).
+pub async fn sign_in_banner(db: &Db) -> Result<String, sqlx::Error> {
+    let banner: Option<String> =
+        db::query_scalar("SELECT login_banner FROM agency ORDER BY id LIMIT 1").fetch_optional(db).await?;
+    Ok(banner.unwrap_or_else(|| super::DEFAULT_BANNER.to_string()))
+}
+
+/// Creates an agency from a validated profile, with its (empty, built)
+/// aggregates, in one transaction with its audit entry in the state's
+/// chain. A second agency with the same ORI is refused by the database.
+pub async fn add(db: &Db, actor: &Actor, profile: &Profile) -> Result<Scope, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let id: i64 = db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM agency").fetch_one(&mut *tx).await?;
+    db::query(
+        "INSERT INTO agency (id, name, ori, state, models, agreement_signed, agreement_renewed, login_banner, \
+         time_zone, mfa_policy, paper_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id)
     .bind(&profile.name)
     .bind(&profile.ori)
     .bind(&profile.state)
@@ -35,23 +82,83 @@ pub async fn update(db: &Db, actor: &Actor, profile: &Profile) -> Result<(), sql
     .bind(&profile.paper_size)
     .execute(&mut *tx)
     .await?;
+    db::query("INSERT INTO stop_aggregates (agency_id, built) VALUES ($1, 1)").bind(id).execute(&mut *tx).await?;
+    let event = Event::new("agency.create", "agency", id).details(serde_json::json!({ "after": profile }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(Scope::of_agency(db, id))
+}
+
+/// Who must use two-step sign-in in an agency; read on every request.
+pub async fn mfa_policy(db: &Db, agency: i64) -> Result<String, sqlx::Error> {
+    db::query_scalar("SELECT mfa_policy FROM agency WHERE id = $1").bind(agency).fetch_one(db).await
+}
+
+pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    let before: Profile =
+        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(&mut *tx).await?;
+    db::query(
+        "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
+         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10 WHERE id = $11",
+    )
+    .bind(&profile.name)
+    .bind(&profile.ori)
+    .bind(&profile.state)
+    .bind(&profile.models)
+    .bind(&profile.agreement_signed)
+    .bind(&profile.agreement_renewed)
+    .bind(&profile.login_banner)
+    .bind(&profile.time_zone)
+    .bind(&profile.mfa_policy)
+    .bind(&profile.paper_size)
+    .bind(scope.id())
+    .execute(&mut *tx)
+    .await?;
     if before.time_zone != profile.time_zone {
         // Dusk on the local clock moves with the zone: D9's minutes too.
         crate::stops::aggregates::place_changed(&mut tx).await?;
     }
-    audit::record(&mut tx, actor, Event::new("settings.update", "agency", 1).changes(&before, profile))
+    audit::record(&mut tx, actor, Event::new("settings.update", "agency", scope.id()).changes(&before, profile))
         .await?;
     tx.commit().await
 }
 
 /// Days a 287(g) action may wait for its sign-off before it is overdue.
-pub async fn set_sign_off_days(db: &Db, actor: &Actor, days: i64) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let before: i64 =
-        db::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(&mut *tx).await?;
-    db::query("UPDATE agency SET sign_off_days = $1 WHERE id = 1").bind(days).execute(&mut *tx).await?;
-    let event = Event::new("agency.sign_off_days", "agency", 1)
+pub async fn sign_off_days(scope: &Scope) -> Result<i64, sqlx::Error> {
+    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1").bind(scope.id()).fetch_one(scope.db()).await
+}
+
+pub async fn set_sign_off_days(scope: &Scope, actor: &Actor, days: i64) -> Result<(), sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    let before: i64 = db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1")
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
+    db::query("UPDATE agency SET sign_off_days = $1 WHERE id = $2")
+        .bind(days)
+        .bind(scope.id())
+        .execute(&mut *tx)
+        .await?;
+    let event = Event::new("agency.sign_off_days", "agency", scope.id())
         .details(serde_json::json!({ "before": before, "after": days }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await
+}
+
+/// Where the agency is, for the equity measures: the population shares of
+/// its area and its place (latitude, longitude) and time zone.
+pub async fn place(scope: &Scope) -> Result<Place, sqlx::Error> {
+    db::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = $1")
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Place {
+    pub population_shares: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub time_zone: String,
 }

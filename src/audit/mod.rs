@@ -20,18 +20,23 @@ use sha2::{Digest, Sha256};
 use crate::auth::CurrentUser;
 use crate::db::{self, Db, Tx};
 
-/// The audit log's last sequence number as a request began. Every change
-/// to the records writes an entry in the same transaction, so anything
-/// computed from the records stays right while the head has not moved.
+/// An audit chain's last sequence number as a request began. Every change
+/// to an agency's records writes an entry in its chain in the same
+/// transaction, so anything computed from them stays right while the head
+/// has not moved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Head(pub i64);
+pub struct Head {
+    /// The agency whose chain it is (`db::STATE_CHAIN` for the state's).
+    pub chain: i64,
+    pub seq: i64,
+}
 
-/// One value computed from the records, kept for as long as the audit head
-/// stays where it was when it was computed: the officer roster and the
-/// districts behind every stop list, for example, which would otherwise be
-/// read again for every page.
+/// Values computed from an agency's records, each kept for as long as the
+/// agency's audit head stays where it was when it was computed: the officer
+/// roster and the districts behind every stop list, for example, which
+/// would otherwise be read again for every page. One value per agency.
 pub struct HeadCache<T> {
-    value: std::sync::Mutex<Option<(Head, T)>>,
+    value: std::sync::Mutex<std::collections::HashMap<i64, (Head, T)>>,
     /// Held while a value is computed, so that requests that miss together
     /// (every page after a write) compute it once; the others wait for it.
     flight: tokio::sync::Mutex<()>,
@@ -39,7 +44,7 @@ pub struct HeadCache<T> {
 
 impl<T> Default for HeadCache<T> {
     fn default() -> Self {
-        Self { value: std::sync::Mutex::new(None), flight: tokio::sync::Mutex::new(()) }
+        Self { value: std::sync::Mutex::new(Default::default()), flight: tokio::sync::Mutex::new(()) }
     }
 }
 
@@ -64,7 +69,7 @@ impl<T: Clone> HeadCache<T> {
         // as the head it is filed under.
         let value = compute().await?;
         if let (Some(head), Ok(mut cached)) = (head, self.value.lock()) {
-            *cached = Some((head, value.clone()));
+            cached.insert(head.chain, (head, value.clone()));
         }
         Ok(value)
     }
@@ -72,7 +77,7 @@ impl<T: Clone> HeadCache<T> {
     fn at(&self, head: Option<Head>) -> Option<T> {
         let head = head?;
         let cached = self.value.lock().ok()?;
-        cached.as_ref().filter(|(at, _)| *at == head).map(|(_, value)| value.clone())
+        cached.get(&head.chain).filter(|(at, _)| *at == head).map(|(_, value)| value.clone())
     }
 }
 
@@ -82,6 +87,10 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub user_id: Option<i64>,
+    /// The user's agency, whose chain records what they do outside any
+    /// agency's write (sign-ins, exports); none for state users and the
+    /// command line.
+    pub agency: Option<i64>,
     pub username: String,
     pub roles: String,
     pub source: String,
@@ -91,6 +100,7 @@ impl Actor {
     pub fn user(user: &CurrentUser, source: &str) -> Self {
         Self {
             user_id: Some(user.id),
+            agency: user.agency,
             username: user.username.clone(),
             roles: user.role_list(),
             source: source.to_string(),
@@ -99,13 +109,20 @@ impl Actor {
 
     /// The command line, or the demo seeder: no signed-in user.
     pub fn system(what: &str) -> Self {
-        Self { user_id: None, username: what.to_string(), roles: String::new(), source: "local".to_string() }
+        Self {
+            user_id: None,
+            agency: None,
+            username: what.to_string(),
+            roles: String::new(),
+            source: "local".to_string(),
+        }
     }
 
     /// Someone who has not signed in (or is trying to).
     pub fn anonymous(username: &str, source: &str) -> Self {
         Self {
             user_id: None,
+            agency: None,
             username: username.to_string(),
             roles: String::new(),
             source: source.to_string(),
@@ -387,11 +404,22 @@ fn choices_of(object_kind: &str, field: &str) -> Option<crate::web::record_form:
     }
 }
 
-/// Appends an entry inside the caller's write transaction (begun with
-/// `db::begin_write`, so the head cannot move under us).
+/// Appends an entry inside the caller's write transaction, to the chain of
+/// the transaction's agency (`Scope::begin_write`), else of the actor's,
+/// else the deployment's (`deployment_chain`). On PostgreSQL the chain's
+/// lock is taken here too, so that an entry is never appended beside
+/// another writer of the same chain.
 pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, sqlx::Error> {
+    let chain = match tx.agency_if_any().or(actor.agency) {
+        Some(agency) => agency,
+        None => deployment_chain(tx).await?,
+    };
+    if let Some(conn) = tx.postgres() {
+        db::lock_chain(conn, chain).await?;
+    }
     let head: Option<(i64, String)> =
-        db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(chain)
             .fetch_optional(&mut **tx)
             .await?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
@@ -414,8 +442,8 @@ pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, s
     entry.hash = entry.compute_hash();
     db::query(
         "INSERT INTO audit_log (seq, at_us, user_id, username, roles, source, action, object_kind, \
-         object_id, outcome, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         object_id, outcome, details, prev_hash, hash, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(entry.seq)
     .bind(entry.at_us)
@@ -430,9 +458,22 @@ pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, s
     .bind(entry.details.to_string())
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
+    .bind(chain)
     .execute(&mut **tx)
     .await?;
     Ok(entry)
+}
+
+/// The chain of what happens to no agency in particular (a sign-in under a
+/// name nobody holds, a state user's own account): in a deployment of one
+/// agency that agency's, so its auditors see everything as before; in a
+/// deployment of several, the state's.
+async fn deployment_chain(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    let ids: Vec<i64> = db::query_scalar("SELECT id FROM agency ORDER BY id LIMIT 2").fetch_all(&mut **tx).await?;
+    Ok(match ids.as_slice() {
+        [one] => *one,
+        _ => db::STATE_CHAIN,
+    })
 }
 
 /// Records an event that has no other write with it (sign-in failures,

@@ -2,6 +2,7 @@
 //! batches for verification and export. There is no update or delete.
 
 use super::{Entry, Verdict, Verifier};
+use crate::agency::Scope;
 use crate::db::{self, Db};
 
 const COLUMNS: &str = "seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash";
@@ -18,8 +19,8 @@ pub struct Filter {
     pub to_us: Option<i64>,
 }
 
-fn push_filter(q: &mut crate::db::Builder<'_>, f: &Filter) {
-    q.push(" WHERE 1 = 1");
+fn push_filter(q: &mut crate::db::Builder<'_>, scope: &Scope, f: &Filter) {
+    q.push(" WHERE agency_id = ").push_bind(scope.id());
     if !f.username.is_empty() {
         q.push(" AND username = ").push_bind(f.username.clone());
     }
@@ -40,61 +41,69 @@ fn push_filter(q: &mut crate::db::Builder<'_>, f: &Filter) {
     }
 }
 
-pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+pub async fn count(scope: &Scope, f: &Filter) -> Result<i64, sqlx::Error> {
     let mut q = crate::db::Builder::new("SELECT COUNT(*) FROM audit_log");
-    push_filter(&mut q, f);
-    let (n,): (i64,) = q.build_query_as().fetch_one(db).await?;
+    push_filter(&mut q, scope, f);
+    let (n,): (i64,) = q.build_query_as().fetch_one(scope.db()).await?;
     Ok(n)
 }
 
-pub async fn page(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Entry>, sqlx::Error> {
+pub async fn page(scope: &Scope, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Entry>, sqlx::Error> {
     let mut q = crate::db::Builder::new(format!("SELECT {COLUMNS} FROM audit_log"));
-    push_filter(&mut q, f);
+    push_filter(&mut q, scope, f);
     q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    q.build_query_as().fetch_all(db).await
+    q.build_query_as().fetch_all(scope.db()).await
 }
 
 /// Distinct values for the filter menus.
-pub async fn distinct(db: &Db, column: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn distinct(scope: &Scope, column: &str) -> Result<Vec<String>, sqlx::Error> {
     let column = match column {
         "action" => "action",
         "object_kind" => "object_kind",
         _ => "username",
     };
     let rows: Vec<(String,)> =
-        db::query_as(&format!("SELECT DISTINCT {column} FROM audit_log ORDER BY {column}"))
-            .fetch_all(db)
+        db::query_as(&format!("SELECT DISTINCT {column} FROM audit_log WHERE agency_id = $1 ORDER BY {column}"))
+            .bind(scope.id())
+            .fetch_all(scope.db())
             .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
 }
 
 /// One record's history: its entries, newest first (the most recent 200).
-pub async fn history_of(db: &Db, object_kind: &str, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+pub async fn history_of(scope: &Scope, object_kind: &str, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     db::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE object_kind = $1 AND object_id = $2 ORDER BY seq DESC LIMIT 200"
+        "SELECT {COLUMNS} FROM audit_log WHERE agency_id = $1 AND object_kind = $2 AND object_id = $3 \
+         ORDER BY seq DESC LIMIT 200"
     ))
+    .bind(scope.id())
     .bind(object_kind)
     .bind(id.to_string())
-    .fetch_all(db)
+    .fetch_all(scope.db())
     .await
 }
 
 /// The latest entry's sequence number and hash.
-pub async fn head(db: &Db) -> Result<Option<(i64, String)>, sqlx::Error> {
-    db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(db).await
+pub async fn head(scope: &Scope) -> Result<Option<(i64, String)>, sqlx::Error> {
+    db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(scope.id())
+        .fetch_optional(scope.db())
+        .await
 }
 
 /// Calls `each` on every entry in order, a batch at a time, so the whole
 /// log never sits in memory.
-pub async fn for_each(db: &Db, mut each: impl FnMut(&Entry) -> bool) -> Result<(), sqlx::Error> {
+pub async fn for_each(scope: &Scope, mut each: impl FnMut(&Entry) -> bool) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
-        let batch: Vec<Entry> =
-            db::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
-                .bind(after)
-                .bind(BATCH)
-                .fetch_all(db)
-                .await?;
+        let batch: Vec<Entry> = db::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE agency_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ))
+        .bind(scope.id())
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(scope.db())
+        .await?;
         let Some(last) = batch.last() else {
             return Ok(());
         };
@@ -108,22 +117,22 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Entry) -> bool) -> Result<(
 }
 
 /// Verifies the chain as stored.
-pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
-    verify_expecting(db, None).await
+pub async fn verify(scope: &Scope) -> Result<Verdict, sqlx::Error> {
+    verify_expecting(scope, None).await
 }
 
 /// Verifies the chain as stored and that it reaches `head`, if given.
-pub async fn verify_expecting(db: &Db, head: Option<&str>) -> Result<Verdict, sqlx::Error> {
+pub async fn verify_expecting(scope: &Scope, head: Option<&str>) -> Result<Verdict, sqlx::Error> {
     let mut verifier = Verifier::expecting(head);
-    for_each(db, |entry| verifier.push(entry)).await?;
+    for_each(scope, |entry| verifier.push(entry)).await?;
     Ok(verifier.finish())
 }
 
 /// Writes the log as JSON Lines, one entry per line.
-pub async fn export(db: &Db, out: &mut impl std::io::Write) -> anyhow::Result<u64> {
+pub async fn export(scope: &Scope, out: &mut impl std::io::Write) -> anyhow::Result<u64> {
     let mut count = 0u64;
     let mut failure: Option<std::io::Error> = None;
-    for_each(db, |entry| {
+    for_each(scope, |entry| {
         let line = serde_json::to_string(entry).unwrap_or_default();
         if let Err(e) = writeln!(out, "{line}") {
             failure = Some(e);
@@ -138,6 +147,10 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write) -> anyhow::Result<u6
         None => Ok(count),
     }
 }
+
+/// The chain every entry written before agencies were tenants is in
+/// (migration 0018): the only one that can hold what earlier versions wrote.
+const LEGACY_CHAIN: i64 = 1;
 
 /// The text that replaces a plain digest of personal data.
 const DIGEST_REMOVED: &str = "digest removed";
@@ -160,26 +173,32 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
     if first_with_personal_digest(db, &sign_offs).await?.is_none() {
         return Ok(0);
     }
-    let mut tx = crate::db::begin_write(db).await?;
+    let mut tx = Scope::of_agency(db, LEGACY_CHAIN).begin_write().await?;
     let Some(first) = first_with_personal_digest(&mut *tx, &sign_offs).await? else { return Ok(0) };
     let legacy_sign_offs: std::collections::HashSet<i64> = v1_arrest_sign_offs.iter().copied().collect();
-    let prev: Option<String> = db::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+    let prev: Option<String> = db::query_scalar("SELECT hash FROM audit_log WHERE agency_id = $1 AND seq = $2")
+        .bind(LEGACY_CHAIN)
         .bind(first - 1)
         .fetch_optional(&mut *tx)
         .await?;
     let mut prev_hash = prev.unwrap_or_else(|| super::GENESIS.to_string());
     let old_head: (i64, String) =
-        db::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_one(&mut *tx).await?;
+        db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(LEGACY_CHAIN)
+            .fetch_one(&mut *tx)
+            .await?;
     db::lift_no_update(&mut tx, "audit_log", "audit_log_no_update").await?;
     let (mut changed, mut rechained) = (0u64, 0u64);
     let mut after = first - 1;
     loop {
-        let batch: Vec<Entry> =
-            db::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
-                .bind(after)
-                .bind(BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
+        let batch: Vec<Entry> = db::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE agency_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ))
+        .bind(LEGACY_CHAIN)
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
         let Some(last) = batch.last() else { break };
         after = last.seq;
         for mut entry in batch {
@@ -191,11 +210,14 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
             }
             entry.prev_hash = prev_hash;
             entry.hash = entry.compute_hash();
-            db::query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
-                .bind(entry.details.to_string())
-                .bind(&entry.prev_hash)
-                .bind(&entry.hash)
-                .bind(entry.seq)
+            db::query(
+                "UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE agency_id = $4 AND seq = $5",
+            )
+            .bind(entry.details.to_string())
+            .bind(&entry.prev_hash)
+            .bind(&entry.hash)
+            .bind(LEGACY_CHAIN)
+            .bind(entry.seq)
                 .execute(&mut *tx)
                 .await?;
             prev_hash = entry.hash;
@@ -259,7 +281,7 @@ async fn first_with_personal_digest<'e>(
          AND json_extract(details, '$.sign_off') IN (SELECT value FROM json_each($1))"
     };
     db::query_scalar(&format!(
-        "SELECT MIN(seq) FROM audit_log WHERE object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
+        "SELECT MIN(seq) FROM audit_log WHERE agency_id = 1 AND object_kind = 'arrest' AND (details LIKE '%\"withheld, sha256 %' \
          OR (action LIKE 'sign_off.%' AND {v1}))"
     ))
     .bind(v1_arrest_sign_offs)

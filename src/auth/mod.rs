@@ -78,6 +78,8 @@ pub struct CurrentUser {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    /// The user's agency (`agency::Scope::of_user`); none for a state user.
+    pub agency: Option<i64>,
     pub roles: Vec<Role>,
 }
 

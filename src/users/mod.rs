@@ -32,6 +32,8 @@ pub struct Account {
     pub totp_last_step: i64,
     pub officer_id: Option<i64>,
     pub supervisor_kind: String,
+    /// The agency the user belongs to; none for a state user.
+    pub agency_id: Option<i64>,
     #[sqlx(skip)]
     pub roles: Vec<Role>,
 }
@@ -42,6 +44,7 @@ impl Account {
             id: self.id,
             username: self.username,
             display_name: self.display_name,
+            agency: self.agency_id,
             roles: self.roles,
         }
     }

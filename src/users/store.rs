@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::{Account, LOCKOUT_FAILURES, LOCKOUT_WINDOW_SECS, NewUser};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::auth::Role;
 use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
@@ -28,7 +29,7 @@ impl From<UserError> for crate::error::AppError {
 }
 
 const SELECT: &str = "SELECT id, username, display_name, password_hash, must_change_password, disabled, locked, \
-     failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step, officer_id, supervisor_kind FROM users";
+     failed_logins, first_failed_at, session_epoch, created_at, last_login_at, totp_secret, totp_last_step, officer_id, supervisor_kind, agency_id FROM users";
 
 async fn with_roles(conn: &mut crate::db::Conn, mut account: Account) -> Result<Account, sqlx::Error> {
     let roles: Vec<(String,)> = db::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
@@ -47,6 +48,11 @@ async fn fetch(conn: &mut crate::db::Conn, id: i64) -> Result<Option<Account>, s
         Some(a) => Ok(Some(with_roles(conn, a).await?)),
         None => Ok(None),
     }
+}
+
+/// An account of the scope's agency; another agency's is not found.
+async fn fetch_in(conn: &mut crate::db::Conn, scope: &Scope, id: i64) -> Result<Account, sqlx::Error> {
+    fetch(conn, id).await?.filter(|a| a.agency_id == Some(scope.id())).ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The account behind a session, if it may still be used.
@@ -78,8 +84,8 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
     let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
     let rows: Vec<SessionRow> = db::query_as(&format!(
-        "SELECT {}, r.role, (SELECT mfa_policy FROM agency WHERE id = 1) AS mfa_policy, \
-         (SELECT MAX(seq) FROM audit_log) AS audit_head \
+        "SELECT {}, r.role, COALESCE((SELECT mfa_policy FROM agency a WHERE a.id = u.agency_id), 'everyone') \
+         AS mfa_policy, (SELECT MAX(seq) FROM audit_log l WHERE l.agency_id = COALESCE(u.agency_id, 0)) AS audit_head \
          FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
         prefixed.join(", ")
     ))
@@ -94,14 +100,17 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
         ForSession {
             account,
             mfa_policy: row.mfa_policy,
-            head: crate::audit::Head(row.audit_head.unwrap_or(0)),
+            head: crate::audit::Head {
+                chain: account.agency_id.unwrap_or(crate::db::STATE_CHAIN),
+                seq: row.audit_head.unwrap_or(0),
+            },
         }
     }))
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Account, sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    fetch(&mut conn, id).await?.ok_or(sqlx::Error::RowNotFound)
+pub async fn get(scope: &Scope, id: i64) -> Result<Account, sqlx::Error> {
+    let mut conn = scope.db().acquire().await?;
+    fetch_in(&mut conn, scope, id).await
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, sqlx::Error> {
@@ -116,11 +125,17 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
     }
 }
 
-pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
-    let mut accounts: Vec<Account> =
-        db::query_as(&format!("{SELECT} ORDER BY username")).fetch_all(db).await?;
-    let roles: Vec<(i64, String)> =
-        db::query_as("SELECT user_id, role FROM user_roles").fetch_all(db).await?;
+pub async fn list(scope: &Scope) -> Result<Vec<Account>, sqlx::Error> {
+    let mut accounts: Vec<Account> = db::query_as(&format!("{SELECT} WHERE agency_id = $1 ORDER BY username"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await?;
+    let roles: Vec<(i64, String)> = db::query_as(
+        "SELECT r.user_id, r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.agency_id = $1",
+    )
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await?;
     for account in &mut accounts {
         account.roles =
             roles.iter().filter(|(u, _)| *u == account.id).filter_map(|(_, r)| Role::parse(r)).collect();
@@ -141,12 +156,13 @@ pub async fn has_administrator(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-async fn other_active_admins(conn: &mut crate::db::Conn, id: i64) -> Result<i64, sqlx::Error> {
+async fn other_active_admins(conn: &mut crate::db::Conn, scope: &Scope, id: i64) -> Result<i64, sqlx::Error> {
     let (n,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
-         WHERE r.role = 'administrator' AND u.disabled = 0 AND u.id <> $1",
+         WHERE r.role = 'administrator' AND u.disabled = 0 AND u.id <> $1 AND u.agency_id = $2",
     )
     .bind(id)
+    .bind(scope.id())
     .fetch_one(&mut *conn)
     .await?;
     Ok(n)
@@ -166,17 +182,18 @@ async fn set_roles(conn: &mut crate::db::Conn, id: i64, roles: &[Role]) -> Resul
 
 /// Creates an account from a validated form; `password_hash` is computed
 /// by the caller outside the transaction (it takes a while).
-pub async fn create(db: &Db, actor: &Actor, user: &NewUser, password_hash: &str) -> Result<i64, UserError> {
-    let mut tx = begin_write(db).await?;
+pub async fn create(scope: &Scope, actor: &Actor, user: &NewUser, password_hash: &str) -> Result<i64, UserError> {
+    let mut tx = scope.begin_write().await?;
     let inserted = db::query_as::<(i64,)>(
-        "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(&user.username)
     .bind(&user.display_name)
     .bind(password_hash)
     .bind(user.must_change_password as i64)
     .bind(now_unix())
+    .bind(scope.id())
     .fetch_one(&mut *tx)
     .await;
     let (id,) = match inserted {
@@ -198,17 +215,17 @@ pub async fn create(db: &Db, actor: &Actor, user: &NewUser, password_hash: &str)
 /// Changes name and roles. The last active administrator keeps the role,
 /// so the agency cannot lock itself out.
 pub async fn update(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     id: i64,
     display_name: &str,
     roles: &[Role],
 ) -> Result<(), UserError> {
-    let mut tx = begin_write(db).await?;
-    let before = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let mut tx = scope.begin_write().await?;
+    let before = fetch_in(&mut tx, scope, id).await?;
     if before.has(Role::Administrator)
         && !roles.contains(&Role::Administrator)
-        && other_active_admins(&mut tx, id).await? == 0
+        && other_active_admins(&mut tx, scope, id).await? == 0
     {
         return Err(UserError::Refused(
             "This is the only active administrator: give another user the administrator role first.",
@@ -233,12 +250,12 @@ pub async fn update(
 }
 
 /// Applies one administrative account action with its audit entry.
-async fn account_action(db: &Db, actor: &Actor, id: i64, action: &str, sql: &str) -> Result<(), UserError> {
-    let mut tx = begin_write(db).await?;
-    let before = fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+async fn account_action(scope: &Scope, actor: &Actor, id: i64, action: &str, sql: &str) -> Result<(), UserError> {
+    let mut tx = scope.begin_write().await?;
+    let before = fetch_in(&mut tx, scope, id).await?;
     if action == "user.disable"
         && before.has(Role::Administrator)
-        && other_active_admins(&mut tx, id).await? == 0
+        && other_active_admins(&mut tx, scope, id).await? == 0
     {
         return Err(UserError::Refused("This is the only active administrator and cannot be disabled."));
     }
@@ -255,9 +272,9 @@ async fn account_action(db: &Db, actor: &Actor, id: i64, action: &str, sql: &str
 }
 
 /// Disabling also ends every session of the account.
-pub async fn disable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+pub async fn disable(scope: &Scope, actor: &Actor, id: i64) -> Result<(), UserError> {
     account_action(
-        db,
+        scope,
         actor,
         id,
         "user.disable",
@@ -266,13 +283,13 @@ pub async fn disable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
     .await
 }
 
-pub async fn enable(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
-    account_action(db, actor, id, "user.enable", "UPDATE users SET disabled = 0 WHERE id = $1").await
+pub async fn enable(scope: &Scope, actor: &Actor, id: i64) -> Result<(), UserError> {
+    account_action(scope, actor, id, "user.enable", "UPDATE users SET disabled = 0 WHERE id = $1").await
 }
 
-pub async fn unlock(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+pub async fn unlock(scope: &Scope, actor: &Actor, id: i64) -> Result<(), UserError> {
     account_action(
-        db,
+        scope,
         actor,
         id,
         "user.unlock",
@@ -283,9 +300,9 @@ pub async fn unlock(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
 
 /// Turns two-step sign-in off for a user who lost their device; they
 /// enrol again at next sign-in if the agency requires it. Sessions end.
-pub async fn reset_mfa(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+pub async fn reset_mfa(scope: &Scope, actor: &Actor, id: i64) -> Result<(), UserError> {
     account_action(
-        db,
+        scope,
         actor,
         id,
         "user.mfa_reset",
@@ -307,9 +324,9 @@ pub async fn enable_mfa(db: &Db, actor: &Actor, id: i64, secret: &str, step: i64
     tx.commit().await
 }
 
-pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserError> {
+pub async fn end_sessions(scope: &Scope, actor: &Actor, id: i64) -> Result<(), UserError> {
     account_action(
-        db,
+        scope,
         actor,
         id,
         "user.sessions_ended",
@@ -320,9 +337,9 @@ pub async fn end_sessions(db: &Db, actor: &Actor, id: i64) -> Result<(), UserErr
 
 /// An administrator's reset: a temporary password that must be changed at
 /// the next sign-in; the user's sessions end.
-pub async fn reset_password(db: &Db, actor: &Actor, id: i64, password_hash: &str) -> Result<(), UserError> {
-    let mut tx = begin_write(db).await?;
-    fetch(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+pub async fn reset_password(scope: &Scope, actor: &Actor, id: i64, password_hash: &str) -> Result<(), UserError> {
+    let mut tx = scope.begin_write().await?;
+    fetch_in(&mut tx, scope, id).await?;
     db::query(
         "UPDATE users SET password_hash = $1, must_change_password = 1, session_epoch = session_epoch + 1, \
          locked = 0, failed_logins = 0, first_failed_at = NULL WHERE id = $2",
@@ -373,6 +390,8 @@ pub async fn sign_in_failed(
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
+    // Recorded in the account's agency's chain, so its auditors see it.
+    let actor = &Actor { agency: account.and_then(|a| a.agency_id).or(actor.agency), ..actor.clone() };
     let object_id = account.map(|a| a.id.to_string()).unwrap_or_default();
     let event = Event::new("login.failure", "user", &object_id)
         .outcome(Outcome::Failure)
@@ -433,6 +452,9 @@ pub async fn sign_in_succeeded(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
+    let agency: Option<i64> =
+        db::query_scalar("SELECT agency_id FROM users WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let actor = &Actor { agency: agency.or(actor.agency), ..actor.clone() };
     let details = serde_json::json!({ "two_step": totp_step.is_some() });
     audit::record(&mut tx, actor, Event::new("login.success", "user", id).details(details)).await?;
     tx.commit().await?;
