@@ -202,8 +202,12 @@ struct HomePage {
     today: String,
 }
 
-async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResult<HomePage> {
-    let agency = agency::store::get(&state.db).await?;
+async fn route_get_home(
+    State(state): State<AppState>,
+    scope: agency::Scope,
+    page: PageCtx,
+) -> AppResult<HomePage> {
+    let agency = agency::store::get(&scope).await?;
     let today = agency.today();
     let roster = officers::routes::roster(&state, &page).await?;
     let evidence = officers::routes::evidence(&state, &page).await?;

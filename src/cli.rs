@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
 use crate::auth::Role;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
@@ -26,6 +27,10 @@ pub struct Cli {
     /// PostgreSQL URL (every app server must then reach the same folder).
     #[arg(long, global = true, env = "OVERSIGHT_FILES_DIR")]
     files_dir: Option<std::path::PathBuf>,
+    /// The agency whose records a command reads or writes, by its ORI; may
+    /// be left out while the deployment holds one agency.
+    #[arg(long, global = true, env = "OVERSIGHT_AGENCY", value_name = "ORI")]
+    agency: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +44,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The agencies of the deployment (a state's deployment holds many).
+    #[command(subcommand)]
+    Agency(AgencyCommand),
     /// Export or verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -150,6 +158,29 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Add an agency, by its ORI. Name, state and models come from the
+    /// embedded list of 287(g) agreements unless given.
+    Add {
+        ori: String,
+        /// The agency's name (default: from the list of agreements).
+        #[arg(long)]
+        name: Option<String>,
+        /// The state's two letters (default: from the list, or the ORI's first two letters).
+        #[arg(long)]
+        state: Option<String>,
+        /// JEM, TFM or WSO; repeat for several (default: from the list).
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// The time zone its dates are kept in, for example America/Chicago.
+        #[arg(long, default_value = "America/New_York")]
+        time_zone: String,
+    },
+    /// List the agencies with their ORI, users, officers and stops.
+    List,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -318,6 +349,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let database_url = || url.clone().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
     let given_files = cli.files_dir.clone();
     let files_dir = |url: &str| given_files.clone().unwrap_or_else(|| crate::config::files_dir_for(url));
+    let agency = cli.agency.clone();
+    let agency = agency.as_deref();
     match cli.command {
         Command::Serve(args) => serve(&database_url(), &files_dir(&database_url()), args, None).await,
         Command::Demo(args) => {
@@ -326,20 +359,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&url, &files_dir(&url), args, Some(sign_ins)).await
         }
         Command::User(UserCommand::Add { username, roles, name }) => {
-            add_user(&database_url(), &username, &roles, name).await
+            add_user(&database_url(), agency, &username, &roles, name).await
         }
-        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), &out).await,
+        Command::Agency(AgencyCommand::Add { ori, name, state, models, time_zone }) => {
+            add_agency(&database_url(), &ori, name, state, models, &time_zone).await
+        }
+        Command::Agency(AgencyCommand::List) => list_agencies(&database_url()).await,
+        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), agency, &out).await,
         Command::Audit(AuditCommand::Verify { file, expect_head }) => {
-            verify_audit(&database_url(), file.as_deref(), expect_head.as_deref()).await
+            verify_audit(&database_url(), agency, file.as_deref(), expect_head.as_deref()).await
         }
         Command::Import(ImportCommand::Training { file, force }) => {
-            import_training(&database_url(), &file, force).await
+            import_training(&database_url(), agency, &file, force).await
         }
         Command::Import(ImportCommand::Stops { format, file, force }) => {
             let pool = db::connect(&database_url()).await?;
+            let scope = Scope::for_command(&pool, agency).await?;
             let started = std::time::Instant::now();
             let report = crate::stops::import::import(
-                &pool,
+                &scope,
                 &Actor::system("command line"),
                 &file,
                 format.format(),
@@ -371,39 +409,40 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Export(ExportCommand::Stops { format, out }) => {
             let pool = db::connect(&database_url()).await?;
+            let scope = Scope::for_command(&pool, agency).await?;
             let event = Event::new("stop.export", "stop", "")
                 .details(serde_json::json!({ "format": format.format().name(), "via": "cli" }));
-            audit::record_alone(&pool, &Actor::system("command line"), event).await?;
+            audit::record_in(&scope, &Actor::system("command line"), event).await?;
             let partial = out.with_extension("partial");
             let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            let rows = crate::stops::export::export(&pool, format.format(), file).await?;
+            let rows = crate::stops::export::export(&scope, format.format(), file).await?;
             std::fs::rename(&partial, &out)?;
             println!("Wrote {rows} stops to {}.", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(ImportCommand::Arrests { file, force }) => {
-            import_records(&database_url(), RecordKind::Arrests, &file, force).await
+            import_records(&database_url(), agency, RecordKind::Arrests, &file, force).await
         }
         Command::Import(ImportCommand::Complaints { file, force }) => {
-            import_records(&database_url(), RecordKind::Complaints, &file, force).await
+            import_records(&database_url(), agency, RecordKind::Complaints, &file, force).await
         }
         Command::Import(ImportCommand::Pay { file, force }) => {
-            import_records(&database_url(), RecordKind::Pay, &file, force).await
+            import_records(&database_url(), agency, RecordKind::Pay, &file, force).await
         }
         Command::Import(ImportCommand::Leads { file, force }) => {
-            import_records(&database_url(), RecordKind::Leads, &file, force).await
+            import_records(&database_url(), agency, RecordKind::Leads, &file, force).await
         }
         Command::Export(ExportCommand::Arrests { out }) => {
-            export_records(&database_url(), RecordKind::Arrests, &out).await
+            export_records(&database_url(), agency, RecordKind::Arrests, &out).await
         }
         Command::Export(ExportCommand::Complaints { out }) => {
-            export_records(&database_url(), RecordKind::Complaints, &out).await
+            export_records(&database_url(), agency, RecordKind::Complaints, &out).await
         }
         Command::Export(ExportCommand::Pay { out }) => {
-            export_records(&database_url(), RecordKind::Pay, &out).await
+            export_records(&database_url(), agency, RecordKind::Pay, &out).await
         }
         Command::Export(ExportCommand::Leads { out }) => {
-            export_records(&database_url(), RecordKind::Leads, &out).await
+            export_records(&database_url(), agency, RecordKind::Leads, &out).await
         }
         Command::Copy { from, to, from_files_dir, to_files_dir } => {
             let from_files = from_files_dir.unwrap_or_else(|| crate::config::files_dir_for(&from));
@@ -418,18 +457,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report(args) => report(&database_url(), &files_dir(&database_url()), args).await,
-        Command::Metrics { from, to, format } => metrics(&database_url(), &from, &to, &format).await,
-        Command::Maintenance(MaintenanceCommand::CheckAggregates) => check_aggregates(&database_url()).await,
+        Command::Report(args) => report(&database_url(), agency, &files_dir(&database_url()), args).await,
+        Command::Metrics { from, to, format } => metrics(&database_url(), agency, &from, &to, &format).await,
+        Command::Maintenance(MaintenanceCommand::CheckAggregates) => {
+            check_aggregates(&database_url(), agency).await
+        }
     }
 }
 
 /// `maintenance check-aggregates`: the aggregates rebuilt from the records
 /// in one transaction; kept (with an audit entry) only if they differed.
-async fn check_aggregates(url: &str) -> anyhow::Result<ExitCode> {
+async fn check_aggregates(url: &str, agency: Option<&str>) -> anyhow::Result<ExitCode> {
     use crate::stops::aggregates;
     let pool = db::connect(url).await?;
-    let mut tx = db::begin_write(&pool).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let mut tx = scope.begin_write().await?;
     let band = aggregates::place_band(&mut tx).await?;
     let found = aggregates::rebuild(&mut tx, band).await?;
     let arrest_days = crate::arrests::store::rebuild_digests(&mut tx).await?;
@@ -462,7 +504,12 @@ fn period_of(from: &str, to: &str) -> Result<crate::measures::Period, String> {
     crate::measures::Period::new(start, end).ok_or_else(|| format!("--from {from} is after --to {to}."))
 }
 
-async fn report(url: &str, files_dir: &std::path::Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
+async fn report(
+    url: &str,
+    agency: Option<&str>,
+    files_dir: &std::path::Path,
+    args: ReportArgs,
+) -> anyhow::Result<ExitCode> {
     if let Some(ReportCommand::Verify { file }) = args.verify {
         let bytes =
             std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
@@ -485,10 +532,11 @@ async fn report(url: &str, files_dir: &std::path::Path, args: ReportArgs) -> any
         }
     };
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let files = crate::documents::files::FileStore::new(files_dir);
     let actor = crate::audit::Actor::system("cli");
     let (report, bytes) =
-        crate::reports::store::generate(&pool, &files, &actor, "command line", period).await?;
+        crate::reports::store::generate(&scope, &files, &actor, "command line", period).await?;
     std::fs::write(&out, &bytes)?;
     println!(
         "Report {} for {} written to {} ({} bytes, SHA-256 {}); data fingerprint {}",
@@ -502,7 +550,13 @@ async fn report(url: &str, files_dir: &std::path::Path, args: ReportArgs) -> any
     Ok(ExitCode::SUCCESS)
 }
 
-async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Result<ExitCode> {
+async fn metrics(
+    url: &str,
+    agency: Option<&str>,
+    from: &str,
+    to: &str,
+    format: &str,
+) -> anyhow::Result<ExitCode> {
     let period = match period_of(from, to) {
         Ok(p) => p,
         Err(why) => {
@@ -515,7 +569,8 @@ async fn metrics(url: &str, from: &str, to: &str, format: &str) -> anyhow::Resul
         return Ok(ExitCode::from(2));
     }
     let pool = db::connect(url).await?;
-    let sheet = crate::measures::store::compute(&pool, period).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let sheet = crate::measures::store::compute(&scope, period).await?;
     if format == "csv" {
         print!("{}", sheet.csv()?);
     } else {
@@ -563,6 +618,7 @@ pub fn first_admin_hint() -> String {
 
 async fn add_user(
     url: &str,
+    agency: Option<&str>,
     username: &str,
     roles: &[String],
     name: Option<String>,
@@ -602,8 +658,9 @@ async fn add_user(
     // The operator chose this password themselves at the console.
     new_user.must_change_password = false;
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let hash = crate::auth::password::Hasher::default().hash(&new_user.password).await?;
-    match users::store::create(&pool, &Actor::system("command line"), &new_user, &hash).await {
+    match users::store::create(&scope, &Actor::system("command line"), &new_user, &hash).await {
         Ok(id) => {
             println!("Created user {} (id {id}) with roles {}", new_user.username, roles.join(", "));
             Ok(ExitCode::SUCCESS)
@@ -616,12 +673,18 @@ async fn add_user(
     }
 }
 
-async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
+async fn import_training(
+    url: &str,
+    agency: Option<&str>,
+    file: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file)?;
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let report =
-        crate::training::import::import(&pool, &Actor::system("command line"), &name, &bytes, force).await?;
+        crate::training::import::import(&scope, &Actor::system("command line"), &name, &bytes, force).await?;
     if report.already_imported {
         eprintln!(
             "{} was imported before (SHA-256 {}). Nothing was imported; add --force to import it again.",
@@ -653,14 +716,16 @@ async fn import_training(url: &str, file: &std::path::Path, force: bool) -> anyh
 
 async fn import_records(
     url: &str,
+    agency: Option<&str>,
     kind: RecordKind,
     file: &std::path::Path,
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let bytes = std::fs::read(file)?;
     let (lines, ok) = crate::exchange::import(
-        &pool,
+        &scope,
         &Actor::system("command line"),
         kind.kind(),
         &bytes,
@@ -674,34 +739,42 @@ async fn import_records(
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn export_records(url: &str, kind: RecordKind, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn export_records(
+    url: &str,
+    agency: Option<&str>,
+    kind: RecordKind,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let event = Event::new(&format!("{}.export", kind.kind().name()), kind.kind().name(), "")
         .details(serde_json::json!({ "via": "cli", "personal_data": true }));
-    audit::record_alone(&pool, &Actor::system("command line"), event).await?;
-    let (body, rows) = crate::exchange::export(&pool, kind.kind(), true).await?;
+    audit::record_in(&scope, &Actor::system("command line"), event).await?;
+    let (body, rows) = crate::exchange::export(&scope, kind.kind(), true).await?;
     std::fs::write(out, body)?;
     println!("Wrote {rows} {} to {}.", kind.kind().name(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export_audit(url: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn export_audit(url: &str, agency: Option<&str>, out: &std::path::Path) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
     let event = Event::new("audit.export", "audit_log", "")
         .details(serde_json::json!({ "format": "jsonl", "via": "cli" }));
-    audit::record_alone(&pool, &Actor::system("command line"), event).await?;
+    audit::record_in(&scope, &Actor::system("command line"), event).await?;
     let partial = out.with_extension("partial");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-    let count = audit::store::export(&pool, &mut file).await?;
+    let count = audit::store::export(&scope, &mut file).await?;
     file.into_inner()?.sync_all()?;
     std::fs::rename(&partial, out)?;
-    let head = audit::store::head(&pool).await?.map(|(_, h)| h).unwrap_or_default();
+    let head = audit::store::head(&scope).await?.map(|(_, h)| h).unwrap_or_default();
     println!("Wrote {} to {}, head {head}", crate::web::counted(count, "entry", "entries"), out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 async fn verify_audit(
     url: &str,
+    agency: Option<&str>,
     file: Option<&std::path::Path>,
     expect_head: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
@@ -710,8 +783,83 @@ async fn verify_audit(
             let reader = std::io::BufReader::new(std::fs::File::open(path)?);
             audit::verify_jsonl_expecting(reader, expect_head)
         }
-        None => audit::store::verify_expecting(&db::connect(url).await?, expect_head).await?,
+        None => {
+            let scope = Scope::for_command(&db::connect(url).await?, agency).await?;
+            audit::store::verify_expecting(&scope, expect_head).await?
+        }
     };
     println!("{}", verdict.message());
     Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `agency add ORI`: the agency's profile from the embedded list of
+/// agreements (or what the operator gives), checked by the same rules as
+/// the profile form, then created with its audit entry.
+async fn add_agency(
+    url: &str,
+    ori: &str,
+    name: Option<String>,
+    state: Option<String>,
+    models: Vec<String>,
+    time_zone: &str,
+) -> anyhow::Result<ExitCode> {
+    let found = crate::agency::agreements::lookup(ori);
+    let form = crate::agency::ProfileForm {
+        name: name.or_else(|| found.as_ref().map(|f| f.name.clone())).unwrap_or_default(),
+        ori: ori.to_string(),
+        state: state
+            .or_else(|| found.as_ref().map(|f| f.state.to_string()))
+            .unwrap_or_else(|| ori.chars().take(2).collect()),
+        models: if models.is_empty() {
+            found.as_ref().map(|f| f.models.iter().map(|m| m.to_string()).collect()).unwrap_or_default()
+        } else {
+            models
+        },
+        login_banner: crate::agency::DEFAULT_BANNER.to_string(),
+        time_zone: time_zone.to_string(),
+        mfa_policy: "administrators".to_string(),
+        ..Default::default()
+    };
+    let profile = match form.validate() {
+        Ok(profile) => profile,
+        Err(errors) => {
+            for (field, message) in errors.iter() {
+                eprintln!("{field}: {message}");
+            }
+            if found.is_none() {
+                eprintln!(
+                    "{ori} is not in the list of 287(g) agreements of 3 July 2025: give --name, --state and --model."
+                );
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let pool = db::connect(url).await?;
+    if crate::agency::store::id_of(&pool, &profile.ori).await?.is_some() {
+        eprintln!("ori: an agency with the ORI {} is already in the deployment", profile.ori);
+        return Ok(ExitCode::from(2));
+    }
+    crate::agency::store::add(&pool, &Actor::system("command line"), &profile).await?;
+    println!(
+        "Added {} ({}, {}; {}). Create its first administrator with: \
+         oversight user add USERNAME --role administrator --agency {}",
+        profile.name, profile.ori, profile.state, profile.models, profile.ori
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list_agencies(url: &str) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    println!(
+        "{:<10} {:<5} {:<12} {:>6} {:>9} {:>10}  name",
+        "ORI", "state", "models", "users", "officers", "stops"
+    );
+    for a in crate::agency::store::list(&pool).await? {
+        let ori = if a.ori.is_empty() { "(none)" } else { a.ori.as_str() };
+        println!(
+            "{ori:<10} {:<5} {:<12} {:>6} {:>9} {:>10}  {}",
+            a.state, a.models, a.users, a.officers, a.stops, a.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

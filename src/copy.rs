@@ -1,21 +1,26 @@
-//! `oversight copy --from URL --to URL`: an agency's whole history moved
+//! `oversight copy --from URL --to URL`: a deployment's whole history (an
+//! agency's SQLite file, or every agency of a state's deployment) moved
 //! between any two backends (its SQLite file to the state's PostgreSQL,
 //! or back), then checked on the target before the command says so.
 //!
-//! - The source must verify first (its audit chain), and the target must
-//!   hold no records: a copy never merges two histories.
+//! - The source must verify first (every audit chain: each agency's and
+//!   the state's), and the target must hold no records: a copy never
+//!   merges two histories.
 //! - Every row is copied as it is, ids and hashes included
 //!   (`db::transfer`), in one transaction on the target: all or nothing.
 //!   Issued reports therefore verify on the target as on the source.
 //! - The documents' files are copied from the source's files folder to
 //!   the target's (names are content hashes: an existing one is the same).
 //! - Then on the target: every table's row count equals the source's
-//!   snapshot, and the audit chain verifies and ends at the source's head.
-//!   One `database.copy` entry records the copy in the target's log.
+//!   snapshot, and every audit chain verifies and reaches the source's
+//!   head of that chain. One `database.copy` entry records the copy in the
+//!   target's log (the one agency's chain, or the state's).
 
 use std::path::Path;
 
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
+use crate::backup::{Chains, chain_name, chains};
 use crate::db::{self, transfer};
 
 pub async fn run(from_url: &str, to_url: &str, from_files: &Path, to_files: &Path) -> anyhow::Result<String> {
@@ -32,13 +37,21 @@ pub async fn run(from_url: &str, to_url: &str, from_files: &Path, to_files: &Pat
         );
     }
     // Verified before the snapshot is taken: entries a server writes in
-    // between are in the copy, and the whole chain is verified again there.
-    let head = match audit::store::verify(&from).await? {
-        audit::Verdict::Intact { head, .. } => head,
-        broken => {
-            anyhow::bail!("the source's audit log does not verify ({}); nothing was copied", broken.message())
+    // between are in the copy, and every chain is verified again there.
+    // Each chain's head, None for a chain without entries.
+    let mut heads: Vec<(i64, Option<String>)> = Vec::new();
+    for chain in chains(&from).await? {
+        match audit::store::verify(&Scope::of_agency(&from, chain)).await? {
+            audit::Verdict::Intact { entries, head, .. } => {
+                heads.push((chain, (entries > 0).then_some(head)))
+            }
+            broken => anyhow::bail!(
+                "the source's audit log does not verify ({}: {}); nothing was copied",
+                chain_name(chain),
+                broken.message()
+            ),
         }
-    };
+    }
     let mut source = transfer::snapshot(&from).await?;
     let mut target = db::begin_write(&to).await?;
     let copied = transfer::copy_all(&mut source, &mut target).await?;
@@ -52,11 +65,31 @@ pub async fn run(from_url: &str, to_url: &str, from_files: &Path, to_files: &Pat
     target.commit().await?;
 
     let files = copy_files(from_files, to_files)?;
-    let check = audit::store::verify_expecting(&to, Some(&head)).await?;
+    // Every chain the target holds; a chain the source held when it was
+    // verified reaches the head it had then.
+    let mut verdicts = Vec::new();
+    for chain in chains(&to).await? {
+        let held = heads.iter().find(|(c, _)| *c == chain).and_then(|(_, head)| head.as_deref());
+        verdicts.push((chain, audit::store::verify_expecting(&Scope::of_agency(&to, chain), held).await?));
+    }
+    let check = Chains(verdicts);
     if !check.is_ok() {
         anyhow::bail!("the audit log on the target does not verify: {}", check.message());
     }
     let rows: u64 = found.values().sum();
+    // One head in a deployment of one agency, as before; else each chain's.
+    let head = match heads.as_slice() {
+        [(_, head)] => serde_json::json!(head.clone().unwrap_or_default()),
+        many => serde_json::json!(
+            many.iter()
+                .map(|(chain, head)| (chain.to_string(), serde_json::json!(head)))
+                .collect::<serde_json::Map<_, _>>()
+        ),
+    };
+    let head_text = match &head {
+        serde_json::Value::String(head) => head.clone(),
+        _ => "of each chain".to_string(),
+    };
     let event = Event::new("database.copy", "database", "").details(serde_json::json!({
         "from": backend(from_url), "tables": found.len(), "rows": rows, "files": files, "head": head,
     }));
@@ -66,7 +99,7 @@ pub async fn run(from_url: &str, to_url: &str, from_files: &Path, to_files: &Pat
     Ok(format!(
         "Copied {rows} rows of {} tables and {files} new document files from the {} database to the {} one. \
          On the target every table holds the source's row count, and the audit log verifies up to the \
-         source's head {head}: {}",
+         source's head {head_text}: {}",
         found.len(),
         backend(from_url),
         backend(to_url),

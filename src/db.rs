@@ -300,8 +300,8 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 async fn upgrade(pool: &Db) -> anyhow::Result<()> {
     // Read first: a command that only reads must not wait for the write
     // lock a long import holds.
-    if !crate::stops::aggregates::built(pool).await? {
-        let mut tx = begin_write(pool).await?;
+    for agency in crate::stops::aggregates::unbuilt_agencies(pool).await? {
+        let mut tx = crate::agency::Scope::of_agency(pool, agency).begin_write().await?;
         crate::stops::aggregates::build_if_missing(&mut tx).await?;
         tx.commit().await?;
     }

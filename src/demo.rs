@@ -8,7 +8,7 @@ use std::path::Path;
 
 use time::{Date, Duration};
 
-use crate::agency::{self, Profile};
+use crate::agency::{self, Profile, Scope};
 use crate::audit::{self, Actor, Event};
 use crate::auth::Role;
 use crate::db::{self, Db};
@@ -148,9 +148,12 @@ async fn clear_server_demo(url: &str, files: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seeds the fresh database `pool`, which holds one agency (migration
+/// 0001 inserts it): the demo agency.
 pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
+    let scope = &agency::Scope::for_command(pool, None).await?;
     let actor = Actor::system("demo seed");
-    audit::record_alone(pool, &actor, Event::new("demo.seed", "database", "")).await?;
+    audit::record_in(scope, &actor, Event::new("demo.seed", "database", "")).await?;
     // The agency's today, not the server's: records are never dated after it.
     let today = agency::today_in("America/New_York");
     let profile = Profile {
@@ -167,7 +170,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         mfa_policy: "optional".into(),
         paper_size: "letter".into(),
     };
-    agency::store::update(pool, &actor, &profile).await?;
+    agency::store::update(scope, &actor, &profile).await?;
     let hasher = crate::auth::password::Hasher::default();
     for (username, password, role) in SIGN_INS {
         let user = NewUser {
@@ -178,21 +181,21 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
             must_change_password: false,
         };
         let hash = hasher.hash(password).await?;
-        users::store::create(pool, &actor, &user, &hash).await?;
+        users::store::create(scope, &actor, &user, &hash).await?;
     }
     let mut supervisors = Vec::new();
     for i in 0..48usize {
         let officer = demo_officer(i, today, &supervisors);
-        let id = officers::store::create(pool, &actor, &officer).await?;
+        let id = officers::store::create(scope, &actor, &officer).await?;
         if officer.rank == "Sergeant" || officer.rank == "Lieutenant" {
             supervisors.push(id);
         }
         let designations = demo_designations(i, today);
         for designation in &designations {
-            officers::store::add_designation(pool, &actor, id, designation).await?;
+            officers::store::add_designation(scope, &actor, id, designation).await?;
         }
         for (n, record) in demo_training(i, today, &designations).into_iter().enumerate() {
-            let record_id = training::store::add_record(pool, &actor, id, &record).await?;
+            let record_id = training::store::add_record(scope, &actor, id, &record).await?;
             if n == 0 && i < 8 && record.scores.split(',').any(|s| s.parse::<i64>().is_ok_and(|v| v >= 70)) {
                 let title = format!("Training certificate, {} {}", officer.first_name, officer.last_name);
                 let doc = NewDocument {
@@ -201,7 +204,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
                     officer_id: Some(id),
                     training_record_id: Some(record_id),
                 };
-                attach(pool, files, &actor, &doc, "certificate.pdf", &demo_pdf(&title)).await?;
+                attach(scope, files, &actor, &doc, "certificate.pdf", &demo_pdf(&title)).await?;
             }
         }
     }
@@ -212,7 +215,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         training_record_id: None,
     };
     attach(
-        pool,
+        scope,
         files,
         &actor,
         &moa,
@@ -227,10 +230,10 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         training_record_id: None,
     };
     let sop_text = "SOP 287(g)-4\n\nEvery 287(g) action is reviewed by a named supervisor within 3 days.\nNobody reviews their own action.\n";
-    attach(pool, files, &actor, &sop, "sop-287g-4.txt", sop_text.as_bytes()).await?;
-    seed_records(pool, &actor, today).await?;
-    seed_sign_offs(pool, &actor).await?;
-    seed_oversight(pool, &actor, today).await?;
+    attach(scope, files, &actor, &sop, "sop-287g-4.txt", sop_text.as_bytes()).await?;
+    seed_records(scope, &actor, today).await?;
+    seed_sign_offs(scope, &actor).await?;
+    seed_oversight(scope, &actor, today).await?;
     Ok(())
 }
 
@@ -239,11 +242,11 @@ pub const DEMO_STOPS: usize = 21_000;
 
 /// A year of stops, arrests, complaints, pay and leads. Stops go in through
 /// the bulk path with one audit entry, as an import would.
-async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
+async fn seed_records(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Result<()> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(287);
-    let officers = officers::store::list(pool, &Default::default()).await?;
-    let evidence = officers::store::evidence(pool).await?;
+    let officers = officers::store::list(scope, &Default::default()).await?;
+    let evidence = officers::store::evidence(scope).await?;
     let patrol: Vec<&Officer> = officers.iter().filter(|o| o.status == "active").collect();
     let mut stops = Vec::with_capacity(DEMO_STOPS);
     for _ in 0..DEMO_STOPS {
@@ -252,7 +255,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
         stops.push(demo_stop(&mut rng, officer, date));
     }
     stops.sort_by(|a, b| (&a.stop_date, &a.stop_time).cmp(&(&b.stop_date, &b.stop_time)));
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = scope.begin_write().await?;
     // The same rule as every other write path decides the exceptions.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
     let aggregates =
@@ -266,9 +269,11 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
 
     // Arrests follow some of the stops that ended in a custodial arrest.
     let arrested: Vec<(i64, String, Option<i64>, String)> = db::query_as(
-        "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' ORDER BY (id * 7919) % 10007 LIMIT 400",
+        "SELECT id, stop_date, officer_id, perceived_race FROM stops WHERE results LIKE '%,arrest_%' AND agency_id = $1 \
+         ORDER BY (id * 7919) % 10007 LIMIT 400",
     )
-    .fetch_all(pool)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     let names = ["Luis", "Dana", "Marcus", "Elena", "Tomás", "Grace", "Yusuf", "Hannah", "Minh", "Oksana"];
     for (n, (stop_id, date, officer_id, race)) in arrested.into_iter().enumerate() {
@@ -299,7 +304,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
             perceived_age: Some(19 + (n as i64 * 7) % 45),
             ..Default::default()
         };
-        crate::arrests::store::create(pool, actor, &arrest).await?;
+        crate::arrests::store::create(scope, actor, &arrest).await?;
     }
 
     for n in 0..36usize {
@@ -330,7 +335,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
                 .then(|| format_date((received + Duration::days(20 + n as i64 % 40)).min(today))),
             ..Default::default()
         };
-        crate::complaints::store::create(pool, actor, &complaint).await?;
+        crate::complaints::store::create(scope, actor, &complaint).await?;
     }
 
     // Pay every two weeks and leads each quarter for the task force.
@@ -354,7 +359,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
                 overtime_pay_cents: (hours * rate as f64) as i64,
                 ..Default::default()
             };
-            crate::pay::store::save_pay(pool, actor, officer.id, &pay)
+            crate::pay::store::save_pay(scope, actor, officer.id, &pay)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -365,7 +370,7 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
             let located = received - ((k as i64 * 2 + q) % 5);
             let leads =
                 crate::pay::Leads { quarter, received, located: located.max(0), ..Default::default() };
-            crate::pay::store::save_leads(pool, actor, officer.id, &leads)
+            crate::pay::store::save_leads(scope, actor, officer.id, &leads)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -377,13 +382,16 @@ async fn seed_records(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<(
 /// day or two, some late, some returned and corrected, a few returned and
 /// still waiting for the clerk, a few referred, and the latest and some
 /// older ones not yet reviewed (overdue).
-async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
+async fn seed_sign_offs(scope: &Scope, actor: &Actor) -> anyhow::Result<()> {
     use crate::supervision::{Decision, store as sign};
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(2870);
     let time_zone = "America/New_York";
     let agency_supervisor: i64 =
-        db::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+        db::query_scalar("SELECT id FROM users WHERE username = 'supervisor' AND agency_id = $1")
+            .bind(scope.id())
+            .fetch_one(scope.db())
+            .await?;
     // A second reviewer, ICE's, who cannot sign in (no password is known).
     let hash = crate::auth::password::Hasher::default().hash(&crate::web::random_token(24)).await?;
     let ice = NewUser {
@@ -393,11 +401,11 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
         roles: vec![Role::Supervisor],
         must_change_password: true,
     };
-    let ice = users::store::create(pool, actor, &ice, &hash).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    sign::set_reviewer(pool, actor, ice, None, "ice").await?;
-    let reviewers = [sign::reviewer(pool, agency_supervisor).await?, sign::reviewer(pool, ice).await?];
+    let ice = users::store::create(scope, actor, &ice, &hash).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    sign::set_reviewer(scope, actor, ice, None, "ice").await?;
+    let reviewers = [sign::reviewer(scope, agency_supervisor).await?, sign::reviewer(scope, ice).await?];
     let now = crate::db::now_unix();
-    let items = sign::items(pool, &[], time_zone).await?;
+    let items = sign::items(scope, &[], time_zone).await?;
     for item in items {
         let reviewer = &reviewers[if rng.gen_bool(0.7) { 0 } else { 1 }];
         let hours = |rng: &mut rand::rngs::StdRng| -> i64 {
@@ -407,17 +415,17 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
         if now - item.action_at < 2 * 86_400 || rng.gen_bool(0.07) {
             continue;
         }
-        let record = sign::load(pool, item.kind, item.id).await?;
+        let record = sign::load(scope.db(), scope, item.kind, item.id).await?;
         let roll: f64 = rng.r#gen();
         let first = hours(&mut rng);
         if roll < 0.06 {
             let why = "Narrative does not say how the officer learned of the immigration status; add it.";
-            sign::insert_past(pool, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
+            sign::insert_past(scope, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
                 .await?;
-            let corrected = correct(pool, actor, record).await?;
+            let corrected = correct(scope, actor, record).await?;
             let later = first + rng.gen_range(4..=48);
             sign::insert_past(
-                pool,
+                scope,
                 actor,
                 &corrected,
                 reviewer,
@@ -436,14 +444,14 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
                     "Result narrative does not say why ICE was contacted."
                 }
             };
-            sign::insert_past(pool, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
+            sign::insert_past(scope, actor, &record, reviewer, Decision::Returned, why, at(first), time_zone)
                 .await?;
         } else if roll < 0.11 {
             let why = "Referred to the ICE ERO field office: subject claims lawful status.";
-            sign::insert_past(pool, actor, &record, reviewer, Decision::Referred, why, at(first), time_zone)
+            sign::insert_past(scope, actor, &record, reviewer, Decision::Referred, why, at(first), time_zone)
                 .await?;
         } else {
-            sign::insert_past(pool, actor, &record, reviewer, Decision::Approved, "", at(first), time_zone)
+            sign::insert_past(scope, actor, &record, reviewer, Decision::Approved, "", at(first), time_zone)
                 .await?;
         }
     }
@@ -453,21 +461,26 @@ async fn seed_sign_offs(pool: &Db, actor: &Actor) -> anyhow::Result<()> {
 /// Equity settings (Collier County's census shares and coordinates) and
 /// two logged measures with a year of quarterly values, the older ones
 /// confirmed.
-async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result<()> {
+async fn seed_oversight(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Result<()> {
     // The place decides which minutes D9's aggregate keeps: set together.
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = scope.begin_write().await?;
     db::query(
         "UPDATE agency SET population_shares = 'white=61.9; hispanic=28.6; black=6.4; asian=1.6; native_american=0.3; pacific_islander=0.1', \
-         latitude = 26.142, longitude = -81.795 WHERE id = 1",
+         latitude = 26.142, longitude = -81.795 WHERE id = $1",
     )
+    .bind(scope.id())
     .execute(&mut *tx)
     .await?;
     crate::stops::aggregates::place_changed(&mut tx).await?;
     tx.commit().await?;
-    let clerk: i64 =
-        db::query_scalar("SELECT id FROM users WHERE username = 'clerk'").fetch_one(pool).await?;
-    let supervisor: i64 =
-        db::query_scalar("SELECT id FROM users WHERE username = 'supervisor'").fetch_one(pool).await?;
+    let user = |username: &'static str| {
+        db::query_scalar::<i64>("SELECT id FROM users WHERE username = $1 AND agency_id = $2")
+            .bind(username)
+            .bind(scope.id())
+            .fetch_one(scope.db())
+    };
+    let clerk = user("clerk").await?;
+    let supervisor = user("supervisor").await?;
     let measures = [
         (
             "L1",
@@ -491,7 +504,8 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
     let quarter = crate::measures::Period::quarter_to_date(today).from;
     for (n, (code, name, definition, unit, target, better, source)) in measures.into_iter().enumerate() {
         let id: i64 = db::query_scalar(
-            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source, agency_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(code)
         .bind(name)
@@ -500,9 +514,10 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
         .bind(target)
         .bind(better)
         .bind(source)
-        .fetch_one(pool)
+        .bind(scope.id())
+        .fetch_one(scope.db())
         .await?;
-        audit::record_alone(pool, actor, Event::new("logged_measure.define", "logged_measure", id)).await?;
+        audit::record_in(scope, actor, Event::new("logged_measure.define", "logged_measure", id)).await?;
         let mut end = quarter - Duration::days(1);
         for q in 0..4i64 {
             let start = crate::measures::Period::quarter_to_date(end).from;
@@ -510,7 +525,8 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
             let confirmed = q > 0;
             db::query(
                 "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, \
-                 logged_at, confirmed_by, confirmed_by_name, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, 'Demo records clerk', $7, $8, $9, $10)",
+                 logged_at, confirmed_by, confirmed_by_name, confirmed_at, agency_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'Demo records clerk', $7, $8, $9, $10, $11)",
             )
             .bind(id)
             .bind(format_date(start))
@@ -522,11 +538,12 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
             .bind(confirmed.then_some(supervisor))
             .bind(confirmed.then_some("Demo supervisor"))
             .bind(confirmed.then(crate::db::now_unix))
-            .execute(pool)
+            .bind(scope.id())
+            .execute(scope.db())
             .await?;
             let event = Event::new("logged_value.log", "logged_measure", id)
                 .details(serde_json::json!({ "from": format_date(start), "to": format_date(end), "value": value, "confirmed": confirmed }));
-            audit::record_alone(pool, actor, event).await?;
+            audit::record_in(scope, actor, event).await?;
             end = start - Duration::days(1);
         }
     }
@@ -535,7 +552,7 @@ async fn seed_oversight(pool: &Db, actor: &Actor, today: Date) -> anyhow::Result
 
 /// The clerk's correction after a return: the narrative completed.
 async fn correct(
-    pool: &Db,
+    scope: &Scope,
     actor: &Actor,
     record: crate::supervision::store::Record,
 ) -> anyhow::Result<crate::supervision::store::Record> {
@@ -543,11 +560,11 @@ async fn correct(
     Ok(match record {
         Record::Stop(mut stop) => {
             stop.result_narrative = "ICE contacted after the subject stated no lawful status.".into();
-            Record::Stop(crate::stops::store::update(pool, actor, &stop).await?)
+            Record::Stop(crate::stops::store::update(scope, actor, &stop).await?)
         }
         Record::Arrest(mut arrest) => {
             arrest.offense_code = "I-247A on file".into();
-            Record::Arrest(crate::arrests::store::update(pool, actor, &arrest).await?)
+            Record::Arrest(crate::arrests::store::update(scope, actor, &arrest).await?)
         }
     })
 }
@@ -668,7 +685,7 @@ fn demo_stop(rng: &mut impl rand::Rng, officer: &Officer, date: Date) -> crate::
 
 /// Stores a demo file the way an upload is stored.
 async fn attach(
-    pool: &Db,
+    scope: &Scope,
     files: &FileStore,
     actor: &Actor,
     doc: &NewDocument,
@@ -685,7 +702,7 @@ async fn attach(
         sha256: stored.sha256,
         note: String::new(),
     };
-    documents::store::create(pool, actor, doc, &upload).await?;
+    documents::store::create(scope, actor, doc, &upload).await?;
     Ok(())
 }
 

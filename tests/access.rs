@@ -189,7 +189,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     .unwrap();
     let actor = oversight::audit::Actor::system("test setup");
     let (report, _) =
-        oversight::reports::store::generate(&app.db, &files, &actor, "setup", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &actor, "setup", period).await.unwrap();
     let logged: i64 = oversight::db::query_scalar(
         "INSERT INTO logged_measures (code, name, definition, unit, better, source) \
          VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO') RETURNING id",

@@ -116,10 +116,11 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
     .execute(&app.db)
     .await
     .unwrap();
-    let mut tx = oversight::db::begin_write(&app.db).await.unwrap();
+    let mut tx = app.scope.begin_write().await.unwrap();
     oversight::stops::aggregates::place_changed(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
-    let designation = oversight::officers::store::designations_of(&app.db, officer).await.unwrap().remove(0);
+    let designation =
+        oversight::officers::store::designations_of(&app.scope, officer).await.unwrap().remove(0);
     for seed in 0..4u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut ids: Vec<i64> =
@@ -128,7 +129,7 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
             match rng.gen_range(0..10) {
                 0..=3 => {
                     let saved = oversight::stops::store::create(
-                        &app.db,
+                        &app.scope,
                         &actor,
                         &random_stop(&mut rng, Some(officer)),
                     )
@@ -139,7 +140,7 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                 4..=6 if !ids.is_empty() => {
                     let id = *ids.choose(&mut rng).unwrap();
                     let edited = Stop { id, ..random_stop(&mut rng, Some(officer)) };
-                    oversight::stops::store::update(&app.db, &actor, &edited).await.unwrap();
+                    oversight::stops::store::update(&app.scope, &actor, &edited).await.unwrap();
                 }
                 7 | 8 => {
                     let rows: Vec<Stop> =
@@ -155,7 +156,7 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                     let path = app.dir.path().join(format!("import-{seed}-{step}.csv"));
                     std::fs::write(&path, text).unwrap();
                     let format = oversight::stops::import::Format::Native;
-                    let report = oversight::stops::import::import(&app.db, &actor, &path, format, false)
+                    let report = oversight::stops::import::import(&app.scope, &actor, &path, format, false)
                         .await
                         .unwrap();
                     assert_eq!(report.problem_count > 0, refused, "{:?}", report.problems);
@@ -172,10 +173,10 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                     match arrests.choose(&mut rng) {
                         Some(id) if rng.gen_bool(0.5) => {
                             let edited = oversight::arrests::Arrest { id: *id, ..arrest };
-                            oversight::arrests::store::update(&app.db, &actor, &edited).await.unwrap();
+                            oversight::arrests::store::update(&app.scope, &actor, &edited).await.unwrap();
                         }
                         _ => {
-                            oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+                            oversight::arrests::store::create(&app.scope, &actor, &arrest).await.unwrap();
                         }
                     }
                 }
@@ -187,7 +188,7 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
                         authorized_on: Some(authorized),
                         ..designation.clone()
                     };
-                    oversight::officers::store::update_designation(&app.db, &actor, officer, d.id, &d)
+                    oversight::officers::store::update_designation(&app.scope, &actor, officer, d.id, &d)
                         .await
                         .unwrap();
                 }
@@ -196,22 +197,24 @@ async fn measures_from_the_aggregates_equal_measures_from_the_records() {
         for _ in 0..6 {
             let (a, b) = (day(&mut rng), day(&mut rng));
             let period = Period::new(a.min(b), a.max(b)).unwrap();
-            let kept = compute_from(&app.db, period, Source::Aggregates).await.unwrap().json();
-            let counted = compute_from(&app.db, period, Source::Records).await.unwrap().json();
+            let kept = compute_from(&app.scope, period, Source::Aggregates).await.unwrap().json();
+            let counted = compute_from(&app.scope, period, Source::Records).await.unwrap().json();
             assert_eq!(kept, counted, "seed {seed}, {}", period.label());
         }
         for period in [
             Period::new(time::macros::date!(2025 - 01 - 01), time::macros::date!(2025 - 12 - 31)).unwrap(),
             Period::new(time::macros::date!(2026 - 04 - 01), time::macros::date!(2026 - 06 - 30)).unwrap(),
         ] {
-            let kept = compute_from(&app.db, period, Source::Aggregates).await.unwrap();
-            let counted = compute_from(&app.db, period, Source::Records).await.unwrap();
+            let kept = compute_from(&app.scope, period, Source::Aggregates).await.unwrap();
+            let counted = compute_from(&app.scope, period, Source::Records).await.unwrap();
             assert_eq!(kept.json(), counted.json(), "seed {seed}, {}", period.label());
-            let kept = oversight::reports::store::data_fingerprint(&app.db, period, "v3", Source::Aggregates);
-            let counted = oversight::reports::store::data_fingerprint(&app.db, period, "v3", Source::Records);
+            let kept =
+                oversight::reports::store::data_fingerprint(&app.scope, period, "v3", Source::Aggregates);
+            let counted =
+                oversight::reports::store::data_fingerprint(&app.scope, period, "v3", Source::Records);
             assert_eq!(kept.await.unwrap(), counted.await.unwrap(), "seed {seed}");
         }
-        let mut tx = oversight::db::begin_write(&app.db).await.unwrap();
+        let mut tx = app.scope.begin_write().await.unwrap();
         let band = oversight::stops::aggregates::place_band(&mut tx).await.unwrap();
         let found = oversight::stops::aggregates::rebuild(&mut tx, band).await.unwrap();
         assert!(!found.any(), "seed {seed}: {found:?}");
@@ -242,7 +245,7 @@ async fn the_check_finds_and_repairs_a_difference() {
     let actor = Actor::system("test");
     let mut rng = StdRng::seed_from_u64(12);
     for _ in 0..20 {
-        oversight::stops::store::create(&app.db, &actor, &random_stop(&mut rng, None)).await.unwrap();
+        oversight::stops::store::create(&app.scope, &actor, &random_stop(&mut rng, None)).await.unwrap();
     }
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "{out}");
@@ -261,7 +264,7 @@ async fn the_check_finds_and_repairs_a_difference() {
     let arrest =
         oversight::arrests::Arrest { arrest_date: "2025-05-05".into(), ..random_arrest(&mut rng, 0) };
     let arrest = oversight::arrests::Arrest { officer_id: None, ..arrest };
-    oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+    oversight::arrests::store::create(&app.scope, &actor, &arrest).await.unwrap();
     oversight::db::query("UPDATE arrest_digests SET arrests = 2").execute(&app.db).await.unwrap();
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(!ok, "a difference exits 1: {out}");
@@ -301,16 +304,16 @@ async fn a_report_from_kept_digests_is_checked_against_the_records() {
     let mut rng = StdRng::seed_from_u64(7);
     for _ in 0..30 {
         let s = Stop { stop_date: "2026-04-10".into(), ..random_stop(&mut rng, Some(officer)) };
-        oversight::stops::store::create(&app.db, &actor, &s).await.unwrap();
+        oversight::stops::store::create(&app.scope, &actor, &s).await.unwrap();
     }
     let arrest =
         oversight::arrests::Arrest { arrest_date: "2026-04-11".into(), ..random_arrest(&mut rng, officer) };
-    let arrest = oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+    let arrest = oversight::arrests::store::create(&app.scope, &actor, &arrest).await.unwrap();
     let files = oversight::documents::files::FileStore::new(app.dir.path().join("files"));
     let period =
         Period::new(time::macros::date!(2026 - 04 - 01), time::macros::date!(2026 - 04 - 30)).unwrap();
     let (report, pdf) =
-        oversight::reports::store::generate(&app.db, &files, &actor, "test", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &actor, "test", period).await.unwrap();
     assert_eq!(report.data_form, "v3");
     assert!(oversight::reports::store::verify(&app.db, &pdf).await.unwrap().is_verified());
 

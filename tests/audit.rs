@@ -165,7 +165,7 @@ async fn the_auditor_page_filters_pages_and_verifies() {
     assert!(body.contains("Verification result:</strong> OK"), "verification shown");
     assert!(body.contains("compare") && body.contains("expect_head"), "the page offers the held-head check");
     // The head an auditor holds: reached, or, for one from elsewhere, not.
-    let (_, held): (i64, String) = oversight::audit::store::head(&app.db).await.unwrap().unwrap();
+    let (_, held): (i64, String) = oversight::audit::store::head(&app.scope).await.unwrap().unwrap();
     let body = auditor.post("/audit/verify", &[("expect_head", &held)]).await.text().await.unwrap();
     assert!(body.contains("reaches the head you hold"), "held head reached");
     let elsewhere = "ab".repeat(32);

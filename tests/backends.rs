@@ -144,9 +144,13 @@ async fn copy_moves_the_whole_history_between_backends() {
     let db = oversight::db::connect(&postgres).await.unwrap();
     let most: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM officers").fetch_one(&db).await.unwrap();
     let officer = common::active_officer("NEW-1", "Reyes");
-    let id = oversight::officers::store::create(&db, &oversight::audit::Actor::system("t"), &officer)
-        .await
-        .unwrap();
+    let id = oversight::officers::store::create(
+        &common::scope(&db).await,
+        &oversight::audit::Actor::system("t"),
+        &officer,
+    )
+    .await
+    .unwrap();
     assert_eq!(id, most + 1);
     db.close().await;
 }

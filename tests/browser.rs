@@ -76,7 +76,7 @@ async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
         supervisor_id: None,
         annual_salary_cents: None,
     };
-    let id = oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
+    let id = oversight::officers::store::create(&app.scope, &setup, &officer).await.unwrap();
     let designation = oversight::officers::Designation {
         model: "JEM".into(),
         nominated_on: Some("2026-08-01".into()),
@@ -84,7 +84,7 @@ async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
         authorized_on: Some("2026-10-05".into()),
         ..Default::default()
     };
-    oversight::officers::store::add_designation(&app.db, &setup, id, &designation).await.unwrap();
+    oversight::officers::store::add_designation(&app.scope, &setup, id, &designation).await.unwrap();
     // The agency's annual course is current, so the JEM training decides.
     let agency_course = oversight::training::TrainingRecord {
         id: 0,
@@ -95,7 +95,7 @@ async fn a_clerk_records_a_failed_exam_a_remediation_pass_and_a_certificate() {
         scores: String::new(),
         provider: "Agency".into(),
     };
-    oversight::training::store::add_record(&app.db, &setup, id, &agency_course).await.unwrap();
+    oversight::training::store::add_record(&app.scope, &setup, id, &agency_course).await.unwrap();
     let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
     journey("training.mjs", vec![app.base.clone(), id.to_string()], env).await;
     let scores: String =
@@ -132,7 +132,7 @@ async fn a_clerk_enters_a_stop_with_a_search_and_a_287g_action_and_finds_it() {
             results: ",warning,".into(),
             ..Default::default()
         };
-        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+        oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     }
     let env = vec![("CLERK_PASSWORD", common::PASSWORD.to_string())];
     journey("stops.mjs", vec![app.base.clone(), "Ferreira, João (CC-7003)".into()], env).await;
@@ -165,7 +165,7 @@ async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
         supervisor_id: None,
         annual_salary_cents: None,
     };
-    oversight::officers::store::create(&app.db, &setup, &officer).await.unwrap();
+    oversight::officers::store::create(&app.scope, &setup, &officer).await.unwrap();
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     let output =
         journey("supervision.mjs", vec![app.base.clone(), "Wiśniewska, Zofia (CC-8120)".into()], env).await;
@@ -178,7 +178,7 @@ async fn supervisor_returns_then_approves_an_arrest_in_chromium() {
     let line = output.lines().find(|l| l.starts_with("HASHES ")).expect("hashes printed");
     assert_eq!(line.trim_start_matches("HASHES ").split(' ').collect::<Vec<_>>(), stored);
     let id: i64 = oversight::db::query_scalar("SELECT id FROM arrests").fetch_one(&app.db).await.unwrap();
-    let arrest = oversight::arrests::store::get(&app.db, id).await.unwrap();
+    let arrest = oversight::arrests::store::get(&app.db, &app.scope, id).await.unwrap();
     assert_eq!(stored[1], oversight::supervision::arrest_fingerprint(&arrest, "v2").unwrap());
 }
 
@@ -190,7 +190,7 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
     app.user("auditor", &[Role::Auditor]).await;
     let setup = oversight::audit::Actor::system("test setup");
     // The last whole quarter, as the reports page offers it.
-    let today = oversight::agency::store::get(&app.db).await.unwrap().today();
+    let today = oversight::agency::store::get(&app.scope).await.unwrap().today();
     let this_quarter = oversight::measures::Period::quarter_to_date(today).from;
     let last = oversight::measures::Period::quarter_to_date(this_quarter - time::Duration::days(1));
     let (from, to) = (last.from, this_quarter - time::Duration::days(1));
@@ -208,7 +208,7 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
             results: ",warning,".into(),
             ..Default::default()
         };
-        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+        oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     }
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     let dir = app.dir.path().to_str().unwrap().to_string();
@@ -255,7 +255,7 @@ async fn long_words_wrap_and_the_stop_list_scrolls_in_its_own_region_at_390_pixe
         action_287g: 1,
         ..Default::default()
     };
-    oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     let id: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     journey("narrow.mjs", vec![app.base.clone(), id.to_string()], env).await;

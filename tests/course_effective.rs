@@ -17,7 +17,7 @@ async fn a_new_agency_course_is_due_from_its_effective_date_on_the_roster() {
     // Nominated 2026-01-05, trained, authorized; the agency's annual course
     // taken ten days ago.
     let officer = app.authorized_tfm_officer().await;
-    let today = oversight::agency::store::get(&app.db).await.unwrap().today();
+    let today = oversight::agency::store::get(&app.scope).await.unwrap().today();
     let annual = oversight::training::TrainingRecord {
         id: 0,
         officer_id: officer,
@@ -27,7 +27,7 @@ async fn a_new_agency_course_is_due_from_its_effective_date_on_the_roster() {
         scores: String::new(),
         provider: "Agency".into(),
     };
-    oversight::training::store::add_record(&app.db, &Actor::system("test setup"), officer, &annual)
+    oversight::training::store::add_record(&app.scope, &Actor::system("test setup"), officer, &annual)
         .await
         .unwrap();
     let clerk = app.signed_in("clerk").await;

@@ -25,7 +25,7 @@ async fn officer(app: &TestApp, badge: &str, last: &str, status: &str, salary: O
         annual_salary_cents: salary,
         ..Default::default()
     };
-    oversight::officers::store::create(&app.db, &setup(), &o).await.unwrap()
+    oversight::officers::store::create(&app.scope, &setup(), &o).await.unwrap()
 }
 
 async fn designate(app: &TestApp, officer: i64, model: &str, nominated: &str, withdrawn: Option<&str>) {
@@ -36,7 +36,7 @@ async fn designate(app: &TestApp, officer: i64, model: &str, nominated: &str, wi
         withdrawal_reason: if withdrawn.is_some() { "reassigned".into() } else { String::new() },
         ..Default::default()
     };
-    oversight::officers::store::add_designation(&app.db, &setup(), officer, &d).await.unwrap();
+    oversight::officers::store::add_designation(&app.scope, &setup(), officer, &d).await.unwrap();
 }
 
 /// Course ids of the seeded catalogue: 1 JEM basic, 2 TFM basic, 4 JEM
@@ -51,7 +51,7 @@ async fn trained(app: &TestApp, officer: i64, course: i64, on: &str, hours: f64,
         scores: scores.into(),
         provider: "Academy".into(),
     };
-    oversight::training::store::add_record(&app.db, &setup(), officer, &r).await.unwrap();
+    oversight::training::store::add_record(&app.scope, &setup(), officer, &r).await.unwrap();
 }
 
 async fn stop(app: &TestApp, date: &str, action_287g: bool, reason: &str, officer: Option<i64>) -> i64 {
@@ -69,7 +69,7 @@ async fn stop(app: &TestApp, date: &str, action_287g: bool, reason: &str, office
         action_287g: action_287g as i64,
         ..Default::default()
     };
-    let _ = oversight::stops::store::create(&app.db, &setup(), &s).await.unwrap();
+    let _ = oversight::stops::store::create(&app.scope, &setup(), &s).await.unwrap();
     oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap()
 }
 
@@ -99,7 +99,7 @@ async fn arrest(
         Some((_, t)) => a.released_at = Some(t.into()),
         None => {}
     }
-    let _ = oversight::arrests::store::create(&app.db, &setup(), &a).await.unwrap();
+    let _ = oversight::arrests::store::create(&app.scope, &setup(), &a).await.unwrap();
     oversight::db::query_scalar("SELECT MAX(id) FROM arrests").fetch_one(&app.db).await.unwrap()
 }
 
@@ -125,7 +125,7 @@ async fn complaint(
         closed_on: closed.map(|(on, _)| on.into()),
         ..Default::default()
     };
-    oversight::complaints::store::create(&app.db, &setup(), &c).await.unwrap();
+    oversight::complaints::store::create(&app.scope, &setup(), &c).await.unwrap();
 }
 
 async fn pay(app: &TestApp, officer: i64, start: &str, end: &str, overtime_dollars: i64) {
@@ -138,24 +138,24 @@ async fn pay(app: &TestApp, officer: i64, start: &str, end: &str, overtime_dolla
         overtime_hours: 10.0,
         overtime_pay_cents: overtime_dollars * 100,
     };
-    assert!(oversight::pay::store::save_pay(&app.db, &setup(), officer, &p).await.is_ok());
+    assert!(oversight::pay::store::save_pay(&app.scope, &setup(), officer, &p).await.is_ok());
 }
 
 async fn leads(app: &TestApp, officer: i64, quarter: &str, received: i64, located: i64) {
     let l = oversight::pay::Leads { id: 0, officer_id: officer, quarter: quarter.into(), received, located };
-    assert!(oversight::pay::store::save_leads(&app.db, &setup(), officer, &l).await.is_ok());
+    assert!(oversight::pay::store::save_leads(&app.scope, &setup(), officer, &l).await.is_ok());
 }
 
 /// A decision signed at noon UTC of `day`.
 async fn signed(app: &TestApp, reviewer: i64, kind: RecordKind, id: i64, decision: Decision, day: &str) {
-    let record = supervision::load(&app.db, kind, id).await.unwrap();
-    let reviewer = supervision::reviewer(&app.db, reviewer).await.unwrap();
+    let record = supervision::load(&app.db, &app.scope, kind, id).await.unwrap();
+    let reviewer = supervision::reviewer(&app.scope, reviewer).await.unwrap();
     let at =
         time::PrimitiveDateTime::new(oversight::web::parse_date(day).unwrap(), time::macros::time!(12:00))
             .assume_utc()
             .unix_timestamp();
     supervision::insert_past(
-        &app.db,
+        &app.scope,
         &setup(),
         &record,
         &reviewer,
@@ -392,8 +392,8 @@ async fn every_measure_links_to_exactly_the_records_it_counts() {
 async fn the_self_review_link_lists_the_refused_attempts_of_the_period() {
     let app = spawn_app().await;
     let id = stop(&app, "2025-04-05", true, "other", None).await;
-    supervision::refuse_self_review(&app.db, &setup(), RecordKind::Stop, id, "own action").await.unwrap();
-    supervision::refuse_self_review(&app.db, &setup(), RecordKind::Stop, id, "own action").await.unwrap();
+    supervision::refuse_self_review(&app.scope, &setup(), RecordKind::Stop, id, "own action").await.unwrap();
+    supervision::refuse_self_review(&app.scope, &setup(), RecordKind::Stop, id, "own action").await.unwrap();
     app.user("panel", &[Role::Reviewer, Role::Auditor]).await;
     let panel = app.signed_in("panel").await;
     // A few days either side of today, so the agency's day and the audit

@@ -35,7 +35,7 @@ async fn sixteen_views_after_a_write_compute_each_sheet_once() {
         stop_type: "vehicle".into(),
         ..Default::default()
     };
-    oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     let statuses =
         join_all(reviewers.iter().map(|c| async move { c.get("/dashboard").await.status() })).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");

@@ -34,10 +34,11 @@ async fn the_demo_covers_every_status() {
     assert_eq!(entries, 1, "the other database is left as it was");
 
     let db = oversight::db::connect(&url).await.unwrap();
-    let officers = oversight::officers::store::list(&db, &Default::default()).await.unwrap();
+    let officers =
+        oversight::officers::store::list(&common::scope(&db).await, &Default::default()).await.unwrap();
     assert!(officers.len() >= 40);
-    let evidence = oversight::officers::store::evidence(&db).await.unwrap();
-    let today = oversight::agency::store::get(&db).await.unwrap().today();
+    let evidence = oversight::officers::store::evidence(&common::scope(&db).await).await.unwrap();
+    let today = oversight::agency::store::get(&common::scope(&db).await).await.unwrap().today();
     let mut seen = std::collections::BTreeSet::new();
     for officer in &officers {
         let ev = evidence.of(officer.id);
@@ -89,6 +90,6 @@ async fn the_demo_covers_every_status() {
         .await
         .unwrap();
     assert!(sign_offs > 10, "some stops led to 287(g) actions");
-    let verdict = oversight::audit::store::verify(&db).await.unwrap();
+    let verdict = oversight::audit::store::verify(&common::scope(&db).await).await.unwrap();
     assert!(matches!(verdict, oversight::audit::Verdict::Intact { .. }), "{verdict:?}");
 }

@@ -192,14 +192,15 @@ async fn a_corrected_designation_moves_the_exceptions_with_it() {
             action_287g: 1,
             ..Default::default()
         };
-        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+        oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     }
     assert_eq!(marked(&stop_exceptions(&app).await), [("2026-03-01", true), ("2026-04-01", false)]);
     // The letter was in fact dated 20 February.
-    let designation = oversight::officers::store::designations_of(&app.db, officer).await.unwrap().remove(0);
+    let designation =
+        oversight::officers::store::designations_of(&app.scope, officer).await.unwrap().remove(0);
     let corrected =
         oversight::officers::Designation { authorized_on: Some("2026-02-20".into()), ..designation.clone() };
-    oversight::officers::store::update_designation(&app.db, &setup, officer, designation.id, &corrected)
+    oversight::officers::store::update_designation(&app.scope, &setup, officer, designation.id, &corrected)
         .await
         .unwrap();
     assert_eq!(marked(&stop_exceptions(&app).await), [("2026-03-01", false), ("2026-04-01", false)]);
@@ -209,7 +210,7 @@ async fn a_corrected_designation_moves_the_exceptions_with_it() {
         withdrawal_reason: "ICE notice".into(),
         ..corrected
     };
-    oversight::officers::store::update_designation(&app.db, &setup, officer, designation.id, &withdrawn)
+    oversight::officers::store::update_designation(&app.scope, &setup, officer, designation.id, &withdrawn)
         .await
         .unwrap();
     assert_eq!(marked(&stop_exceptions(&app).await), [("2026-03-01", false), ("2026-04-01", true)]);

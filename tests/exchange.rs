@@ -34,11 +34,18 @@ async fn every_kind_round_trips_through_its_csv() {
     let source = oversight::db::connect(&url).await.unwrap();
     let empty_url = common::scratch_database(dir.path(), "empty").await;
     let empty = oversight::db::connect(&empty_url).await.unwrap();
-    let mut officers = oversight::officers::store::list(&source, &Default::default()).await.unwrap();
+    let mut officers =
+        oversight::officers::store::list(&common::scope(&source).await, &Default::default()).await.unwrap();
     officers.sort_by_key(|o| o.id);
     for o in officers {
         let o = oversight::officers::Officer { supervisor_id: None, ..o };
-        oversight::officers::store::create(&empty, &oversight::audit::Actor::system("t"), &o).await.unwrap();
+        oversight::officers::store::create(
+            &common::scope(&empty).await,
+            &oversight::audit::Actor::system("t"),
+            &o,
+        )
+        .await
+        .unwrap();
     }
     let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let (ok, out) = run(&url, &["export", "stops", "--format", "native", "--out", &file("stops.csv")]);
@@ -85,7 +92,7 @@ async fn bad_rows_are_reported_and_nothing_is_written() {
 async fn a_file_imported_twice_is_refused_unless_forced() {
     let app = spawn_app().await;
     let officer = common::active_officer("A-1", "Reyes");
-    oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &officer)
+    oversight::officers::store::create(&app.scope, &oversight::audit::Actor::system("t"), &officer)
         .await
         .unwrap();
     let path = app.dir.path().join("complaints.csv");

@@ -27,7 +27,7 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
         action_287g: 1,
         ..Default::default()
     };
-    let stop = oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    let stop = oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     let arrest = oversight::arrests::Arrest {
         arrest_date: "2026-04-02".into(),
         arrest_time: "22:10".into(),
@@ -41,12 +41,12 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
         detainer_lodged: 1,
         ..Default::default()
     };
-    let arrest = oversight::arrests::store::create(&app.db, &setup, &arrest).await.unwrap();
+    let arrest = oversight::arrests::store::create(&app.scope, &setup, &arrest).await.unwrap();
     let reviewer = app.user("sgt", &[oversight::auth::Role::Supervisor]).await;
-    let reviewer = oversight::supervision::store::reviewer(&app.db, reviewer).await.unwrap();
+    let reviewer = oversight::supervision::store::reviewer(&app.scope, reviewer).await.unwrap();
     for record in [Record::Stop(stop.clone()), Record::Arrest(arrest.clone())] {
         oversight::supervision::store::insert_past(
-            &app.db,
+            &app.scope,
             &setup,
             &record,
             &reviewer,
@@ -65,22 +65,25 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     )
     .unwrap();
     let (report, pdf) =
-        oversight::reports::store::generate(&app.db, &files, &setup, "test", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &setup, "test", period).await.unwrap();
     assert_eq!(report.data_form, oversight::reports::forms::CURRENT);
 
     // A later migration adds a column to every table fingerprints cover.
     for table in
         ["stops", "arrests", "sign_offs", "officers", "designations", "training_records", "complaints"]
     {
-        oversight::db::query(&format!("ALTER TABLE {table} ADD COLUMN agency_id INTEGER NOT NULL DEFAULT 1"))
-            .execute(&app.db)
-            .await
-            .unwrap();
+        oversight::db::query(&format!(
+            "ALTER TABLE {table} ADD COLUMN later_flag INTEGER NOT NULL DEFAULT 1"
+        ))
+        .execute(&app.db)
+        .await
+        .unwrap();
     }
     let db = oversight::db::connect(&app.db_url).await.unwrap();
     for (kind, id) in [(RecordKind::Stop, stop.id), (RecordKind::Arrest, arrest.id)] {
-        let record = load(&db, kind, id).await.unwrap();
-        let signed = for_record(&db, kind, id).await.unwrap();
+        let scope = common::scope(&db).await;
+        let record = load(&db, &scope, kind, id).await.unwrap();
+        let signed = for_record(&scope, kind, id).await.unwrap();
         assert!(record.matches(&signed[0]), "the {kind:?} sign-off stays current");
     }
     let verdict = oversight::reports::store::verify(&db, &pdf).await.unwrap();
@@ -91,7 +94,11 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     use oversight::measures::store::Source;
     let fingerprint = |form: &'static str, source| {
         let db = db.clone();
-        async move { oversight::reports::store::data_fingerprint(&db, period, form, source).await.unwrap() }
+        async move {
+            oversight::reports::store::data_fingerprint(&common::scope(&db).await, period, form, source)
+                .await
+                .unwrap()
+        }
     };
     let v1 = fingerprint("v1", Source::Records).await;
     let v2 = fingerprint("v2", Source::Records).await;

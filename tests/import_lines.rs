@@ -21,7 +21,7 @@ async fn officer(app: &TestApp, badge: &str) {
         status: "active".into(),
         ..Default::default()
     };
-    oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &o).await.unwrap();
+    oversight::officers::store::create(&app.scope, &oversight::audit::Actor::system("t"), &o).await.unwrap();
 }
 
 /// One import: its command, table, header, a good row, the same good row

@@ -70,7 +70,7 @@ async fn stops_of_a_day_list_in_time_order_across_pages() {
             results: ",warning,".into(),
             ..Default::default()
         };
-        oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+        oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
         let id = last_id(&app, "stops").await;
         made.push((date, time.unwrap_or_default(), id));
     }
@@ -109,7 +109,7 @@ async fn arrests_of_a_day_list_in_time_order_across_pages() {
             arrest_type: "on_view".into(),
             ..Default::default()
         };
-        oversight::arrests::store::create(&app.db, &setup, &arrest).await.unwrap();
+        oversight::arrests::store::create(&app.scope, &setup, &arrest).await.unwrap();
         let id = last_id(&app, "arrests").await;
         made.push((date, time, id));
     }

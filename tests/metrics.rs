@@ -54,7 +54,7 @@ async fn equity_counts_and_the_cli_match_a_hand_counted_fixture() {
         stop("2025-04-01", ",hispanic,", "male", 30, true, ",drugs,", ",arrest_with_warrant,"),
     ];
     for s in &fixture {
-        oversight::stops::store::create(&app.db, &actor, s).await.unwrap();
+        oversight::stops::store::create(&app.scope, &actor, s).await.unwrap();
     }
     let (ok, out) = app.cli(&["metrics", "--from", "2025-03-01", "--to", "2025-03-31"]);
     assert!(ok, "{out}");
@@ -151,7 +151,7 @@ async fn t5_counts_actions_by_officers_authorized_that_day() {
             detainer_lodged: 1,
             ..Default::default()
         };
-        oversight::arrests::store::create(&app.db, &actor, &arrest).await.unwrap();
+        oversight::arrests::store::create(&app.scope, &actor, &arrest).await.unwrap();
     }
     let (ok, out) = app.cli(&["metrics", "--from", "2026-03-01", "--to", "2026-10-31"]);
     assert!(ok, "{out}");

@@ -196,8 +196,8 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
         detainer_lodged: 1,
         ..Default::default()
     };
-    let id = oversight::arrests::store::create(&app.db, &setup, &arrest).await.unwrap().id;
-    let saved = oversight::arrests::store::get(&app.db, id).await.unwrap();
+    let id = oversight::arrests::store::create(&app.scope, &setup, &arrest).await.unwrap().id;
+    let saved = oversight::arrests::store::get(&app.db, &app.scope, id).await.unwrap();
     // What earlier versions wrote: 16 hex digits of plain SHA-256.
     let plain = |v: &str| format!("withheld, sha256 {}", &hex::encode(Sha256::digest(v.as_bytes()))[..16]);
     let legacy = oversight::audit::Event::new("arrest.update", "arrest", id).details(serde_json::json!({
@@ -224,7 +224,7 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     oversight::audit::record_alone(&app.db, &setup, oversight::audit::Event::new("later.event", "x", 1))
         .await
         .unwrap();
-    let (_, held): (i64, String) = oversight::audit::store::head(&app.db).await.unwrap().unwrap();
+    let (_, held): (i64, String) = oversight::audit::store::head(&app.scope).await.unwrap().unwrap();
     let guesses = guesses();
     let before: Vec<String> =
         oversight::db::query_scalar("SELECT details FROM audit_log").fetch_all(&app.db).await.unwrap();
@@ -238,7 +238,7 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     assert_eq!(recovered(&all, &guesses), None, "no digest left to test a guess against");
     assert!(!all.contains(&v1_hash), "the v1 sign-off fingerprint is gone from the log");
     assert!(
-        oversight::audit::store::verify(&db).await.unwrap().is_ok(),
+        oversight::audit::store::verify(&common::scope(&db).await).await.unwrap().is_ok(),
         "the chain verifies after the rewrite"
     );
     let actions: Vec<String> =
@@ -247,19 +247,28 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
             .await
             .unwrap();
     assert_eq!(actions, ["audit.rewrite"]);
-    let verdict = oversight::audit::store::verify_expecting(&db, Some(&held)).await.unwrap();
+    let verdict =
+        oversight::audit::store::verify_expecting(&common::scope(&db).await, Some(&held)).await.unwrap();
     assert!(
         matches!(&verdict, oversight::audit::Verdict::Intact { expected: Some(r), .. } if r.replaced),
         "the head held from before the rewrite is recognised: {verdict:?}"
     );
     // The sign-off itself keeps its v1 fingerprint and is still current.
-    let record = oversight::supervision::store::load(&db, oversight::supervision::RecordKind::Arrest, id)
-        .await
-        .unwrap();
-    let stored =
-        oversight::supervision::store::for_record(&db, oversight::supervision::RecordKind::Arrest, id)
-            .await
-            .unwrap();
+    let record = oversight::supervision::store::load(
+        &db,
+        &common::scope(&db).await,
+        oversight::supervision::RecordKind::Arrest,
+        id,
+    )
+    .await
+    .unwrap();
+    let stored = oversight::supervision::store::for_record(
+        &common::scope(&db).await,
+        oversight::supervision::RecordKind::Arrest,
+        id,
+    )
+    .await
+    .unwrap();
     assert!(record.matches(&stored[0]), "a v1 sign-off stays current");
     // A second start changes nothing.
     let count = app.count("audit_log").await;

@@ -47,13 +47,13 @@ async fn fixture(app: &TestApp) {
         status: "active".into(),
         ..Default::default()
     };
-    let id = oversight::officers::store::create(&app.db, &actor, &officer).await.unwrap();
+    let id = oversight::officers::store::create(&app.scope, &actor, &officer).await.unwrap();
     let designation = oversight::officers::Designation {
         model: "JEM".into(),
         nominated_on: Some("2025-01-05".into()),
         ..Default::default()
     };
-    oversight::officers::store::add_designation(&app.db, &actor, id, &designation).await.unwrap();
+    oversight::officers::store::add_designation(&app.scope, &actor, id, &designation).await.unwrap();
     let stops = [
         stop("2025-04-02", ",white,", true),
         stop("2025-04-03", ",white,", true),
@@ -64,7 +64,7 @@ async fn fixture(app: &TestApp) {
         stop("2025-06-08", ",hispanic,", true),
     ];
     for s in &stops {
-        oversight::stops::store::create(&app.db, &actor, s).await.unwrap();
+        oversight::stops::store::create(&app.scope, &actor, s).await.unwrap();
     }
 }
 

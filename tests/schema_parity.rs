@@ -26,20 +26,20 @@ const URL_VARIABLE: &str = "OVERSIGHT_TEST_POSTGRES_URL";
 
 /// Where the two schemas cannot be the same, and why. Nullability of these
 /// columns is not compared.
-const NULLABILITY_EXCEPTIONS: &[(&str, &str, &str)] = &[(
-    "stop_districts",
-    "name",
-    "a TEXT PRIMARY KEY of a SQLite rowid table accepts NULL; a PostgreSQL primary key is always NOT NULL",
-)];
+const NULLABILITY_EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
 /// Integer primary keys that the product (or a migration) inserts with an
 /// explicit value: on PostgreSQL they must accept one, so they are not
 /// `GENERATED ALWAYS`. Every other SQLite `INTEGER PRIMARY KEY` must be
 /// numbered by PostgreSQL (an identity).
 const EXPLICIT_IDS: &[(&str, &str, &str)] = &[
-    ("agency", "id", "one row, id 1, inserted by migration 0001"),
+    (
+        "agency",
+        "id",
+        "inserted with its id: 1 by migration 0001, the next by `agency add` under the write lock",
+    ),
     ("audit_log", "seq", "the hash chain's sequence number, src/audit/mod.rs inserts it"),
-    ("stop_aggregates", "id", "one row, id 1, inserted by migration 0017"),
+    ("stop_aggregates", "agency_id", "one row per agency, keyed by the agency's id"),
 ];
 
 /// One row for each append-only table, so that row triggers have a row to
@@ -53,26 +53,26 @@ const FIXTURES: &[(&str, &str)] = &[
     (
         "audit_log",
         "INSERT INTO audit_log (seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, \
-         details, prev_hash, hash) VALUES (1, 1700000000000000, NULL, 'system', '', 'test', 'test.fixture', 'test', '1', \
-         'ok', '{}', 'genesis', 'hash')",
+         details, prev_hash, hash, agency_id) VALUES (1, 1700000000000000, NULL, 'system', '', 'test', 'test.fixture', 'test', '1', \
+         'ok', '{}', 'genesis', 'hash', 1)",
     ),
     (
         "sign_offs",
         "INSERT INTO sign_offs (record_kind, record_id, decision, reviewer_id, reviewer_name, reviewer_kind, signed_at, \
-         action_at, record_hash) VALUES ('stop', 1, 'approved', (SELECT id FROM users WHERE username = 'fixture'), \
-         'Fixture', 'agency', 1700000000, 1700000000, 'hash')",
+         action_at, record_hash, agency_id) VALUES ('stop', 1, 'approved', (SELECT id FROM users WHERE username = 'fixture'), \
+         'Fixture', 'agency', 1700000000, 1700000000, 'hash', 1)",
     ),
     (
         "reports",
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-         audit_head, file_sha256, file_name, size) VALUES ('R-1', '2026-01-01', '2026-03-31', 1700000000, 'fixture', \
-         'data', 1, 'head', 'file', 'r-1.pdf', 1)",
+         audit_head, file_sha256, file_name, size, agency_id) VALUES ('R-1', '2026-01-01', '2026-03-31', 1700000000, \
+         'fixture', 'data', 1, 'head', 'file', 'r-1.pdf', 1, 1)",
     ),
     (
         "report_comments",
-        "INSERT INTO report_comments (report_id, user_id, author, body, created_at) VALUES \
+        "INSERT INTO report_comments (report_id, user_id, author, body, created_at, agency_id) VALUES \
          ((SELECT id FROM reports WHERE number = 'R-1'), (SELECT id FROM users WHERE username = 'fixture'), 'Fixture', \
-         'A comment.', 1700000000)",
+         'A comment.', 1700000000, 1)",
     ),
 ];
 
@@ -903,10 +903,21 @@ async fn fill_and_migrate(db: &Db, migrator: &Migrator) -> BTreeMap<&'static str
             .await,
     );
     seen.insert("courses", db.rows("SELECT name, effective_on FROM courses ORDER BY id").await);
+    // Migration 0018: every record that was there is the first agency's.
+    seen.insert(
+        "agencies of records",
+        db.rows(
+            "SELECT DISTINCT CAST(agency_id AS TEXT) FROM (SELECT agency_id FROM stops UNION ALL \
+             SELECT agency_id FROM arrests UNION ALL SELECT agency_id FROM sign_offs UNION ALL \
+             SELECT agency_id FROM reports UNION ALL SELECT agency_id FROM courses UNION ALL \
+             SELECT agency_id FROM users UNION ALL SELECT agency_id FROM audit_log) AS records",
+        )
+        .await,
+    );
     seen.insert(
         "stop_aggregates",
         db.rows(
-            "SELECT CAST(id AS TEXT), CAST(built AS TEXT), CAST(band_from AS TEXT), CAST(band_to AS TEXT) \
+            "SELECT CAST(agency_id AS TEXT), CAST(built AS TEXT), CAST(band_from AS TEXT), CAST(band_to AS TEXT) \
              FROM stop_aggregates",
         )
         .await,

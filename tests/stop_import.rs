@@ -28,7 +28,7 @@ fn write(app: &TestApp, name: &str, bytes: &[u8]) -> String {
 
 async fn officer(app: &TestApp, badge: &str) {
     let o = common::active_officer(badge, "Reyes");
-    oversight::officers::store::create(&app.db, &oversight::audit::Actor::system("t"), &o).await.unwrap();
+    oversight::officers::store::create(&app.scope, &oversight::audit::Actor::system("t"), &o).await.unwrap();
 }
 
 const OPP: &str = "\
@@ -195,22 +195,33 @@ async fn export_then_import_into_an_empty_database_reproduces_the_records() {
     // An empty database with the same officers, then the import.
     let empty_url = common::scratch_database(dir.path(), "empty").await;
     let empty = oversight::db::connect(&empty_url).await.unwrap();
-    let mut officers = oversight::officers::store::list(&source, &Default::default()).await.unwrap();
+    let mut officers =
+        oversight::officers::store::list(&common::scope(&source).await, &Default::default()).await.unwrap();
     officers.sort_by_key(|o| o.id); // the same ids, so officer_id compares equal
     for officer in officers {
         let officer = oversight::officers::Officer { supervisor_id: None, ..officer };
-        oversight::officers::store::create(&empty, &oversight::audit::Actor::system("t"), &officer)
-            .await
-            .unwrap();
+        oversight::officers::store::create(
+            &common::scope(&empty).await,
+            &oversight::audit::Actor::system("t"),
+            &officer,
+        )
+        .await
+        .unwrap();
     }
     // Their designations and training too: the import decides each 287(g)
     // stop's compliance exception from them, as every write path does.
     let setup = oversight::audit::Actor::system("t");
-    for d in oversight::officers::store::all_designations(&source).await.unwrap() {
-        oversight::officers::store::add_designation(&empty, &setup, d.officer_id, &d).await.unwrap();
+    for d in
+        oversight::officers::store::all_designations(&source, &common::scope(&source).await).await.unwrap()
+    {
+        oversight::officers::store::add_designation(&common::scope(&empty).await, &setup, d.officer_id, &d)
+            .await
+            .unwrap();
     }
-    for r in oversight::training::store::all_records(&source).await.unwrap() {
-        oversight::training::store::add_record(&empty, &setup, r.officer_id, &r).await.unwrap();
+    for r in oversight::training::store::all_records(&source, &common::scope(&source).await).await.unwrap() {
+        oversight::training::store::add_record(&common::scope(&empty).await, &setup, r.officer_id, &r)
+            .await
+            .unwrap();
     }
     let out = Command::new(bin)
         .args(["import", "stops", "--format", "native", native.to_str().unwrap()])
@@ -226,7 +237,7 @@ async fn export_then_import_into_an_empty_database_reproduces_the_records() {
 
     let all = |db: oversight::db::Db| async move {
         let mut rows = Vec::new();
-        oversight::stops::store::for_each(&db, |s| {
+        oversight::stops::store::for_each(&common::scope(&db).await, |s| {
             rows.push(oversight::stops::Stop { id: 0, ..s.clone() });
             true
         })

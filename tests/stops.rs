@@ -60,7 +60,7 @@ async fn setup() -> (TestApp, Client, String, String) {
         ..Default::default()
     };
     let id: i64 = authorized.parse().unwrap();
-    oversight::officers::store::add_designation(&app.db, &setup, id, &d).await.unwrap();
+    oversight::officers::store::add_designation(&app.scope, &setup, id, &d).await.unwrap();
     let t = oversight::training::TrainingRecord {
         id: 0,
         officer_id: id,
@@ -70,7 +70,7 @@ async fn setup() -> (TestApp, Client, String, String) {
         scores: "88".into(),
         provider: String::new(),
     };
-    oversight::training::store::add_record(&app.db, &setup, id, &t).await.unwrap();
+    oversight::training::store::add_record(&app.scope, &setup, id, &t).await.unwrap();
     (app, clerk, authorized, unauthorized)
 }
 

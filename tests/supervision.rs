@@ -82,7 +82,7 @@ async fn decide(
 }
 
 async fn current_hash(app: &TestApp, id: i64) -> String {
-    let record = oversight::arrests::store::get(&app.db, id).await.unwrap();
+    let record = oversight::arrests::store::get(&app.db, &app.scope, id).await.unwrap();
     oversight::supervision::arrest_fingerprint(&record, "v2").unwrap()
 }
 

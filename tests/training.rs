@@ -20,7 +20,7 @@ fn actor() -> Actor {
 
 async fn officer(app: &TestApp, badge: &str, last: &str) -> i64 {
     let o = common::active_officer(badge, last);
-    oversight::officers::store::create(&app.db, &actor(), &o).await.unwrap()
+    oversight::officers::store::create(&app.scope, &actor(), &o).await.unwrap()
 }
 
 async fn designate(
@@ -40,7 +40,7 @@ async fn designate(
         withdrawal_reason: if withdrawn.is_some() { "notice".into() } else { String::new() },
         ..Default::default()
     };
-    oversight::officers::store::add_designation(&app.db, &actor(), officer, &d).await.unwrap();
+    oversight::officers::store::add_designation(&app.scope, &actor(), officer, &d).await.unwrap();
 }
 
 /// Seeded catalog: 1 JEM initial 160 h, 2 TFM initial 40 h, 4 JEM
@@ -55,7 +55,7 @@ async fn trained(app: &TestApp, officer: i64, course: i64, on: &str, hours: f64,
         scores: scores.into(),
         provider: String::new(),
     };
-    oversight::training::store::add_record(&app.db, &actor(), officer, &r).await.unwrap();
+    oversight::training::store::add_record(&app.scope, &actor(), officer, &r).await.unwrap();
 }
 
 #[tokio::test]
@@ -80,8 +80,8 @@ async fn measures_t1_to_t4_match_hand_computed_values() {
     trained(&app, c, 1, "2025-02-10", 160.0, "55,65").await; // disqualified
     trained(&app, d, 2, "2025-03-05", 40.0, "85").await; // first pass
 
-    let officers = oversight::officers::store::list(&app.db, &Default::default()).await.unwrap();
-    let evidence = oversight::officers::store::evidence(&app.db).await.unwrap();
+    let officers = oversight::officers::store::list(&app.scope, &Default::default()).await.unwrap();
+    let evidence = oversight::officers::store::evidence(&app.scope).await.unwrap();
     let period = Period::new(date!(2025 - 01 - 01), date!(2025 - 03 - 31)).unwrap();
     let m = oversight::compliance::measures::training_measures(&officers, &evidence, period);
     let by_id = |id: &str| m.iter().find(|x| x.id == id).unwrap().clone();

@@ -149,7 +149,9 @@ async fn two_servers_write_one_chain_and_show_each_others_changes() {
         .execute(&db)
         .await
         .unwrap();
-    let app = TestApp { base: String::new(), db, db_url: url.clone(), dir: tempfile::tempdir().unwrap() };
+    let scope = common::scope(&db).await;
+    let app =
+        TestApp { base: String::new(), db, scope, db_url: url.clone(), dir: tempfile::tempdir().unwrap() };
     let files = app.dir.path().join("files");
     for (name, role) in [
         ("clerk_a", Role::Clerk),

@@ -69,7 +69,7 @@ async fn one_of_a_thing_is_counted_in_the_singular() {
         results: ",warning,".into(),
         ..Default::default()
     };
-    oversight::stops::store::create(&app.db, &setup, &stop).await.unwrap();
+    oversight::stops::store::create(&app.scope, &setup, &stop).await.unwrap();
     let id: i64 = oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
     let clerk = app.signed_in("clerk").await;
     let (_, page) = clerk.get_text(&format!("/stops/{id}")).await;

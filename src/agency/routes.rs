@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router, middleware};
@@ -46,11 +46,11 @@ struct LookupQuery {
 /// The profile form; with `?ori=` it is pre-filled from the public list of
 /// 287(g) agreements (saved only when the administrator saves the form).
 async fn route_get_agency(
-    State(state): State<AppState>,
+    scope: super::Scope,
     page: PageCtx,
     Query(query): Query<LookupQuery>,
 ) -> AppResult<Response> {
-    let profile = store::get(&state.db).await?;
+    let profile = store::get(&scope).await?;
     let mut form = ProfileForm::from_profile(&profile);
     let mut errors = FieldErrors::default();
     let mut lookup = String::new();
@@ -87,7 +87,7 @@ async fn route_get_agency(
 }
 
 async fn route_post_agency(
-    State(state): State<AppState>,
+    scope: super::Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -96,7 +96,7 @@ async fn route_post_agency(
     let form = profile_form(form);
     match form.validate() {
         Ok(profile) => {
-            store::update(&state.db, &actor, &profile).await?;
+            store::update(&scope, &actor, &profile).await?;
             flash(&session, "Agency profile saved.").await?;
             Ok(see_other("/agency"))
         }

@@ -56,7 +56,9 @@ impl Scope {
             })?,
             None => match super::store::ids(db).await?.as_slice() {
                 [one] => *one,
-                [] => anyhow::bail!("the deployment holds no agency yet: `oversight agency add ORI` creates one"),
+                [] => anyhow::bail!(
+                    "the deployment holds no agency yet: `oversight agency add ORI` creates one"
+                ),
                 many => anyhow::bail!(
                     "the deployment holds {} agencies: name one with --agency ORI (`oversight agency list`)",
                     many.len()

@@ -51,12 +51,26 @@ pub async fn list(db: &Db) -> Result<Vec<Listed>, sqlx::Error> {
     .await
 }
 
-/// The banner the sign-in page shows, before anyone is known: the
-/// deployment's first agency's (with one agency, its own).
-pub async fn sign_in_banner(db: &Db) -> Result<String, sqlx::Error> {
-    let banner: Option<String> =
-        db::query_scalar("SELECT login_banner FROM agency ORDER BY id LIMIT 1").fetch_optional(db).await?;
-    Ok(banner.unwrap_or_else(|| super::DEFAULT_BANNER.to_string()))
+/// What the sign-in page shows before anyone is known: with one agency,
+/// its name and banner, as always; with several, the deployment's (the
+/// state's name when every agency is of one state) and the first agency's
+/// banner.
+pub async fn sign_in_face(db: &Db) -> Result<(String, String), sqlx::Error> {
+    let rows: Vec<(String, String, String)> =
+        db::query_as("SELECT name, state, login_banner FROM agency ORDER BY id").fetch_all(db).await?;
+    Ok(match rows.as_slice() {
+        [] => ("Oversight Ledger".to_string(), super::DEFAULT_BANNER.to_string()),
+        [(name, _, banner)] => (name.clone(), banner.clone()),
+        [(_, state, banner), rest @ ..] => {
+            let one_state = rest.iter().all(|(_, s, _)| s == state) && !state.is_empty();
+            let name = if one_state {
+                format!("{state} statewide 287(g) oversight")
+            } else {
+                "Statewide 287(g) oversight".to_string()
+            };
+            (name, banner.clone())
+        }
+    })
 }
 
 /// Creates an agency from a validated profile, with its (empty, built)
@@ -64,7 +78,23 @@ pub async fn sign_in_banner(db: &Db) -> Result<String, sqlx::Error> {
 /// chain. A second agency with the same ORI is refused by the database.
 pub async fn add(db: &Db, actor: &Actor, profile: &Profile) -> Result<Scope, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let id: i64 = db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM agency").fetch_one(&mut *tx).await?;
+    // A new deployment starts with one blank agency (migration 0001): the
+    // first agency added is that one, not a second beside an empty one.
+    let blank: Option<i64> = db::query_scalar(
+        "SELECT id FROM agency a WHERE ori = '' AND (SELECT COUNT(*) FROM agency) = 1 \
+         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.agency_id = a.id) \
+         AND NOT EXISTS (SELECT 1 FROM officers o WHERE o.agency_id = a.id)",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id: i64 = match blank {
+        Some(id) => {
+            db::query("DELETE FROM stop_aggregates WHERE agency_id = $1").bind(id).execute(&mut *tx).await?;
+            db::query("DELETE FROM agency WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            id
+        }
+        None => db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM agency").fetch_one(&mut *tx).await?,
+    };
     db::query(
         "INSERT INTO agency (id, name, ori, state, models, agreement_signed, agreement_renewed, login_banner, \
          time_zone, mfa_policy, paper_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -82,12 +112,29 @@ pub async fn add(db: &Db, actor: &Actor, profile: &Profile) -> Result<Scope, sql
     .bind(&profile.paper_size)
     .execute(&mut *tx)
     .await?;
-    db::query("INSERT INTO stop_aggregates (agency_id, built) VALUES ($1, 1)").bind(id).execute(&mut *tx).await?;
+    db::query("INSERT INTO stop_aggregates (agency_id, built) VALUES ($1, 1)")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if blank.is_none() {
+        db::query(STANDARD_COURSES).bind(id).execute(&mut *tx).await?;
+    }
     let event = Event::new("agency.create", "agency", id).details(serde_json::json!({ "after": profile }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(Scope::of_agency(db, id))
 }
+
+/// The courses every agency starts with: ICE's basic training for each
+/// model, the JEM refresher and the agency's annual training, as migration
+/// 0003 gave the first agency (docs/authorization.md).
+const STANDARD_COURSES: &str = "INSERT INTO courses (name, kind, models, required_hours, max_hours, validity_months, \
+     pass_mark, remediation_attempts, agency_id) VALUES \
+     ('287(g) Jail Enforcement Model basic training', 'initial', 'JEM', 160, 200, NULL, 70, 1, $1), \
+     ('287(g) Task Force Model basic training', 'initial', 'TFM', 40, 60, NULL, 70, 1, $1), \
+     ('287(g) Warrant Service Officer training (online)', 'initial', 'WSO', 8, 16, NULL, 70, 1, $1), \
+     ('287(g) Jail Enforcement Model refresher', 'refresher', 'JEM', 40, 60, 24, 70, 1, $1), \
+     ('Agency annual 287(g) policy and civil rights training', 'agency', '', 4, 16, 12, 70, 1, $1)";
 
 /// Who must use two-step sign-in in an agency; read on every request.
 pub async fn mfa_policy(db: &Db, agency: i64) -> Result<String, sqlx::Error> {
@@ -119,14 +166,21 @@ pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(
         // Dusk on the local clock moves with the zone: D9's minutes too.
         crate::stops::aggregates::place_changed(&mut tx).await?;
     }
-    audit::record(&mut tx, actor, Event::new("settings.update", "agency", scope.id()).changes(&before, profile))
-        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("settings.update", "agency", scope.id()).changes(&before, profile),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// Days a 287(g) action may wait for its sign-off before it is overdue.
 pub async fn sign_off_days(scope: &Scope) -> Result<i64, sqlx::Error> {
-    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1").bind(scope.id()).fetch_one(scope.db()).await
+    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1")
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await
 }
 
 pub async fn set_sign_off_days(scope: &Scope, actor: &Actor, days: i64) -> Result<(), sqlx::Error> {

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::store::{self, Filter};
 use super::{Arrest, CustodyCheck, LIST_FIELDS, sees_personal_data};
-use crate::agency;
+use crate::agency::{self, Scope};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
@@ -88,12 +88,13 @@ fn shown(arrest: Arrest, personal: bool) -> Arrest {
 
 async fn route_get_arrests(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
     let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
     let day = |v: &str| parse_date(v).map(format_date);
-    let today = agency::store::get(&state.db).await?.today();
+    let today = agency::store::get(&scope).await?.today();
     let filter = Filter {
         from: day(&query.from),
         to: day(&query.to),
@@ -106,7 +107,7 @@ async fn route_get_arrests(
         hold_counted_before: (query.hold == "counted").then(|| hold_cutoff(parse_date(&query.to), today)),
         after: query.after.split_once('_').and_then(|(d, id)| Some((day(d)?, id.parse().ok()?))),
     };
-    let (arrests, more) = store::page(&state.db, &filter, 50).await?;
+    let (arrests, more) = store::page(&scope, &filter, 50).await?;
     let officers = officers::routes::roster(&state, &page).await?;
     let now = now_local(today);
     let next = match (more, arrests.last()) {
@@ -152,22 +153,18 @@ struct ShowPage {
     supervision: Option<crate::supervision::RecordView>,
 }
 
-async fn route_get_arrest(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<ShowPage> {
+async fn route_get_arrest(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
     let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
-    let arrest = store::get(&state.db, id).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let now = now_local(agency::store::get(&state.db).await?.today());
+    let arrest = store::get(scope.db(), &scope, id).await?;
+    let officers = officers::store::list(&scope, &Default::default()).await?;
+    let now = now_local(agency::store::get(&scope).await?.today());
     let record = crate::supervision::store::Record::Arrest(arrest.clone());
     let can_review = page.has_role(crate::auth::Role::Supervisor);
     Ok(ShowPage {
-        supervision: crate::supervision::store::view(&state.db, &record, can_review).await?,
+        supervision: crate::supervision::store::view(&scope, &record, can_review).await?,
         officer: officers::label_of(&officers, arrest.officer_id),
         custody: arrest.custody_check(now),
-        history: store::history(&state.db, id).await?,
+        history: store::history(&scope, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),
         arrest: shown(arrest, personal),
         personal,
@@ -198,63 +195,63 @@ impl FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     arrest_id: Option<i64>,
     form: RecordForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let officers = officers::store::choices(&state.db, None).await?;
+    let officers = officers::store::choices(scope, None).await?;
     Ok(form_response(&errors, FormPage { page, arrest_id, form, errors: errors.clone(), officers }))
 }
 
-async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
-    form_page(&state, page, None, RecordForm::default(), FieldErrors::default()).await
+async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
+    form_page(&scope, page, None, RecordForm::default(), FieldErrors::default()).await
 }
 
-async fn route_get_edit(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let arrest = store::get(&state.db, id).await?;
-    form_page(&state, page, Some(id), super::form_of(&arrest), FieldErrors::default()).await
+async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let arrest = store::get(scope.db(), &scope, id).await?;
+    form_page(&scope, page, Some(id), super::form_of(&arrest), FieldErrors::default()).await
 }
 
 async fn route_post_new(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save(&state, &session, &actor, page, None, RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+    save(&scope, &session, &actor, page, None, RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
 }
 
 async fn route_post_edit(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::get(&state.db, id).await?;
-    save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+    store::get(scope.db(), &scope, id).await?;
+    save(&scope, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
 }
 
 async fn save(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
     form: RecordForm,
 ) -> AppResult<Response> {
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let today = agency::store::get(&state.db).await?.today();
+    // The officer and the stop are looked for in the agency only: another
+    // agency's id is refused as an unknown one is.
+    let officers = officers::store::list(scope, &Default::default()).await?;
+    let today = agency::store::get(scope).await?.today();
     let stop_ids: Vec<i64> = match form.value("stop_id").trim().parse::<i64>() {
-        Ok(stop) => crate::stops::store::get(&state.db, stop).await.map(|s| vec![s.id]).unwrap_or_default(),
+        Ok(stop) => {
+            crate::stops::store::get(scope.db(), scope, stop).await.map(|s| vec![s.id]).unwrap_or_default()
+        }
         Err(_) => Vec::new(),
     };
     let arrest = match super::validate(
@@ -264,11 +261,11 @@ async fn save(
         today,
     ) {
         Ok(arrest) => arrest,
-        Err(errors) => return form_page(state, page, id, form, errors).await,
+        Err(errors) => return form_page(scope, page, id, form, errors).await,
     };
     let arrest = match id {
-        Some(id) => store::update(&state.db, actor, &Arrest { id, ..arrest }).await?,
-        None => store::create(&state.db, actor, &arrest).await?,
+        Some(id) => store::update(scope, actor, &Arrest { id, ..arrest }).await?,
+        None => store::create(scope, actor, &arrest).await?,
     };
     let id = arrest.id;
     let message = match (arrest.action_287g(), arrest.exception.is_empty()) {

@@ -6,9 +6,10 @@ use serde_json::json;
 use crate::canonical::Sum;
 
 use super::Arrest;
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::compliance::exceptions::Authority;
-use crate::db::{self, Db, begin_write, now_unix};
+use crate::db::{self, Tx, now_unix};
 
 const COLUMNS: &str = "id, arrest_date, arrest_time, officer_id, stop_id, person_name, person_dob, charges, offense_code, \
      offense_class, priority_level, arrest_type, detainer_lodged, removal_paperwork, warrant_served, transferred_at, \
@@ -51,9 +52,10 @@ pub struct Filter {
     pub after: Option<(String, i64)>,
 }
 
-pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool), sqlx::Error> {
+pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool), sqlx::Error> {
     let mut q: crate::db::Builder =
-        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM arrests WHERE 1 = 1"));
+        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM arrests WHERE agency_id = "));
+    q.push_bind(scope.id());
     if let Some(from) = &f.from {
         q.push(" AND arrest_date >= ").push_bind(from.clone());
     }
@@ -85,15 +87,28 @@ pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Arrest>, bool),
     }
     // Newest first by date and time, as the date index holds them.
     q.push(" ORDER BY arrest_date DESC, arrest_time DESC, id DESC LIMIT ").push_bind(size + 1);
-    let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(db).await?;
+    let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(scope.db()).await?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
     Ok((rows, more))
 }
 
-/// One record, from the pool or inside a caller's transaction.
-pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, id: i64) -> Result<Arrest, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1")).bind(id).fetch_one(db).await
+/// One record of the scope's agency, from the pool or inside a caller's
+/// transaction; another agency's is not found.
+pub async fn get<'e>(
+    db: impl Into<crate::db::On<'e>>,
+    scope: &Scope,
+    id: i64,
+) -> Result<Arrest, sqlx::Error> {
+    get_in(db, scope.id(), id).await
+}
+
+async fn get_in<'e>(db: impl Into<crate::db::On<'e>>, agency: i64, id: i64) -> Result<Arrest, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1 AND agency_id = $2"))
+        .bind(id)
+        .bind(agency)
+        .fetch_one(db)
+        .await
 }
 
 type Args<'q> = crate::db::QueryAs<'q, (i64,)>;
@@ -123,15 +138,12 @@ fn bind<'q>(q: Args<'q>, a: &'q Arrest) -> Args<'q> {
 }
 
 /// Inserts inside the caller's transaction (an import records one audit
-/// entry for the whole file), with a new salt for the record's personal
-/// commitments and its compliance exception decided by `authority`
-/// (loaded in the same transaction), never by the caller; returns the
-/// record as stored.
-pub async fn insert(
-    tx: &mut crate::db::Tx,
-    authority: &Authority,
-    arrest: &Arrest,
-) -> Result<Arrest, sqlx::Error> {
+/// entry for the whole file), into its agency, with a new salt for the
+/// record's personal commitments and its compliance exception decided by
+/// `authority` (loaded in the same transaction), never by the caller;
+/// returns the record as stored.
+pub async fn insert(tx: &mut Tx, authority: &Authority, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
+    let agency = tx.agency()?;
     let now = now_unix();
     let mut saved = Arrest {
         person_salt: crate::canonical::new_salt(),
@@ -140,30 +152,33 @@ pub async fn insert(
     };
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "INSERT INTO arrests ({}, created_at, updated_at) VALUES ({}, $22, $23) RETURNING id",
+        "INSERT INTO arrests ({}, created_at, updated_at, agency_id) VALUES ({}, $22, $23, $24) RETURNING id",
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(db::query_as(&sql), &saved).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    let (id,) =
+        bind(db::query_as(&sql), &saved).bind(now).bind(now).bind(agency).fetch_one(&mut **tx).await?;
     saved.id = id;
     note_digests(tx, None, Some(&saved)).await?;
     Ok(saved)
 }
 
 /// Keeps the day digests (`arrest_digests`, docs/fingerprints.md
-/// `report/v3`) in the writing transaction: the record as it was leaves its
-/// day's sum, the record as it is joins its own.
+/// `report/v3`) of the transaction's agency in the writing transaction: the
+/// record as it was leaves its day's sum, the record as it is joins its own.
 async fn note_digests(
-    conn: &mut crate::db::Conn,
+    tx: &mut Tx,
     before: Option<&Arrest>,
     after: Option<&Arrest>,
 ) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
     for (arrest, sign) in [(before, -1i64), (after, 1)] {
         let Some(a) = arrest else { continue };
         let stored: Option<(i64, Vec<u8>)> =
-            db::query_as("SELECT arrests, sum FROM arrest_digests WHERE day = $1")
+            db::query_as("SELECT arrests, sum FROM arrest_digests WHERE agency_id = $1 AND day = $2")
+                .bind(agency)
                 .bind(&a.arrest_date)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut **tx)
                 .await?;
         let (count, bytes) = stored.unwrap_or_default();
         let mut sum = Sum::from_bytes(&bytes);
@@ -174,19 +189,21 @@ async fn note_digests(
             sum.sub(&content)
         }
         if count + sign == 0 {
-            db::query("DELETE FROM arrest_digests WHERE day = $1")
+            db::query("DELETE FROM arrest_digests WHERE agency_id = $1 AND day = $2")
+                .bind(agency)
                 .bind(&a.arrest_date)
-                .execute(&mut *conn)
+                .execute(&mut **tx)
                 .await?;
         } else {
             db::query(
-                "INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3) \
-                 ON CONFLICT (day) DO UPDATE SET arrests = excluded.arrests, sum = excluded.sum",
+                "INSERT INTO arrest_digests (agency_id, day, arrests, sum) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (agency_id, day) DO UPDATE SET arrests = excluded.arrests, sum = excluded.sum",
             )
+            .bind(agency)
             .bind(&a.arrest_date)
             .bind(count + sign)
             .bind(sum.to_bytes())
-            .execute(&mut *conn)
+            .execute(&mut **tx)
             .await?;
         }
     }
@@ -196,23 +213,25 @@ async fn note_digests(
 /// Day digests of the arrests dated in [from, to]: kept ones
 /// (`from_records` false) or computed again from the arrests.
 pub async fn digests_between(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
     from_records: bool,
 ) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {
     if from_records {
-        return Ok(day_sums(&between(db, from, to).await?)
+        return Ok(day_sums(&between(scope, from, to).await?)
             .into_iter()
             .map(|(d, (n, s))| (d, n, s))
             .collect());
     }
     let rows: Vec<(String, i64, Vec<u8>)> = db::query_as(
-        "SELECT day, arrests, sum FROM arrest_digests WHERE day >= $1 AND day <= $2 ORDER BY day",
+        "SELECT day, arrests, sum FROM arrest_digests WHERE day >= $1 AND day <= $2 AND agency_id = $3 \
+         ORDER BY day",
     )
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     Ok(rows.into_iter().map(|(d, n, s)| (d, n, Sum::from_bytes(&s))).collect())
 }
@@ -227,32 +246,39 @@ fn day_sums(arrests: &[Arrest]) -> std::collections::BTreeMap<String, (i64, Sum)
     days
 }
 
-/// Builds the day digests from the arrests inside the caller's
-/// transaction; returns how many days' digests differed.
-pub async fn rebuild_digests(conn: &mut crate::db::Conn) -> Result<usize, sqlx::Error> {
-    let all: Vec<Arrest> =
-        db::query_as(&format!("SELECT {COLUMNS} FROM arrests")).fetch_all(&mut *conn).await?;
+/// Builds the day digests of the transaction's agency from its arrests
+/// inside the caller's transaction; returns how many days' digests differed.
+pub async fn rebuild_digests(tx: &mut Tx) -> Result<usize, sqlx::Error> {
+    let agency = tx.agency()?;
+    let all: Vec<Arrest> = db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE agency_id = $1"))
+        .bind(agency)
+        .fetch_all(&mut **tx)
+        .await?;
     let fresh = day_sums(&all);
     let stored: Vec<(String, i64, Vec<u8>)> =
-        db::query_as("SELECT day, arrests, sum FROM arrest_digests").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, arrests, sum FROM arrest_digests WHERE agency_id = $1")
+            .bind(agency)
+            .fetch_all(&mut **tx)
+            .await?;
     let stored: std::collections::BTreeMap<String, (i64, Sum)> =
         stored.into_iter().map(|(d, n, s)| (d, (n, Sum::from_bytes(&s)))).collect();
     let differing = fresh.iter().filter(|(d, v)| stored.get(*d) != Some(v)).count()
         + stored.keys().filter(|d| !fresh.contains_key(*d)).count();
-    db::query("DELETE FROM arrest_digests").execute(&mut *conn).await?;
+    db::query("DELETE FROM arrest_digests WHERE agency_id = $1").bind(agency).execute(&mut **tx).await?;
     for (day, (n, sum)) in &fresh {
-        db::query("INSERT INTO arrest_digests (day, arrests, sum) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO arrest_digests (agency_id, day, arrests, sum) VALUES ($1, $2, $3, $4)")
+            .bind(agency)
             .bind(day)
             .bind(n)
             .bind(sum.to_bytes())
-            .execute(&mut *conn)
+            .execute(&mut **tx)
             .await?;
     }
     Ok(differing)
 }
 
-pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+pub async fn create(scope: &Scope, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
     let authority = Authority::load(&mut tx).await?;
     let saved = insert(&mut tx, &authority, arrest).await?;
     let id = saved.id;
@@ -263,12 +289,9 @@ pub async fn create(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
 }
 
 /// Saves an edit, its exception decided as on create; returns it as saved.
-pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let before: Arrest = db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1"))
-        .bind(arrest.id)
-        .fetch_one(&mut *tx)
-        .await?;
+pub async fn update(scope: &Scope, actor: &Actor, arrest: &Arrest) -> Result<Arrest, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    let before = get(&mut tx, scope, arrest.id).await?;
     // The record keeps its salt: an unchanged name commits to the same
     // value, so the entry lists only what changed.
     let authority = Authority::load(&mut tx).await?;
@@ -278,8 +301,16 @@ pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
         ..arrest.clone()
     };
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
-    let sql = format!("UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 RETURNING id", sets.join(", "));
-    bind(db::query_as(&sql), arrest).bind(now_unix()).bind(arrest.id).fetch_one(&mut *tx).await?;
+    let sql = format!(
+        "UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 AND agency_id = $24 RETURNING id",
+        sets.join(", ")
+    );
+    bind(db::query_as(&sql), arrest)
+        .bind(now_unix())
+        .bind(arrest.id)
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
     note_digests(&mut tx, Some(&before), Some(arrest)).await?;
     if before != *arrest {
         let event = Event::new("arrest.update", "arrest", arrest.id)
@@ -290,61 +321,69 @@ pub async fn update(db: &Db, actor: &Actor, arrest: &Arrest) -> Result<Arrest, s
     Ok(arrest.clone())
 }
 
-pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    crate::audit::store::history_of(db, "arrest", id).await
+pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    crate::audit::store::history_of(scope, "arrest", id).await
 }
 
-/// The 287(g) actions of one officer (of all, with None), for
-/// recomputing their exceptions.
-pub async fn actions_in(
-    conn: &mut crate::db::Conn,
-    officer: Option<i64>,
-) -> Result<Vec<Arrest>, sqlx::Error> {
+/// The 287(g) actions of one officer (of all the transaction's agency's,
+/// with None), for recomputing their exceptions.
+pub async fn actions_in(tx: &mut Tx, officer: Option<i64>) -> Result<Vec<Arrest>, sqlx::Error> {
+    let agency = tx.agency()?;
     let sql = format!(
         "SELECT {COLUMNS} FROM arrests WHERE (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
-         AND ($1 IS NULL OR officer_id = $1)"
+         AND ($1 IS NULL OR officer_id = $1) AND agency_id = $2"
     );
-    db::query_as(&sql).bind(officer).fetch_all(conn).await
+    db::query_as(&sql).bind(officer).bind(agency).fetch_all(&mut **tx).await
 }
 
-/// Sets an arrest's exception (`compliance::exceptions::refresh`).
-pub async fn set_exception(conn: &mut crate::db::Conn, id: i64, exception: &str) -> Result<(), sqlx::Error> {
-    let before = get(&mut *conn, id).await?;
-    db::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3")
+/// Sets an arrest's exception (`compliance::exceptions::refresh`); an
+/// arrest of another agency than the transaction's is not found.
+pub async fn set_exception(tx: &mut Tx, id: i64, exception: &str) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    let before = get_in(&mut *tx, agency, id).await?;
+    db::query("UPDATE arrests SET exception = $1, updated_at = $2 WHERE id = $3 AND agency_id = $4")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
-        .execute(&mut *conn)
+        .bind(agency)
+        .execute(&mut **tx)
         .await?;
     let after = Arrest { exception: exception.to_string(), ..before.clone() };
-    note_digests(conn, Some(&before), Some(&after)).await
+    note_digests(tx, Some(&before), Some(&after)).await
 }
 
 /// Every arrest, in id order (exports).
-pub async fn all(db: &Db) -> Result<Vec<Arrest>, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM arrests ORDER BY id")).fetch_all(db).await
+pub async fn all(scope: &Scope) -> Result<Vec<Arrest>, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE agency_id = $1 ORDER BY id"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await
 }
 
 /// Every arrest dated in [from, to] (measures).
 /// The 287(g) arrests (`Arrest::action_287g`) dated in [from, to], through
 /// the partial index that holds only them.
-pub async fn actions_between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
+pub async fn actions_between(scope: &Scope, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
     db::query_as(&format!(
         "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 \
-         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) ORDER BY arrest_date, id"
+         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) AND agency_id = $3 \
+         ORDER BY arrest_date, id"
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
-pub async fn between(db: &Db, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
+pub async fn between(scope: &Scope, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
     db::query_as(&format!(
-        "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 ORDER BY arrest_date, id"
+        "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 AND agency_id = $3 \
+         ORDER BY arrest_date, id"
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }

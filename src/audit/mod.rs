@@ -469,7 +469,8 @@ pub async fn record(tx: &mut Tx, actor: &Actor, event: Event) -> Result<Entry, s
 /// agency that agency's, so its auditors see everything as before; in a
 /// deployment of several, the state's.
 async fn deployment_chain(tx: &mut Tx) -> Result<i64, sqlx::Error> {
-    let ids: Vec<i64> = db::query_scalar("SELECT id FROM agency ORDER BY id LIMIT 2").fetch_all(&mut **tx).await?;
+    let ids: Vec<i64> =
+        db::query_scalar("SELECT id FROM agency ORDER BY id LIMIT 2").fetch_all(&mut **tx).await?;
     Ok(match ids.as_slice() {
         [one] => *one,
         _ => db::STATE_CHAIN,
@@ -480,6 +481,20 @@ async fn deployment_chain(tx: &mut Tx) -> Result<i64, sqlx::Error> {
 /// denials, exports) in its own transaction.
 pub async fn record_alone(db: &Db, actor: &Actor, event: Event) -> Result<Entry, sqlx::Error> {
     let mut tx = crate::db::begin_write(db).await?;
+    let entry = record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+/// Records an event of one agency that has no other write with it (an
+/// export from the command line) in its own transaction, in the agency's
+/// chain.
+pub async fn record_in(
+    scope: &crate::agency::Scope,
+    actor: &Actor,
+    event: Event,
+) -> Result<Entry, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
     let entry = record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(entry)
@@ -695,7 +710,7 @@ mod tests {
                 let (cache, computed) = (cache.clone(), computed.clone());
                 tokio::spawn(async move {
                     cache
-                        .get(Some(super::Head(3)), || async {
+                        .get(Some(super::Head { chain: 1, seq: 3 }), || async {
                             computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             Ok::<_, ()>(7)
@@ -714,12 +729,12 @@ mod tests {
     async fn a_head_cache_recomputes_only_when_the_head_moves() {
         let cache = super::HeadCache::<u32>::default();
         let computed = std::cell::Cell::new(0);
-        let get = |head: Option<i64>| {
+        let get = |head: Option<(i64, i64)>| {
             let computed = &computed;
             let cache = &cache;
             async move {
                 cache
-                    .get(head.map(super::Head), || async {
+                    .get(head.map(|(chain, seq)| super::Head { chain, seq }), || async {
                         computed.set(computed.get() + 1);
                         Ok::<_, ()>(computed.get() * 10)
                     })
@@ -727,12 +742,15 @@ mod tests {
                     .unwrap()
             }
         };
-        assert_eq!(get(Some(7)).await, 10);
-        assert_eq!(get(Some(7)).await, 10, "same head: kept");
-        assert_eq!(get(Some(8)).await, 20, "the head moved: computed again");
+        assert_eq!(get(Some((1, 7))).await, 10);
+        assert_eq!(get(Some((1, 7))).await, 10, "same head: kept");
+        assert_eq!(get(Some((1, 8))).await, 20, "the head moved: computed again");
         assert_eq!(get(None).await, 30, "no head: computed, not kept");
-        assert_eq!(get(Some(8)).await, 20);
-        assert_eq!(computed.get(), 3);
+        assert_eq!(get(Some((1, 8))).await, 20);
+        assert_eq!(get(Some((2, 8))).await, 40, "another agency's chain at the same number: its own value");
+        assert_eq!(get(Some((1, 8))).await, 20, "each agency keeps its own");
+        assert_eq!(get(Some((2, 8))).await, 40);
+        assert_eq!(computed.get(), 4);
     }
 
     use super::*;

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::store::{self, Filter};
 use super::{Actor, Entry, Event, Verdict};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::auth::{access, guard};
 use crate::error::AppResult;
@@ -108,15 +109,15 @@ impl ListPage {
 }
 
 async fn list_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     query: AuditQuery,
     verdict: Option<Verdict>,
 ) -> AppResult<ListPage> {
     let (filter, bad_dates) = query.filter();
-    let total = store::count(&state.db, &filter).await?;
+    let total = store::count(scope, &filter).await?;
     let paging = Paging::new(query.page, PER_PAGE);
-    let entries = store::page(&state.db, &filter, PER_PAGE, paging.offset()).await?;
+    let entries = store::page(scope, &filter, PER_PAGE, paging.offset()).await?;
     Ok(ListPage {
         page,
         bad_dates,
@@ -124,20 +125,20 @@ async fn list_page(
         total,
         pages: paging.pages(total),
         paging,
-        head: store::head(&state.db).await?,
-        actions: store::distinct(&state.db, "action").await?,
-        kinds: store::distinct(&state.db, "object_kind").await?,
+        head: store::head(scope).await?,
+        actions: store::distinct(scope, "action").await?,
+        kinds: store::distinct(scope, "object_kind").await?,
         verdict,
         query,
     })
 }
 
 async fn route_get_audit(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<AuditQuery>,
 ) -> AppResult<ListPage> {
-    list_page(&state, page, query, None).await
+    list_page(&scope, page, query, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -150,32 +151,32 @@ struct VerifyForm {
 /// Verification reads the whole chain, checks that it reaches the head
 /// the auditor holds (when given), and records that it was run.
 async fn route_post_verify(
-    State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     page: PageCtx,
     axum::Form(form): axum::Form<VerifyForm>,
 ) -> AppResult<ListPage> {
     let held = Some(form.expect_head.trim()).filter(|h| !h.is_empty());
-    let verdict = store::verify_expecting(&state.db, held).await?;
+    let verdict = store::verify_expecting(&scope, held).await?;
     let outcome = if verdict.is_ok() { super::Outcome::Success } else { super::Outcome::Failure };
     let event = Event::new("audit.verify", "audit_log", "")
         .outcome(outcome)
         .details(serde_json::json!({ "result": verdict.message() }));
-    super::record_alone(&state.db, &actor, event).await?;
-    list_page(&state, page, AuditQuery::default(), Some(verdict)).await
+    super::record_alone(scope.db(), &actor, event).await?;
+    list_page(&scope, page, AuditQuery::default(), Some(verdict)).await
 }
 
 /// The export's own audit entry is written first, so the file ends with
 /// the record of its making.
-async fn route_post_export(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+async fn route_post_export(scope: Scope, actor: Actor) -> AppResult<Response> {
     super::record_alone(
-        &state.db,
+        scope.db(),
         &actor,
         Event::new("audit.export", "audit_log", "").details(serde_json::json!({ "format": "jsonl" })),
     )
     .await?;
     let mut body = Vec::new();
-    store::export(&state.db, &mut body).await?;
+    store::export(&scope, &mut body).await?;
     let name = format!("audit-log-{}.jsonl", crate::web::format_date(time::OffsetDateTime::now_utc().date()));
     Ok((
         [

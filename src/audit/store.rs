@@ -62,11 +62,12 @@ pub async fn distinct(scope: &Scope, column: &str) -> Result<Vec<String>, sqlx::
         "object_kind" => "object_kind",
         _ => "username",
     };
-    let rows: Vec<(String,)> =
-        db::query_as(&format!("SELECT DISTINCT {column} FROM audit_log WHERE agency_id = $1 ORDER BY {column}"))
-            .bind(scope.id())
-            .fetch_all(scope.db())
-            .await?;
+    let rows: Vec<(String,)> = db::query_as(&format!(
+        "SELECT DISTINCT {column} FROM audit_log WHERE agency_id = $1 ORDER BY {column}"
+    ))
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
 }
 
@@ -176,11 +177,12 @@ pub async fn remove_personal_digests(db: &Db, v1_arrest_sign_offs: &[i64]) -> Re
     let mut tx = Scope::of_agency(db, LEGACY_CHAIN).begin_write().await?;
     let Some(first) = first_with_personal_digest(&mut *tx, &sign_offs).await? else { return Ok(0) };
     let legacy_sign_offs: std::collections::HashSet<i64> = v1_arrest_sign_offs.iter().copied().collect();
-    let prev: Option<String> = db::query_scalar("SELECT hash FROM audit_log WHERE agency_id = $1 AND seq = $2")
-        .bind(LEGACY_CHAIN)
-        .bind(first - 1)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let prev: Option<String> =
+        db::query_scalar("SELECT hash FROM audit_log WHERE agency_id = $1 AND seq = $2")
+            .bind(LEGACY_CHAIN)
+            .bind(first - 1)
+            .fetch_optional(&mut *tx)
+            .await?;
     let mut prev_hash = prev.unwrap_or_else(|| super::GENESIS.to_string());
     let old_head: (i64, String) =
         db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")

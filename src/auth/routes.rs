@@ -56,11 +56,11 @@ struct LoginQuery {
 }
 
 async fn login_page(state: &AppState, page: PageCtx, username: String, next: String) -> AppResult<LoginPage> {
-    let profile = agency::store::get(&state.db).await?;
+    let (agency_name, banner) = agency::store::sign_in_face(&state.db).await?;
     Ok(LoginPage {
         page,
-        banner: profile.login_banner,
-        agency_name: profile.name,
+        banner,
+        agency_name,
         username,
         next,
         error: None,
@@ -274,7 +274,7 @@ async fn must_change(state: &AppState, page: &PageCtx) -> AppResult<bool> {
     let Some(user) = &page.user else {
         return Ok(false);
     };
-    Ok(store::get(&state.db, user.id).await?.must_change_password != 0)
+    Ok(store::own(&state.db, user.id).await?.must_change_password != 0)
 }
 
 #[derive(Deserialize)]
@@ -297,7 +297,7 @@ async fn route_post_password(
     let Some(user) = page.user.clone() else {
         return Ok(see_other("/login"));
     };
-    let account = store::get(&state.db, user.id).await?;
+    let account = store::own(&state.db, user.id).await?;
     let mut errors = FieldErrors::default();
     if !state.hasher.verify(&form.current, Some(&account.password_hash)).await? {
         errors.add("current", "The current password is not correct.");
@@ -346,8 +346,12 @@ async fn mfa_page(
     errors: FieldErrors,
 ) -> AppResult<MfaPage> {
     let Some(user) = page.user.clone() else { return Err(crate::error::AppError::Forbidden) };
-    let account = store::get(&state.db, user.id).await?;
-    let policy = agency::store::mfa_policy(&state.db).await?;
+    let account = store::own(&state.db, user.id).await?;
+    let policy = match user.agency {
+        Some(agency) => agency::store::mfa_policy(&state.db, agency).await?,
+        // State users see every agency's measures: two-step sign-in always.
+        None => "everyone".to_string(),
+    };
     let required = mfa::required(&policy, &account.roles);
     if account.mfa_enabled() {
         return Ok(MfaPage {

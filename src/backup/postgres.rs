@@ -13,6 +13,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::Chains;
 use crate::audit::{Entry, Verdict, Verifier};
 use crate::db::{self, Db};
 
@@ -20,7 +21,8 @@ use crate::db::{self, Db};
 pub struct Dump {
     pub tables: usize,
     pub rows: u64,
-    pub audit: Verdict,
+    /// The verdict on each audit chain in the archive.
+    pub audit: Chains,
 }
 
 impl Dump {
@@ -148,9 +150,10 @@ fn run(command: &mut Command, password: Option<&str>, what: &str) -> anyhow::Res
     Ok(())
 }
 
-/// Every table's row count in the archive, and the verdict on the audit
-/// log in it, from `pg_restore`'s plain-SQL rendering of the data.
-fn read_back(archive: &Path) -> anyhow::Result<(BTreeMap<String, u64>, Verdict)> {
+/// Every table's row count in the archive, and the verdicts on the audit
+/// chains in it (each agency's and the state's), from `pg_restore`'s
+/// plain-SQL rendering of the data.
+fn read_back(archive: &Path) -> anyhow::Result<(BTreeMap<String, u64>, Chains)> {
     let mut child = Command::new(tool("pg_restore")?)
         .args(["--data-only", "--file=-"])
         .arg(archive)
@@ -160,7 +163,8 @@ fn read_back(archive: &Path) -> anyhow::Result<(BTreeMap<String, u64>, Verdict)>
         .spawn()?;
     let stdout = child.stdout.take().expect("piped");
     let mut rows = BTreeMap::new();
-    let mut audit = Chain::default();
+    let mut audit: BTreeMap<i64, Chain> = BTreeMap::new();
+    let mut unreadable: Option<String> = None;
     let mut block: Option<(String, Vec<String>)> = None;
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line?;
@@ -176,7 +180,12 @@ fn read_back(archive: &Path) -> anyhow::Result<(BTreeMap<String, u64>, Verdict)>
             Some((table, columns)) => {
                 *rows.get_mut(table).expect("inserted at the header") += 1;
                 if table == "public.audit_log" {
-                    audit.push(columns, &line);
+                    match entry(columns, &line) {
+                        Ok((chain, entry)) => audit.entry(chain).or_default().push(entry),
+                        Err(why) => {
+                            unreadable.get_or_insert(why);
+                        }
+                    }
                 }
             }
         }
@@ -188,7 +197,15 @@ fn read_back(archive: &Path) -> anyhow::Result<(BTreeMap<String, u64>, Verdict)>
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok((rows, audit.finish()))
+    let mut verdicts: Vec<(i64, Verdict)> = audit.into_iter().map(|(chain, c)| (chain, c.finish())).collect();
+    if let Some(why) = unreadable {
+        // A row that cannot be read names no chain for sure: the log as a
+        // whole fails.
+        let mut verifier = Verifier::default();
+        verifier.unreadable(0, &why);
+        verdicts.push((db::STATE_CHAIN, verifier.finish()));
+    }
+    Ok((rows, Chains(verdicts)))
 }
 
 /// `public.audit_log (seq, at_us, …) FROM stdin;` → the table and columns.
@@ -201,41 +218,30 @@ fn copy_header(header: &str) -> anyhow::Result<(String, Vec<String>)> {
     Ok((unquote(table), columns.split(',').map(unquote).collect()))
 }
 
-/// The audit chain as the archive lists it. Rows come in the table's
-/// physical order, which is the order of `seq` except for entries an
-/// upgrade rewrote; those wait here until their turn.
+/// One audit chain as the archive lists it. Rows come in the table's
+/// physical order, which is the order of `seq` within a chain except for
+/// entries an upgrade rewrote; those wait here until their turn.
 #[derive(Default)]
 struct Chain {
     verifier: Verifier,
     next: i64,
     waiting: BTreeMap<i64, Entry>,
-    unreadable: Option<String>,
 }
 
 impl Chain {
-    fn push(&mut self, columns: &[String], line: &str) {
-        match entry(columns, line) {
-            Ok(entry) => {
-                self.waiting.insert(entry.seq, entry);
-                while let Some(first) = self.waiting.first_entry() {
-                    if *first.key() != self.next + 1 {
-                        break;
-                    }
-                    let entry = first.remove();
-                    self.next = entry.seq;
-                    self.verifier.push(&entry);
-                }
+    fn push(&mut self, entry: Entry) {
+        self.waiting.insert(entry.seq, entry);
+        while let Some(first) = self.waiting.first_entry() {
+            if *first.key() != self.next + 1 {
+                break;
             }
-            Err(why) => {
-                self.unreadable.get_or_insert(why);
-            }
+            let entry = first.remove();
+            self.next = entry.seq;
+            self.verifier.push(&entry);
         }
     }
 
     fn finish(mut self) -> Verdict {
-        if let Some(why) = self.unreadable {
-            self.verifier.unreadable(0, &why);
-        }
         // What is still waiting follows a gap, and the verifier names it.
         for entry in std::mem::take(&mut self.waiting).into_values() {
             self.verifier.push(&entry);
@@ -244,8 +250,9 @@ impl Chain {
     }
 }
 
-/// One row of COPY text (tab-separated, `\N` for NULL, backslash escapes).
-fn entry(columns: &[String], line: &str) -> Result<Entry, String> {
+/// One row of COPY text (tab-separated, `\N` for NULL, backslash escapes):
+/// the chain it is in (its agency) and the entry.
+fn entry(columns: &[String], line: &str) -> Result<(i64, Entry), String> {
     let fields: HashMap<&str, Option<String>> =
         columns.iter().map(String::as_str).zip(line.split('\t').map(unescape)).collect();
     let text = |name: &str| -> Result<String, String> {
@@ -254,27 +261,30 @@ fn entry(columns: &[String], line: &str) -> Result<Entry, String> {
     let number = |name: &str| -> Result<i64, String> {
         text(name)?.parse().map_err(|_| format!("{name} is not a number"))
     };
-    Ok(Entry {
-        seq: number("seq")?,
-        at_us: number("at_us")?,
-        user_id: fields
-            .get("user_id")
-            .cloned()
-            .flatten()
-            .map(|v| v.parse())
-            .transpose()
-            .map_err(|_| "user_id")?,
-        username: text("username")?,
-        roles: text("roles")?,
-        source: text("source")?,
-        action: text("action")?,
-        object_kind: text("object_kind")?,
-        object_id: text("object_id")?,
-        outcome: text("outcome")?,
-        details: serde_json::from_str(&text("details")?).map_err(|e| format!("details: {e}"))?,
-        prev_hash: text("prev_hash")?,
-        hash: text("hash")?,
-    })
+    Ok((
+        number("agency_id")?,
+        Entry {
+            seq: number("seq")?,
+            at_us: number("at_us")?,
+            user_id: fields
+                .get("user_id")
+                .cloned()
+                .flatten()
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|_| "user_id")?,
+            username: text("username")?,
+            roles: text("roles")?,
+            source: text("source")?,
+            action: text("action")?,
+            object_kind: text("object_kind")?,
+            object_id: text("object_id")?,
+            outcome: text("outcome")?,
+            details: serde_json::from_str(&text("details")?).map_err(|e| format!("details: {e}"))?,
+            prev_hash: text("prev_hash")?,
+            hash: text("hash")?,
+        },
+    ))
 }
 
 fn unescape(field: &str) -> Option<String> {

@@ -4,7 +4,7 @@
 use crate::db;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{Complaint, LIST_FIELDS, store};
-use crate::agency;
+use crate::agency::{self, Scope};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
@@ -64,7 +64,7 @@ struct ListPage {
 }
 
 async fn route_get_complaints(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
@@ -82,7 +82,7 @@ async fn route_get_complaints(
         },
         limit: Some(LISTED),
     };
-    let complaints = store::filtered(&state.db, &filter).await?;
+    let complaints = store::filtered(&scope, &filter).await?;
     Ok(ListPage {
         page,
         query,
@@ -102,20 +102,16 @@ struct ShowPage {
     can_edit: bool,
 }
 
-async fn route_get_complaint(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<ShowPage> {
-    let complaint = store::get(&state.db, id).await?;
+async fn route_get_complaint(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
+    let complaint = store::get(&scope, id).await?;
     let ids = complaint.officer_ids();
-    let officers = officers::store::list(&state.db, &Default::default())
+    let officers = officers::store::list(&scope, &Default::default())
         .await?
         .into_iter()
         .filter(|o| ids.contains(&o.id))
         .collect();
     Ok(ShowPage {
-        history: store::history(&state.db, id).await?,
+        history: store::history(&scope, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),
         complaint,
         officers,
@@ -145,74 +141,76 @@ impl FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     complaint_id: Option<i64>,
     form: RecordForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let officers = officers::store::choices(&state.db, None).await?;
+    let officers = officers::store::choices(scope, None).await?;
     Ok(form_response(&errors, FormPage { page, complaint_id, form, errors: errors.clone(), officers }))
 }
 
-async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
+async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
     let mut form = RecordForm::default();
     form.set("disposition", "pending");
-    form_page(&state, page, None, form, FieldErrors::default()).await
+    form_page(&scope, page, None, form, FieldErrors::default()).await
 }
 
-async fn route_get_edit(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let complaint = store::get(&state.db, id).await?;
-    form_page(&state, page, Some(id), super::form_of(&complaint), FieldErrors::default()).await
+async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let complaint = store::get(&scope, id).await?;
+    form_page(&scope, page, Some(id), super::form_of(&complaint), FieldErrors::default()).await
 }
 
 async fn route_post_new(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save(&state, &session, &actor, page, None, RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+    save(&scope, &session, &actor, page, None, RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
 }
 
 async fn route_post_edit(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::get(&state.db, id).await?;
-    save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
+    store::get(&scope, id).await?;
+    save(&scope, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
 }
 
-async fn exists(state: &AppState, table: &str, id: &str) -> AppResult<Vec<i64>> {
+/// The id, if a record of `table` (stops or arrests) has it in the agency:
+/// another agency's record is refused as an unknown id is.
+async fn exists(scope: &Scope, table: &str, id: &str) -> AppResult<Vec<i64>> {
     let Ok(id) = id.trim().parse::<i64>() else { return Ok(Vec::new()) };
-    let found: Option<i64> = db::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?;
+    let found: Option<i64> =
+        db::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1 AND agency_id = $2"))
+            .bind(id)
+            .bind(scope.id())
+            .fetch_optional(scope.db())
+            .await?;
     Ok(found.into_iter().collect())
 }
 
 async fn save(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
     form: RecordForm,
 ) -> AppResult<Response> {
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let today = agency::store::get(&state.db).await?.today();
-    let stops = exists(state, "stops", form.value("stop_id")).await?;
-    let arrests = exists(state, "arrests", form.value("arrest_id")).await?;
+    // The officers are the agency's: another agency's officer is refused
+    // as an unknown one is.
+    let officers = officers::store::list(scope, &Default::default()).await?;
+    let today = agency::store::get(scope).await?.today();
+    let stops = exists(scope, "stops", form.value("stop_id")).await?;
+    let arrests = exists(scope, "arrests", form.value("arrest_id")).await?;
     let mut complaint = match super::validate(
         &form,
         |id| officers.iter().any(|o| o.id == id),
@@ -221,15 +219,15 @@ async fn save(
         today,
     ) {
         Ok(c) => c,
-        Err(errors) => return form_page(state, page, id, form, errors).await,
+        Err(errors) => return form_page(scope, page, id, form, errors).await,
     };
     let id = match id {
         Some(id) => {
             complaint.id = id;
-            store::update(&state.db, actor, &complaint).await?;
+            store::update(scope, actor, &complaint).await?;
             id
         }
-        None => store::create(&state.db, actor, &complaint).await?,
+        None => store::create(scope, actor, &complaint).await?,
     };
     flash(session, "Complaint saved.").await?;
     Ok(see_other(&format!("/complaints/{id}")))

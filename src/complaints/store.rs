@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use super::Complaint;
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{self, Db, begin_write, now_unix};
+use crate::db::{self, now_unix};
 
 const COLUMNS: &str = "id, received_on, channel, allegation, summary, officers, stop_id, arrest_id, forwarded_to, \
      forwarded_on, disposition, closed_on";
@@ -24,10 +25,15 @@ const FIELDS: [&str; 11] = [
 
 /// A complaint involves 287(g) when it names a 287(g) stop or arrest, or
 /// was forwarded to ICE OPR or DHS CRCL: the one rule behind C2 and the
-/// list's "involving 287(g)" filter, as SQL over `complaints`.
+/// list's "involving 287(g)" filter, as SQL over `complaints` in a query
+/// whose `$1` is the agency's id: the stops and arrests it reads are that
+/// agency's. (The subqueries are bound to `$1` rather than matched to
+/// `complaints.agency_id`: a correlated subquery is run again for each
+/// complaint, which took seconds where this takes milliseconds.)
 pub const INVOLVES_287G: &str = "(complaints.forwarded_to <> '' \
-     OR complaints.arrest_id IN (SELECT id FROM arrests WHERE detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
-     OR complaints.stop_id IN (SELECT id FROM stops WHERE action_287g = 1))";
+     OR complaints.arrest_id IN (SELECT id FROM arrests WHERE agency_id = $1 \
+         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1)) \
+     OR complaints.stop_id IN (SELECT id FROM stops WHERE agency_id = $1 AND action_287g = 1))";
 
 /// The complaint list's filters.
 #[derive(Clone, Debug, Default)]
@@ -43,9 +49,11 @@ pub struct Filter {
     pub limit: Option<i64>,
 }
 
-pub async fn filtered(db: &Db, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error> {
+pub async fn filtered(scope: &Scope, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error> {
+    // The agency is bound first, as `$1`, which `INVOLVES_287G` reads.
     let mut q: crate::db::Builder =
-        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM complaints WHERE 1 = 1"));
+        crate::db::Builder::new(format!("SELECT {COLUMNS} FROM complaints WHERE complaints.agency_id = "));
+    q.push_bind(scope.id());
     if !f.allegation.is_empty() {
         q.push(" AND allegation = ").push_bind(f.allegation.clone());
     }
@@ -72,51 +80,64 @@ pub async fn filtered(db: &Db, f: &Filter) -> Result<Vec<Complaint>, sqlx::Error
     if let Some(limit) = f.limit {
         q.push(" LIMIT ").push_bind(limit);
     }
-    q.build_query_as().fetch_all(db).await
+    q.build_query_as().fetch_all(scope.db()).await
 }
 
-/// The ids of the complaints involving 287(g) (`INVOLVES_287G`).
-pub async fn involving_287g(db: &Db) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
-    let ids: Vec<i64> =
-        db::query_scalar(&format!("SELECT id FROM complaints WHERE {INVOLVES_287G}")).fetch_all(db).await?;
+/// The ids of the agency's complaints involving 287(g) (`INVOLVES_287G`).
+pub async fn involving_287g(scope: &Scope) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    let ids: Vec<i64> = db::query_scalar(&format!(
+        "SELECT id FROM complaints WHERE complaints.agency_id = $1 AND {INVOLVES_287G}"
+    ))
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await?;
     Ok(ids.into_iter().collect())
 }
 
 /// Complaints received or closed in `from`..=`to`, all of them (the
 /// measures read every one; the list page shows at most 500).
 pub async fn received_or_closed_between(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<Complaint>, sqlx::Error> {
     db::query_as(&format!(
-        "SELECT {COLUMNS} FROM complaints WHERE (received_on >= $1 AND received_on <= $2) \
-         OR (closed_on >= $1 AND closed_on <= $2) ORDER BY received_on DESC, id DESC"
+        "SELECT {COLUMNS} FROM complaints WHERE ((received_on >= $1 AND received_on <= $2) \
+         OR (closed_on >= $1 AND closed_on <= $2)) AND agency_id = $3 ORDER BY received_on DESC, id DESC"
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
-pub async fn list(db: &Db, allegation: &str, disposition: &str) -> Result<Vec<Complaint>, sqlx::Error> {
+pub async fn list(scope: &Scope, allegation: &str, disposition: &str) -> Result<Vec<Complaint>, sqlx::Error> {
     db::query_as(&format!(
         "SELECT {COLUMNS} FROM complaints WHERE ($1 = '' OR allegation = $1) AND ($2 = '' OR disposition = $2) \
-         ORDER BY received_on DESC, id DESC LIMIT 500"
+         AND agency_id = $3 ORDER BY received_on DESC, id DESC LIMIT 500"
     ))
     .bind(allegation)
     .bind(disposition)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
 /// Every complaint, in id order (the export: all of them, not a page).
-pub async fn all(db: &Db) -> Result<Vec<Complaint>, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM complaints ORDER BY id")).fetch_all(db).await
+pub async fn all(scope: &Scope) -> Result<Vec<Complaint>, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE agency_id = $1 ORDER BY id"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Complaint, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")).bind(id).fetch_one(db).await
+pub async fn get(scope: &Scope, id: i64) -> Result<Complaint, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1 AND agency_id = $2"))
+        .bind(id)
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await
 }
 
 type Args<'q> = crate::db::QueryAs<'q, (i64,)>;
@@ -135,21 +156,23 @@ fn bind<'q>(q: Args<'q>, c: &'q Complaint) -> Args<'q> {
         .bind(&c.closed_on)
 }
 
-/// Inserts inside the caller's transaction (imports).
+/// Inserts inside the caller's transaction (imports), into its agency.
 pub async fn insert(tx: &mut crate::db::Tx, c: &Complaint) -> Result<i64, sqlx::Error> {
+    let agency = tx.agency()?;
     let now = now_unix();
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "INSERT INTO complaints ({}, created_at, updated_at) VALUES ({}, $12, $13) RETURNING id",
+        "INSERT INTO complaints ({}, created_at, updated_at, agency_id) VALUES ({}, $12, $13, $14) \
+         RETURNING id",
         FIELDS.join(", "),
         values.join(", ")
     );
-    let (id,) = bind(db::query_as(&sql), c).bind(now).bind(now).fetch_one(&mut **tx).await?;
+    let (id,) = bind(db::query_as(&sql), c).bind(now).bind(now).bind(agency).fetch_one(&mut **tx).await?;
     Ok(id)
 }
 
-pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+pub async fn create(scope: &Scope, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
     let id = insert(&mut tx, c).await?;
     let saved = Complaint { id, ..c.clone() };
     audit::record(
@@ -162,16 +185,20 @@ pub async fn create(db: &Db, actor: &Actor, c: &Complaint) -> Result<i64, sqlx::
     Ok(id)
 }
 
-pub async fn update(db: &Db, actor: &Actor, c: &Complaint) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let before: Complaint = db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1"))
-        .bind(c.id)
-        .fetch_one(&mut *tx)
-        .await?;
+pub async fn update(scope: &Scope, actor: &Actor, c: &Complaint) -> Result<(), sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    let before: Complaint =
+        db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1 AND agency_id = $2"))
+            .bind(c.id)
+            .bind(scope.id())
+            .fetch_one(&mut *tx)
+            .await?;
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
-    let sql =
-        format!("UPDATE complaints SET {}, updated_at = $12 WHERE id = $13 RETURNING id", sets.join(", "));
-    bind(db::query_as(&sql), c).bind(now_unix()).bind(c.id).fetch_one(&mut *tx).await?;
+    let sql = format!(
+        "UPDATE complaints SET {}, updated_at = $12 WHERE id = $13 AND agency_id = $14 RETURNING id",
+        sets.join(", ")
+    );
+    bind(db::query_as(&sql), c).bind(now_unix()).bind(c.id).bind(scope.id()).fetch_one(&mut *tx).await?;
     if before != *c {
         audit::record(&mut tx, actor, Event::new("complaint.update", "complaint", c.id).changes(&before, c))
             .await?;
@@ -179,6 +206,6 @@ pub async fn update(db: &Db, actor: &Actor, c: &Complaint) -> Result<(), sqlx::E
     tx.commit().await
 }
 
-pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    crate::audit::store::history_of(db, "complaint", id).await
+pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    crate::audit::store::history_of(scope, "complaint", id).await
 }

@@ -25,10 +25,11 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// Read inside the caller's transaction, so what it wrote counts.
-    pub async fn load(conn: &mut crate::db::Conn) -> Result<Self, sqlx::Error> {
-        let officers = crate::officers::store::all_in(conn).await?.into_iter().map(|o| (o.id, o)).collect();
-        let evidence = crate::officers::store::evidence_in(conn).await?;
+    /// Read inside the caller's transaction (of its agency), so what it
+    /// wrote counts.
+    pub async fn load(tx: &mut crate::db::Tx) -> Result<Self, sqlx::Error> {
+        let officers = crate::officers::store::all_in(tx).await?.into_iter().map(|o| (o.id, o)).collect();
+        let evidence = crate::officers::store::evidence_in(tx).await?;
         Ok(Self { officers, evidence })
     }
 

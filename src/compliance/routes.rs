@@ -13,7 +13,7 @@ use time::Date;
 
 use super::measures::training_measures;
 use super::{Compliance, STATUSES, Status, assess};
-use crate::agency::{self, MODELS};
+use crate::agency::{self, MODELS, Scope};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{access, guard};
@@ -97,10 +97,11 @@ impl RosterPage {
 
 async fn route_get_compliance(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<RosterQuery>,
 ) -> AppResult<RosterPage> {
-    let today = agency::store::get(&state.db).await?.today();
+    let today = agency::store::get(&scope).await?.today();
     let (period, period_error) = crate::measures::period_from(&query.from, &query.to, today);
     let officers = officers::routes::roster(&state, &page).await?;
     let evidence = officers::routes::evidence(&state, &page).await?;
@@ -130,13 +131,13 @@ async fn route_get_compliance(
 }
 
 async fn route_post_export(
-    State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     Form(query): Form<RosterQuery>,
 ) -> AppResult<Response> {
-    let today = agency::store::get(&state.db).await?.today();
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let evidence = officers::store::evidence(&state.db).await?;
+    let today = agency::store::get(&scope).await?.today();
+    let officers = officers::store::list(&scope, &Default::default()).await?;
+    let evidence = officers::store::evidence(&scope).await?;
     let rows = roster(&officers, &evidence, &query, today);
     let mut out = csv::Writer::from_writer(Vec::new());
     let header_row = ["badge", "last_name", "first_name", "model", "status", "reason", "next_due", "as_of"];
@@ -162,12 +163,10 @@ async fn route_post_export(
     }
     let body = out.into_inner().map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("{e}")))?;
     let details = serde_json::json!({ "rows": rows.len(), "model": query.model, "status": query.status });
-    audit::record_alone(
-        &state.db,
-        &actor,
-        Event::new("roster.export", "compliance_roster", "").details(details),
-    )
-    .await?;
+    let mut tx = scope.begin_write().await?;
+    audit::record(&mut tx, &actor, Event::new("roster.export", "compliance_roster", "").details(details))
+        .await?;
+    tx.commit().await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

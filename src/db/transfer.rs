@@ -3,9 +3,12 @@
 //! knows tables, columns and keys but no domain.
 //!
 //! - Tables are copied parents first (the foreign keys of the target's
-//!   catalog, sorted), each in key order, a batch at a time; a table that
-//!   refers to itself (officers' supervisors) is copied so that a row's
-//!   parent is always written before it.
+//!   catalog, sorted: the agencies before every table of their records),
+//!   each in the order of its whole key, a batch at a time (a key may have
+//!   several columns: the audit log's (agency_id, seq), the aggregates'
+//!   (agency_id, day, …)); a table that refers to itself (officers'
+//!   supervisors) is copied so that a row's parent is always written
+//!   before it.
 //! - Values keep their kind; a NULL takes the kind of the target's column
 //!   (PostgreSQL checks a parameter's type).
 //! - Ids are written as they were, so every reference, sign-off

@@ -16,6 +16,7 @@ use tower_sessions::Session;
 use super::files::{FileStore, Incoming};
 use super::store::{self, NewDocument, Upload};
 use super::{Document, KINDS, Version, check_sniffed, readable, safe_file_name, size_text};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{CurrentUser, Role, access, guard, see_other};
@@ -63,9 +64,9 @@ struct ListPage {
     hidden: usize,
 }
 
-async fn route_get_documents(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
+async fn route_get_documents(scope: Scope, page: PageCtx) -> AppResult<ListPage> {
     let user = user(&page)?;
-    let all = store::list(&state.db).await?;
+    let all = store::list(&scope).await?;
     let total = all.len();
     let documents: Vec<Document> = all.into_iter().filter(|d| readable(&d.kind, &user.roles)).collect();
     Ok(ListPage { hidden: total - documents.len(), documents, page })
@@ -86,17 +87,18 @@ struct ShowPage {
 
 async fn show_page(
     state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     document: Document,
     error: Option<String>,
 ) -> AppResult<ShowPage> {
     let officer = match document.officer_id {
-        Some(id) => Some(officers::store::get(&state.db, id).await?),
+        Some(id) => Some(officers::store::get(scope, id).await?),
         None => None,
     };
     Ok(ShowPage {
-        versions: store::versions(&state.db, document.id).await?,
-        history: store::history(&state.db, document.id).await?,
+        versions: store::versions(scope, document.id).await?,
+        history: store::history(scope, document.id).await?,
         can_upload: page.has_role(Role::Clerk),
         limit: size_text(state.config.upload_limit as u64),
         page,
@@ -109,25 +111,27 @@ async fn show_page(
 async fn route_get_document(
     State(state): State<AppState>,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
 ) -> AppResult<ShowPage> {
-    let document = store::get(&state.db, id).await?;
+    let document = store::get(&scope, id).await?;
     check_readable(&state, &actor, &user(&page)?, &document).await?;
-    show_page(&state, page, document, None).await
+    show_page(&state, &scope, page, document, None).await
 }
 
 async fn route_get_download(
     State(state): State<AppState>,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path((id, version)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let document = store::get(&state.db, id).await?;
+    let document = store::get(&scope, id).await?;
     check_readable(&state, &actor, &user(&page)?, &document).await?;
-    let version = store::version(&state.db, id, version).await?;
+    let version = store::version(&scope, id, version).await?;
     let bytes = state.files.read(&version.stored_name).map_err(|e| AppError::Internal(e.into()))?;
-    store::downloaded(&state.db, &actor, &version).await?;
+    store::downloaded(&scope, &actor, &version).await?;
     let name = safe_file_name(&version.original_name);
     Ok((
         [
@@ -163,12 +167,13 @@ struct NewPage {
 
 async fn new_page(
     state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     form: NewQuery,
     title: String,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let officers = officers::store::choices(&state.db, None).await?;
+    let officers = officers::store::choices(scope, None).await?;
     let limit = format!(
         "PDF, PNG, JPEG, plain text or CSV, at most {}.",
         size_text(state.config.upload_limit as u64)
@@ -179,10 +184,11 @@ async fn new_page(
 
 async fn route_get_new(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<NewQuery>,
 ) -> AppResult<Response> {
-    new_page(&state, page, query, String::new(), FieldErrors::default()).await
+    new_page(&state, &scope, page, query, String::new(), FieldErrors::default()).await
 }
 
 /// A multipart form as read: its text fields and its file, received into
@@ -344,6 +350,7 @@ async fn route_post_new(
     State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
@@ -360,7 +367,7 @@ async fn route_post_new(
     let officer_id = match submitted.field("officer_id").as_str() {
         "" => None,
         v => match v.parse::<i64>() {
-            Ok(id) if officers::store::get(&state.db, id).await.is_ok() => Some(id),
+            Ok(id) if officers::store::get(&scope, id).await.is_ok() => Some(id),
             _ => {
                 errors.add("officer_id", "Choose an officer from the list.");
                 None
@@ -370,7 +377,7 @@ async fn route_post_new(
     let training_record_id = match (submitted.field("training_record_id").as_str(), officer_id) {
         ("", _) => None,
         (v, Some(officer)) => match v.parse::<i64>() {
-            Ok(id) if crate::training::store::record(&state.db, officer, id).await.is_ok() => Some(id),
+            Ok(id) if crate::training::store::record(&scope, officer, id).await.is_ok() => Some(id),
             _ => {
                 errors.add("officer_id", "The training record does not belong to this officer.");
                 None
@@ -388,12 +395,11 @@ async fn route_post_new(
     };
     let file = check_file(submitted, &mut errors);
     let Some((name, incoming, content_type)) = file.filter(|_| errors.is_empty()) else {
-        return new_page(&state, page, form, title, errors).await;
+        return new_page(&state, &scope, page, form, title, errors).await;
     };
     let doc = NewDocument { title, kind, officer_id, training_record_id };
-    let db = state.db.clone();
     let id = store_upload(&state, name, incoming, content_type, String::new(), |upload| async move {
-        store::create(&db, &actor, &doc, &upload).await
+        store::create(&scope, &actor, &doc, &upload).await
     })
     .await?;
     flash(&session, "Document uploaded.").await?;
@@ -404,21 +410,23 @@ async fn route_post_version(
     State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let document = store::get(&state.db, id).await?;
+    let document = store::get(&scope, id).await?;
     let submitted = read_form(multipart, Some(&state.files), state.config.upload_limit).await?;
     let mut errors = FieldErrors::default();
     let note = submitted.field("note");
     let Some((name, incoming, content_type)) = check_file(submitted, &mut errors) else {
         let message = errors.get("file").unwrap_or_default().to_string();
-        return Ok(crate::web::unprocessable(show_page(&state, page, document, Some(message)).await?));
+        return Ok(crate::web::unprocessable(
+            show_page(&state, &scope, page, document, Some(message)).await?,
+        ));
     };
-    let db = state.db.clone();
     let version = store_upload(&state, name, incoming, content_type, note, |upload| async move {
-        store::add_version(&db, &actor, id, &upload).await
+        store::add_version(&scope, &actor, id, &upload).await
     })
     .await?;
     flash(&session, format!("Version {version} uploaded.")).await?;

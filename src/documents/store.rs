@@ -4,42 +4,58 @@
 use serde_json::json;
 
 use super::{Document, Version};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{self, Db, Tx, begin_write, now_unix};
+use crate::db::{self, Tx, now_unix};
 
 const SELECT: &str = "SELECT d.id, d.title, d.kind, d.officer_id, d.training_record_id, d.created_at, \
      v.version, v.content_type FROM documents d JOIN document_versions v ON v.document_id = d.id \
-     AND v.version = (SELECT MAX(version) FROM document_versions WHERE document_id = d.id)";
+     AND v.agency_id = d.agency_id AND v.version = (SELECT MAX(version) FROM document_versions \
+     WHERE document_id = d.id AND agency_id = d.agency_id)";
 const SELECT_VERSION: &str = "SELECT id, document_id, version, original_name, stored_name, content_type, size_bytes, \
      sha256, uploaded_by, uploaded_at, note FROM document_versions";
 
-pub async fn list(db: &Db) -> Result<Vec<Document>, sqlx::Error> {
-    db::query_as(&format!("{SELECT} ORDER BY d.kind, d.title, d.id")).fetch_all(db).await
-}
-
-pub async fn for_officer(db: &Db, officer_id: i64) -> Result<Vec<Document>, sqlx::Error> {
-    db::query_as(&format!("{SELECT} WHERE d.officer_id = $1 ORDER BY d.created_at DESC, d.id DESC"))
-        .bind(officer_id)
-        .fetch_all(db)
+pub async fn list(scope: &Scope) -> Result<Vec<Document>, sqlx::Error> {
+    db::query_as(&format!("{SELECT} WHERE d.agency_id = $1 ORDER BY d.kind, d.title, d.id"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
         .await
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Document, sqlx::Error> {
-    db::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_one(db).await
+pub async fn for_officer(scope: &Scope, officer_id: i64) -> Result<Vec<Document>, sqlx::Error> {
+    db::query_as(&format!(
+        "{SELECT} WHERE d.officer_id = $1 AND d.agency_id = $2 ORDER BY d.created_at DESC, d.id DESC"
+    ))
+    .bind(officer_id)
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await
 }
 
-pub async fn versions(db: &Db, id: i64) -> Result<Vec<Version>, sqlx::Error> {
-    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 ORDER BY version DESC"))
+/// A document of the agency; another agency's is not found.
+pub async fn get(scope: &Scope, id: i64) -> Result<Document, sqlx::Error> {
+    db::query_as(&format!("{SELECT} WHERE d.id = $1 AND d.agency_id = $2"))
         .bind(id)
-        .fetch_all(db)
+        .bind(scope.id())
+        .fetch_one(scope.db())
         .await
 }
 
-pub async fn version(db: &Db, id: i64, version: i64) -> Result<Version, sqlx::Error> {
-    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND version = $2"))
+pub async fn versions(scope: &Scope, id: i64) -> Result<Vec<Version>, sqlx::Error> {
+    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND agency_id = $2 ORDER BY version DESC"))
+        .bind(id)
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await
+}
+
+/// A version of a document of the agency; another agency's is not found.
+pub async fn version(scope: &Scope, id: i64, version: i64) -> Result<Version, sqlx::Error> {
+    db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND version = $2 AND agency_id = $3"))
         .bind(id)
         .bind(version)
-        .fetch_one(db)
+        .bind(scope.id())
+        .fetch_one(scope.db())
         .await
 }
 
@@ -67,14 +83,26 @@ async fn insert_version(
     document_id: i64,
     upload: &Upload,
 ) -> Result<i64, sqlx::Error> {
-    let (version,): (i64,) =
-        db::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1")
-            .bind(document_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let agency = tx.agency()?;
+    // Another agency's document is not found, as one that does not exist.
+    let found: Option<i64> = db::query_scalar("SELECT id FROM documents WHERE id = $1 AND agency_id = $2")
+        .bind(document_id)
+        .bind(agency)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if found.is_none() {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    let (version,): (i64,) = db::query_as(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM document_versions WHERE document_id = $1 AND agency_id = $2",
+    )
+    .bind(document_id)
+    .bind(agency)
+    .fetch_one(&mut **tx)
+    .await?;
     db::query(
         "INSERT INTO document_versions (document_id, version, original_name, stored_name, content_type, size_bytes, \
-         sha256, uploaded_by, uploaded_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         sha256, uploaded_by, uploaded_at, note, agency_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(document_id)
     .bind(version)
@@ -86,6 +114,7 @@ async fn insert_version(
     .bind(&actor.username)
     .bind(now_unix())
     .bind(&upload.note)
+    .bind(agency)
     .execute(&mut **tx)
     .await?;
     let details = json!({
@@ -96,16 +125,37 @@ async fn insert_version(
     Ok(version)
 }
 
-pub async fn create(db: &Db, actor: &Actor, doc: &NewDocument, upload: &Upload) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+pub async fn create(
+    scope: &Scope,
+    actor: &Actor,
+    doc: &NewDocument,
+    upload: &Upload,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    // The officer and the training record named must be the agency's: any
+    // other is not found, as one that does not exist.
+    let (others,): (i64,) = db::query_as(
+        "SELECT (SELECT COUNT(*) FROM officers WHERE id = $1 AND agency_id <> $3) \
+         + (SELECT COUNT(*) FROM training_records WHERE id = $2 AND agency_id <> $3)",
+    )
+    .bind(doc.officer_id)
+    .bind(doc.training_record_id)
+    .bind(scope.id())
+    .fetch_one(&mut *tx)
+    .await?;
+    if others > 0 {
+        return Err(sqlx::Error::RowNotFound);
+    }
     let (id,): (i64,) = db::query_as(
-        "INSERT INTO documents (title, kind, officer_id, training_record_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO documents (title, kind, officer_id, training_record_id, created_at, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(&doc.title)
     .bind(&doc.kind)
     .bind(doc.officer_id)
     .bind(doc.training_record_id)
     .bind(now_unix())
+    .bind(scope.id())
     .fetch_one(&mut *tx)
     .await?;
     let details = json!({ "after": { "title": doc.title, "kind": doc.kind, "officer_id": doc.officer_id,
@@ -117,23 +167,26 @@ pub async fn create(db: &Db, actor: &Actor, doc: &NewDocument, upload: &Upload) 
 }
 
 pub async fn add_version(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     document_id: i64,
     upload: &Upload,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let version = insert_version(&mut tx, actor, document_id, upload).await?;
     tx.commit().await?;
     Ok(version)
 }
 
-pub async fn downloaded(db: &Db, actor: &Actor, version: &Version) -> Result<(), sqlx::Error> {
+/// Audits a download in the agency's chain.
+pub async fn downloaded(scope: &Scope, actor: &Actor, version: &Version) -> Result<(), sqlx::Error> {
     let details = json!({ "version": version.version, "sha256": version.sha256 });
     let event = Event::new("document.download", "document", version.document_id).details(details);
-    audit::record_alone(db, actor, event).await.map(|_| ())
+    let mut tx = scope.begin_write().await?;
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await
 }
 
-pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    crate::audit::store::history_of(db, "document", id).await
+pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    crate::audit::store::history_of(scope, "document", id).await
 }

@@ -9,6 +9,7 @@
 pub mod lines;
 pub mod routes;
 
+use crate::agency::Scope;
 use crate::db;
 use std::collections::HashMap;
 
@@ -274,18 +275,20 @@ fn money(cents: i64) -> String {
 }
 
 /// The rows of a kind as CSV; `personal` keeps names and dates of birth.
-pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::Result<(Vec<u8>, usize)> {
-    let badges: HashMap<i64, String> = db::query_as::<(i64, String)>("SELECT id, badge FROM officers")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+pub async fn export(scope: &Scope, kind: Kind, personal: bool) -> anyhow::Result<(Vec<u8>, usize)> {
+    let badges: HashMap<i64, String> =
+        db::query_as::<(i64, String)>("SELECT id, badge FROM officers WHERE agency_id = $1")
+            .bind(scope.id())
+            .fetch_all(scope.db())
+            .await?
+            .into_iter()
+            .collect();
     let badge = |id: Option<i64>| id.and_then(|i| badges.get(&i).cloned()).unwrap_or_default();
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     let flag = |v: i64| v.to_string();
     let (columns, rows): (Vec<&str>, Vec<Vec<String>>) = match kind {
         Kind::Arrests => {
-            let all = crate::arrests::store::all(db).await?;
+            let all = crate::arrests::store::all(scope).await?;
             let rows = all
                 .iter()
                 .map(|a| {
@@ -319,7 +322,7 @@ pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::R
             (ARREST_COLUMNS.to_vec(), rows)
         }
         Kind::Complaints => {
-            let all = crate::complaints::store::all(db).await?;
+            let all = crate::complaints::store::all(scope).await?;
             let rows = all
                 .iter()
                 .map(|c| {
@@ -343,7 +346,7 @@ pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::R
             (COMPLAINT_COLUMNS.to_vec(), rows)
         }
         Kind::Pay => {
-            let all = crate::pay::store::all_pay(db).await?;
+            let all = crate::pay::store::all_pay(scope).await?;
             let rows = all
                 .iter()
                 .map(|p| {
@@ -360,7 +363,7 @@ pub async fn export(db: &crate::db::Db, kind: Kind, personal: bool) -> anyhow::R
             (PAY_COLUMNS.to_vec(), rows)
         }
         Kind::Leads => {
-            let all = crate::pay::store::all_leads(db).await?;
+            let all = crate::pay::store::all_leads(scope).await?;
             let rows = all
                 .iter()
                 .map(|l| {
@@ -406,7 +409,7 @@ fn flags_to_ticks(form: &mut RecordForm, flags: &[&str]) {
 /// (`AGAIN_CLI`, `AGAIN_WEB`). Returns the report lines and whether it
 /// imported.
 pub async fn import(
-    db: &crate::db::Db,
+    scope: &Scope,
     actor: &crate::audit::Actor,
     kind: Kind,
     bytes: &[u8],
@@ -414,23 +417,35 @@ pub async fn import(
     again: &str,
 ) -> anyhow::Result<(Vec<String>, bool)> {
     let sha256 = hex::encode(Sha256::digest(bytes));
-    let seen: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2")
-        .bind(format!("{}.import", kind.name()))
-        .bind(format!("%\"sha256\":\"{sha256}\"%"))
-        .fetch_one(db)
-        .await?;
+    let seen: i64 = db::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2 AND agency_id = $3",
+    )
+    .bind(format!("{}.import", kind.name()))
+    .bind(format!("%\"sha256\":\"{sha256}\"%"))
+    .bind(scope.id())
+    .fetch_one(scope.db())
+    .await?;
     if seen > 0 && !force {
         let line =
             format!("This file was imported before (SHA-256 {sha256}), so nothing was imported. {again}");
         return Ok((vec![line], false));
     }
-    let today = crate::agency::store::get(db).await?.today();
-    // Badges match without regard to case, as they are unique.
-    let badges = crate::officers::store::ids_by_badge(db).await?;
-    let stops: std::collections::HashSet<i64> =
-        db::query_scalar("SELECT id FROM stops").fetch_all(db).await?.into_iter().collect();
+    let today = crate::agency::store::get(scope).await?.today();
+    // Badges match without regard to case, as they are unique in the agency.
+    let badges = crate::officers::store::ids_by_badge(scope).await?;
+    let stops: std::collections::HashSet<i64> = db::query_scalar("SELECT id FROM stops WHERE agency_id = $1")
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await?
+        .into_iter()
+        .collect();
     let arrests: std::collections::HashSet<i64> =
-        db::query_scalar("SELECT id FROM arrests").fetch_all(db).await?.into_iter().collect();
+        db::query_scalar("SELECT id FROM arrests WHERE agency_id = $1")
+            .bind(scope.id())
+            .fetch_all(scope.db())
+            .await?
+            .into_iter()
+            .collect();
     let officer_ids: std::collections::HashSet<i64> = badges.values().copied().collect();
     let layout = kind.layout();
     let officer_of = |form: &RecordForm, column: &str| {
@@ -523,7 +538,7 @@ pub async fn import(
     if checked.problem_count > 0 {
         return Ok((summary(layout.kind, &checked, 0), false));
     }
-    let mut tx = crate::db::begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
     for row in &checked.rows {
         let written = match row {

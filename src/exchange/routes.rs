@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, State};
+use axum::extract::Multipart;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,6 +12,7 @@ use axum::{Form, Router, middleware};
 use serde::Deserialize;
 
 use super::Kind;
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{access, guard};
@@ -39,7 +40,7 @@ struct ExportForm {
 }
 
 async fn route_post_export(
-    State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     page: PageCtx,
     Form(form): Form<ExportForm>,
@@ -49,8 +50,8 @@ async fn route_post_export(
     let personal = page.user.as_ref().is_some_and(|u| crate::arrests::sees_personal_data(&u.roles));
     let event = Event::new(&format!("{}.export", kind.name()), kind.name(), "")
         .details(serde_json::json!({ "via": "web", "personal_data": personal && kind == Kind::Arrests }));
-    audit::record_alone(&state.db, &actor, event).await?;
-    let (body, _) = super::export(&state.db, kind, personal).await?;
+    audit::record_in(&scope, &actor, event).await?;
+    let (body, _) = super::export(&scope, kind, personal).await?;
     let name =
         format!("{}-{}.csv", kind.name(), crate::web::format_date(time::OffsetDateTime::now_utc().date()));
     Ok((
@@ -76,7 +77,7 @@ async fn route_get_import(page: PageCtx) -> ImportPage {
 }
 
 async fn route_post_import(
-    State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     page: PageCtx,
     mut multipart: Multipart,
@@ -110,7 +111,7 @@ async fn route_post_import(
         let lines = vec!["The file is empty: choose the CSV file to import.".into()];
         return Ok(unprocessable(ImportPage { page, lines, ok: false }));
     }
-    let (lines, ok) = super::import(&state.db, &actor, kind, &bytes, force, super::AGAIN_WEB).await?;
+    let (lines, ok) = super::import(&scope, &actor, kind, &bytes, force, super::AGAIN_WEB).await?;
     let view = ImportPage { page, lines, ok };
     Ok(if ok { view.into_response() } else { unprocessable(view) })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Period;
 use super::program::{Data, leads_in, over_cap, pay_in};
-use crate::db::Db;
+use crate::agency::Scope;
 
 /// What a measure counts, per officer.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,18 +36,18 @@ pub const MEASURES: [&str; 7] = ["T1", "T2", "T3", "T4", "E6", "R1", "R2"];
 
 /// The officers `measure` counts in `period`; None for a measure whose
 /// records are not officers'.
-pub async fn officers(db: &Db, measure: &str, period: Period) -> Result<Option<Counted>, sqlx::Error> {
+pub async fn officers(scope: &Scope, measure: &str, period: Period) -> Result<Option<Counted>, sqlx::Error> {
     let id = match MEASURES.iter().find(|m| **m == measure) {
         Some(id) => *id,
         None => return Ok(None),
     };
-    let officers = crate::officers::store::list(db, &Default::default()).await?;
+    let officers = crate::officers::store::list(scope, &Default::default()).await?;
     let counted = |what, per_officer, officers: Vec<(i64, usize)>| {
         Some(Counted { measure: id, what, per_officer, officers })
     };
     Ok(match id {
         "T1" | "T2" | "T3" | "T4" => {
-            let evidence = crate::officers::store::evidence(db).await?;
+            let evidence = crate::officers::store::evidence(scope).await?;
             let all = crate::compliance::measures::contributions(&officers, &evidence, period);
             match id {
                 "T2" => counted(
@@ -64,7 +64,7 @@ pub async fn officers(db: &Db, measure: &str, period: Period) -> Result<Option<C
             }
         }
         "E6" => {
-            let data = Data { leads: crate::pay::store::all_leads(db).await?, ..Default::default() };
+            let data = Data { leads: crate::pay::store::all_leads(scope).await?, ..Default::default() };
             counted(
                 "quarterly lead counts",
                 true,
@@ -72,7 +72,7 @@ pub async fn officers(db: &Db, measure: &str, period: Period) -> Result<Option<C
             )
         }
         _ => {
-            let data = Data { pay: crate::pay::store::all_pay(db).await?, officers, ..Default::default() };
+            let data = Data { pay: crate::pay::store::all_pay(scope).await?, officers, ..Default::default() };
             if id == "R1" {
                 counted(
                     "officers over the overtime cap",

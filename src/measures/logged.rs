@@ -6,7 +6,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
@@ -15,10 +15,11 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::{Period, Unit, format_value};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Role, guard, see_other};
-use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, is_unique_violation, now_unix};
 use crate::error::{AppError, AppResult};
 use crate::web::{FieldErrors, PageCtx, flash, parse_date, unprocessable};
 
@@ -121,25 +122,33 @@ const MEASURE_COLUMNS: &str = "id, code, name, definition, unit, target, better,
 const VALUE_COLUMNS: &str = "id, measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, \
      logged_at, confirmed_by_name, confirmed_at";
 
-pub async fn measures(db: &Db) -> Result<Vec<LoggedMeasure>, sqlx::Error> {
-    db::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures ORDER BY code")).fetch_all(db).await
-}
-
-pub async fn values(db: &Db) -> Result<Vec<LoggedValue>, sqlx::Error> {
-    db::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values ORDER BY period_from DESC, id DESC"))
-        .fetch_all(db)
+pub async fn measures(scope: &Scope) -> Result<Vec<LoggedMeasure>, sqlx::Error> {
+    db::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures WHERE agency_id = $1 ORDER BY code"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
         .await
 }
 
+pub async fn values(scope: &Scope) -> Result<Vec<LoggedValue>, sqlx::Error> {
+    db::query_as(&format!(
+        "SELECT {VALUE_COLUMNS} FROM logged_values WHERE agency_id = $1 ORDER BY period_from DESC, id DESC"
+    ))
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await
+}
+
 /// Values logged for periods that lie within `period`.
-pub async fn reported(db: &Db, period: Period) -> Result<Vec<Reported>, sqlx::Error> {
-    let measures = measures(db).await?;
+pub async fn reported(scope: &Scope, period: Period) -> Result<Vec<Reported>, sqlx::Error> {
+    let measures = measures(scope).await?;
     let values: Vec<LoggedValue> = db::query_as(&format!(
-        "SELECT {VALUE_COLUMNS} FROM logged_values WHERE period_from >= $1 AND period_to <= $2 ORDER BY period_from, id"
+        "SELECT {VALUE_COLUMNS} FROM logged_values WHERE period_from >= $1 AND period_to <= $2 AND agency_id = $3 \
+         ORDER BY period_from, id"
     ))
     .bind(period.from_text())
     .bind(period.to_text())
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     Ok(values
         .into_iter()
@@ -230,11 +239,11 @@ impl ListPage {
     }
 }
 
-async fn list_page(state: &AppState, page: PageCtx) -> AppResult<ListPage> {
+async fn list_page(scope: &Scope, page: PageCtx) -> AppResult<ListPage> {
     Ok(ListPage {
         page,
-        measures: measures(&state.db).await?,
-        values: values(&state.db).await?,
+        measures: measures(scope).await?,
+        values: values(scope).await?,
         define: DefineForm { unit: "count".into(), better: "higher".into(), ..Default::default() },
         define_errors: FieldErrors::default(),
         value_for: 0,
@@ -244,8 +253,8 @@ async fn list_page(state: &AppState, page: PageCtx) -> AppResult<ListPage> {
     })
 }
 
-async fn route_get_list(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
-    list_page(&state, page).await
+async fn route_get_list(scope: Scope, page: PageCtx) -> AppResult<ListPage> {
+    list_page(&scope, page).await
 }
 
 fn number(text: &str) -> Option<f64> {
@@ -253,7 +262,7 @@ fn number(text: &str) -> Option<f64> {
 }
 
 async fn route_post_define(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -284,9 +293,10 @@ async fn route_post_define(
         errors.add("better", "Choose whether higher or lower is better.");
     }
     if errors.is_empty() {
-        let mut tx = begin_write(&state.db).await?;
+        let mut tx = scope.begin_write().await?;
         let inserted: Result<(i64,), sqlx::Error> = db::query_as(
-            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source, agency_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&code)
         .bind(form.name.trim())
@@ -295,6 +305,7 @@ async fn route_post_define(
         .bind(target)
         .bind(&form.better)
         .bind(form.source.trim())
+        .bind(tx.agency()?)
         .fetch_one(&mut *tx)
         .await;
         match inserted {
@@ -311,21 +322,21 @@ async fn route_post_define(
             Err(e) => return Err(e.into()),
         }
     }
-    let mut view = list_page(&state, page).await?;
+    let mut view = list_page(&scope, page).await?;
     view.define = DefineForm { code, ..form };
     view.define_errors = errors;
     Ok(unprocessable(view))
 }
 
 async fn route_post_value(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<ValueForm>,
 ) -> AppResult<Response> {
-    let measure = measures(&state.db).await?.into_iter().find(|m| m.id == id).ok_or(AppError::NotFound)?;
+    let measure = measures(&scope).await?.into_iter().find(|m| m.id == id).ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
     let (from, to) = (parse_date(&form.from), parse_date(&form.to));
     if from.is_none() {
@@ -351,10 +362,10 @@ async fn route_post_value(
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     if let (true, Some(value)) = (errors.is_empty(), value) {
-        let mut tx = begin_write(&state.db).await?;
+        let mut tx = scope.begin_write().await?;
         let inserted: Result<(i64,), sqlx::Error> = db::query_as(
-            "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at, agency_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(id)
         .bind(form.from.trim())
@@ -364,6 +375,7 @@ async fn route_post_value(
         .bind(user.id)
         .bind(&user.display_name)
         .bind(now_unix())
+        .bind(tx.agency()?)
         .fetch_one(&mut *tx)
         .await;
         match inserted {
@@ -392,7 +404,7 @@ async fn route_post_value(
             Err(e) => return Err(e.into()),
         }
     }
-    let mut view = list_page(&state, page).await?;
+    let mut view = list_page(&scope, page).await?;
     view.value_for = id;
     view.value = form;
     view.value_errors = errors;
@@ -401,17 +413,18 @@ async fn route_post_value(
 
 /// Confirms a value, never by the one who logged it.
 async fn route_post_confirm(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    let mut tx = begin_write(&state.db).await?;
+    let mut tx = scope.begin_write().await?;
     let value: LoggedValue =
-        db::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values WHERE id = $1"))
+        db::query_as(&format!("SELECT {VALUE_COLUMNS} FROM logged_values WHERE id = $1 AND agency_id = $2"))
             .bind(id)
+            .bind(scope.id())
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -428,12 +441,14 @@ async fn route_post_confirm(
         return Ok(see_other("/logged-measures"));
     }
     db::query(
-        "UPDATE logged_values SET confirmed_by = $1, confirmed_by_name = $2, confirmed_at = $3 WHERE id = $4",
+        "UPDATE logged_values SET confirmed_by = $1, confirmed_by_name = $2, confirmed_at = $3 \
+         WHERE id = $4 AND agency_id = $5",
     )
     .bind(user.id)
     .bind(&user.display_name)
     .bind(now_unix())
     .bind(id)
+    .bind(scope.id())
     .execute(&mut *tx)
     .await?;
     let event = Event::new("logged_value.confirm", "logged_measure", value.measure_id).details(

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::equity::Grouped;
 use super::{Measure, Period, format_value};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::auth::{Role, guard};
 use crate::error::AppResult;
@@ -54,6 +55,7 @@ fn coordinate(text: &str, limit: f64) -> Result<Option<f64>, ()> {
 
 async fn route_post_settings(
     State(state): State<AppState>,
+    scope: Scope,
     session: tower_sessions::Session,
     actor: crate::audit::Actor,
     page: PageCtx,
@@ -76,25 +78,27 @@ async fn route_post_settings(
         errors.add("longitude", "Give both latitude and longitude, or neither.");
     }
     if !errors.is_empty() {
-        let mut view = dashboard(&state, page, &PeriodQuery::default()).await?;
+        let mut view = dashboard(&state, &scope, page, &PeriodQuery::default()).await?;
         view.settings_form = form;
         view.settings_errors = errors;
         return Ok(crate::web::unprocessable(view));
     }
-    let mut tx = crate::db::begin_write(&state.db).await?;
+    let mut tx = scope.begin_write().await?;
     let before = db::query_as::<(String, Option<f64>, Option<f64>)>(
-        "SELECT population_shares, latitude, longitude FROM agency WHERE id = 1",
+        "SELECT population_shares, latitude, longitude FROM agency WHERE id = $1",
     )
+    .bind(scope.id())
     .fetch_one(&mut *tx)
     .await?;
-    db::query("UPDATE agency SET population_shares = $1, latitude = $2, longitude = $3 WHERE id = 1")
+    db::query("UPDATE agency SET population_shares = $1, latitude = $2, longitude = $3 WHERE id = $4")
         .bind(form.population_shares.trim())
         .bind(latitude)
         .bind(longitude)
+        .bind(scope.id())
         .execute(&mut *tx)
         .await?;
     crate::stops::aggregates::place_changed(&mut tx).await?;
-    let event = crate::audit::Event::new("agency.equity_settings", "agency", 1).details(serde_json::json!({
+    let event = crate::audit::Event::new("agency.equity_settings", "agency", scope.id()).details(serde_json::json!({
         "before": { "population_shares": before.0, "latitude": before.1, "longitude": before.2 },
         "after": { "population_shares": form.population_shares.trim(), "latitude": latitude, "longitude": longitude },
     }));
@@ -254,15 +258,21 @@ impl DashboardPage {
 
 async fn route_get_dashboard(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<PeriodQuery>,
 ) -> AppResult<DashboardPage> {
-    dashboard(&state, page, &query).await
+    dashboard(&state, &scope, page, &query).await
 }
 
-async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppResult<DashboardPage> {
+async fn dashboard(
+    state: &AppState,
+    scope: &Scope,
+    page: PageCtx,
+    query: &PeriodQuery,
+) -> AppResult<DashboardPage> {
     let may_open = |readers: &[Role]| page.user.as_ref().is_some_and(|u| u.has_any(readers));
-    let today = crate::agency::store::get(&state.db).await?.today();
+    let today = crate::agency::store::get(scope).await?.today();
     let (period, period_error) = super::period_from(&query.from, &query.to, today);
     let mut periods = vec![period];
     while periods.len() < TREND {
@@ -272,7 +282,7 @@ async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppR
     periods.reverse();
     let mut sheets = Vec::with_capacity(TREND);
     for p in &periods {
-        sheets.push(state.sheets.get(&state.db, *p).await?);
+        sheets.push(state.sheets.get(scope, *p).await?);
     }
     let current = sheets.last().cloned().ok_or_else(|| crate::error::AppError::NotFound)?;
     let rows = current
@@ -301,7 +311,7 @@ async fn dashboard(state: &AppState, page: PageCtx, query: &PeriodQuery) -> AppR
         .cloned()
         .collect();
     let reported = current.reported.clone();
-    let settings = super::store::equity_settings(&state.db).await?;
+    let settings = super::store::equity_settings(scope).await?;
     let settings_form = SettingsForm {
         population_shares: settings.population_shares,
         latitude: settings.latitude.map(|v| v.to_string()).unwrap_or_default(),

@@ -9,18 +9,23 @@ use serde_json::json;
 use super::equity::{AGE_BANDS, Counts, Grouped, equity_measures};
 use super::program::{Data, accountability_groups, enforcement_mix, program_measures};
 use super::{Measure, Period};
-use crate::db::{self, Db};
+use crate::agency::Scope;
+use crate::db;
 use crate::stops::aggregates::Tally;
 use crate::web::format_date;
 
-/// Sheets already computed, keyed by period and valid while the audit
-/// log's head is the same: every change to the records writes an audit
-/// entry, so a dashboard reloaded without changes costs one query.
-/// Computed sheets by period, with the audit sequence they were made at.
-type Sheets = std::collections::HashMap<(time::Date, time::Date), (i64, std::sync::Arc<Sheet>)>;
+/// Sheets already computed, keyed by agency and period and valid while the
+/// agency's audit head is the same: every change to its records writes an
+/// entry in its chain, so a dashboard reloaded without changes costs one
+/// query. Computed sheets by (agency, period), with the agency's audit
+/// sequence they were made at.
+type Sheets = std::collections::HashMap<(i64, time::Date, time::Date), (i64, std::sync::Arc<Sheet>)>;
+
+/// One computation at a time per agency (see `SheetCache::get`).
+type Flights = std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>;
 
 #[derive(Clone, Default)]
-pub struct SheetCache(std::sync::Arc<std::sync::Mutex<Sheets>>, std::sync::Arc<tokio::sync::Mutex<()>>);
+pub struct SheetCache(std::sync::Arc<std::sync::Mutex<Sheets>>, std::sync::Arc<std::sync::Mutex<Flights>>);
 
 /// Periods kept at most; the oldest computations go first when full.
 const CACHED_SHEETS: usize = 64;
@@ -30,32 +35,41 @@ const CACHED_SHEETS: usize = 64;
 pub static SHEETS_COMPUTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl SheetCache {
-    pub async fn get(&self, db: &Db, period: Period) -> Result<std::sync::Arc<Sheet>, sqlx::Error> {
-        let head = crate::audit::store::head(db).await?.map(|(seq, _)| seq).unwrap_or(0);
-        let key = (period.from, period.to);
+    pub async fn get(&self, scope: &Scope, period: Period) -> Result<std::sync::Arc<Sheet>, sqlx::Error> {
+        let head = crate::audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0);
+        let key = (scope.id(), period.from, period.to);
         if let Some(sheet) = self.cached(key, head) {
             return Ok(sheet);
         }
-        // One computation at a time: after a write every open dashboard
-        // misses at once, and sixteen views computing the same sheet
-        // together took 2.2 s each where one takes 0.33 s. The others wait
-        // here and find the sheet made.
-        let _flight = self.1.lock().await;
+        // One computation at a time in an agency: after a write every open
+        // dashboard misses at once, and sixteen views computing the same
+        // sheet together took 2.2 s each where one takes 0.33 s. The others
+        // wait here and find the sheet made.
+        let flight = match self.1.lock() {
+            Ok(mut flights) => flights.entry(scope.id()).or_default().clone(),
+            Err(_) => Default::default(),
+        };
+        let _flight = flight.lock().await;
         if let Some(sheet) = self.cached(key, head) {
             return Ok(sheet);
         }
-        let sheet = std::sync::Arc::new(compute(db, period).await?);
+        let sheet = std::sync::Arc::new(compute(scope, period).await?);
         SHEETS_COMPUTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= CACHED_SHEETS {
-                map.retain(|_, (seq, _)| *seq == head);
+                // This agency's sheets of earlier heads go first; then, if
+                // still full, other agencies' sheets.
+                map.retain(|k, (seq, _)| k.0 != scope.id() || *seq == head);
+                if map.len() >= CACHED_SHEETS {
+                    map.retain(|k, _| k.0 == scope.id());
+                }
             }
             map.insert(key, (head, sheet.clone()));
         }
         Ok(sheet)
     }
 
-    fn cached(&self, key: (time::Date, time::Date), head: i64) -> Option<std::sync::Arc<Sheet>> {
+    fn cached(&self, key: (i64, time::Date, time::Date), head: i64) -> Option<std::sync::Arc<Sheet>> {
         let found = self.0.lock().ok().and_then(|m| m.get(&key).cloned());
         found.filter(|(seq, _)| *seq == head).map(|(_, sheet)| sheet)
     }
@@ -85,14 +99,14 @@ pub enum Source {
 pub struct StopGroups(Vec<(String, String, Tally)>);
 
 impl StopGroups {
-    pub async fn load(db: &Db, period: Period, source: Source) -> Result<StopGroups, sqlx::Error> {
+    pub async fn load(scope: &Scope, period: Period, source: Source) -> Result<StopGroups, sqlx::Error> {
         let (from, to) = (format_date(period.from), format_date(period.to));
         let rows = match source {
             Source::Aggregates => {
-                let mut conn = db.acquire().await?;
-                crate::stops::aggregates::groups_between(&mut conn, &from, &to).await?
+                let mut conn = scope.db().acquire().await?;
+                crate::stops::aggregates::groups_between(&mut conn, scope, &from, &to).await?
             }
-            Source::Records => crate::stops::store::groups_from_records(db, &from, &to).await?,
+            Source::Records => crate::stops::store::groups_from_records(scope, &from, &to).await?,
         };
         Ok(StopGroups(rows))
     }
@@ -139,7 +153,7 @@ pub fn reference(grouping: &str) -> &'static str {
 }
 
 async fn completeness(
-    db: &Db,
+    scope: &Scope,
     period: Period,
     stops: &StopGroups,
 ) -> Result<Vec<(&'static str, i64, i64)>, sqlx::Error> {
@@ -147,12 +161,12 @@ async fn completeness(
         (
             "arrests",
             "SELECT COUNT(*), CAST(SUM(CASE WHEN officer_id IS NOT NULL AND charges <> '' AND perceived_race <> '' \
-             THEN 1 ELSE 0 END) AS BIGINT) FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2",
+             THEN 1 ELSE 0 END) AS BIGINT) FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 AND agency_id = $3",
         ),
         (
             "complaints",
             "SELECT COUNT(*), CAST(SUM(CASE WHEN officers <> '' AND summary <> '' THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM complaints WHERE received_on >= $1 AND received_on <= $2",
+             FROM complaints WHERE received_on >= $1 AND received_on <= $2 AND agency_id = $3",
         ),
     ];
     let (complete, all) = stops.completeness();
@@ -161,7 +175,8 @@ async fn completeness(
         let (all, complete): (i64, Option<i64>) = db::query_as(sql)
             .bind(format_date(period.from))
             .bind(format_date(period.to))
-            .fetch_one(db)
+            .bind(scope.id())
+            .fetch_one(scope.db())
             .await?;
         out.push((kind, complete.unwrap_or(0), all));
     }
@@ -170,24 +185,24 @@ async fn completeness(
 
 /// The records the program measures read, for the period and the one
 /// before it.
-async fn program_data(db: &Db, period: Period, stops: &StopGroups) -> Result<Data, sqlx::Error> {
+async fn program_data(scope: &Scope, period: Period, stops: &StopGroups) -> Result<Data, sqlx::Error> {
     let (from, to) = (format_date(period.previous().from), format_date(period.to));
     // The program measures count 287(g) arrests only: a tenth of a large
     // agency's arrests, read through their own index.
-    let arrests = crate::arrests::store::actions_between(db, &from, &to).await?;
-    let stops_287g = crate::stops::store::actions_between(db, &from, &to).await?;
-    let stop_reasons = crate::stops::store::reasons_of_arrests_between(db, &from, &to).await?;
+    let arrests = crate::arrests::store::actions_between(scope, &from, &to).await?;
+    let stops_287g = crate::stops::store::actions_between(scope, &from, &to).await?;
+    let stop_reasons = crate::stops::store::reasons_of_arrests_between(scope, &from, &to).await?;
     Ok(Data {
         arrests,
         stops_287g,
         stop_reasons,
-        complaints: crate::complaints::store::received_or_closed_between(db, &from, &to).await?,
-        complaints_287g: crate::complaints::store::involving_287g(db).await?,
-        pay: crate::pay::store::all_pay(db).await?,
-        leads: crate::pay::store::all_leads(db).await?,
-        officers: crate::officers::store::list(db, &Default::default()).await?,
-        evidence: crate::officers::store::evidence(db).await?,
-        completeness: completeness(db, period, stops).await?,
+        complaints: crate::complaints::store::received_or_closed_between(scope, &from, &to).await?,
+        complaints_287g: crate::complaints::store::involving_287g(scope).await?,
+        pay: crate::pay::store::all_pay(scope).await?,
+        leads: crate::pay::store::all_leads(scope).await?,
+        officers: crate::officers::store::list(scope, &Default::default()).await?,
+        evidence: crate::officers::store::evidence(scope).await?,
+        completeness: completeness(scope, period, stops).await?,
     })
 }
 
@@ -200,17 +215,22 @@ pub struct EquitySettings {
     pub time_zone: String,
 }
 
-pub async fn equity_settings(db: &Db) -> Result<EquitySettings, sqlx::Error> {
-    db::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = 1")
-        .fetch_one(db)
-        .await
+/// The agency's equity settings, from its place (`agency::store::place`).
+pub async fn equity_settings(scope: &Scope) -> Result<EquitySettings, sqlx::Error> {
+    let place = crate::agency::store::place(scope).await?;
+    Ok(EquitySettings {
+        population_shares: place.population_shares,
+        latitude: place.latitude,
+        longitude: place.longitude,
+        time_zone: place.time_zone,
+    })
 }
 
 /// D9's counts for a period: stops with a time and one known group,
 /// inside the window between the earliest and the latest dusk of the days
 /// that have such stops.
 async fn darkness(
-    db: &Db,
+    scope: &Scope,
     period: Period,
     place: (f64, f64, &str),
     source: Source,
@@ -219,8 +239,8 @@ async fn darkness(
     let (from, to) = (format_date(period.from), format_date(period.to));
     let parse = |d: &str| crate::web::parse_date(d);
     if source == Source::Aggregates {
-        let mut conn = db.acquire().await?;
-        let days = crate::stops::aggregates::darkness_days(&mut conn, &from, &to).await?;
+        let mut conn = scope.db().acquire().await?;
+        let days = crate::stops::aggregates::darkness_days(&mut conn, scope, &from, &to).await?;
         // Each day's dusk once: the window is their range.
         let (latitude, longitude, zone) = place;
         let dusk: std::collections::BTreeMap<String, i64> = days
@@ -232,7 +252,7 @@ async fn darkness(
             return Ok(Darkness::default());
         };
         let counted =
-            crate::stops::aggregates::darkness_counts(&mut conn, (&from, &to), (*first, *last), &dusk)
+            crate::stops::aggregates::darkness_counts(&mut conn, scope, (&from, &to), (*first, *last), &dusk)
                 .await?;
         if let Some(counted) = counted {
             let mut d = Darkness::default();
@@ -244,7 +264,7 @@ async fn darkness(
     }
     // From the records: the property test's reference, and a window the
     // kept minutes do not cover.
-    let rows = crate::stops::store::darkness_from_records(db, &from, &to).await?;
+    let rows = crate::stops::store::darkness_from_records(scope, &from, &to).await?;
     let rows: Vec<(time::Date, i64, bool, i64)> =
         rows.iter().filter_map(|(d, m, x, n)| Some((parse(d)?, *m, *x, *n))).collect();
     match window(rows.iter().map(|r| r.0), place) {
@@ -278,22 +298,22 @@ fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Dar
     }
 }
 
-pub async fn compute(db: &Db, period: Period) -> Result<Sheet, sqlx::Error> {
-    compute_from(db, period, Source::Aggregates).await
+pub async fn compute(scope: &Scope, period: Period) -> Result<Sheet, sqlx::Error> {
+    compute_from(scope, period, Source::Aggregates).await
 }
 
 /// Every measure of the period, with the stop counts from `source`.
-pub async fn compute_from(db: &Db, period: Period, source: Source) -> Result<Sheet, sqlx::Error> {
-    let stops = StopGroups::load(db, period, source).await?;
-    let data = program_data(db, period, &stops).await?;
-    let settings = equity_settings(db).await?;
+pub async fn compute_from(scope: &Scope, period: Period, source: Source) -> Result<Sheet, sqlx::Error> {
+    let stops = StopGroups::load(scope, period, source).await?;
+    let data = program_data(scope, period, &stops).await?;
+    let settings = equity_settings(scope).await?;
     let mut measures = crate::compliance::measures::training_measures(&data.officers, &data.evidence, period);
-    measures.extend(supervision(db, period).await?);
+    measures.extend(supervision(scope, period).await?);
     measures.extend(program_measures(&data, period));
     if let (Some(lat), Some(lon)) = (settings.latitude, settings.longitude) {
         let place = (lat, lon, settings.time_zone.as_str());
-        let now = darkness(db, period, place, source).await?;
-        let before = darkness(db, period.previous(), place, source).await?;
+        let now = darkness(scope, period, place, source).await?;
+        let before = darkness(scope, period.previous(), place, source).await?;
         measures.push(darkness_measure(now, before));
     }
     let mut grouped = enforcement_mix(&data, period);
@@ -309,19 +329,19 @@ pub async fn compute_from(db: &Db, period: Period, source: Source) -> Result<She
         grouped.extend(equity_measures(grouping, &counts, reference(grouping)));
     }
     grouped.extend(accountability_groups(&data, period));
-    let reported = super::logged::reported(db, period).await?;
+    let reported = super::logged::reported(scope, period).await?;
     Ok(Sheet { period, measures, grouped, reported })
 }
 
-async fn supervision(db: &Db, period: Period) -> Result<Vec<Measure>, sqlx::Error> {
+async fn supervision(scope: &Scope, period: Period) -> Result<Vec<Measure>, sqlx::Error> {
     use crate::supervision::{measures, store};
-    let time_zone = crate::agency::store::get(db).await?.time_zone;
-    let items = store::items(db, &[], &time_zone).await?;
+    let time_zone = crate::agency::store::get(scope).await?.time_zone;
+    let items = store::items(scope, &[], &time_zone).await?;
     let (before, _) = measures::bounds(period.previous(), &time_zone);
     let (_, end) = measures::bounds(period, &time_zone);
-    let sign_offs = store::signed_between(db, before, end).await?;
-    let blocked = store::blocked_between(db, before, end).await?;
-    let deadline_days = store::deadline_days(db).await?;
+    let sign_offs = store::signed_between(scope, before, end).await?;
+    let blocked = store::blocked_between(scope, before, end).await?;
+    let deadline_days = store::deadline_days(scope).await?;
     let inputs = measures::Inputs {
         actions: &items,
         sign_offs: &sign_offs,

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use super::authorization::{EvidenceSet, Standing, authorized_for_any, standing};
 use super::store::{self, Filter, OfficerError};
 use super::{Designation, DesignationForm, Officer, OfficerForm, STATUSES};
-use crate::agency::{self, MODELS};
+use crate::agency::{self, MODELS, Scope};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
@@ -140,27 +140,36 @@ impl ListPage {
     }
 }
 
-/// Every officer, in the roster's order, read once per audit head: record
-/// lists label their rows and fill their officer menus from it.
+/// The signed-in user's agency, whose audit head `page.head` is; a user of
+/// no agency finds nothing (404).
+fn scope_of(state: &AppState, page: &PageCtx) -> Result<Scope, sqlx::Error> {
+    page.user.as_ref().and_then(|user| Scope::of_user(&state.db, user)).ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Every officer of the signed-in user's agency, in the roster's order,
+/// read once per audit head (which names the agency): record lists label
+/// their rows and fill their officer menus from it.
 pub async fn roster(state: &AppState, page: &PageCtx) -> Result<std::sync::Arc<Vec<Officer>>, sqlx::Error> {
-    let load = || async { Ok(std::sync::Arc::new(store::list(&state.db, &Default::default()).await?)) };
+    let scope = scope_of(state, page)?;
+    let load = || async { Ok(std::sync::Arc::new(store::list(&scope, &Default::default()).await?)) };
     state.lookups.officers.get(page.head, load).await
 }
 
-/// The evidence behind every officer's authorization, read once per audit
-/// head. Whether an officer is authorized also depends on the date, so
-/// callers judge it against today each time.
+/// The evidence behind the authorization of every officer of the agency,
+/// read once per audit head. Whether an officer is authorized also depends
+/// on the date, so callers judge it against today each time.
 pub async fn evidence(state: &AppState, page: &PageCtx) -> Result<std::sync::Arc<EvidenceSet>, sqlx::Error> {
-    let load = || async { Ok(std::sync::Arc::new(store::evidence(&state.db).await?)) };
+    let scope = scope_of(state, page)?;
+    let load = || async { Ok(std::sync::Arc::new(store::evidence(&scope).await?)) };
     state.lookups.evidence.get(page.head, load).await
 }
 
 async fn route_get_officers(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
-    let today = agency::store::get(&state.db).await?.today();
+    let today = agency::store::get(&scope).await?.today();
     let filter = Filter {
         search: query.q.clone(),
         status: if STATUSES.iter().any(|(c, _)| *c == query.status) {
@@ -176,14 +185,14 @@ async fn route_get_officers(
         sort: query.sort.clone(),
         descending: query.dir == "desc",
     };
-    let officers = store::list(&state.db, &filter).await?;
-    let evidence = store::evidence(&state.db).await?;
+    let officers = store::list(&scope, &filter).await?;
+    let evidence = store::evidence(&scope).await?;
     let period = crate::web::parse_date(&query.from)
         .zip(crate::web::parse_date(&query.to))
         .and_then(|(from, to)| crate::measures::Period::new(from, to));
     let counted = match period {
         Some(period) if !query.measure.is_empty() => {
-            crate::measures::behind::officers(&state.db, &query.measure, period).await?.map(|c| (c, period))
+            crate::measures::behind::officers(&scope, &query.measure, period).await?.map(|c| (c, period))
         }
         _ => None,
     };
@@ -282,20 +291,16 @@ struct ShowPage {
     can_edit: bool,
 }
 
-async fn route_get_officer(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<ShowPage> {
-    let officer = store::get(&state.db, id).await?;
+async fn route_get_officer(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
+    let officer = store::get(&scope, id).await?;
     let supervisor = match officer.supervisor_id {
-        Some(sid) => Some(store::get(&state.db, sid).await?),
+        Some(sid) => Some(store::get(&scope, sid).await?),
         None => None,
     };
-    let designations = store::designations_of(&state.db, id).await?;
-    let today = agency::store::get(&state.db).await?.today();
-    let records = training::store::records_of(&state.db, id).await?;
-    let courses = training::store::courses(&state.db).await?;
+    let designations = store::designations_of(&scope, id).await?;
+    let today = agency::store::get(&scope).await?.today();
+    let records = training::store::records_of(&scope, id).await?;
+    let courses = training::store::courses(scope.db(), &scope).await?;
     let evidence =
         super::authorization::Evidence { designations: &designations, training: &records, courses: &courses };
     let standings = MODELS
@@ -316,10 +321,10 @@ async fn route_get_officer(
         .agency_due(today)
         .map(|d| format!("{} ({})", format_date(d.date), d.course))
         .unwrap_or_default();
-    let documents = crate::documents::store::for_officer(&state.db, id).await?;
-    let pay = crate::pay::store::pay_of(&state.db, id).await?;
+    let documents = crate::documents::store::for_officer(&scope, id).await?;
+    let pay = crate::pay::store::pay_of(&scope, id).await?;
     let cap_use = crate::pay::cap_use(&pay, officer.annual_salary_cents);
-    let leads = crate::pay::store::leads_of(&state.db, id).await?;
+    let leads = crate::pay::store::leads_of(&scope, id).await?;
     let hours_by_year = hours_by_year(&records);
     let training = records
         .into_iter()
@@ -337,7 +342,7 @@ async fn route_get_officer(
             }
         })
         .collect();
-    let history = store::history(&state.db, id).await?;
+    let history = store::history(&scope, id).await?;
     let can_edit = page.has_role(crate::auth::Role::Clerk);
     Ok(ShowPage {
         page,
@@ -370,66 +375,62 @@ struct FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     id: Option<i64>,
     form: OfficerForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let supervisors = store::choices(&state.db, id).await?;
+    let supervisors = store::choices(scope, id).await?;
     let view =
         FormPage { page, officer_id: id, form, errors: errors.clone(), supervisors, statuses: &STATUSES };
     Ok(form_response(&errors, view))
 }
 
-async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
+async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
     let form = OfficerForm { status: "active".into(), ..Default::default() };
-    form_page(&state, page, None, form, FieldErrors::default()).await
+    form_page(&scope, page, None, form, FieldErrors::default()).await
 }
 
-async fn route_get_edit(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let officer = store::get(&state.db, id).await?;
-    form_page(&state, page, Some(id), OfficerForm::from_officer(&officer), FieldErrors::default()).await
+async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let officer = store::get(&scope, id).await?;
+    form_page(&scope, page, Some(id), OfficerForm::from_officer(&officer), FieldErrors::default()).await
 }
 
 async fn route_post_new(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Form(form): Form<OfficerForm>,
 ) -> AppResult<Response> {
-    save_officer(&state, &session, &actor, page, None, form).await
+    save_officer(&scope, &session, &actor, page, None, form).await
 }
 
 async fn route_post_edit(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<OfficerForm>,
 ) -> AppResult<Response> {
-    store::get(&state.db, id).await?;
-    save_officer(&state, &session, &actor, page, Some(id), form).await
+    store::get(&scope, id).await?;
+    save_officer(&scope, &session, &actor, page, Some(id), form).await
 }
 
 async fn save_officer(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
     form: OfficerForm,
 ) -> AppResult<Response> {
-    let today = agency::store::get(&state.db).await?.today();
+    let today = agency::store::get(scope).await?.today();
     // Checked before the rest, so a taken badge shows with every other
     // problem at once (the store checks again under the write lock).
-    let taken = store::badge_taken(&state.db, &form.badge, id).await?;
+    let taken = store::badge_taken(scope.db(), scope, &form.badge, id).await?;
     let officer = match form.validate(id, today) {
         Ok(officer) if !taken => officer,
         result => {
@@ -437,12 +438,12 @@ async fn save_officer(
             if taken {
                 errors.add("badge", BADGE_TAKEN);
             }
-            return form_page(state, page, id, form, errors).await;
+            return form_page(scope, page, id, form, errors).await;
         }
     };
     let result = match id {
-        Some(_) => store::update(&state.db, actor, &officer).await.map(|()| officer.id),
-        None => store::create(&state.db, actor, &officer).await,
+        Some(_) => store::update(scope, actor, &officer).await.map(|()| officer.id),
+        None => store::create(scope, actor, &officer).await,
     };
     let mut errors = FieldErrors::default();
     match result {
@@ -456,7 +457,7 @@ async fn save_officer(
         }
         Err(OfficerError::Db(e)) => return Err(e.into()),
     }
-    form_page(state, page, id, form, errors).await
+    form_page(scope, page, id, form, errors).await
 }
 
 /// Badges are unique without regard to case: `cc-1100` is `CC-1100`.
@@ -474,14 +475,14 @@ struct DesignationPage {
 }
 
 async fn designation_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     officer: Officer,
     designation_id: Option<i64>,
     form: DesignationForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let profile = agency::store::get(&state.db).await?;
+    let profile = agency::store::get(scope).await?;
     let models = MODELS
         .iter()
         .copied()
@@ -491,52 +492,48 @@ async fn designation_page(
     Ok(form_response(&errors, view))
 }
 
-async fn route_get_new_designation(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let officer = store::get(&state.db, id).await?;
-    designation_page(&state, page, officer, None, DesignationForm::default(), FieldErrors::default()).await
+async fn route_get_new_designation(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let officer = store::get(&scope, id).await?;
+    designation_page(&scope, page, officer, None, DesignationForm::default(), FieldErrors::default()).await
 }
 
 async fn route_get_edit_designation(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Path((id, did)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let officer = store::get(&state.db, id).await?;
-    let designation = store::designation(&state.db, id, did).await?;
+    let officer = store::get(&scope, id).await?;
+    let designation = store::designation(&scope, id, did).await?;
     let form = DesignationForm::from_designation(&designation);
-    designation_page(&state, page, officer, Some(did), form, FieldErrors::default()).await
+    designation_page(&scope, page, officer, Some(did), form, FieldErrors::default()).await
 }
 
 async fn route_post_new_designation(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<DesignationForm>,
 ) -> AppResult<Response> {
-    save_designation(&state, &session, &actor, page, id, None, form).await
+    save_designation(&scope, &session, &actor, page, id, None, form).await
 }
 
 async fn route_post_edit_designation(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path((id, did)): Path<(i64, i64)>,
     Form(form): Form<DesignationForm>,
 ) -> AppResult<Response> {
     // The designation must belong to the officer in the address.
-    store::designation(&state.db, id, did).await?;
-    save_designation(&state, &session, &actor, page, id, Some(did), form).await
+    store::designation(&scope, id, did).await?;
+    save_designation(&scope, &session, &actor, page, id, Some(did), form).await
 }
 
 async fn save_designation(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
@@ -544,18 +541,18 @@ async fn save_designation(
     designation_id: Option<i64>,
     form: DesignationForm,
 ) -> AppResult<Response> {
-    let officer = store::get(&state.db, officer_id).await?;
-    let profile = agency::store::get(&state.db).await?;
+    let officer = store::get(scope, officer_id).await?;
+    let profile = agency::store::get(scope).await?;
     let designation = match form.validate(&profile.model_list(), profile.today()) {
         Ok(d) => d,
         Err(errors) => {
-            return designation_page(state, page, officer, designation_id, form, errors).await;
+            return designation_page(scope, page, officer, designation_id, form, errors).await;
         }
     };
     match designation_id {
-        Some(did) => store::update_designation(&state.db, actor, officer_id, did, &designation).await?,
+        Some(did) => store::update_designation(scope, actor, officer_id, did, &designation).await?,
         None => {
-            store::add_designation(&state.db, actor, officer_id, &designation).await?;
+            store::add_designation(scope, actor, officer_id, &designation).await?;
         }
     }
     flash(session, format!("{} designation saved.", designation.model)).await?;

@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use super::{Designation, Officer};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Entry, Event};
-use crate::db::{self, Db, begin_write, is_unique_violation};
+use crate::db::{self, Tx, is_unique_violation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfficerError {
@@ -32,8 +33,9 @@ pub struct Filter {
     pub descending: bool,
 }
 
-pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error> {
-    let mut q: crate::db::Builder = crate::db::Builder::new(format!("{SELECT} WHERE 1 = 1"));
+pub async fn list(scope: &Scope, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error> {
+    let mut q: crate::db::Builder = crate::db::Builder::new(format!("{SELECT} WHERE agency_id = "));
+    q.push_bind(scope.id());
     let search = filter.search.trim().to_lowercase();
     if !search.is_empty() {
         let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
@@ -46,9 +48,13 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
         q.push(" AND status = ").push_bind(filter.status.clone());
     }
     if !filter.model.is_empty() {
-        q.push(" AND EXISTS (SELECT 1 FROM designations d WHERE d.officer_id = officers.id AND d.model = ")
-            .push_bind(filter.model.clone())
-            .push(")");
+        q.push(
+            " AND EXISTS (SELECT 1 FROM designations d WHERE d.officer_id = officers.id AND d.agency_id = ",
+        )
+        .push_bind(scope.id())
+        .push(" AND d.model = ")
+        .push_bind(filter.model.clone())
+        .push(")");
     }
     let direction = if filter.descending { "DESC" } else { "ASC" };
     let order: &[&str] = match filter.sort.as_str() {
@@ -59,57 +65,85 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Officer>, sqlx::Error>
     };
     let order: Vec<String> = order.iter().chain(["id"].iter()).map(|c| format!("{c} {direction}")).collect();
     q.push(format!(" ORDER BY {}", order.join(", ")));
-    q.build_query_as().fetch_all(db).await
+    q.build_query_as().fetch_all(scope.db()).await
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Officer, sqlx::Error> {
-    db::query_as(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_one(db).await
+pub async fn get(scope: &Scope, id: i64) -> Result<Officer, sqlx::Error> {
+    db::query_as(&format!("{SELECT} WHERE id = $1 AND agency_id = $2"))
+        .bind(id)
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await
 }
 
 /// Officers for the supervisor list (everyone but `except`).
-pub async fn choices(db: &Db, except: Option<i64>) -> Result<Vec<Officer>, sqlx::Error> {
-    db::query_as(&format!("{SELECT} WHERE id <> $1 AND status <> 'separated' ORDER BY last_name, first_name"))
-        .bind(except.unwrap_or(0))
-        .fetch_all(db)
-        .await
+pub async fn choices(scope: &Scope, except: Option<i64>) -> Result<Vec<Officer>, sqlx::Error> {
+    db::query_as(&format!(
+        "{SELECT} WHERE id <> $1 AND status <> 'separated' AND agency_id = $2 ORDER BY last_name, first_name"
+    ))
+    .bind(except.unwrap_or(0))
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await
 }
 
-pub async fn designations_of(db: &Db, officer_id: i64) -> Result<Vec<Designation>, sqlx::Error> {
-    db::query_as(&format!("{SELECT_DESIGNATION} WHERE officer_id = $1 ORDER BY model, nominated_on, id"))
-        .bind(officer_id)
-        .fetch_all(db)
-        .await
+pub async fn designations_of(scope: &Scope, officer_id: i64) -> Result<Vec<Designation>, sqlx::Error> {
+    db::query_as(&format!(
+        "{SELECT_DESIGNATION} WHERE officer_id = $1 AND agency_id = $2 ORDER BY model, nominated_on, id"
+    ))
+    .bind(officer_id)
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await
 }
 
-pub async fn all_designations<'e>(db: impl Into<crate::db::On<'e>>) -> Result<Vec<Designation>, sqlx::Error> {
-    db::query_as(&format!("{SELECT_DESIGNATION} ORDER BY officer_id, model, nominated_on, id"))
-        .fetch_all(db)
-        .await
+pub async fn all_designations<'e>(
+    db: impl Into<crate::db::On<'e>>,
+    scope: &Scope,
+) -> Result<Vec<Designation>, sqlx::Error> {
+    designations_of_agency(db, scope.id()).await
 }
 
-/// Designations, training and the catalog of every officer.
-pub async fn evidence(db: &Db) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
+/// Every designation of the agency `agency`.
+async fn designations_of_agency<'e>(
+    db: impl Into<crate::db::On<'e>>,
+    agency: i64,
+) -> Result<Vec<Designation>, sqlx::Error> {
+    db::query_as(&format!(
+        "{SELECT_DESIGNATION} WHERE agency_id = $1 ORDER BY officer_id, model, nominated_on, id"
+    ))
+    .bind(agency)
+    .fetch_all(db)
+    .await
+}
+
+/// Designations, training and the catalog of every officer of the agency.
+pub async fn evidence(scope: &Scope) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
     Ok(super::authorization::EvidenceSet::new(
-        all_designations(db).await?,
-        crate::training::store::all_records(db).await?,
-        crate::training::store::courses(db).await?,
+        all_designations(scope.db(), scope).await?,
+        crate::training::store::all_records(scope.db(), scope).await?,
+        crate::training::store::courses(scope.db(), scope).await?,
     ))
 }
 
-/// The same, inside a write transaction: what it has written so far counts.
-pub async fn evidence_in(
-    conn: &mut crate::db::Conn,
-) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
+/// The same, inside a write transaction of the agency: what it has
+/// written so far counts.
+pub async fn evidence_in(tx: &mut Tx) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
+    let agency = tx.agency()?;
     Ok(super::authorization::EvidenceSet::new(
-        all_designations(&mut *conn).await?,
-        crate::training::store::all_records(&mut *conn).await?,
-        crate::training::store::courses(&mut *conn).await?,
+        designations_of_agency(&mut **tx, agency).await?,
+        crate::training::store::records_of_agency(&mut **tx, agency).await?,
+        crate::training::store::courses_of_agency(&mut **tx, agency).await?,
     ))
 }
 
-/// Every officer, inside a write transaction.
-pub async fn all_in(conn: &mut crate::db::Conn) -> Result<Vec<Officer>, sqlx::Error> {
-    db::query_as(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await
+/// Every officer of the agency, inside its write transaction.
+pub async fn all_in(tx: &mut Tx) -> Result<Vec<Officer>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!("{SELECT} WHERE agency_id = $1 ORDER BY id"))
+        .bind(agency)
+        .fetch_all(&mut **tx)
+        .await
 }
 
 /// The key badges are matched by: unique without regard to case, so
@@ -119,31 +153,60 @@ pub fn badge_key(badge: &str) -> String {
 }
 
 /// Officer ids by `badge_key`, for imports that name officers by badge.
-pub async fn ids_by_badge(db: &Db) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = db::query_as("SELECT badge, id FROM officers").fetch_all(db).await?;
+pub async fn ids_by_badge(scope: &Scope) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = db::query_as("SELECT badge, id FROM officers WHERE agency_id = $1")
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await?;
     Ok(rows.into_iter().map(|(badge, id)| (badge_key(&badge), id)).collect())
 }
 
-/// Whether another officer than `except` has this badge, in any case.
+/// Whether another officer of the agency than `except` has this badge, in
+/// any case.
 pub async fn badge_taken<'e>(
     db: impl Into<crate::db::On<'e>>,
+    scope: &Scope,
     badge: &str,
     except: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> =
-        db::query_scalar("SELECT id FROM officers WHERE UPPER(badge) = $1 AND id <> $2 LIMIT 1")
-            .bind(badge_key(badge))
-            .bind(except.unwrap_or(0))
-            .fetch_optional(db)
-            .await?;
+    badge_taken_in(db, scope.id(), badge, except).await
+}
+
+async fn badge_taken_in<'e>(
+    db: impl Into<crate::db::On<'e>>,
+    agency: i64,
+    badge: &str,
+    except: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = db::query_scalar(
+        "SELECT id FROM officers WHERE UPPER(badge) = $1 AND id <> $2 AND agency_id = $3 LIMIT 1",
+    )
+    .bind(badge_key(badge))
+    .bind(except.unwrap_or(0))
+    .bind(agency)
+    .fetch_optional(db)
+    .await?;
     Ok(found.is_some())
 }
 
-pub async fn designation(db: &Db, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
-    db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+/// Whether the officer is one of the agency's (another agency's officer is
+/// as unknown as one that does not exist).
+async fn officer_exists(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
+    let agency = tx.agency()?;
+    let found: Option<i64> = db::query_scalar("SELECT id FROM officers WHERE id = $1 AND agency_id = $2")
+        .bind(id)
+        .bind(agency)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub async fn designation(scope: &Scope, officer_id: i64, id: i64) -> Result<Designation, sqlx::Error> {
+    db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
         .bind(id)
         .bind(officer_id)
-        .fetch_one(db)
+        .bind(scope.id())
+        .fetch_one(scope.db())
         .await
 }
 
@@ -157,14 +220,24 @@ fn map_write_error(err: sqlx::Error) -> OfficerError {
     }
 }
 
-pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, OfficerError> {
-    let mut tx = begin_write(db).await?;
-    if badge_taken(&mut *tx, &officer.badge, None).await? {
+/// Refuses a supervisor who is not an officer of the agency, as the
+/// database refuses one who does not exist.
+async fn check_supervisor(tx: &mut Tx, officer: &Officer) -> Result<(), OfficerError> {
+    match officer.supervisor_id {
+        Some(sid) if !officer_exists(tx, sid).await? => Err(OfficerError::NoSuchSupervisor),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<i64, OfficerError> {
+    let mut tx = scope.begin_write().await?;
+    if badge_taken_in(&mut *tx, scope.id(), &officer.badge, None).await? {
         return Err(OfficerError::BadgeTaken);
     }
+    check_supervisor(&mut tx, officer).await?;
     let (id,): (i64,) = db::query_as(
-        "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(&officer.badge)
     .bind(&officer.last_name)
@@ -175,6 +248,7 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
     .bind(&officer.status)
     .bind(officer.supervisor_id)
     .bind(officer.annual_salary_cents)
+    .bind(scope.id())
     .fetch_one(&mut *tx)
     .await
     .map_err(map_write_error)?;
@@ -189,16 +263,20 @@ pub async fn create(db: &Db, actor: &Actor, officer: &Officer) -> Result<i64, Of
     Ok(id)
 }
 
-pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
-    let mut tx = begin_write(db).await?;
-    if badge_taken(&mut *tx, &officer.badge, Some(officer.id)).await? {
+pub async fn update(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
+    let mut tx = scope.begin_write().await?;
+    if badge_taken_in(&mut *tx, scope.id(), &officer.badge, Some(officer.id)).await? {
         return Err(OfficerError::BadgeTaken);
     }
-    let before: Officer =
-        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(officer.id).fetch_one(&mut *tx).await?;
+    let before: Officer = db::query_as(&format!("{SELECT} WHERE id = $1 AND agency_id = $2"))
+        .bind(officer.id)
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
+    check_supervisor(&mut tx, officer).await?;
     db::query(
         "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
-         status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10",
+         status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10 AND agency_id = $11",
     )
     .bind(&officer.badge)
     .bind(&officer.last_name)
@@ -210,6 +288,7 @@ pub async fn update(db: &Db, actor: &Actor, officer: &Officer) -> Result<(), Off
     .bind(officer.supervisor_id)
     .bind(officer.annual_salary_cents)
     .bind(officer.id)
+    .bind(scope.id())
     .execute(&mut *tx)
     .await
     .map_err(map_write_error)?;
@@ -248,19 +327,23 @@ fn bind_designation<'q>(q: IdQuery<'q>, d: &'q Designation) -> IdQuery<'q> {
 }
 
 pub async fn add_designation(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     officer_id: i64,
     d: &Designation,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
+    // Another agency's officer is not found, as one that does not exist.
+    if !officer_exists(&mut tx, officer_id).await? {
+        return Err(sqlx::Error::RowNotFound);
+    }
     let q = db::query_as(
         "INSERT INTO designations (model, nominated_on, citizenship_verified_on, agency_background_on, ice_background_on, \
          training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, credential_received_on, \
-         withdrawn_on, withdrawal_reason, officer_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+         withdrawn_on, withdrawal_reason, officer_id, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     );
-    let (id,) = bind_designation(q, d).bind(officer_id).fetch_one(&mut *tx).await?;
+    let (id,) = bind_designation(q, d).bind(officer_id).bind(scope.id()).fetch_one(&mut *tx).await?;
     let saved = Designation { id, officer_id, ..d.clone() };
     audit::record(
         &mut tx,
@@ -274,26 +357,27 @@ pub async fn add_designation(
 }
 
 pub async fn update_designation(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     officer_id: i64,
     id: i64,
     d: &Designation,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let before: Designation =
-        db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2"))
+        db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
             .bind(id)
             .bind(officer_id)
+            .bind(scope.id())
             .fetch_one(&mut *tx)
             .await?;
     let q = db::query_as(
         "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
          ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
          credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
-         WHERE id = $14 AND officer_id = $15 RETURNING id",
+         WHERE id = $14 AND officer_id = $15 AND agency_id = $16 RETURNING id",
     );
-    bind_designation(q, d).bind(id).bind(officer_id).fetch_one(&mut *tx).await?;
+    bind_designation(q, d).bind(id).bind(officer_id).bind(scope.id()).fetch_one(&mut *tx).await?;
     let after = Designation { id, officer_id, ..d.clone() };
     if before != after {
         audit::record(
@@ -309,19 +393,20 @@ pub async fn update_designation(
 
 /// The officer's change history: entries on the officer and on each of
 /// their designations, newest first.
-pub async fn history(db: &Db, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+pub async fn history(scope: &Scope, officer_id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     db::query_as(
         "SELECT seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash \
-         FROM audit_log WHERE (object_kind = 'officer' AND object_id = $1) \
-         OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2)) \
-         OR (object_kind = 'training_record' AND object_id IN (SELECT CAST(id AS TEXT) FROM training_records WHERE officer_id = $2)) \
-         OR (object_kind = 'document' AND object_id IN (SELECT CAST(id AS TEXT) FROM documents WHERE officer_id = $2)) \
-         OR (object_kind = 'pay_period' AND object_id IN (SELECT CAST(id AS TEXT) FROM pay_periods WHERE officer_id = $2)) \
-         OR (object_kind = 'leads' AND object_id IN (SELECT CAST(id AS TEXT) FROM leads WHERE officer_id = $2)) \
+         FROM audit_log WHERE agency_id = $3 AND ((object_kind = 'officer' AND object_id = $1) \
+         OR (object_kind = 'designation' AND object_id IN (SELECT CAST(id AS TEXT) FROM designations WHERE officer_id = $2 AND agency_id = $3)) \
+         OR (object_kind = 'training_record' AND object_id IN (SELECT CAST(id AS TEXT) FROM training_records WHERE officer_id = $2 AND agency_id = $3)) \
+         OR (object_kind = 'document' AND object_id IN (SELECT CAST(id AS TEXT) FROM documents WHERE officer_id = $2 AND agency_id = $3)) \
+         OR (object_kind = 'pay_period' AND object_id IN (SELECT CAST(id AS TEXT) FROM pay_periods WHERE officer_id = $2 AND agency_id = $3)) \
+         OR (object_kind = 'leads' AND object_id IN (SELECT CAST(id AS TEXT) FROM leads WHERE officer_id = $2 AND agency_id = $3))) \
          ORDER BY seq DESC LIMIT 200",
     )
     .bind(officer_id.to_string())
     .bind(officer_id)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }

@@ -3,14 +3,14 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
 use tower_sessions::Session;
 
 use super::store::{self, PayError};
-use crate::agency;
+use crate::agency::{self, Scope};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{access, guard, see_other};
@@ -48,12 +48,8 @@ struct LeadsPage {
     errors: FieldErrors,
 }
 
-async fn route_get_new_pay(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
+async fn route_get_new_pay(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let officer = officers::store::get(&scope, id).await?;
     let mut form = RecordForm::default();
     form.set("overtime_hours", "0");
     form.set("overtime_pay", "0");
@@ -64,12 +60,12 @@ async fn route_get_new_pay(
 }
 
 async fn route_get_edit_pay(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Path((id, pid)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    let form = super::pay_form_of(&store::pay_period(&state.db, id, pid).await?);
+    let officer = officers::store::get(&scope, id).await?;
+    let form = super::pay_form_of(&store::pay_period(&scope, id, pid).await?);
     Ok(form_response(
         &FieldErrors::default(),
         PayPage { page, officer, pay_id: Some(pid), form, errors: FieldErrors::default() },
@@ -77,7 +73,7 @@ async fn route_get_edit_pay(
 }
 
 async fn save_pay(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
@@ -85,12 +81,12 @@ async fn save_pay(
     pid: Option<i64>,
     form: RecordForm,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    let today = agency::store::get(&state.db).await?.today();
+    let officer = officers::store::get(scope, id).await?;
+    let today = agency::store::get(scope).await?.today();
     let mut errors = match super::validate_pay(&form, today) {
         Ok(mut period) => {
             period.id = pid.unwrap_or(0);
-            match store::save_pay(&state.db, actor, id, &period).await {
+            match store::save_pay(scope, actor, id, &period).await {
                 Ok(_) => {
                     flash(session, "Pay period saved.").await?;
                     return Ok(see_other(&format!("/officers/{id}")));
@@ -111,34 +107,30 @@ async fn save_pay(
 }
 
 async fn route_post_pay(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save_pay(&state, &session, &actor, page, id, None, RecordForm::from_pairs(pairs, &[])).await
+    save_pay(&scope, &session, &actor, page, id, None, RecordForm::from_pairs(pairs, &[])).await
 }
 
 async fn route_post_pay_edit(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path((id, pid)): Path<(i64, i64)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::pay_period(&state.db, id, pid).await?;
-    save_pay(&state, &session, &actor, page, id, Some(pid), RecordForm::from_pairs(pairs, &[])).await
+    store::pay_period(&scope, id, pid).await?;
+    save_pay(&scope, &session, &actor, page, id, Some(pid), RecordForm::from_pairs(pairs, &[])).await
 }
 
-async fn route_get_new_leads(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
+async fn route_get_new_leads(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let officer = officers::store::get(&scope, id).await?;
     Ok(form_response(
         &FieldErrors::default(),
         LeadsPage {
@@ -152,12 +144,12 @@ async fn route_get_new_leads(
 }
 
 async fn route_get_edit_leads(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Path((id, lid)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    let leads = store::leads(&state.db, id, lid).await?;
+    let officer = officers::store::get(&scope, id).await?;
+    let leads = store::leads(&scope, id, lid).await?;
     let mut form = RecordForm::default();
     form.set("quarter", &leads.quarter);
     form.set("received", leads.received);
@@ -169,7 +161,7 @@ async fn route_get_edit_leads(
 }
 
 async fn save_leads(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
@@ -177,12 +169,12 @@ async fn save_leads(
     lid: Option<i64>,
     form: RecordForm,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    let today = agency::store::get(&state.db).await?.today();
+    let officer = officers::store::get(scope, id).await?;
+    let today = agency::store::get(scope).await?.today();
     let mut errors = match super::validate_leads(&form, today) {
         Ok(mut leads) => {
             leads.id = lid.unwrap_or(0);
-            match store::save_leads(&state.db, actor, id, &leads).await {
+            match store::save_leads(scope, actor, id, &leads).await {
                 Ok(_) => {
                     flash(session, "Leads saved.").await?;
                     return Ok(see_other(&format!("/officers/{id}")));
@@ -200,24 +192,24 @@ async fn save_leads(
 }
 
 async fn route_post_leads(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save_leads(&state, &session, &actor, page, id, None, RecordForm::from_pairs(pairs, &[])).await
+    save_leads(&scope, &session, &actor, page, id, None, RecordForm::from_pairs(pairs, &[])).await
 }
 
 async fn route_post_leads_edit(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path((id, lid)): Path<(i64, i64)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::leads(&state.db, id, lid).await?;
-    save_leads(&state, &session, &actor, page, id, Some(lid), RecordForm::from_pairs(pairs, &[])).await
+    store::leads(&scope, id, lid).await?;
+    save_leads(&scope, &session, &actor, page, id, Some(lid), RecordForm::from_pairs(pairs, &[])).await
 }

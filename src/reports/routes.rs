@@ -13,6 +13,7 @@ use tower_sessions::Session;
 
 use super::Report;
 use super::store::{self, Comment, Verdict};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{Actor, Event};
 use crate::auth::{Role, guard, see_other};
@@ -113,15 +114,15 @@ fn quarters(today: time::Date) -> Vec<(String, String, String)> {
 }
 
 async fn list_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     form: GenerateForm,
     errors: FieldErrors,
 ) -> AppResult<ListPage> {
-    let today = crate::agency::store::get(&state.db).await?.today();
+    let today = crate::agency::store::get(scope).await?.today();
     Ok(ListPage {
-        reports: store::list(&state.db).await?,
-        comments: store::comments(&state.db).await?,
+        reports: store::list(scope).await?,
+        comments: store::comments(scope).await?,
         quarters: quarters(today),
         can_generate: page.user.as_ref().is_some_and(|u| u.has_any(GENERATORS)),
         can_comment: page.has_role(Role::Reviewer),
@@ -132,12 +133,13 @@ async fn list_page(
     })
 }
 
-async fn route_get_reports(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
-    list_page(&state, page, GenerateForm::default(), FieldErrors::default()).await
+async fn route_get_reports(scope: Scope, page: PageCtx) -> AppResult<ListPage> {
+    list_page(&scope, page, GenerateForm::default(), FieldErrors::default()).await
 }
 
 async fn route_post_reports(
     State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -157,10 +159,10 @@ async fn route_post_reports(
         errors.add("to", "The last day must not be before the first.");
     }
     let Some(period) = period.filter(|_| errors.is_empty()) else {
-        return Ok(unprocessable(list_page(&state, page, form, errors).await?));
+        return Ok(unprocessable(list_page(&scope, page, form, errors).await?));
     };
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    let (report, _) = store::generate(&state.db, &state.files, &actor, &user.display_name, period)
+    let (report, _) = store::generate(&scope, &state.files, &actor, &user.display_name, period)
         .await
         .map_err(AppError::Internal)?;
     flash(&session, format!("Report {} for {} generated.", report.number, report.period_text())).await?;
@@ -169,14 +171,15 @@ async fn route_post_reports(
 
 async fn route_get_download(
     State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let report = store::get(&state.db, id).await?;
+    let report = store::get(&scope, id).await?;
     let bytes = state.files.read(&report.file_name).map_err(|e| AppError::Internal(e.into()))?;
     let event =
         Event::new("report.download", "report", id).details(serde_json::json!({ "number": report.number }));
-    crate::audit::record_alone(&state.db, &actor, event).await?;
+    crate::audit::record_in(&scope, &actor, event).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -197,14 +200,14 @@ struct CommentForm {
 }
 
 async fn route_post_comment(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<CommentForm>,
 ) -> AppResult<Response> {
-    let report = store::get(&state.db, id).await?;
+    let report = store::get(&scope, id).await?;
     let body = form.body.trim();
     let mut errors = FieldErrors::default();
     if body.is_empty() {
@@ -216,12 +219,12 @@ async fn route_post_comment(
         );
     }
     if !errors.is_empty() {
-        let mut view = list_page(&state, page, GenerateForm::default(), FieldErrors::default()).await?;
+        let mut view = list_page(&scope, page, GenerateForm::default(), FieldErrors::default()).await?;
         view.refused = Some(RefusedComment { report_id: report.id, body: form.body, errors });
         return Ok(unprocessable(view));
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    store::add_comment(&state.db, &actor, report.id, user.id, &user.display_name, body).await?;
+    store::add_comment(&scope, &actor, report.id, user.id, &user.display_name, body).await?;
     flash(&session, format!("Comment added to report {}.", report.number)).await?;
     Ok(see_other(&format!("/reports#report-{id}")))
 }
@@ -240,6 +243,7 @@ async fn route_get_verify(page: PageCtx) -> VerifyPage {
 
 async fn route_post_verify(
     State(state): State<AppState>,
+    scope: Scope,
     actor: Actor,
     page: PageCtx,
     multipart: Multipart,
@@ -252,7 +256,7 @@ async fn route_post_verify(
         errors.add("file", "Choose the report's PDF file.");
         return Ok(unprocessable(VerifyPage { page, verdict: None, errors }));
     };
-    let verdict = store::verify_sha256(&state.db, file.sha256()).await?;
+    let verdict = store::verify_sha256(&scope, file.sha256()).await?;
     store::record_verification(&state.db, &actor, &verdict).await?;
     Ok(VerifyPage { page, verdict: Some(verdict), errors: FieldErrors::default() }.into_response())
 }

@@ -10,10 +10,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{Cover, OfficerRow, Report, forms};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
 use crate::canonical::HashWriter;
 use crate::canonical::Sum;
-use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
 use crate::measures::store::Source;
@@ -52,7 +53,7 @@ impl Fingerprint {
 /// is issued (`Source::Aggregates`), recomputed from the stops when one is
 /// checked (`Source::Records`); equal records give equal bytes either way.
 pub async fn data_fingerprint(
-    db: &Db,
+    scope: &Scope,
     period: Period,
     form: &str,
     source: Source,
@@ -63,22 +64,22 @@ pub async fn data_fingerprint(
     let mut f = Fingerprint(Sha256::new());
     match (form, source) {
         ("v1" | "v2", _) => {
-            crate::stops::store::for_each_between(db, &from_text, &to_text, |s| {
+            crate::stops::store::for_each_between(scope, &from_text, &to_text, |s| {
                 f.add("stop", forms::StopForm(s))
             })
             .await?
         }
         (_, Source::Aggregates) => {
-            let mut conn = db.acquire().await?;
+            let mut conn = scope.db().acquire().await?;
             for (day, stops, sum) in
-                crate::stops::aggregates::digests_between(&mut conn, &from_text, &to_text).await?
+                crate::stops::aggregates::digests_between(&mut conn, scope, &from_text, &to_text).await?
             {
                 f.day("stop-day", &day, stops, &sum);
             }
         }
         (_, Source::Records) => {
             let mut days: std::collections::BTreeMap<String, (i64, Sum)> = Default::default();
-            crate::stops::store::for_each_between(db, &from_text, &to_text, |s| {
+            crate::stops::store::for_each_between(scope, &from_text, &to_text, |s| {
                 let day = days.entry(s.stop_date.clone()).or_default();
                 day.0 += 1;
                 day.1.add(&crate::stops::aggregates::content_sum(s));
@@ -90,13 +91,13 @@ pub async fn data_fingerprint(
         }
     }
     if form == "v1" || form == "v2" {
-        for a in crate::arrests::store::between(db, &from_text, &to_text).await? {
+        for a in crate::arrests::store::between(scope, &from_text, &to_text).await? {
             f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
         }
     } else {
         let from_records = source == Source::Records;
         for (day, arrests, sum) in
-            crate::arrests::store::digests_between(db, &from_text, &to_text, from_records).await?
+            crate::arrests::store::digests_between(scope, &from_text, &to_text, from_records).await?
         {
             f.day("arrest-day", &day, arrests, &sum);
         }
@@ -104,49 +105,49 @@ pub async fn data_fingerprint(
     // v1 hashed the complaints of the newest 500 that fell in the range;
     // v2 hashes every one in it (the measures read every one).
     let complaints = match form {
-        "v1" => crate::complaints::store::list(db, "", "").await?,
-        _ => crate::complaints::store::received_or_closed_between(db, &from_text, &to_text).await?,
+        "v1" => crate::complaints::store::list(scope, "", "").await?,
+        _ => crate::complaints::store::received_or_closed_between(scope, &from_text, &to_text).await?,
     };
     for c in
         complaints.iter().filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
     {
         f.add("complaint", forms::ComplaintForm(c));
     }
-    for p in crate::pay::store::all_pay(db).await?.iter().filter(|p| inside(&p.period_end)) {
+    for p in crate::pay::store::all_pay(scope).await?.iter().filter(|p| inside(&p.period_end)) {
         f.add("pay", forms::PayForm(p));
     }
-    let leads = crate::pay::store::all_leads(db).await?;
+    let leads = crate::pay::store::all_leads(scope).await?;
     let in_period =
         |q: &str| crate::measures::program::quarter_start(q).is_some_and(|d| from <= d && d <= to);
     for l in leads.iter().filter(|l| in_period(&l.quarter)) {
         f.add("leads", forms::LeadsForm(l));
     }
-    for s in &crate::supervision::store::all(db).await? {
+    for s in &crate::supervision::store::all(scope).await? {
         f.add("sign_off", forms::SignOffForm(s));
     }
-    for m in &crate::measures::logged::measures(db).await? {
+    for m in &crate::measures::logged::measures(scope).await? {
         f.add("logged_measure", forms::LoggedMeasureForm(m));
     }
-    let logged = crate::measures::logged::values(db).await?;
+    let logged = crate::measures::logged::values(scope).await?;
     for v in logged.iter().filter(|v| inside(&v.period_from) || inside(&v.period_to)) {
         f.add("logged_value", forms::LoggedValueForm(v));
     }
-    for o in &crate::officers::store::list(db, &Default::default()).await? {
+    for o in &crate::officers::store::list(scope, &Default::default()).await? {
         f.add("officer", forms::OfficerForm(o));
     }
-    for d in &crate::officers::store::all_designations(db).await? {
+    for d in &crate::officers::store::all_designations(scope.db(), scope).await? {
         f.add("designation", forms::DesignationForm(d));
     }
-    for t in &crate::training::store::all_records(db).await? {
+    for t in &crate::training::store::all_records(scope.db(), scope).await? {
         f.add("training", forms::TrainingForm(t));
     }
     Ok(hex::encode(f.0.finalize()))
 }
 
 /// The appendix: each officer's status for each model they hold.
-async fn officer_rows(db: &Db, on: time::Date) -> Result<Vec<OfficerRow>, sqlx::Error> {
-    let officers = crate::officers::store::list(db, &Default::default()).await?;
-    let evidence = crate::officers::store::evidence(db).await?;
+async fn officer_rows(scope: &Scope, on: time::Date) -> Result<Vec<OfficerRow>, sqlx::Error> {
+    let officers = crate::officers::store::list(scope, &Default::default()).await?;
+    let evidence = crate::officers::store::evidence(scope).await?;
     let mut rows = Vec::new();
     for officer in &officers {
         let ev = evidence.of(officer.id);
@@ -168,29 +169,27 @@ async fn officer_rows(db: &Db, on: time::Date) -> Result<Vec<OfficerRow>, sqlx::
 
 /// Computes, renders, stores and records one report.
 pub async fn generate(
-    db: &Db,
+    scope: &Scope,
     files: &FileStore,
     actor: &Actor,
     generated_by: &str,
     period: Period,
 ) -> anyhow::Result<(Report, Vec<u8>)> {
-    let profile = crate::agency::store::get(db).await?;
+    let profile = crate::agency::store::get(scope).await?;
     for _ in 0..5 {
-        let (audit_seq, audit_head) = audit::store::head(db).await?.unwrap_or((0, String::new()));
-        let before = data_fingerprint(db, period, forms::CURRENT, Source::Aggregates).await?;
-        let sheet = crate::measures::store::compute(db, period).await?;
-        let officers = officer_rows(db, period.to).await?;
-        if audit::store::head(db).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
+        let (audit_seq, audit_head) = audit::store::head(scope).await?.unwrap_or((0, String::new()));
+        let before = data_fingerprint(scope, period, forms::CURRENT, Source::Aggregates).await?;
+        let sheet = crate::measures::store::compute(scope, period).await?;
+        let officers = officer_rows(scope, period.to).await?;
+        if audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
             continue;
         }
-        let next: i64 =
-            db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetch_one(db).await?;
         let generated_at = now_unix();
         let year = time::OffsetDateTime::from_unix_timestamp(generated_at).map(|t| t.year()).unwrap_or(0);
         let cover = Cover {
             agency: profile.name.clone(),
             ori: profile.ori.clone(),
-            number: format!("R-{year}-{next:04}"),
+            number: next_number(scope, year).await?,
             generated_at,
             generated_by: generated_by.to_string(),
             data_sha256: before,
@@ -200,7 +199,7 @@ pub async fn generate(
         let paper = super::pdf::Paper::from_setting(&profile.paper_size);
         let bytes = super::render(&sheet, &cover, &officers, paper)?;
         let stored = files.write(&bytes)?;
-        match record(db, actor, &cover, period, &stored).await {
+        match record(scope, actor, &cover, period, &stored).await {
             Ok(report) => return Ok((report, bytes)),
             // Another report took the number meanwhile: render again.
             Err(e) if is_unique_violation(&e) => files.remove(&stored.name),
@@ -213,18 +212,41 @@ pub async fn generate(
     anyhow::bail!("the records kept changing while the report was computed; try again")
 }
 
+/// The agency's next report number in `year`: R-YEAR-NNNN, NNNN one more
+/// than the reports the agency has issued (the next free one, should that
+/// number be taken).
+async fn next_number(scope: &Scope, year: i32) -> Result<String, sqlx::Error> {
+    let mut next: i64 = db::query_scalar("SELECT COUNT(*) + 1 FROM reports WHERE agency_id = $1")
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await?;
+    loop {
+        let number = format!("R-{year}-{next:04}");
+        let taken: i64 =
+            db::query_scalar("SELECT COUNT(*) FROM reports WHERE agency_id = $1 AND number = $2")
+                .bind(scope.id())
+                .bind(&number)
+                .fetch_one(scope.db())
+                .await?;
+        if taken == 0 {
+            return Ok(number);
+        }
+        next += 1;
+    }
+}
+
 async fn record(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     cover: &Cover,
     period: Period,
     stored: &crate::documents::files::Stored,
 ) -> Result<Report, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let report: Report = db::query_as(&format!(
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-         audit_head, file_sha256, file_name, size, data_form) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         RETURNING {COLUMNS}"
+         audit_head, file_sha256, file_name, size, data_form, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLUMNS}"
     ))
     .bind(&cover.number)
     .bind(period.from_text())
@@ -238,6 +260,7 @@ async fn record(
     .bind(&stored.name)
     .bind(stored.size as i64)
     .bind(forms::CURRENT)
+    .bind(tx.agency()?)
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new("report.generate", "report", report.id).details(json!({
@@ -249,20 +272,29 @@ async fn record(
     Ok(report)
 }
 
-pub async fn list(db: &Db) -> Result<Vec<Report>, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM reports ORDER BY id DESC")).fetch_all(db).await
+pub async fn list(scope: &Scope) -> Result<Vec<Report>, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE agency_id = $1 ORDER BY id DESC"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Report, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1")).bind(id).fetch_one(db).await
+/// One of the agency's reports; another agency's is not found.
+pub async fn get(scope: &Scope, id: i64) -> Result<Report, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1 AND agency_id = $2"))
+        .bind(id)
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await
 }
 
 /// What verification found.
 #[derive(Clone, Debug)]
 pub enum Verdict {
-    /// The file is an issued report, byte for byte; `records_unchanged`
-    /// says whether the records still hash to its fingerprint.
-    Issued { report: Box<Report>, records_unchanged: bool, current: String },
+    /// The file is an issued report of `agency`, byte for byte;
+    /// `records_unchanged` says whether the agency's records still hash to
+    /// its fingerprint.
+    Issued { report: Box<Report>, agency: i64, records_unchanged: bool, current: String },
     /// Not a file this system issued, or an issued file altered.
     Unknown { sha256: String },
 }
@@ -278,7 +310,7 @@ impl Verdict {
                 report.generated_by,
                 report.data_sha256
             ),
-            Verdict::Issued { report, records_unchanged: false, current } => format!(
+            Verdict::Issued { report, records_unchanged: false, current, .. } => format!(
                 "RECORDS CHANGED: the file is report {} ({}) as issued, unaltered, but the records behind it were changed \
                  afterwards: they hashed to {} then and hash to {current} now.",
                 report.number,
@@ -296,42 +328,71 @@ impl Verdict {
     }
 }
 
+/// Verifies a file against every report of the deployment (`oversight
+/// report verify`): a file's SHA-256 names at most one report, and its
+/// records are then read in that report's agency only.
 pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
-    verify_sha256(db, hex::encode(Sha256::digest(bytes))).await
+    verify_in(db, None, hex::encode(Sha256::digest(bytes))).await
 }
 
-/// [`verify`] for a file whose SHA-256 (hex) was computed as it arrived.
-pub async fn verify_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Error> {
-    let found: Option<Report> =
-        db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1"))
-            .bind(&sha256)
-            .fetch_optional(db)
-            .await?;
-    let Some(report) = found else { return Ok(Verdict::Unknown { sha256 }) };
+/// Verifies a file whose SHA-256 (hex) was computed as it arrived against
+/// the agency's reports: another agency's report is "not issued here".
+pub async fn verify_sha256(scope: &Scope, sha256: String) -> Result<Verdict, sqlx::Error> {
+    verify_in(scope.db(), Some(scope.id()), sha256).await
+}
+
+/// Finds the report with the file hash `sha256`, in `agency` if given,
+/// and checks its fingerprint against its agency's records.
+async fn verify_in(db: &Db, agency: Option<i64>, sha256: String) -> Result<Verdict, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        #[sqlx(flatten)]
+        report: Report,
+        agency_id: i64,
+    }
+    let found: Option<Found> = db::query_as(&format!(
+        "SELECT {COLUMNS}, agency_id FROM reports WHERE file_sha256 = $1 AND ($2 IS NULL OR agency_id = $2)"
+    ))
+    .bind(&sha256)
+    .bind(agency)
+    .fetch_optional(db)
+    .await?;
+    let Some(Found { report, agency_id }) = found else { return Ok(Verdict::Unknown { sha256 }) };
+    let scope = Scope::of_agency(db, agency_id);
     let period = crate::web::parse_date(&report.period_from)
         .zip(crate::web::parse_date(&report.period_to))
         .and_then(|(f, t)| Period::new(f, t));
     let Some(period) = period.filter(|_| forms::is_known(&report.data_form)) else {
         return Ok(Verdict::Unknown { sha256 });
     };
-    let current = data_fingerprint(db, period, &report.data_form, Source::Records).await?;
+    let current = data_fingerprint(&scope, period, &report.data_form, Source::Records).await?;
     Ok(Verdict::Issued {
+        agency: agency_id,
         records_unchanged: current == report.data_sha256,
         current,
         report: Box::new(report),
     })
 }
 
-/// Records a verification in the audit log.
+/// Records a verification in the audit log: in the chain of the report's
+/// agency when the file is an issued report, else where the actor's events
+/// go (`audit::record_alone`).
 pub async fn record_verification(db: &Db, actor: &Actor, verdict: &Verdict) -> Result<(), sqlx::Error> {
-    let (id, outcome) = match verdict {
-        Verdict::Issued { report, records_unchanged, .. } => {
-            (report.id.to_string(), if *records_unchanged { "verified" } else { "records changed" })
+    match verdict {
+        Verdict::Issued { report, agency, records_unchanged, .. } => {
+            let outcome = if *records_unchanged { "verified" } else { "records changed" };
+            let event =
+                Event::new("report.verify", "report", report.id).details(json!({ "result": outcome }));
+            let mut tx = Scope::of_agency(db, *agency).begin_write().await?;
+            audit::record(&mut tx, actor, event).await?;
+            tx.commit().await
         }
-        Verdict::Unknown { .. } => (String::new(), "not verified"),
-    };
-    let event = Event::new("report.verify", "report", id).details(json!({ "result": outcome }));
-    audit::record_alone(db, actor, event).await.map(|_| ())
+        Verdict::Unknown { .. } => {
+            let event =
+                Event::new("report.verify", "report", "").details(json!({ "result": "not verified" }));
+            audit::record_alone(db, actor, event).await.map(|_| ())
+        }
+    }
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -349,29 +410,36 @@ impl Comment {
     }
 }
 
-pub async fn comments(db: &Db) -> Result<Vec<Comment>, sqlx::Error> {
-    db::query_as("SELECT id, report_id, author, body, created_at FROM report_comments ORDER BY id")
-        .fetch_all(db)
-        .await
+pub async fn comments(scope: &Scope) -> Result<Vec<Comment>, sqlx::Error> {
+    db::query_as(
+        "SELECT id, report_id, author, body, created_at FROM report_comments WHERE agency_id = $1 ORDER BY id",
+    )
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await
 }
 
+/// Adds a comment to one of the agency's reports (the caller found it
+/// with `get`).
 pub async fn add_comment(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     report_id: i64,
     user_id: i64,
     author: &str,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let (id,): (i64,) = db::query_as(
-        "INSERT INTO report_comments (report_id, user_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO report_comments (report_id, user_id, author, body, created_at, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(report_id)
     .bind(user_id)
     .bind(author)
     .bind(body)
     .bind(now_unix())
+    .bind(tx.agency()?)
     .fetch_one(&mut *tx)
     .await?;
     let event =

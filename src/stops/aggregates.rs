@@ -7,8 +7,13 @@
 //! Every rule here is the rule the measures always applied to the raw
 //! records (`Tally::of` is the SQL of issue 6 written once in Rust), and
 //! `check` rebuilds everything from the records to prove it.
+//!
+//! Every table here is per agency (`agency_id` first in each key, migration
+//! 0018): a transaction writes its own agency's aggregates (`Tx::agency`),
+//! and a read names the agency's scope.
 
-use crate::db;
+use crate::agency::Scope;
+use crate::db::{self, Db, Tx};
 use std::collections::{BTreeMap, HashMap};
 
 use super::Stop;
@@ -285,9 +290,11 @@ pub struct Tables {
 }
 
 impl Pending {
-    /// Starts a change inside the caller's transaction (it reads the band).
-    pub async fn load(conn: &mut crate::db::Conn) -> Result<Pending, sqlx::Error> {
-        Ok(Pending { band: band(conn).await?, ..Pending::default() })
+    /// Starts a change inside the caller's transaction (it reads the band
+    /// of the transaction's agency).
+    pub async fn load(tx: &mut Tx) -> Result<Pending, sqlx::Error> {
+        let agency = tx.agency()?;
+        Ok(Pending { band: band(tx, agency).await?, ..Pending::default() })
     }
 
     pub fn add(&mut self, stop: &Stop) {
@@ -332,9 +339,11 @@ impl Pending {
         }
     }
 
-    /// Adds the change to the stored aggregates, inside the caller's
-    /// transaction, so records and aggregates commit together.
-    pub async fn write(self, conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
+    /// Adds the change to the stored aggregates of the transaction's
+    /// agency, inside it, so records and aggregates commit together.
+    pub async fn write(self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        let agency = tx.agency()?;
+        let conn: &mut crate::db::Conn = tx;
         // Rows in key order (neighbouring B-tree inserts), with names
         // borrowed from the codes: ten years of ten million stops make two
         // million minute rows, which as owned strings took the import's
@@ -347,12 +356,14 @@ impl Pending {
         let mut days: Vec<(&str, &(i64, Sum))> = self.digests.iter().map(|(d, v)| (name(*d), v)).collect();
         days.sort_unstable_by_key(|(d, _)| *d);
         let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(()) };
-        let stored: Vec<(String, i64, Vec<u8>)> =
-            db::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2")
-                .bind(first.0)
-                .bind(last.0)
-                .fetch_all(&mut *conn)
-                .await?;
+        let stored: Vec<(String, i64, Vec<u8>)> = db::query_as(
+            "SELECT day, stops, sum FROM stop_digests WHERE agency_id = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(agency)
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&mut *conn)
+        .await?;
         let stored: HashMap<String, (i64, Vec<u8>)> =
             stored.into_iter().map(|(d, n, s)| (d, (n, s))).collect();
         let digests: Vec<(&str, i64, Vec<u8>)> = days
@@ -367,53 +378,65 @@ impl Pending {
         if conn.is_postgres() {
             let many = tallies.len() + minutes.len() >= STAGED_FROM;
             let tallies = tallies.into_iter().map(|((d, g, x), tally)| {
-                let mut row = vec![Cell::Text(name(*d)), Cell::Text(name(*g)), Cell::Text(name(*x))];
+                let mut row =
+                    vec![Cell::Int(agency), Cell::Text(name(*d)), Cell::Text(name(*g)), Cell::Text(name(*x))];
                 row.extend(tally.values().iter().map(|v| Cell::Int(*v)));
                 row
             });
             upsert(conn, TALLY_UPSERT, many, tallies).await?;
             let minutes = minutes.into_iter().map(|((d, minute, minority), n)| {
-                vec![Cell::Text(name(*d)), Cell::Int(*minute), Cell::Int(*minority as i64), Cell::Int(*n)]
+                vec![
+                    Cell::Int(agency),
+                    Cell::Text(name(*d)),
+                    Cell::Int(*minute),
+                    Cell::Int(*minority as i64),
+                    Cell::Int(*n),
+                ]
             });
             upsert(conn, MINUTE_UPSERT, many, minutes).await?;
-            let digests =
-                digests.iter().map(|(day, n, sum)| vec![Cell::Text(day), Cell::Int(*n), Cell::Bytes(sum)]);
+            let digests = digests.iter().map(|(day, n, sum)| {
+                vec![Cell::Int(agency), Cell::Text(day), Cell::Int(*n), Cell::Bytes(sum)]
+            });
             upsert(conn, DIGEST_UPSERT, many, digests).await?;
             if self.removed {
                 for sql in EMPTIED {
                     for (day, _) in &days {
-                        db::query(sql).bind(*day).execute(&mut *conn).await?;
+                        db::query(sql).bind(agency).bind(*day).execute(&mut *conn).await?;
                     }
                 }
             }
             return Ok(());
         }
         let mut handle = conn.sqlite_only("writing the stop aggregates")?.lock_handle().await?;
+        // The agency is bound once: a binding stays until replaced.
         let mut upsert = super::bulk::Insert::prepare(&mut handle, TALLY_UPSERT)?;
+        upsert.int(1, agency)?;
         for ((d, g, x), tally) in tallies {
             for (i, text) in [name(*d), name(*g), name(*x)].into_iter().enumerate() {
-                upsert.text(1 + i as i32, text)?;
+                upsert.text(2 + i as i32, text)?;
             }
             for (i, v) in tally.values().iter().enumerate() {
-                upsert.int(4 + i as i32, *v)?;
+                upsert.int(5 + i as i32, *v)?;
             }
             upsert.execute()?;
         }
         drop(upsert);
         let mut upsert = super::bulk::Insert::prepare(&mut handle, MINUTE_UPSERT)?;
+        upsert.int(1, agency)?;
         for ((d, minute, minority), n) in minutes {
-            upsert.text(1, name(*d))?;
-            upsert.int(2, *minute)?;
-            upsert.int(3, *minority as i64)?;
-            upsert.int(4, *n)?;
+            upsert.text(2, name(*d))?;
+            upsert.int(3, *minute)?;
+            upsert.int(4, *minority as i64)?;
+            upsert.int(5, *n)?;
             upsert.execute()?;
         }
         drop(upsert);
         let mut upsert = super::bulk::Insert::prepare(&mut handle, DIGEST_UPSERT)?;
+        upsert.int(1, agency)?;
         for (day, n, sum) in &digests {
-            upsert.text(1, day)?;
-            upsert.int(2, *n)?;
-            upsert.blob(3, sum)?;
+            upsert.text(2, day)?;
+            upsert.int(3, *n)?;
+            upsert.blob(4, sum)?;
             upsert.execute()?;
         }
         drop(upsert);
@@ -422,8 +445,9 @@ impl Pending {
         if self.removed {
             for sql in EMPTIED {
                 let mut delete = super::bulk::Insert::prepare(&mut handle, sql)?;
+                delete.int(1, agency)?;
                 for (day, _) in &days {
-                    delete.text(1, day)?;
+                    delete.text(2, day)?;
                     delete.execute()?;
                 }
             }
@@ -491,37 +515,42 @@ async fn upsert<'a>(
     db::query(&format!("DROP TABLE {staged}")).execute(&mut *conn).await.map(|_| ())
 }
 
-const DIGEST_UPSERT: &str = "INSERT INTO stop_digests (day, stops, sum) VALUES ($1, $2, $3) \
-     ON CONFLICT (day) DO UPDATE SET stops = excluded.stops, sum = excluded.sum";
+const DIGEST_UPSERT: &str = "INSERT INTO stop_digests (agency_id, day, stops, sum) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (agency_id, day) DO UPDATE SET stops = excluded.stops, sum = excluded.sum";
 
-/// Groups an edit emptied (`Pending::write`).
+/// Groups an edit emptied (`Pending::write`), of one agency.
 const EMPTIED: [&str; 3] = [
-    "DELETE FROM stop_tallies WHERE day = $1 AND stops = 0",
-    "DELETE FROM stop_minutes WHERE day = $1 AND stops = 0",
-    "DELETE FROM stop_digests WHERE day = $1 AND stops = 0",
+    "DELETE FROM stop_tallies WHERE agency_id = $1 AND day = $2 AND stops = 0",
+    "DELETE FROM stop_minutes WHERE agency_id = $1 AND day = $2 AND stops = 0",
+    "DELETE FROM stop_digests WHERE agency_id = $1 AND day = $2 AND stops = 0",
 ];
 
 // Placeholders are `$N` in order, which SQLite's own API (`bulk`) numbers
 // as PostgreSQL does.
 // The stored column is named with its table: on PostgreSQL a bare name in
 // DO UPDATE is ambiguous between the row and `excluded`.
-const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (day, minute, minority, stops) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (day, minute, minority) DO UPDATE SET stops = stop_minutes.stops + excluded.stops";
+const MINUTE_UPSERT: &str = "INSERT INTO stop_minutes (agency_id, day, minute, minority, stops) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (agency_id, day, minute, minority) DO UPDATE SET stops = stop_minutes.stops + excluded.stops";
 
-const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (day, grouping, grp, stops, searches, hits, arrests, force, \
-     no_action, inquiries, complete, timed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-     ON CONFLICT (day, grouping, grp) DO UPDATE SET stops = stop_tallies.stops + excluded.stops, \
+const TALLY_UPSERT: &str = "INSERT INTO stop_tallies (agency_id, day, grouping, grp, stops, searches, hits, arrests, \
+     force, no_action, inquiries, complete, timed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (agency_id, day, grouping, grp) DO UPDATE SET stops = stop_tallies.stops + excluded.stops, \
      searches = stop_tallies.searches + excluded.searches, hits = stop_tallies.hits + excluded.hits, \
      arrests = stop_tallies.arrests + excluded.arrests, force = stop_tallies.force + excluded.force, \
      no_action = stop_tallies.no_action + excluded.no_action, \
      inquiries = stop_tallies.inquiries + excluded.inquiries, complete = stop_tallies.complete + excluded.complete, \
      timed = stop_tallies.timed + excluded.timed";
 
-/// The band of minutes stop_minutes keeps.
-async fn band(conn: &mut crate::db::Conn) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    let (from, to): (Option<i64>, Option<i64>) =
-        db::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE id = 1").fetch_one(conn).await?;
-    Ok(from.zip(to))
+/// The band of minutes stop_minutes keeps for `agency` (none while the
+/// agency has no row of its own yet: then nothing is built either).
+async fn band(conn: &mut crate::db::Conn, agency: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let row: Option<(Option<i64>, Option<i64>)> =
+        db::query_as("SELECT band_from, band_to FROM stop_aggregates WHERE agency_id = $1")
+            .bind(agency)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(from, to)| from.zip(to)))
 }
 
 /// The minutes D9 can ever look at for a place: from the earliest to the
@@ -538,24 +567,25 @@ pub fn dusk_band(latitude: f64, longitude: f64, time_zone: &str) -> Option<(i64,
     Some((dusks.iter().min()? - 60, dusks.iter().max()? + 60))
 }
 
-/// Every stop, in batches of id order, on the caller's connection.
-async fn each_stop(conn: &mut crate::db::Conn, mut each: impl FnMut(&Stop)) -> Result<(), sqlx::Error> {
+/// Every stop of the transaction's agency, in batches of id order.
+async fn each_stop(tx: &mut Tx, mut each: impl FnMut(&Stop)) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
-        let batch = super::store::batch_after(&mut *conn, after, 20_000).await?;
+        let batch = super::store::batch_after(&mut *tx, after, 20_000).await?;
         let Some(last) = batch.last() else { return Ok(()) };
         after = last.id;
         batch.iter().for_each(&mut each);
     }
 }
 
-/// The aggregates as stored.
-async fn stored(conn: &mut crate::db::Conn) -> Result<Tables, sqlx::Error> {
+/// The aggregates of `agency` as stored.
+async fn stored(conn: &mut crate::db::Conn, agency: i64) -> Result<Tables, sqlx::Error> {
     type TallyRow = (String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<TallyRow> = db::query_as(
         "SELECT day, grouping, grp, stops, searches, hits, arrests, force, no_action, inquiries, complete, timed \
-         FROM stop_tallies",
+         FROM stop_tallies WHERE agency_id = $1",
     )
+    .bind(agency)
     .fetch_all(&mut *conn)
     .await?;
     let tallies = rows
@@ -563,11 +593,15 @@ async fn stored(conn: &mut crate::db::Conn) -> Result<Tables, sqlx::Error> {
         .map(|(d, g, x, s, se, h, ar, f, n, i, c, t)| ((d, g, x), [s, se, h, ar, f, n, i, c, t]))
         .collect();
     let minutes: Vec<(String, i64, bool, i64)> =
-        db::query_as("SELECT day, minute, minority = 1, stops FROM stop_minutes")
+        db::query_as("SELECT day, minute, minority = 1, stops FROM stop_minutes WHERE agency_id = $1")
+            .bind(agency)
             .fetch_all(&mut *conn)
             .await?;
     let digests: Vec<(String, i64, Vec<u8>)> =
-        db::query_as("SELECT day, stops, sum FROM stop_digests").fetch_all(&mut *conn).await?;
+        db::query_as("SELECT day, stops, sum FROM stop_digests WHERE agency_id = $1")
+            .bind(agency)
+            .fetch_all(&mut *conn)
+            .await?;
     Ok(Tables {
         tallies,
         minutes: minutes.into_iter().map(|(d, m, x, n)| ((d, m, x), n)).collect(),
@@ -597,78 +631,105 @@ fn differing<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>) -> us
     missing + b.iter().filter(|(k, v)| a.get(k) != Some(v)).count()
 }
 
-/// Rebuilds the aggregates from the records inside the caller's
-/// transaction, with the band for the agency's place (`band`: None when
-/// no place is set), and says where the stored ones differed.
-pub async fn rebuild(
-    conn: &mut crate::db::Conn,
-    band: Option<(i64, i64)>,
-) -> Result<Differences, sqlx::Error> {
+/// Rebuilds the aggregates of the transaction's agency from its records
+/// inside the transaction, with the band for the agency's place (`band`:
+/// None when no place is set), and says where the stored ones differed.
+pub async fn rebuild(tx: &mut Tx, band: Option<(i64, i64)>) -> Result<Differences, sqlx::Error> {
+    let agency = tx.agency()?;
     let mut fresh = Pending { band, ..Pending::default() };
-    each_stop(&mut *conn, |s| fresh.add(s)).await?;
-    let (now, before) = (fresh.tables(), stored(&mut *conn).await?);
+    each_stop(&mut *tx, |s| fresh.add(s)).await?;
+    let (now, before) = (fresh.tables(), stored(tx, agency).await?);
     let found = Differences {
         tallies: differing(&now.tallies, &before.tallies),
         minutes: differing(&now.minutes, &before.minutes),
         digests: differing(&now.digests, &before.digests),
-        band: self::band(&mut *conn).await? != band,
+        band: self::band(tx, agency).await? != band,
     };
     for table in ["stop_tallies", "stop_minutes", "stop_digests"] {
-        db::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
+        db::query(&format!("DELETE FROM {table} WHERE agency_id = $1"))
+            .bind(agency)
+            .execute(&mut **tx)
+            .await?;
     }
-    db::query("UPDATE stop_aggregates SET built = 1, band_from = $1, band_to = $2 WHERE id = 1")
-        .bind(band.map(|b| b.0))
-        .bind(band.map(|b| b.1))
-        .execute(&mut *conn)
-        .await?;
-    fresh.write(conn).await?;
+    // The agency's row, made if it has none yet.
+    db::query(
+        "INSERT INTO stop_aggregates (agency_id, built, band_from, band_to) VALUES ($1, 1, $2, $3) \
+         ON CONFLICT (agency_id) DO UPDATE SET built = 1, band_from = excluded.band_from, \
+         band_to = excluded.band_to",
+    )
+    .bind(agency)
+    .bind(band.map(|b| b.0))
+    .bind(band.map(|b| b.1))
+    .execute(&mut **tx)
+    .await?;
+    fresh.write(tx).await?;
     Ok(found)
 }
 
-/// The band for the agency's place as the transaction sees it.
-pub async fn place_band(conn: &mut crate::db::Conn) -> Result<Option<(i64, i64)>, sqlx::Error> {
+/// The band for the transaction's agency's place as the transaction sees
+/// it (a change of the place in the same transaction included).
+pub async fn place_band(tx: &mut Tx) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let agency = tx.agency()?;
     let (lat, lon, zone): (Option<f64>, Option<f64>, String) =
-        db::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = 1")
-            .fetch_one(conn)
+        db::query_as("SELECT latitude, longitude, time_zone FROM agency WHERE id = $1")
+            .bind(agency)
+            .fetch_one(&mut **tx)
             .await?;
     Ok(lat.zip(lon).and_then(|(lat, lon)| dusk_band(lat, lon, &zone)))
 }
 
-/// After the agency's place or time zone changed: the minutes band moves,
-/// so stop_minutes is rebuilt (with everything else) in the same
-/// transaction. Nothing to do when the band is the same.
-pub async fn place_changed(conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
-    let band_now = place_band(&mut *conn).await?;
-    if band(&mut *conn).await? != band_now {
-        rebuild(conn, band_now).await?;
+/// After the agency's place or time zone changed (inside the transaction
+/// that changed it): the minutes band moves, so stop_minutes is rebuilt
+/// (with everything else) in the same transaction. Nothing to do when the
+/// band is the same.
+pub async fn place_changed(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    let band_now = place_band(&mut *tx).await?;
+    if band(tx, agency).await? != band_now {
+        rebuild(tx, band_now).await?;
     }
     Ok(())
 }
 
-/// Whether the aggregates have been built (migration 0017 leaves them
-/// to the first start).
-pub async fn built(db: &crate::db::Db) -> Result<bool, sqlx::Error> {
-    let built: i64 = db::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(db).await?;
-    Ok(built != 0)
+/// Whether every agency's aggregates have been built (migration 0017
+/// leaves them to the first start).
+pub async fn built(db: &Db) -> Result<bool, sqlx::Error> {
+    Ok(unbuilt_agencies(db).await?.is_empty())
 }
 
-/// At start-up: builds the aggregates of a database that has none yet
-/// (the first start after migration 0017).
-pub async fn build_if_missing(conn: &mut crate::db::Conn) -> Result<(), sqlx::Error> {
-    let built: i64 =
-        db::query_scalar("SELECT built FROM stop_aggregates WHERE id = 1").fetch_one(&mut *conn).await?;
-    if built == 0 {
-        let band = place_band(&mut *conn).await?;
-        rebuild(conn, band).await?;
+/// The agencies whose aggregates are not built: their row says so, or
+/// they have none. Each is built in a transaction of its own
+/// (`build_if_missing`).
+pub async fn unbuilt_agencies(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    db::query_scalar(
+        "SELECT a.id FROM agency AS a LEFT JOIN stop_aggregates AS s ON s.agency_id = a.id \
+         WHERE s.built IS NULL OR s.built = 0 ORDER BY a.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// At start-up: builds the aggregates of the transaction's agency when it
+/// has none yet (the first start after migration 0017).
+pub async fn build_if_missing(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    let built: Option<i64> = db::query_scalar("SELECT built FROM stop_aggregates WHERE agency_id = $1")
+        .bind(agency)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if built.unwrap_or(0) == 0 {
+        let band = place_band(&mut *tx).await?;
+        rebuild(tx, band).await?;
     }
     Ok(())
 }
 
 // ---- Reads: what the measures and the report take from the aggregates.
 
-/// Per (grouping, group): the tallies of the days in [from, to].
+/// Per (grouping, group): the agency's tallies of the days in [from, to].
 pub async fn groups_between(
     conn: &mut crate::db::Conn,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, Tally)>, sqlx::Error> {
@@ -677,11 +738,12 @@ pub async fn groups_between(
         "SELECT grouping, grp, CAST(SUM(stops) AS BIGINT), CAST(SUM(searches) AS BIGINT), \
          CAST(SUM(hits) AS BIGINT), CAST(SUM(arrests) AS BIGINT), CAST(SUM(force) AS BIGINT), \
          CAST(SUM(no_action) AS BIGINT), CAST(SUM(inquiries) AS BIGINT), CAST(SUM(complete) AS BIGINT), \
-         CAST(SUM(timed) AS BIGINT) FROM stop_tallies WHERE day >= $1 AND day <= $2 \
+         CAST(SUM(timed) AS BIGINT) FROM stop_tallies WHERE agency_id = $3 AND day >= $1 AND day <= $2 \
          GROUP BY grouping, grp",
     )
     .bind(from)
     .bind(to)
+    .bind(scope.id())
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -693,35 +755,38 @@ pub async fn groups_between(
         .collect())
 }
 
-/// The days in [from, to] with a stop D9 can use (a clock time and one
-/// known group).
+/// The days in [from, to] with a stop of the agency D9 can use (a clock
+/// time and one known group).
 pub async fn darkness_days(
     conn: &mut crate::db::Conn,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
     db::query_scalar(
-        "SELECT day FROM stop_tallies WHERE day >= $1 AND day <= $2 AND timed > 0 AND grouping = 'race' \
-         AND grp NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
+        "SELECT day FROM stop_tallies WHERE agency_id = $3 AND day >= $1 AND day <= $2 AND timed > 0 \
+         AND grouping = 'race' AND grp NOT IN ('multiple', 'unknown') GROUP BY day ORDER BY day",
     )
     .bind(from)
     .bind(to)
+    .bind(scope.id())
     .fetch_all(conn)
     .await
 }
 
-/// D9's stops of [from, to] whose minute is in [first, last], counted as
-/// (minority, dark, stops): dark when after `dusk`, the day's civil dusk
-/// (days without one are left out). Counted by the database, which sends
+/// D9's stops of the agency of [from, to] whose minute is in [first,
+/// last], counted as (minority, dark, stops): dark when after `dusk`, the
+/// day's civil dusk (days without one are left out). Counted by the database, which sends
 /// four rows instead of a hundred thousand. None when the band kept does
 /// not hold [first, last] (then only the records can answer).
 pub async fn darkness_counts(
     conn: &mut crate::db::Conn,
+    scope: &Scope,
     (from, to): (&str, &str),
     (first, last): (i64, i64),
     dusk: &BTreeMap<String, i64>,
 ) -> Result<Option<Vec<(bool, bool, i64)>>, sqlx::Error> {
-    match band(&mut *conn).await? {
+    match band(&mut *conn, scope.id()).await? {
         Some((b0, b1)) if b0 <= first && last <= b1 => {}
         _ => return Ok(None),
     }
@@ -735,30 +800,35 @@ pub async fn darkness_counts(
         "WITH dusk (day, minute) AS ({days}) \
          SELECT m.minority = 1, m.minute > dusk.minute, CAST(SUM(m.stops) AS BIGINT) FROM dusk \
          JOIN stop_minutes AS m ON m.day = dusk.day AND m.minute >= $3 AND m.minute <= $4 \
-         WHERE m.day >= $1 AND m.day <= $2 GROUP BY 1, 2"
+         WHERE m.agency_id = $6 AND m.day >= $1 AND m.day <= $2 GROUP BY 1, 2"
     ))
     .bind(from)
     .bind(to)
     .bind(first)
     .bind(last)
     .bind(dusk)
+    .bind(scope.id())
     .fetch_all(conn)
     .await
     .map(Some)
 }
 
-/// The report's stop digests: (day, stops, sum) for the days in [from, to].
+/// The report's stop digests of the agency: (day, stops, sum) for the
+/// days in [from, to].
 pub async fn digests_between(
     conn: &mut crate::db::Conn,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64, Sum)>, sqlx::Error> {
-    let rows: Vec<(String, i64, Vec<u8>)> =
-        db::query_as("SELECT day, stops, sum FROM stop_digests WHERE day >= $1 AND day <= $2 ORDER BY day")
-            .bind(from)
-            .bind(to)
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<(String, i64, Vec<u8>)> = db::query_as(
+        "SELECT day, stops, sum FROM stop_digests WHERE agency_id = $3 AND day >= $1 AND day <= $2 ORDER BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(scope.id())
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|(d, n, s)| (d, n, Sum::from_bytes(&s))).collect())
 }
 

@@ -8,7 +8,8 @@ use std::io::Write;
 
 use super::import::{Format, NATIVE_COLUMNS, OPP_COLUMNS};
 use super::{Stop, unpack};
-use crate::db::{self, Db};
+use crate::agency::Scope;
+use crate::db;
 use crate::web::spreadsheet_safe;
 
 fn tf(v: bool) -> String {
@@ -127,13 +128,15 @@ pub fn native_row(s: &Stop, badge: &str) -> Vec<String> {
     ]
 }
 
-/// Writes every stop in `format`; returns the number of rows.
-pub async fn export(db: &Db, format: Format, out: impl Write) -> anyhow::Result<u64> {
-    let badges: HashMap<i64, String> = db::query_as::<(i64, String)>("SELECT id, badge FROM officers")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+/// Writes every stop of the agency in `format`; returns the number of rows.
+pub async fn export(scope: &Scope, format: Format, out: impl Write) -> anyhow::Result<u64> {
+    let badges: HashMap<i64, String> =
+        db::query_as::<(i64, String)>("SELECT id, badge FROM officers WHERE agency_id = $1")
+            .bind(scope.id())
+            .fetch_all(scope.db())
+            .await?
+            .into_iter()
+            .collect();
     let mut writer = csv::Writer::from_writer(out);
     let header: &[&str] = match format {
         Format::Opp => &OPP_COLUMNS,
@@ -142,7 +145,7 @@ pub async fn export(db: &Db, format: Format, out: impl Write) -> anyhow::Result<
     writer.write_record(header)?;
     let mut rows = 0u64;
     let mut failure = None;
-    super::store::for_each(db, |s| {
+    super::store::for_each(scope, |s| {
         let badge = s.officer_id.and_then(|id| badges.get(&id)).map(String::as_str).unwrap_or("");
         let row = match format {
             Format::Opp => opp_row(s, badge),

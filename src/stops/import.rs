@@ -9,7 +9,8 @@
 //! - `native`: the product's own columns (see `NATIVE_COLUMNS`), which
 //!   `export` writes, so export then import reproduces the same records.
 //!
-//! The import is one audit entry with the file's SHA-256 and row count.
+//! The import is one audit entry with the file's SHA-256 and row count, in
+//! the agency's chain; every stop it writes is the agency's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -18,8 +19,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{GENDERS, NARRATIVE_MAX, RACE_GROUPS, REASONS, RESULTS, STOP_TYPES, Stop, TRAFFIC_KINDS, pack};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
-use crate::db::{self, Db, begin_write};
+use crate::db;
 use crate::web::{counted, format_date, parse_date};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -747,27 +749,28 @@ fn native_rules(row: &Row, stop: &Stop, report: &mut Report) {
     }
 }
 
-/// Imports `path`; `force` imports a file seen before.
+/// Imports `path` into the agency's stops; `force` imports a file the
+/// agency imported before.
 pub async fn import(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     path: &std::path::Path,
     format: Format,
     force: bool,
 ) -> anyhow::Result<Report> {
     let report = Report::default();
-    let officers = crate::officers::store::ids_by_badge(db).await?;
+    let officers = crate::officers::store::ids_by_badge(scope).await?;
     // Reading and checking run on a blocking thread while this task writes
     // the batches it sends: the two halves of the work overlap on two cores.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Stop>>(2);
     // Batches come back to the reader once counted (`Counter::returning`).
     let (back, returned) = std::sync::mpsc::channel::<Vec<Stop>>();
     let file = path.to_path_buf();
-    let today = crate::agency::store::get(db).await?.today();
+    let today = crate::agency::store::get(scope).await?.today();
     let reader = tokio::task::spawn_blocking(move || {
         read_rows(&file, format, &officers, today, report, Batches { sender, returned })
     });
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     // A bigger page cache for this connection while it writes: the stop
     // indexes take random inserts, and the default 2 MiB cache turns them
     // into disk reads. Restored before the connection goes back (the
@@ -800,13 +803,17 @@ pub async fn import(
     }
     let mut report = reader.await??;
     written?;
-    // The file's fingerprint is known once it has been read; a file seen
-    // before is refused then, before anything is committed.
-    let seen: i64 =
-        db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stop.import' AND details LIKE $1")
-            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
-            .fetch_one(&mut *tx)
-            .await?;
+    // The file's fingerprint is known once it has been read; a file the
+    // agency imported before (its own chain says so) is refused then,
+    // before anything is committed. Another agency's import of the same
+    // file is theirs, and no reason to refuse it here.
+    let seen: i64 = db::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE agency_id = $1 AND action = 'stop.import' AND details LIKE $2",
+    )
+    .bind(scope.id())
+    .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
+    .fetch_one(&mut *tx)
+    .await?;
     report.already_imported = seen > 0 && !force;
     if report.problem_count > 0 || report.already_imported {
         cache_size(&mut tx, -2000).await?;

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 
 use super::store::{self, Filter};
 use super::{Choices, RecordForm, Stop};
-use crate::agency;
+use crate::agency::{self, Scope};
 use crate::app::AppState;
 use crate::audit::{Actor, Entry};
 use crate::auth::{access, guard, see_other};
@@ -156,15 +156,16 @@ struct ListPage {
 
 async fn route_get_stops(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
     let mut errors = FieldErrors::default();
     let filter = query.filter(&mut errors);
-    let (stops, more) = store::page(&state.db, &filter, PAGE_SIZE).await?;
+    let (stops, more) = store::page(&scope, &filter, PAGE_SIZE).await?;
     let officers = officers::routes::roster(&state, &page).await?;
     let load_districts =
-        || async { Ok::<_, sqlx::Error>(std::sync::Arc::new(store::districts(&state.db).await?)) };
+        || async { Ok::<_, sqlx::Error>(std::sync::Arc::new(store::districts(&scope).await?)) };
     let districts = state.lookups.districts.get(page.head, load_districts).await?;
     let next = if more { Some(query.link_after(stops.last())) } else { None };
     let rows = stops
@@ -197,19 +198,15 @@ struct ShowPage {
     supervision: Option<crate::supervision::RecordView>,
 }
 
-async fn route_get_stop(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<ShowPage> {
-    let stop = store::get(&state.db, id).await?;
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
+async fn route_get_stop(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
+    let stop = store::get(scope.db(), &scope, id).await?;
+    let officers = officers::store::list(&scope, &Default::default()).await?;
     let record = crate::supervision::store::Record::Stop(stop.clone());
     let can_review = page.has_role(crate::auth::Role::Supervisor);
     Ok(ShowPage {
-        supervision: crate::supervision::store::view(&state.db, &record, can_review).await?,
+        supervision: crate::supervision::store::view(&scope, &record, can_review).await?,
         officer: officers::label_of(&officers, stop.officer_id),
-        history: store::history(&state.db, id).await?,
+        history: store::history(&scope, id).await?,
         can_edit: page.has_role(crate::auth::Role::Clerk),
         page,
         stop,
@@ -244,71 +241,67 @@ impl FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     stop_id: Option<i64>,
     form: RecordForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let officers = officers::store::choices(&state.db, None).await?;
+    let officers = officers::store::choices(scope, None).await?;
     let view = FormPage { page, stop_id, form, errors: errors.clone(), officers };
     Ok(form_response(&errors, view))
 }
 
-async fn route_get_new(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
-    form_page(&state, page, None, RecordForm::default(), FieldErrors::default()).await
+async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
+    form_page(&scope, page, None, RecordForm::default(), FieldErrors::default()).await
 }
 
-async fn route_get_edit(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let stop = store::get(&state.db, id).await?;
-    form_page(&state, page, Some(id), super::form_of(&stop), FieldErrors::default()).await
+async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let stop = store::get(scope.db(), &scope, id).await?;
+    form_page(&scope, page, Some(id), super::form_of(&stop), FieldErrors::default()).await
 }
 
 async fn route_post_new(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save(&state, &session, &actor, page, None, RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
+    save(&scope, &session, &actor, page, None, RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 
 async fn route_post_edit(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::get(&state.db, id).await?;
-    save(&state, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
+    store::get(scope.db(), &scope, id).await?;
+    save(&scope, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 
 /// Validates and saves; the store marks a 287(g) action by an officer not
 /// authorized that day as a compliance exception (accepted, not refused).
 async fn save(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
     form: RecordForm,
 ) -> AppResult<Response> {
-    let officers = officers::store::list(&state.db, &Default::default()).await?;
-    let today = agency::store::get(&state.db).await?.today();
+    let officers = officers::store::list(scope, &Default::default()).await?;
+    let today = agency::store::get(scope).await?.today();
     let stop = match super::validate(&form, |id| officers.iter().any(|o| o.id == id), today) {
         Ok(stop) => stop,
-        Err(errors) => return form_page(state, page, id, form, errors).await,
+        Err(errors) => return form_page(scope, page, id, form, errors).await,
     };
     let stop = match id {
-        Some(id) => store::update(&state.db, actor, &Stop { id, ..stop }).await?,
-        None => store::create(&state.db, actor, &stop).await?,
+        Some(id) => store::update(scope, actor, &Stop { id, ..stop }).await?,
+        None => store::create(scope, actor, &stop).await?,
     };
     let id = stop.id;
     let message = match (stop.needs_sign_off(), stop.exception.is_empty()) {

@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::Stop;
 use super::aggregates::{Counter, Pending};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::compliance::exceptions::Authority;
-use crate::db::{self, Db, begin_write, now_unix};
+use crate::db::{self, Tx, now_unix};
 
 const COLUMNS: &str = "id, stop_date, stop_time, duration_minutes, location, district, lat, lng, stop_type, \
      call_for_service, officer_id, assignment, years_of_service, perceived_race, perceived_gender, perceived_age, \
@@ -31,8 +32,9 @@ pub struct Filter {
     pub after: Option<(String, i64)>,
 }
 
-fn push_filter(q: &mut crate::db::Builder<'_>, f: &Filter) {
-    q.push(" WHERE 1 = 1");
+fn push_filter(q: &mut crate::db::Builder<'_>, scope: &Scope, f: &Filter) {
+    // The agency first: the list indexes lead with it (migration 0018).
+    q.push(" WHERE agency_id = ").push_bind(scope.id());
     if let Some(from) = &f.from {
         q.push(" AND stop_date >= ").push_bind(from.clone());
     }
@@ -137,35 +139,49 @@ const LIST_TIME: &str = "COALESCE(stop_time, '')";
 
 /// One page of stops in the filter's order, and whether more follow. The
 /// stops carry the list's columns (`LIST_COLUMNS`); the rest are empty.
-pub async fn page(db: &Db, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
+pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Stop>, bool), sqlx::Error> {
     let mut q = crate::db::Builder::new(format!("SELECT {LIST_COLUMNS} FROM stops"));
-    push_filter(&mut q, f);
+    push_filter(&mut q, scope, f);
     let dir = if f.oldest_first { "ASC" } else { "DESC" };
     if let Some(key) = &f.after {
         crate::db::push_after(&mut q, "stops", ("stop_date", LIST_TIME), !f.oldest_first, key);
     }
     q.push(format!(" ORDER BY stop_date {dir}, {LIST_TIME} {dir}, id {dir} LIMIT ")).push_bind(size + 1);
-    let rows: Vec<Listed> = q.build_query_as().fetch_all(db).await?;
+    let rows: Vec<Listed> = q.build_query_as().fetch_all(scope.db()).await?;
     let more = rows.len() as i64 > size;
     Ok((rows.into_iter().take(size as usize).map(Stop::from).collect(), more))
 }
 
-/// One record, from the pool or inside a caller's transaction.
-pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, id: i64) -> Result<Stop, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1")).bind(id).fetch_one(db).await
+/// One record of the agency, from the pool or inside a caller's
+/// transaction; another agency's is not found.
+pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, scope: &Scope, id: i64) -> Result<Stop, sqlx::Error> {
+    by_id(db, scope.id(), id).await
 }
 
-/// The districts in use, for the filter menu (kept as stops are written).
-pub async fn districts(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    db::query_scalar("SELECT name FROM stop_districts ORDER BY name LIMIT 500").fetch_all(db).await
+const BY_ID: &str = "WHERE id = $1 AND agency_id = $2";
+
+async fn by_id<'e>(db: impl Into<crate::db::On<'e>>, agency: i64, id: i64) -> Result<Stop, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM stops {BY_ID}")).bind(id).bind(agency).fetch_one(db).await
 }
 
-const NOTE_DISTRICT: &str = "INSERT INTO stop_districts (name) VALUES ($1) ON CONFLICT DO NOTHING";
+/// The agency's districts in use, for the filter menu (kept as stops are
+/// written).
+pub async fn districts(scope: &Scope) -> Result<Vec<String>, sqlx::Error> {
+    db::query_scalar("SELECT name FROM stop_districts WHERE agency_id = $1 ORDER BY name LIMIT 500")
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await
+}
 
-/// Records the district of a stop just written, inside its transaction.
-async fn note_district(tx: &mut crate::db::Tx, name: &str) -> Result<(), sqlx::Error> {
+const NOTE_DISTRICT: &str =
+    "INSERT INTO stop_districts (agency_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Records the district of a stop just written, inside its transaction
+/// (the transaction's agency's districts).
+async fn note_district(tx: &mut Tx, name: &str) -> Result<(), sqlx::Error> {
     if !name.is_empty() {
-        db::query(NOTE_DISTRICT).bind(name).execute(&mut **tx).await?;
+        let agency = tx.agency()?;
+        db::query(NOTE_DISTRICT).bind(agency).bind(name).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -216,16 +232,17 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// Saves a new stop, its compliance exception decided here
 /// (`compliance::exceptions`), never by the caller; returns it as saved.
-pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+pub async fn create(scope: &Scope, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
     let authority = Authority::load(&mut tx).await?;
     let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
     let now = now_unix();
     let sql = format!(
-        "INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({}, $31, $32) RETURNING id",
+        "INSERT INTO stops ({FIELDS}, created_at, updated_at, agency_id) VALUES ({}, $31, $32, $33) RETURNING id",
         placeholders(1, 30)
     );
-    let (id,) = bind_stop(db::query_as(&sql), stop).bind(now).bind(now).fetch_one(&mut *tx).await?;
+    let (id,) =
+        bind_stop(db::query_as(&sql), stop).bind(now).bind(now).bind(scope.id()).fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
     let saved = Stop { id, ..stop.clone() };
     let mut aggregates = Pending::load(&mut tx).await?;
@@ -239,18 +256,23 @@ pub async fn create(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
 
 /// Saves an edit, its exception decided as on create; the audit entry
 /// keeps the earlier values of every field that changed.
-pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+pub async fn update(scope: &Scope, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
     let authority = Authority::load(&mut tx).await?;
     let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
-    let before: Stop = db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id = $1"))
-        .bind(stop.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let before = by_id(&mut tx, scope.id(), stop.id).await?;
     let sets: Vec<String> =
         FIELDS.split(", ").enumerate().map(|(i, f)| format!("{} = ${}", f.trim(), i + 1)).collect();
-    let sql = format!("UPDATE stops SET {}, updated_at = $31 WHERE id = $32 RETURNING id", sets.join(", "));
-    bind_stop(db::query_as(&sql), stop).bind(now_unix()).bind(stop.id).fetch_one(&mut *tx).await?;
+    let sql = format!(
+        "UPDATE stops SET {}, updated_at = $31 WHERE id = $32 AND agency_id = $33 RETURNING id",
+        sets.join(", ")
+    );
+    bind_stop(db::query_as(&sql), stop)
+        .bind(now_unix())
+        .bind(stop.id)
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
     note_district(&mut tx, &stop.district).await?;
     let mut aggregates = Pending::load(&mut tx).await?;
     aggregates.remove(&before);
@@ -264,33 +286,37 @@ pub async fn update(db: &Db, actor: &Actor, stop: &Stop) -> Result<Stop, sqlx::E
     Ok(stop.clone())
 }
 
-/// The 287(g) actions of one officer (of all, with None), for
-/// recomputing their exceptions.
-pub async fn actions_in(conn: &mut crate::db::Conn, officer: Option<i64>) -> Result<Vec<Stop>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM stops WHERE action_287g = 1 AND ($1 IS NULL OR officer_id = $1)");
-    db::query_as(&sql).bind(officer).fetch_all(conn).await
+/// The 287(g) actions of one officer (of all, with None) of the
+/// transaction's agency, for recomputing their exceptions.
+pub async fn actions_in(tx: &mut Tx, officer: Option<i64>) -> Result<Vec<Stop>, sqlx::Error> {
+    let agency = tx.agency()?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM stops WHERE action_287g = 1 AND ($1 IS NULL OR officer_id = $1) AND agency_id = $2"
+    );
+    db::query_as(&sql).bind(officer).bind(agency).fetch_all(&mut **tx).await
 }
 
 /// Sets a stop's exception (`compliance::exceptions::refresh`): a change
 /// of the record, so its sign-off is compared again.
-pub async fn set_exception(conn: &mut crate::db::Conn, id: i64, exception: &str) -> Result<(), sqlx::Error> {
-    let before = get(&mut *conn, id).await?;
-    db::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3")
+pub async fn set_exception(tx: &mut Tx, id: i64, exception: &str) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    let before = by_id(&mut *tx, agency, id).await?;
+    db::query("UPDATE stops SET exception = $1, updated_at = $2 WHERE id = $3 AND agency_id = $4")
         .bind(exception)
         .bind(now_unix())
         .bind(id)
-        .execute(&mut *conn)
+        .bind(agency)
+        .execute(&mut **tx)
         .await?;
     // The exception is part of the record the report fingerprints.
-    let mut aggregates = Pending::load(&mut *conn).await?;
+    let mut aggregates = Pending::load(&mut *tx).await?;
     aggregates.remove(&before);
     aggregates.add(&Stop { exception: exception.to_string(), ..before });
-    aggregates.write(conn).await
+    aggregates.write(tx).await
 }
 
-pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    crate::audit::store::history_of(db, "stop", id).await
+pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    crate::audit::store::history_of(scope, "stop", id).await
 }
 
 /// Drops the indexes on stops inside the caller's transaction and returns
@@ -300,10 +326,12 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
 /// 3.9 s import on SQLite, building them afresh 0.7 s; on PostgreSQL the
 /// COPY of a million took 5.7 s with the indexes and 1.0 s without, the
 /// builds 1.2 s. The transaction makes it safe: a refused or failed import
-/// rolls the indexes back with the rows. SQLite's readers keep seeing the
-/// indexed snapshot until the commit; PostgreSQL's wait for the commit
-/// (DROP INDEX locks the table), which only an import of half the table
-/// or more does.
+/// rolls the indexes back with the rows. The indexes hold every agency's
+/// stops (their definitions, read from the catalog here, lead with
+/// `agency_id`), so the whole table is what is dropped and rebuilt.
+/// SQLite's readers keep seeing the indexed snapshot until the commit;
+/// PostgreSQL's, of every agency, wait for the commit (DROP INDEX locks the
+/// table), which only an import of half the whole table or more does.
 /// Partial indexes (searched stops, 287(g) stops) stay: few rows enter
 /// them, and each rebuild would read the whole table again (0.2 s of a
 /// million stops for the two).
@@ -345,33 +373,33 @@ pub async fn restore_indexes(conn: &mut crate::db::Conn, statements: &[String]) 
 
 /// Whether a bulk write of about `rows` stops should rebuild the indexes
 /// rather than insert into them: when it adds at least half as many stops
-/// as the table holds (measured: a random insert costs about three times
-/// an entry of a fresh build).
+/// as the table holds, every agency's (the indexes hold them all; measured:
+/// a random insert costs about three times an entry of a fresh build).
+///
+/// On PostgreSQL the size is read from the id sequence, not the table: a
+/// read of `stops` would hold a share lock on it until the commit, and two
+/// agencies importing at once, each holding that lock and then asking for
+/// the exclusive one DROP INDEX takes, would deadlock. The first lock an
+/// import then takes on the table is DROP INDEX's own, and the other import
+/// waits for it.
 pub async fn rebuild_pays(conn: &mut crate::db::Conn, rows: u64) -> Result<bool, sqlx::Error> {
-    let held: Option<i64> = db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(conn).await?;
+    let held: Option<i64> = db::query_scalar(if conn.is_postgres() {
+        "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence('stops', 'id') AS regclass))"
+    } else {
+        "SELECT MAX(id) FROM stops"
+    })
+    .fetch_one(conn)
+    .await?;
     Ok(rows as i64 * 2 >= held.unwrap_or(0))
 }
 
 /// `insert_many` on PostgreSQL: ids reserved from the table's identity
 /// sequence, then every stop in one COPY (which writes the given ids, as
-/// `OVERRIDING SYSTEM VALUE` would), in the caller's transaction.
-async fn copy_in(
-    tx: &mut crate::db::Tx,
-    mut stops: Vec<Stop>,
-    aggregates: &Counter,
-) -> Result<(), sqlx::Error> {
-    // A run of ids in one statement: the caller holds the write lock that
-    // every writer of stops takes, so no other insert draws from the
-    // sequence between the two calls. (`nextval` once a row took 19 ms a
-    // batch, 2.3 s of a million.)
-    let count = stops.len() as i64;
-    let first: i64 = db::query_scalar(
-        "SELECT setval(pg_get_serial_sequence('stops', 'id'), \
-         nextval(pg_get_serial_sequence('stops', 'id')) + $1 - 1) - $1 + 1",
-    )
-    .bind(count)
-    .fetch_one(&mut **tx)
-    .await?;
+/// `OVERRIDING SYSTEM VALUE` would), in the caller's transaction, each
+/// stop in the transaction's agency.
+async fn copy_in(tx: &mut Tx, mut stops: Vec<Stop>, aggregates: &Counter) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    let first = reserve_ids(tx, stops.len() as i64).await?;
     let now = now_unix();
     let mut rows = db::CopyRows::default();
     for (s, id) in stops.iter_mut().zip(first..) {
@@ -384,9 +412,10 @@ async fn copy_in(
         rows.text(&s.reason_narrative).text(&s.actions).int(s.searched).text(&s.search_basis);
         rows.text(&s.contraband).text(&s.results).text(&s.result_narrative);
         rows.int(s.immigration_status_asked).int(s.ice_contacted).int(s.action_287g).text(&s.exception);
-        rows.int(now).int(now).end_row();
+        rows.int(now).int(now).int(agency).end_row();
     }
-    rows.send(tx, &format!("COPY stops (id, {FIELDS}, created_at, updated_at) FROM STDIN")).await?;
+    rows.send(tx, &format!("COPY stops (id, {FIELDS}, created_at, updated_at, agency_id) FROM STDIN"))
+        .await?;
     let districts: std::collections::BTreeSet<&str> =
         stops.iter().map(|s| s.district.as_str()).filter(|d| !d.is_empty()).collect();
     for district in districts {
@@ -395,10 +424,51 @@ async fn copy_in(
     aggregates.count(stops).await
 }
 
+/// PostgreSQL: reserves `count` consecutive stop ids and returns the
+/// first, as one run: `setval(nextval + count - 1)` (`nextval` once a row
+/// took 19 ms a batch, 2.3 s of a million).
+///
+/// The two calls are not atomic: a writer that draws from the sequence
+/// between them would take an id inside the run. Writers of one agency
+/// share its chain's lock, but writers of different agencies run in
+/// parallel (each chain has its own advisory lock), so the pair is taken
+/// under an advisory lock of its own, in the class `db` uses ("ovsg") with
+/// the key -1 for "stop ids". A session lock, not a transaction's: held
+/// until the commit it would make every agency's imports wait for each
+/// other's; released right after the pair, it is held for microseconds.
+/// (A stop saved from the form draws its id through the column's default,
+/// outside this lock: in the microseconds between the two calls it could
+/// still take an id of the run, and the COPY then fails on the duplicate
+/// id, refused rather than mixed.)
+///
+/// The lock, the pair and the unlock go as one message (the simple query
+/// protocol, one round trip): the server runs all three once it has the
+/// message, so a task cancelled while it waits (a browser that went away)
+/// cannot leave the lock held on a connection that goes back to the pool.
+/// Between lock and unlock only the pair could fail, and it fails only at
+/// the end of the 64-bit sequence (or cancelled by an administrator): the
+/// session would then keep the lock until its connection closes.
+async fn reserve_ids(tx: &mut Tx, count: i64) -> Result<i64, sqlx::Error> {
+    use sqlx::Row as _;
+    let sql = format!(
+        "SELECT pg_advisory_lock(1870033767, -1); \
+         SELECT setval(pg_get_serial_sequence('stops', 'id'), \
+         nextval(pg_get_serial_sequence('stops', 'id')) + {count} - 1) - {count} + 1; \
+         SELECT pg_advisory_unlock(1870033767, -1)"
+    );
+    let pg =
+        tx.postgres().ok_or_else(|| sqlx::Error::Protocol("reserving stop ids needs PostgreSQL".into()))?;
+    // Through the executor's boxed future: `RawSql::fetch_all`'s own is not
+    // `Send` for every lifetime, which a route's future must be.
+    let rows = sqlx::Executor::fetch_all(pg, sqlx::raw_sql(&sql)).await?;
+    let first = rows.get(1).ok_or_else(|| sqlx::Error::Protocol("no stop ids were reserved".into()))?;
+    first.try_get::<i64, _>(0)
+}
+
 /// Rows the import hands to the writer at a time.
 pub const BULK_ROWS: usize = 8192;
 
-/// Inserts many stops inside the caller's transaction, without an audit
+/// Inserts many stops of the transaction's agency inside it, without an audit
 /// entry per row: imports and the demo record one entry for the batch.
 /// Each stop's exception comes from `authority` (loaded in the same
 /// transaction), never from the caller. Uses SQLite's API directly
@@ -419,11 +489,14 @@ pub async fn insert_many(
     if tx.is_postgres() {
         return copy_in(tx, stops, aggregates).await;
     }
+    let agency = tx.agency()?;
     let mut ids = Vec::with_capacity(stops.len());
     let now = now_unix();
-    let placeholders: Vec<String> = (1..=32).map(|i| format!("?{i}")).collect();
-    let sql =
-        format!("INSERT INTO stops ({FIELDS}, created_at, updated_at) VALUES ({})", placeholders.join(", "));
+    let placeholders: Vec<String> = (1..=33).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO stops ({FIELDS}, created_at, updated_at, agency_id) VALUES ({})",
+        placeholders.join(", ")
+    );
     {
         let mut handle = tx.sqlite_only("the bulk insert of stops")?.lock_handle().await?;
         let mut insert = super::bulk::Insert::prepare(&mut handle, &sql)?;
@@ -460,6 +533,7 @@ pub async fn insert_many(
             insert.text(30, &s.exception)?;
             insert.int(31, now)?;
             insert.int(32, now)?;
+            insert.int(33, agency)?;
             insert.execute()?;
             ids.push(insert.last_rowid());
         }
@@ -470,8 +544,9 @@ pub async fn insert_many(
         // The insert statement borrows the connection: finalize it first.
         drop(insert);
         let mut note = super::bulk::Insert::prepare(&mut handle, NOTE_DISTRICT)?;
+        note.int(1, agency)?;
         for district in districts {
-            note.text(1, district)?;
+            note.text(2, district)?;
             note.execute()?;
         }
     }
@@ -482,29 +557,31 @@ pub async fn insert_many(
     aggregates.count(stops).await
 }
 
-/// Up to `limit` stops after id `after`, in id order, on the caller's
-/// connection.
-pub async fn batch_after(
-    conn: &mut crate::db::Conn,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Stop>, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT $2"))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(conn)
-        .await
+/// Up to `limit` stops of the transaction's agency after id `after`, in id
+/// order, in the caller's transaction.
+pub async fn batch_after(tx: &mut Tx, after: i64, limit: i64) -> Result<Vec<Stop>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!(
+        "SELECT {COLUMNS} FROM stops WHERE id > $1 AND agency_id = $3 ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await
 }
 
-/// Every stop in id order, a batch at a time (exports).
-pub async fn for_each(db: &Db, mut each: impl FnMut(&Stop) -> bool) -> Result<(), sqlx::Error> {
+/// Every stop of the agency in id order, a batch at a time (exports).
+pub async fn for_each(scope: &Scope, mut each: impl FnMut(&Stop) -> bool) -> Result<(), sqlx::Error> {
     let mut after = 0i64;
     loop {
-        let batch: Vec<Stop> =
-            db::query_as(&format!("SELECT {COLUMNS} FROM stops WHERE id > $1 ORDER BY id LIMIT 5000"))
-                .bind(after)
-                .fetch_all(db)
-                .await?;
+        let batch: Vec<Stop> = db::query_as(&format!(
+            "SELECT {COLUMNS} FROM stops WHERE id > $1 AND agency_id = $2 ORDER BY id LIMIT 5000"
+        ))
+        .bind(after)
+        .bind(scope.id())
+        .fetch_all(scope.db())
+        .await?;
         let Some(last) = batch.last() else { return Ok(()) };
         after = last.id;
         for s in &batch {
@@ -518,7 +595,7 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(&Stop) -> bool) -> Result<()
 /// Every stop dated in [from, to], in id order, a batch at a time (the
 /// report's data fingerprint).
 pub async fn for_each_between(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
     mut each: impl FnMut(&Stop),
@@ -526,12 +603,14 @@ pub async fn for_each_between(
     let mut after = 0i64;
     loop {
         let batch: Vec<Stop> = db::query_as(&format!(
-            "SELECT {COLUMNS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 AND id > $3 ORDER BY id LIMIT 5000"
+            "SELECT {COLUMNS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 AND id > $3 AND agency_id = $4 \
+             ORDER BY id LIMIT 5000"
         ))
         .bind(from)
         .bind(to)
         .bind(after)
-        .fetch_all(db)
+        .bind(scope.id())
+        .fetch_all(scope.db())
         .await?;
         let Some(last) = batch.last() else { return Ok(()) };
         after = last.id;
@@ -542,33 +621,37 @@ pub async fn for_each_between(
 /// The 287(g) stops dated in [from, to]: (id, date, officer, reason), for
 /// the program measures.
 pub async fn actions_between(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, Option<i64>, String)>, sqlx::Error> {
     db::query_as(
-        "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 AND stop_date <= $2",
+        "SELECT id, stop_date, officer_id, reason FROM stops WHERE action_287g = 1 AND stop_date >= $1 \
+         AND stop_date <= $2 AND agency_id = $3",
     )
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
 /// The reason of each stop a 287(g) arrest dated in [from, to] followed
 /// (E3, traffic origin).
 pub async fn reasons_of_arrests_between(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
     let rows: Vec<(i64, String)> = db::query_as(
-        "SELECT id, reason FROM stops WHERE id IN (SELECT stop_id FROM arrests WHERE arrest_date >= $1 \
-         AND arrest_date <= $2 AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
+        "SELECT id, reason FROM stops WHERE agency_id = $3 AND id IN (SELECT stop_id FROM arrests \
+         WHERE agency_id = $3 AND arrest_date >= $1 AND arrest_date <= $2 \
+         AND (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1))",
     )
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     Ok(rows.into_iter().collect())
 }
@@ -608,7 +691,7 @@ const GROUP_COUNTS: &str = "COUNT(*), CAST(SUM(searched) AS BIGINT), \
 /// (the SQL the measures ran before the aggregates); `timed` is left at 0
 /// (D9 reads the times itself).
 pub async fn groups_from_records(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, super::aggregates::Tally)>, sqlx::Error> {
@@ -616,11 +699,13 @@ pub async fn groups_from_records(
     let mut out = Vec::new();
     for (grouping, key) in GROUP_KEYS {
         let rows: Vec<Row> = db::query_as(&format!(
-            "SELECT '{grouping}', {key}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 GROUP BY 2"
+            "SELECT '{grouping}', {key}, {GROUP_COUNTS} FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
+             AND agency_id = $3 GROUP BY 2"
         ))
         .bind(from)
         .bind(to)
-        .fetch_all(db)
+        .bind(scope.id())
+        .fetch_all(scope.db())
         .await?;
         out.extend(rows.into_iter().map(
             |(g, x, stops, searches, hits, arrests, force, no_action, inquiries, complete)| {
@@ -643,18 +728,19 @@ pub async fn groups_from_records(
 /// D9's stops of [from, to] from the records: (day, minute, minority,
 /// stops) for stops with a readable time and one known group.
 pub async fn darkness_from_records(
-    db: &Db,
+    scope: &Scope,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64, bool, i64)>, sqlx::Error> {
     let rows: Vec<(String, String, String)> = db::query_as(
         "SELECT stop_date, stop_time, perceived_race FROM stops WHERE stop_date >= $1 AND stop_date <= $2 \
-         AND stop_time IS NOT NULL AND perceived_race <> '' \
+         AND agency_id = $3 AND stop_time IS NOT NULL AND perceived_race <> '' \
          AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2",
     )
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     let mut counted: std::collections::BTreeMap<(String, i64, bool), i64> = Default::default();
     for (day, time, race) in rows {

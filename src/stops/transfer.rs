@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::import::{self, Format, NATIVE_COLUMNS, OPP_COLUMNS};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{access, guard};
@@ -92,6 +93,7 @@ async fn receive(
 async fn route_post_import(
     State(state): State<AppState>,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
@@ -113,7 +115,7 @@ async fn route_post_import(
         let lines = refusal.into_iter().map(str::to_string).collect();
         return Ok(unprocessable(ImportPage { page, lines, ok: false }));
     };
-    let result = import::import(&state.db, &actor, &upload.path, format, force).await;
+    let result = import::import(&scope, &actor, &upload.path, format, force).await;
     let _ = tokio::fs::remove_file(&upload.path).await;
     let report = result?;
     let ok = report.problem_count == 0 && !report.already_imported;
@@ -139,14 +141,15 @@ struct ExportForm {
 async fn route_post_export(
     State(state): State<AppState>,
     actor: Actor,
+    scope: Scope,
     Form(form): Form<ExportForm>,
 ) -> AppResult<Response> {
     let format = Format::parse(&form.format)
         .ok_or_else(|| AppError::BadRequest("Choose the export format.".into()))?;
     let event = Event::new("stop.export", "stop", "")
         .details(serde_json::json!({ "format": format.name(), "via": "web" }));
-    audit::record_alone(&state.db, &actor, event).await?;
-    let body = spooled(&state, format).await?;
+    audit::record_in(&scope, &actor, event).await?;
+    let body = spooled(&state, &scope, format).await?;
     let name = format!(
         "stops-{}-{}.csv",
         format.name(),
@@ -162,16 +165,16 @@ async fn route_post_export(
         .into_response())
 }
 
-/// Writes the export to a private temporary file a batch at a time, then
-/// streams the file: a million stops never sit in memory. The file is
-/// unlinked as soon as it is open, so nothing is left behind.
-async fn spooled(state: &AppState, format: Format) -> AppResult<axum::body::Body> {
+/// Writes the agency's export to a private temporary file a batch at a
+/// time, then streams the file: a million stops never sit in memory. The
+/// file is unlinked as soon as it is open, so nothing is left behind.
+async fn spooled(state: &AppState, scope: &Scope, format: Format) -> AppResult<axum::body::Body> {
     let internal = |e: std::io::Error| AppError::Internal(e.into());
     let dir = state.config.files_dir.join("exports");
     tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
     let path = dir.join(crate::web::random_token(12));
     let file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(internal)?);
-    let written = super::export::export(&state.db, format, file).await;
+    let written = super::export::export(scope, format, file).await;
     let opened = tokio::fs::File::open(&path).await;
     let _ = tokio::fs::remove_file(&path).await;
     written?;

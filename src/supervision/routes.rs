@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use super::measures::{Inputs, Workload, bounds, supervision_measures, workload};
 use super::store::{self, Record, Request, Reviewer, SignError};
 use super::{DECISIONS, Decision, Item, RecordKind, SignOff, State as ItemState};
-use crate::agency;
+use crate::agency::{self, Scope};
 use crate::app::AppState;
 use crate::arrests::{Arrest, CustodyCheck, sees_personal_data};
 use crate::audit::{Actor, Entry};
@@ -51,34 +51,46 @@ pub fn router(state: &AppState) -> Router<AppState> {
     queue.merge(sign).merge(read).merge(settings)
 }
 
-/// The last counts: (audit seq, computed at, (waiting, overdue, returned)).
-pub type CountsCache = std::sync::Arc<std::sync::Mutex<Option<(i64, i64, (usize, usize, usize))>>>;
+/// The last counts of each agency, by its chain: (audit head, computed at,
+/// (waiting, overdue, returned)).
+pub type CountsCache = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<i64, (crate::audit::Head, i64, (usize, usize, usize))>>,
+>;
 
-/// Waiting, overdue and returned counts for the navigation.
-pub async fn counts(state: &AppState, head: Option<crate::audit::Head>) -> AppResult<(usize, usize, usize)> {
+/// Waiting, overdue and returned counts of the agency for the navigation.
+pub async fn counts(
+    state: &AppState,
+    scope: &Scope,
+    head: Option<crate::audit::Head>,
+) -> AppResult<(usize, usize, usize)> {
     // Every supervisor's page shows these; they change only when a record
-    // or decision changes (a new audit entry) or as time makes items
-    // overdue, so one computation serves for a minute at the same head.
+    // or decision changes (a new audit entry in the agency's chain) or as
+    // time makes items overdue, so one computation serves for a minute at
+    // the same head. A head of another chain than the agency's is not used.
     let head = match head {
-        Some(crate::audit::Head(seq)) => seq,
-        None => crate::audit::store::head(&state.db).await?.map(|(seq, _)| seq).unwrap_or(0),
+        Some(head) if head.chain == scope.id() => head,
+        _ => crate::audit::Head {
+            chain: scope.id(),
+            seq: crate::audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0),
+        },
     };
     let now = now_unix();
-    if let Some((seq, at, counts)) = state.queue_counts.lock().ok().and_then(|c| *c) {
-        if seq == head && now - at < 60 {
+    let cached = state.queue_counts.lock().ok().and_then(|c| c.get(&head.chain).copied());
+    if let Some((at_head, at, counts)) = cached {
+        if at_head == head && now - at < 60 {
             return Ok(counts);
         }
     }
-    let counts = compute_counts(state).await?;
+    let counts = compute_counts(scope).await?;
     if let Ok(mut cached) = state.queue_counts.lock() {
-        *cached = Some((head, now, counts));
+        cached.insert(head.chain, (head, now, counts));
     }
     Ok(counts)
 }
 
-async fn compute_counts(state: &AppState) -> AppResult<(usize, usize, usize)> {
-    let (time_zone, deadline) = settings(state).await?;
-    let items = store::items(&state.db, &[], &time_zone).await?;
+async fn compute_counts(scope: &Scope) -> AppResult<(usize, usize, usize)> {
+    let (time_zone, deadline) = settings(scope).await?;
+    let items = store::items(scope, &[], &time_zone).await?;
     let now = now_unix();
     let waiting = items.iter().filter(|i| i.state.awaits_supervisor()).count();
     let overdue = items.iter().filter(|i| i.overdue(now, deadline)).count();
@@ -86,9 +98,9 @@ async fn compute_counts(state: &AppState) -> AppResult<(usize, usize, usize)> {
     Ok((waiting, overdue, returned))
 }
 
-async fn settings(state: &AppState) -> AppResult<(String, i64)> {
-    let profile = agency::store::get(&state.db).await?;
-    Ok((profile.time_zone, store::deadline_days(&state.db).await?))
+async fn settings(scope: &Scope) -> AppResult<(String, i64)> {
+    let profile = agency::store::get(scope).await?;
+    Ok((profile.time_zone, store::deadline_days(scope).await?))
 }
 
 // ---------------------------------------------------------------- queue
@@ -148,19 +160,20 @@ impl QueuePage {
 
 async fn queue_page(
     state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     query: QueueQuery,
     errors: FieldErrors,
     selected: Vec<String>,
 ) -> AppResult<QueuePage> {
-    let (time_zone, deadline) = settings(state).await?;
+    let (time_zone, deadline) = settings(scope).await?;
     let officers = officers::routes::roster(state, &page).await?;
-    let items = store::items(&state.db, &officers, &time_zone).await?;
+    let items = store::items(scope, &officers, &time_zone).await?;
     let now = now_unix();
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     let supervisor = user.has(Role::Supervisor);
-    let reviewer = store::reviewer(&state.db, user.id).await?;
-    let written = store::written_by(&state.db, user.id).await?;
+    let reviewer = store::reviewer(scope, user.id).await?;
+    let written = store::written_by(scope, user.id).await?;
     let waiting_items: Vec<&Item> = items.iter().filter(|i| i.state.awaits_supervisor()).collect();
     let waiting = waiting_items.len();
     let overdue = waiting_items.iter().filter(|i| i.overdue(now, deadline)).count();
@@ -173,7 +186,7 @@ async fn queue_page(
         if !shown || rows.len() == QUEUE_ROWS {
             continue;
         }
-        let record = store::load(&state.db, item.kind, item.id).await?;
+        let record = store::load(scope.db(), scope, item.kind, item.id).await?;
         // The records this supervisor wrote were found in one query above.
         let mine = written.contains(&(item.kind.as_str().to_string(), item.id));
         let authors: Vec<i64> = if mine { vec![reviewer.id] } else { Vec::new() };
@@ -203,10 +216,11 @@ async fn queue_page(
 
 async fn route_get_queue(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<QueueQuery>,
 ) -> AppResult<QueuePage> {
-    queue_page(&state, page, query, FieldErrors::default(), Vec::new()).await
+    queue_page(&state, &scope, page, query, FieldErrors::default(), Vec::new()).await
 }
 
 /// "kind:id:latest:hash" from a queue checkbox.
@@ -221,6 +235,7 @@ fn parse_item(value: &str) -> Option<Request> {
 
 async fn route_post_bulk(
     State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -238,10 +253,10 @@ async fn route_post_bulk(
         errors.add("password", "Enter your password to sign.");
     }
     if errors.is_empty() {
-        reauthenticate(&state, &actor, user.id, password, &mut errors).await?;
+        reauthenticate(&state, &scope, &actor, user.id, password, &mut errors).await?;
     }
     if errors.is_empty() {
-        match sign(&state, &actor, user.id, &requests, Decision::Approved, "").await? {
+        match sign(&scope, &actor, user.id, &requests, Decision::Approved, "").await? {
             Ok(ids) => {
                 flash(
                     &session,
@@ -253,7 +268,7 @@ async fn route_post_bulk(
             Err(why) => errors.add("items", format!("Nothing was signed. {why}")),
         }
     }
-    let view = queue_page(&state, page, QueueQuery::default(), errors, selected).await?;
+    let view = queue_page(&state, &scope, page, QueueQuery::default(), errors, selected).await?;
     Ok(unprocessable(view))
 }
 
@@ -306,16 +321,12 @@ impl ReviewPage {
 }
 
 /// The officer's standing on the action's date for each model they hold.
-async fn authority(
-    state: &AppState,
-    record: &Record,
-    officers: &[Officer],
-) -> AppResult<Vec<(String, String)>> {
+async fn authority(scope: &Scope, record: &Record, officers: &[Officer]) -> AppResult<Vec<(String, String)>> {
     let (Some(id), Some(date)) = (record.officer_id(), parse_date(record.date())) else {
         return Ok(vec![("Officer".into(), "no officer recorded".into())]);
     };
     let Some(officer) = officers.iter().find(|o| o.id == id) else { return Ok(Vec::new()) };
-    let evidence = officers::store::evidence(&state.db).await?;
+    let evidence = officers::store::evidence(scope).await?;
     let ev = evidence.of(id);
     let mut models: Vec<String> = ev.designations.iter().map(|d| d.model.clone()).collect();
     models.dedup();
@@ -336,8 +347,10 @@ async fn authority(
         .collect())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn review_page(
     state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     kind: RecordKind,
     id: i64,
@@ -345,19 +358,19 @@ async fn review_page(
     errors: FieldErrors,
     problem: Option<String>,
 ) -> AppResult<ReviewPage> {
-    let record = store::load(&state.db, kind, id).await?;
+    let record = store::load(scope.db(), scope, kind, id).await?;
     if !record.is_action() {
         return Err(AppError::NotFound);
     }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    let reviewer = store::reviewer(&state.db, user.id).await?;
+    let reviewer = store::reviewer(scope, user.id).await?;
     let officers = officers::routes::roster(state, &page).await?;
-    let sign_offs = store::for_record(&state.db, kind, id).await?;
+    let sign_offs = store::for_record(scope, kind, id).await?;
     let hash = record.fingerprint();
     let latest = sign_offs.last();
     let state_now = ItemState::of(latest, latest.is_none_or(|s| record.matches(s)));
     let personal = sees_personal_data(&user.roles);
-    let today = agency::store::get(&state.db).await?.today();
+    let today = agency::store::get(scope).await?.today();
     let now = time::PrimitiveDateTime::new(today, time::OffsetDateTime::now_utc().time());
     let (stop, arrest, custody) = match &record {
         Record::Stop(s) => (Some(s.clone()), None, CustodyCheck::NotApplicable),
@@ -374,11 +387,11 @@ async fn review_page(
         personal,
         custody,
         officer: officers::label_of(&officers, record.officer_id()),
-        authority: authority(state, &record, &officers).await?,
+        authority: authority(scope, &record, &officers).await?,
         exception: record.exception().to_string(),
-        history: crate::audit::store::history_of(&state.db, kind.as_str(), id).await?,
+        history: crate::audit::store::history_of(scope, kind.as_str(), id).await?,
         latest: latest.map(|s| s.id).unwrap_or(0),
-        own: store::self_review_reason(&state.db, &reviewer, &record).await?,
+        own: store::self_review_reason(scope, &reviewer, &record).await?,
         state: state_now,
         sign_offs,
         hashes: record.fingerprints(),
@@ -397,23 +410,25 @@ fn kind_of(kind: &str) -> AppResult<RecordKind> {
 
 async fn route_get_review(
     State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Path((kind, id)): Path<(String, i64)>,
 ) -> AppResult<ReviewPage> {
-    review_page(&state, page, kind_of(&kind)?, id, DecisionForm::default(), FieldErrors::default(), None)
-        .await
+    let kind = kind_of(&kind)?;
+    review_page(&state, &scope, page, kind, id, DecisionForm::default(), FieldErrors::default(), None).await
 }
 
 /// Checks the signer's password again (CJIS: re-authentication for
 /// sensitive actions); a wrong one counts toward the account's lockout.
 async fn reauthenticate(
     state: &AppState,
+    scope: &Scope,
     actor: &Actor,
     user_id: i64,
     password: &str,
     errors: &mut FieldErrors,
 ) -> AppResult<()> {
-    let account = crate::users::store::get(&state.db, user_id).await?;
+    let account = crate::users::store::get(scope, user_id).await?;
     if !state.hasher.verify(password, Some(&account.password_hash)).await? {
         crate::users::store::sign_in_failed(
             &state.db,
@@ -429,21 +444,21 @@ async fn reauthenticate(
 
 /// Signs, and records a refused self-review in the audit log on its own.
 async fn sign(
-    state: &AppState,
+    scope: &Scope,
     actor: &Actor,
     user_id: i64,
     requests: &[Request],
     decision: Decision,
     comment: &str,
 ) -> AppResult<Result<Vec<i64>, SignError>> {
-    let reviewer: Reviewer = store::reviewer(&state.db, user_id).await?;
-    let (time_zone, _) = settings(state).await?;
-    match store::sign(&state.db, actor, &reviewer, requests, decision, comment, &time_zone).await {
+    let reviewer: Reviewer = store::reviewer(scope, user_id).await?;
+    let (time_zone, _) = settings(scope).await?;
+    match store::sign(scope, actor, &reviewer, requests, decision, comment, &time_zone).await {
         Ok(ids) => Ok(Ok(ids)),
         Err(SignError::Db(e)) => Err(e.into()),
         Err(SignError::SelfReview(label, id, why)) => {
             let kind = RecordKind::parse(&label.to_lowercase()).unwrap_or(RecordKind::Stop);
-            store::refuse_self_review(&state.db, actor, kind, id, why).await?;
+            store::refuse_self_review(scope, actor, kind, id, why).await?;
             Ok(Err(SignError::SelfReview(label, id, why)))
         }
         Err(other) => Ok(Err(other)),
@@ -452,6 +467,7 @@ async fn sign(
 
 async fn route_post_review(
     State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -478,13 +494,13 @@ async fn route_post_review(
     // The password is checked only once everything else is right, so a
     // slip in the comment never counts toward the lockout.
     if errors.is_empty() {
-        reauthenticate(&state, &actor, user.id, &form.password, &mut errors).await?;
+        reauthenticate(&state, &scope, &actor, user.id, &form.password, &mut errors).await?;
     }
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let mut problem = None;
     if let (true, Some(decision)) = (errors.is_empty(), decision) {
         let request = Request { kind, id, seen_hash: form.hash.clone(), seen_latest: form.latest };
-        match sign(&state, &actor, user.id, &[request], decision, &comment).await? {
+        match sign(&scope, &actor, user.id, &[request], decision, &comment).await? {
             Ok(_) => {
                 flash(&session, format!("{} {id}: {} and signed.", kind.label(), decision_done(decision)))
                     .await?;
@@ -501,7 +517,7 @@ async fn route_post_review(
         }
     }
     let form = DecisionForm { password: String::new(), ..form };
-    let view = review_page(&state, page, kind, id, form, errors, problem).await?;
+    let view = review_page(&state, &scope, page, kind, id, form, errors, problem).await?;
     Ok((status, view).into_response())
 }
 
@@ -551,19 +567,19 @@ impl MeasuresPage {
 const LISTED: usize = 500;
 
 async fn measures_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     query: &PeriodQuery,
     deadline_error: Option<String>,
 ) -> AppResult<MeasuresPage> {
-    let (time_zone, deadline) = settings(state).await?;
+    let (time_zone, deadline) = settings(scope).await?;
     let today = agency::today_in(&time_zone);
     let (period, period_error) = crate::measures::period_from(&query.from, &query.to, today);
-    let items = store::items(&state.db, &[], &time_zone).await?;
+    let items = store::items(scope, &[], &time_zone).await?;
     let (start, end) = bounds(period, &time_zone);
     let (before, _) = bounds(period.previous(), &time_zone);
-    let sign_offs = store::signed_between(&state.db, before, end).await?;
-    let blocked = store::blocked_between(&state.db, before, end).await?;
+    let sign_offs = store::signed_between(scope, before, end).await?;
+    let blocked = store::blocked_between(scope, before, end).await?;
     let inputs = Inputs {
         actions: &items,
         sign_offs: &sign_offs,
@@ -587,11 +603,11 @@ async fn measures_page(
 }
 
 async fn route_get_measures(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Query(query): Query<PeriodQuery>,
 ) -> AppResult<MeasuresPage> {
-    measures_page(&state, page, &query, None).await
+    measures_page(&scope, page, &query, None).await
 }
 
 #[derive(Deserialize)]
@@ -601,7 +617,7 @@ struct SettingsForm {
 }
 
 async fn route_post_settings(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -609,13 +625,13 @@ async fn route_post_settings(
 ) -> AppResult<Response> {
     match form.days.trim().parse::<i64>() {
         Ok(days) if (1..=30).contains(&days) => {
-            crate::agency::store::set_sign_off_days(&state.db, &actor, days).await?;
+            crate::agency::store::set_sign_off_days(&scope, &actor, days).await?;
             flash(&session, format!("Sign-off deadline set to {days} days.")).await?;
             Ok(see_other("/supervision"))
         }
         _ => {
             let error = Some(format!("Enter whole days from 1 to 30 (you entered \"{}\").", form.days));
-            Ok(unprocessable(measures_page(&state, page, &PeriodQuery::default(), error).await?))
+            Ok(unprocessable(measures_page(&scope, page, &PeriodQuery::default(), error).await?))
         }
     }
 }

@@ -11,9 +11,10 @@ use super::{
     Decision, Item, RecordKind, SignOff, State, action_instant, arrest_fingerprint, self_review,
     stop_fingerprint,
 };
+use crate::agency::Scope;
 use crate::arrests::Arrest;
 use crate::audit::{self, Actor, Event, Outcome};
-use crate::db::{self, Db, begin_write, is_unique_violation, now_unix};
+use crate::db::{self, Db, is_unique_violation, now_unix};
 use crate::officers::{Officer, label_of};
 use crate::stops::Stop;
 
@@ -95,25 +96,28 @@ impl Record {
     }
 }
 
+/// A record of the scope's agency, from the pool or inside a caller's
+/// transaction; another agency's is not found.
 pub async fn load<'e>(
     db: impl Into<crate::db::On<'e>>,
+    scope: &Scope,
     kind: RecordKind,
     id: i64,
 ) -> Result<Record, sqlx::Error> {
     Ok(match kind {
-        RecordKind::Stop => Record::Stop(crate::stops::store::get(db, id).await?),
-        RecordKind::Arrest => Record::Arrest(crate::arrests::store::get(db, id).await?),
+        RecordKind::Stop => Record::Stop(crate::stops::store::get(db, scope, id).await?),
+        RecordKind::Arrest => Record::Arrest(crate::arrests::store::get(db, scope, id).await?),
     })
 }
 
 /// What a record's page shows of its sign-offs: nothing for a record that
 /// is not a 287(g) action and never was.
 pub async fn view(
-    db: &Db,
+    scope: &Scope,
     record: &Record,
     can_review: bool,
 ) -> Result<Option<super::RecordView>, sqlx::Error> {
-    let sign_offs = for_record(db, record.kind(), record.id()).await?;
+    let sign_offs = for_record(scope, record.kind(), record.id()).await?;
     if !record.is_action() && sign_offs.is_empty() {
         return Ok(None);
     }
@@ -130,22 +134,32 @@ pub async fn view(
     }))
 }
 
-/// Every sign-off, in id order (the report's data fingerprint).
-pub async fn all(db: &Db) -> Result<Vec<SignOff>, sqlx::Error> {
-    db::query_as(&format!("SELECT {COLUMNS} FROM sign_offs ORDER BY id")).fetch_all(db).await
-}
-
-/// Arrest sign-offs made in form `arrest/v1`, whose fingerprints cover the
-/// person's name and date of birth as they are.
-pub async fn v1_arrest_sign_offs(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    db::query_scalar("SELECT id FROM sign_offs WHERE record_kind = 'arrest' AND form = 'v1' ORDER BY id")
-        .fetch_all(db)
+/// Every sign-off of the agency, in id order (the report's data fingerprint).
+pub async fn all(scope: &Scope) -> Result<Vec<SignOff>, sqlx::Error> {
+    db::query_as(&format!("SELECT {COLUMNS} FROM sign_offs WHERE agency_id = $1 ORDER BY id"))
+        .bind(scope.id())
+        .fetch_all(scope.db())
         .await
 }
 
+/// Arrest sign-offs made in form `arrest/v1`, whose fingerprints cover the
+/// person's name and date of birth as they are. Only agency 1's: form v1
+/// was retired before agencies were tenants, so every such sign-off is
+/// legacy data, which migration 0018 gave to agency 1 (its audit entries
+/// are in agency 1's chain, the one `audit::store::remove_personal_digests`
+/// rewrites). Takes the database, not a scope: it runs at every start
+/// (`db::upgrade`), before anyone names an agency.
+pub async fn v1_arrest_sign_offs(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    db::query_scalar(
+        "SELECT id FROM sign_offs WHERE record_kind = 'arrest' AND form = 'v1' AND agency_id = 1 ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// Days an action may wait before it is overdue (agency setting).
-pub async fn deadline_days(db: &Db) -> Result<i64, sqlx::Error> {
-    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = 1").fetch_one(db).await
+pub async fn deadline_days(scope: &Scope) -> Result<i64, sqlx::Error> {
+    crate::agency::store::sign_off_days(scope).await
 }
 
 /// Who signs: the account, how they sign, and the officer they are.
@@ -157,71 +171,85 @@ pub struct Reviewer {
     pub officer_id: Option<i64>,
 }
 
-pub async fn reviewer(db: &Db, user_id: i64) -> Result<Reviewer, sqlx::Error> {
-    db::query_as("SELECT id, display_name, supervisor_kind, officer_id FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
+/// A reviewer of the scope's agency; another agency's user is not found.
+pub async fn reviewer(scope: &Scope, user_id: i64) -> Result<Reviewer, sqlx::Error> {
+    db::query_as(
+        "SELECT id, display_name, supervisor_kind, officer_id FROM users WHERE id = $1 AND agency_id = $2",
+    )
+    .bind(user_id)
+    .bind(scope.id())
+    .fetch_one(scope.db())
+    .await
 }
 
 /// Every decision on one record, oldest first.
-pub async fn for_record(db: &Db, kind: RecordKind, id: i64) -> Result<Vec<SignOff>, sqlx::Error> {
+pub async fn for_record(scope: &Scope, kind: RecordKind, id: i64) -> Result<Vec<SignOff>, sqlx::Error> {
     db::query_as(&format!(
-        "SELECT {COLUMNS} FROM sign_offs WHERE record_kind = $1 AND record_id = $2 ORDER BY id"
+        "SELECT {COLUMNS} FROM sign_offs WHERE record_kind = $1 AND record_id = $2 AND agency_id = $3 \
+         ORDER BY id"
     ))
     .bind(kind.as_str())
     .bind(id)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
 /// Decisions signed in [start, end), oldest first.
-pub async fn signed_between(db: &Db, start: i64, end: i64) -> Result<Vec<SignOff>, sqlx::Error> {
+pub async fn signed_between(scope: &Scope, start: i64, end: i64) -> Result<Vec<SignOff>, sqlx::Error> {
     db::query_as(&format!(
-        "SELECT {COLUMNS} FROM sign_offs WHERE signed_at >= $1 AND signed_at < $2 ORDER BY signed_at, id"
+        "SELECT {COLUMNS} FROM sign_offs WHERE signed_at >= $1 AND signed_at < $2 AND agency_id = $3 \
+         ORDER BY signed_at, id"
     ))
     .bind(start)
     .bind(end)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await
 }
 
 /// When refused self-review attempts happened in [start, end) (S5).
-pub async fn blocked_between(db: &Db, start: i64, end: i64) -> Result<Vec<i64>, sqlx::Error> {
-    let at_us: Vec<i64> =
-        db::query_scalar("SELECT at_us FROM audit_log WHERE action = $1 AND at_us >= $2 AND at_us < $3")
-            .bind(SELF_REVIEW_ACTION)
-            .bind(start * 1_000_000)
-            .bind(end * 1_000_000)
-            .fetch_all(db)
-            .await?;
+pub async fn blocked_between(scope: &Scope, start: i64, end: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let at_us: Vec<i64> = db::query_scalar(
+        "SELECT at_us FROM audit_log WHERE action = $1 AND at_us >= $2 AND at_us < $3 AND agency_id = $4",
+    )
+    .bind(SELF_REVIEW_ACTION)
+    .bind(start * 1_000_000)
+    .bind(end * 1_000_000)
+    .bind(scope.id())
+    .fetch_all(scope.db())
+    .await?;
     Ok(at_us.into_iter().map(|t| t / 1_000_000).collect())
 }
 
-async fn latest_decisions(db: &Db) -> Result<HashMap<(String, i64), SignOff>, sqlx::Error> {
+async fn latest_decisions(scope: &Scope) -> Result<HashMap<(String, i64), SignOff>, sqlx::Error> {
     let rows: Vec<SignOff> = db::query_as(&format!(
-        "SELECT {COLUMNS} FROM sign_offs WHERE id IN (SELECT MAX(id) FROM sign_offs GROUP BY record_kind, record_id)"
+        "SELECT {COLUMNS} FROM sign_offs WHERE agency_id = $1 AND id IN \
+         (SELECT MAX(id) FROM sign_offs WHERE agency_id = $1 GROUP BY record_kind, record_id)"
     ))
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     Ok(rows.into_iter().map(|s| ((s.record_kind.clone(), s.record_id), s)).collect())
 }
 
-/// How many records wait for a clerk's correction, without reading every
-/// 287(g) action (this runs on each page a clerk opens).
-pub async fn returned_count(db: &Db) -> Result<usize, sqlx::Error> {
+/// How many of the agency's records wait for a clerk's correction, without
+/// reading every 287(g) action (this runs on each page a clerk opens).
+pub async fn returned_count(scope: &Scope) -> Result<usize, sqlx::Error> {
     let mut count = 0;
-    for s in latest_decisions(db).await?.values().filter(|s| s.decision() == Decision::Returned) {
+    for s in latest_decisions(scope).await?.values().filter(|s| s.decision() == Decision::Returned) {
         let Some(kind) = RecordKind::parse(&s.record_kind) else { continue };
         let table = match kind {
             RecordKind::Stop => "stops",
             RecordKind::Arrest => "arrests",
         };
-        let updated_at: i64 = db::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1"))
-            .bind(s.record_id)
-            .fetch_one(db)
-            .await?;
-        if updated_at < s.signed_at || load(db, kind, s.record_id).await?.matches(s) {
+        let updated_at: i64 =
+            db::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1 AND agency_id = $2"))
+                .bind(s.record_id)
+                .bind(scope.id())
+                .fetch_one(scope.db())
+                .await?;
+        if updated_at < s.signed_at || load(scope.db(), scope, kind, s.record_id).await?.matches(s) {
             count += 1;
         }
     }
@@ -242,29 +270,34 @@ struct ActionRow {
 /// Every 287(g) action with where it stands, oldest first. A record is
 /// hashed only when it was saved at or after its latest decision; before
 /// that it cannot differ from what was signed.
-pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec<Item>, sqlx::Error> {
-    let latest = latest_decisions(db).await?;
+pub async fn items(scope: &Scope, officers: &[Officer], time_zone: &str) -> Result<Vec<Item>, sqlx::Error> {
+    let latest = latest_decisions(scope).await?;
     let stops: Vec<ActionRow> = db::query_as(
         "SELECT id, stop_date AS day, stop_time AS at, officer_id, updated_at, exception, \
-         'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1",
+         'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1 AND agency_id = $1",
     )
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     let arrests: Vec<ActionRow> = db::query_as(
         "SELECT id, arrest_date AS day, arrest_time AS at, officer_id, updated_at, exception, \
          'Arrest: ' || TRIM(CASE WHEN detainer_lodged = 1 THEN 'detainer lodged; ' ELSE '' END \
          || CASE WHEN removal_paperwork = 1 THEN 'removal paperwork; ' ELSE '' END \
          || CASE WHEN warrant_served = 1 THEN 'ICE warrant served; ' ELSE '' END, '; ') AS what \
-         FROM arrests WHERE detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1",
+         FROM arrests WHERE (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
+         AND agency_id = $1",
     )
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     let mut items = Vec::with_capacity(stops.len() + arrests.len());
     for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
         for row in rows {
             let last = latest.get(&(kind.as_str().to_string(), row.id)).cloned();
             let unchanged = match &last {
-                Some(s) if row.updated_at >= s.signed_at => load(db, kind, row.id).await?.matches(s),
+                Some(s) if row.updated_at >= s.signed_at => {
+                    load(scope.db(), scope, kind, row.id).await?.matches(s)
+                }
                 _ => true,
             };
             items.push(Item {
@@ -286,16 +319,23 @@ pub async fn items(db: &Db, officers: &[Officer], time_zone: &str) -> Result<Vec
     Ok(items)
 }
 
-/// The users who created or edited a record (from its audit entries).
-async fn authors(conn: &mut crate::db::Conn, kind: RecordKind, id: i64) -> Result<Vec<i64>, sqlx::Error> {
+/// The users who created or edited a record (from its audit entries, in
+/// its agency's chain).
+async fn authors(
+    conn: &mut crate::db::Conn,
+    scope: &Scope,
+    kind: RecordKind,
+    id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     db::query_scalar(
         "SELECT DISTINCT user_id FROM audit_log WHERE object_kind = $1 AND object_id = $2 \
-         AND action IN ($3, $4) AND user_id IS NOT NULL",
+         AND action IN ($3, $4) AND user_id IS NOT NULL AND agency_id = $5",
     )
     .bind(kind.as_str())
     .bind(id.to_string())
     .bind(format!("{}.create", kind.as_str()))
     .bind(format!("{}.update", kind.as_str()))
+    .bind(scope.id())
     .fetch_all(conn)
     .await
 }
@@ -303,27 +343,28 @@ async fn authors(conn: &mut crate::db::Conn, kind: RecordKind, id: i64) -> Resul
 /// The stops and arrests a user created or edited: one query for a whole
 /// queue instead of one per item.
 pub async fn written_by(
-    db: &Db,
+    scope: &Scope,
     user_id: i64,
 ) -> Result<std::collections::HashSet<(String, i64)>, sqlx::Error> {
     let rows: Vec<(String, String)> = db::query_as(
         "SELECT DISTINCT object_kind, object_id FROM audit_log WHERE user_id = $1 \
-         AND action IN ('stop.create', 'stop.update', 'arrest.create', 'arrest.update')",
+         AND action IN ('stop.create', 'stop.update', 'arrest.create', 'arrest.update') AND agency_id = $2",
     )
     .bind(user_id)
-    .fetch_all(db)
+    .bind(scope.id())
+    .fetch_all(scope.db())
     .await?;
     Ok(rows.into_iter().filter_map(|(kind, id)| Some((kind, id.parse().ok()?))).collect())
 }
 
 /// Whether this reviewer may decide on this record at all.
 pub async fn self_review_reason(
-    db: &Db,
+    scope: &Scope,
     reviewer: &Reviewer,
     record: &Record,
 ) -> Result<Option<&'static str>, sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    let authors = authors(&mut conn, record.kind(), record.id()).await?;
+    let mut conn = scope.db().acquire().await?;
+    let authors = authors(&mut conn, scope, record.kind(), record.id()).await?;
     Ok(self_review(reviewer.officer_id, reviewer.id, record.officer_id(), &authors))
 }
 
@@ -354,7 +395,7 @@ pub enum SignError {
 /// Signs one decision on each requested record, all or none, each with its
 /// own sign-off row, fingerprint and audit entry.
 pub async fn sign(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     reviewer: &Reviewer,
     requests: &[Request],
@@ -362,15 +403,16 @@ pub async fn sign(
     comment: &str,
     time_zone: &str,
 ) -> Result<Vec<i64>, SignError> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
+    let agency = tx.agency()?;
     let mut ids = Vec::with_capacity(requests.len());
     for r in requests {
         let label = r.kind.label();
-        let record = load(&mut *tx, r.kind, r.id).await?;
+        let record = load(&mut tx, scope, r.kind, r.id).await?;
         if !record.is_action() {
             return Err(SignError::NotAnAction(label, r.id));
         }
-        let authors = authors(&mut tx, r.kind, r.id).await?;
+        let authors = authors(&mut tx, scope, r.kind, r.id).await?;
         if let Some(why) = self_review(reviewer.officer_id, reviewer.id, record.officer_id(), &authors) {
             return Err(SignError::SelfReview(label, r.id, why));
         }
@@ -378,20 +420,22 @@ pub async fn sign(
         if hash != r.seen_hash {
             return Err(SignError::Changed(label, r.id));
         }
-        let latest: Option<i64> =
-            db::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
-                .bind(r.kind.as_str())
-                .bind(r.id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let latest: Option<i64> = db::query_scalar(
+            "SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2 AND agency_id = $3",
+        )
+        .bind(r.kind.as_str())
+        .bind(r.id)
+        .bind(agency)
+        .fetch_one(&mut *tx)
+        .await?;
         if latest.unwrap_or(0) != r.seen_latest {
             return Err(SignError::Decided(label, r.id));
         }
         let action_at = action_instant(record.date(), record.time(), time_zone);
         let inserted: Result<(i64,), sqlx::Error> = db::query_as(
             "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
-             reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+             reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form, agency_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(r.kind.as_str())
         .bind(r.id)
@@ -405,6 +449,7 @@ pub async fn sign(
         .bind(action_at)
         .bind(&hash)
         .bind(r.kind.form())
+        .bind(agency)
         .fetch_one(&mut *tx)
         .await;
         let (id,) = match inserted {
@@ -427,9 +472,10 @@ pub async fn sign(
     Ok(ids)
 }
 
-/// Records a refused self-review attempt (S5 counts these).
+/// Records a refused self-review attempt (S5 counts these) in the
+/// agency's chain.
 pub async fn refuse_self_review(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     kind: RecordKind,
     id: i64,
@@ -438,14 +484,14 @@ pub async fn refuse_self_review(
     let event = Event::new(SELF_REVIEW_ACTION, kind.as_str(), id)
         .outcome(Outcome::Denied)
         .details(json!({ "reason": why }));
-    audit::record_alone(db, actor, event).await.map(|_| ())
+    audit::record_in(scope, actor, event).await.map(|_| ())
 }
 
 /// Writes a decision as of a past moment, with its audit entry, for the
 /// demo's history only (live decisions go through `sign`).
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_past(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     record: &Record,
     reviewer: &Reviewer,
@@ -454,19 +500,22 @@ pub async fn insert_past(
     signed_at: i64,
     time_zone: &str,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
+    let agency = tx.agency()?;
     let (kind, id) = (record.kind().as_str(), record.id());
-    let latest: Option<i64> =
-        db::query_scalar("SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2")
-            .bind(kind)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let latest: Option<i64> = db::query_scalar(
+        "SELECT MAX(id) FROM sign_offs WHERE record_kind = $1 AND record_id = $2 AND agency_id = $3",
+    )
+    .bind(kind)
+    .bind(id)
+    .bind(agency)
+    .fetch_one(&mut *tx)
+    .await?;
     let hash = record.fingerprint();
     let sign_off: i64 = db::query_scalar(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
-         reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(kind)
     .bind(id)
@@ -480,6 +529,7 @@ pub async fn insert_past(
     .bind(action_instant(record.date(), record.time(), time_zone))
     .bind(&hash)
     .bind(record.kind().form())
+    .bind(agency)
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new(&format!("sign_off.{}", decision.as_str()), kind, id).details(json!({
@@ -498,22 +548,24 @@ pub async fn insert_past(
 
 /// Sets the officer an account is recorded as and how it signs.
 pub async fn set_reviewer(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     user_id: i64,
     officer_id: Option<i64>,
     supervisor_kind: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     let before: (Option<i64>, String) =
-        db::query_as("SELECT officer_id, supervisor_kind FROM users WHERE id = $1")
+        db::query_as("SELECT officer_id, supervisor_kind FROM users WHERE id = $1 AND agency_id = $2")
             .bind(user_id)
+            .bind(scope.id())
             .fetch_one(&mut *tx)
             .await?;
-    db::query("UPDATE users SET officer_id = $1, supervisor_kind = $2 WHERE id = $3")
+    db::query("UPDATE users SET officer_id = $1, supervisor_kind = $2 WHERE id = $3 AND agency_id = $4")
         .bind(officer_id)
         .bind(supervisor_kind)
         .bind(user_id)
+        .bind(scope.id())
         .execute(&mut *tx)
         .await?;
     let event = Event::new("user.supervision", "user", user_id).details(json!({

@@ -11,8 +11,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{TrainingForm, store};
+use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
-use crate::db::{self, Db, begin_write};
+use crate::db;
 
 pub const COLUMNS: [(&str, bool, &str); 6] = [
     ("badge", true, "The officer's badge number, as on the roster."),
@@ -73,7 +74,7 @@ fn column_of(field: &str) -> &str {
 }
 
 pub async fn import(
-    db: &Db,
+    scope: &Scope,
     actor: &Actor,
     file_name: &str,
     bytes: &[u8],
@@ -81,17 +82,20 @@ pub async fn import(
 ) -> anyhow::Result<Report> {
     let mut report = Report { sha256: hex::encode(Sha256::digest(bytes)), ..Default::default() };
     let (seen,): (i64,) =
-        db::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1")
-            .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
-            .fetch_one(db)
-            .await?;
+        db::query_as(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'training.import' AND details LIKE $1 AND agency_id = $2",
+        )
+        .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
+        .bind(scope.id())
+        .fetch_one(scope.db())
+        .await?;
     if seen > 0 && !force {
         report.already_imported = true;
         return Ok(report);
     }
-    let courses = store::courses(db).await?;
-    let officers = crate::officers::store::ids_by_badge(db).await?;
-    let today = crate::agency::store::get(db).await?.today();
+    let courses = store::courses(scope.db(), scope).await?;
+    let officers = crate::officers::store::ids_by_badge(scope).await?;
+    let today = crate::agency::store::get(scope).await?.today();
 
     let mut reader = crate::exchange::lines::Reader::new(
         csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true),
@@ -173,7 +177,7 @@ pub async fn import(
     if report.problem_count > 0 {
         return Ok(report);
     }
-    let mut tx = begin_write(db).await?;
+    let mut tx = scope.begin_write().await?;
     for (officer, row) in &rows {
         store::insert_record(&mut tx, *officer, row).await?;
     }

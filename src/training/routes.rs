@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router, middleware};
@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use super::store::{self, CourseError};
 use super::{Course, CourseForm, KINDS, TrainingForm};
-use crate::agency::{self, MODELS};
+use crate::agency::{self, MODELS, Scope};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{access, guard, see_other};
@@ -39,8 +39,8 @@ struct CoursesPage {
     courses: Vec<Course>,
 }
 
-async fn route_get_courses(State(state): State<AppState>, page: PageCtx) -> AppResult<CoursesPage> {
-    Ok(CoursesPage { page, courses: store::courses(&state.db).await? })
+async fn route_get_courses(scope: Scope, page: PageCtx) -> AppResult<CoursesPage> {
+    Ok(CoursesPage { page, courses: store::courses(scope.db(), &scope).await? })
 }
 
 #[derive(Template, WebTemplate)]
@@ -69,12 +69,8 @@ async fn route_get_new_course(page: PageCtx) -> Response {
     course_page(page, None, form, FieldErrors::default())
 }
 
-async fn route_get_course(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let course = store::course(&state.db, id).await?;
+async fn route_get_course(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let course = store::course(&scope, id).await?;
     Ok(course_page(page, Some(id), CourseForm::from_course(&course), FieldErrors::default()))
 }
 
@@ -100,7 +96,7 @@ fn course_form(pairs: Vec<(String, String)>) -> CourseForm {
 }
 
 async fn save_course(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
@@ -111,7 +107,7 @@ async fn save_course(
         Ok(course) => course,
         Err(errors) => return Ok(course_page(page, id, form, errors)),
     };
-    match store::save_course(&state.db, actor, &course).await {
+    match store::save_course(scope, actor, &course).await {
         Ok(_) => {
             flash(session, format!("Course \"{}\" saved.", course.name)).await?;
             Ok(see_other("/courses"))
@@ -126,25 +122,25 @@ async fn save_course(
 }
 
 async fn route_post_new_course(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    save_course(&state, &session, &actor, page, None, course_form(pairs)).await
+    save_course(&scope, &session, &actor, page, None, course_form(pairs)).await
 }
 
 async fn route_post_course(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::course(&state.db, id).await?;
-    save_course(&state, &session, &actor, page, Some(id), course_form(pairs)).await
+    store::course(&scope, id).await?;
+    save_course(&scope, &session, &actor, page, Some(id), course_form(pairs)).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -159,14 +155,14 @@ struct RecordPage {
 }
 
 async fn record_page(
-    state: &AppState,
+    scope: &Scope,
     page: PageCtx,
     officer: Officer,
     record_id: Option<i64>,
     form: TrainingForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let courses: Vec<Course> = store::courses(&state.db)
+    let courses: Vec<Course> = store::courses(scope.db(), scope)
         .await?
         .into_iter()
         .filter(|c| c.active != 0 || form.course_id == c.id.to_string())
@@ -175,52 +171,48 @@ async fn record_page(
     Ok(form_response(&errors, view))
 }
 
-async fn route_get_new_record(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    record_page(&state, page, officer, None, TrainingForm::default(), FieldErrors::default()).await
+async fn route_get_new_record(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let officer = officers::store::get(&scope, id).await?;
+    record_page(&scope, page, officer, None, TrainingForm::default(), FieldErrors::default()).await
 }
 
 async fn route_get_edit_record(
-    State(state): State<AppState>,
+    scope: Scope,
     page: PageCtx,
     Path((id, tid)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, id).await?;
-    let record = store::record(&state.db, id, tid).await?;
-    record_page(&state, page, officer, Some(tid), TrainingForm::from_record(&record), FieldErrors::default())
+    let officer = officers::store::get(&scope, id).await?;
+    let record = store::record(&scope, id, tid).await?;
+    record_page(&scope, page, officer, Some(tid), TrainingForm::from_record(&record), FieldErrors::default())
         .await
 }
 
 async fn route_post_new_record(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<TrainingForm>,
 ) -> AppResult<Response> {
-    save_record(&state, &session, &actor, page, id, None, form).await
+    save_record(&scope, &session, &actor, page, id, None, form).await
 }
 
 async fn route_post_edit_record(
-    State(state): State<AppState>,
     session: Session,
     actor: Actor,
+    scope: Scope,
     page: PageCtx,
     Path((id, tid)): Path<(i64, i64)>,
     Form(form): Form<TrainingForm>,
 ) -> AppResult<Response> {
     // The record must belong to the officer in the address.
-    store::record(&state.db, id, tid).await?;
-    save_record(&state, &session, &actor, page, id, Some(tid), form).await
+    store::record(&scope, id, tid).await?;
+    save_record(&scope, &session, &actor, page, id, Some(tid), form).await
 }
 
 async fn save_record(
-    state: &AppState,
+    scope: &Scope,
     session: &Session,
     actor: &Actor,
     page: PageCtx,
@@ -228,17 +220,17 @@ async fn save_record(
     record_id: Option<i64>,
     form: TrainingForm,
 ) -> AppResult<Response> {
-    let officer = officers::store::get(&state.db, officer_id).await?;
-    let courses = store::courses(&state.db).await?;
-    let today = agency::store::get(&state.db).await?.today();
+    let officer = officers::store::get(scope, officer_id).await?;
+    let courses = store::courses(scope.db(), scope).await?;
+    let today = agency::store::get(scope).await?.today();
     let record = match form.validate(&courses, today) {
         Ok(record) => record,
-        Err(errors) => return record_page(state, page, officer, record_id, form, errors).await,
+        Err(errors) => return record_page(scope, page, officer, record_id, form, errors).await,
     };
     match record_id {
-        Some(tid) => store::update_record(&state.db, actor, officer_id, tid, &record).await?,
+        Some(tid) => store::update_record(scope, actor, officer_id, tid, &record).await?,
         None => {
-            store::add_record(&state.db, actor, officer_id, &record).await?;
+            store::add_record(scope, actor, officer_id, &record).await?;
         }
     }
     let course = courses.iter().find(|c| c.id == record.course_id);

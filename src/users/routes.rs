@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use super::store::{self, UserError};
 use super::{Account, NewUserForm, parse_roles};
+use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{Role, access, guard, see_other};
@@ -40,8 +41,8 @@ struct ListPage {
     accounts: Vec<Account>,
 }
 
-async fn route_get_users(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
-    Ok(ListPage { page, accounts: store::list(&state.db).await? })
+async fn route_get_users(scope: Scope, page: PageCtx) -> AppResult<ListPage> {
+    Ok(ListPage { page, accounts: store::list(&scope).await? })
 }
 
 #[derive(Template, WebTemplate)]
@@ -75,6 +76,7 @@ fn pairs_to_new_user(pairs: Vec<(String, String)>) -> NewUserForm {
 
 async fn route_post_new(
     State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
@@ -89,7 +91,7 @@ async fn route_post_new(
         }
     };
     let hash = state.hasher.hash(&new_user.password).await?;
-    match store::create(&state.db, &actor, &new_user, &hash).await {
+    match store::create(&scope, &actor, &new_user, &hash).await {
         Ok(id) => {
             flash(&session, format!("Account {} created. Give the person the temporary password; they must change it at first sign-in.", new_user.username)).await?;
             Ok(see_other(&format!("/users/{id}")))
@@ -135,8 +137,8 @@ impl ShowPage {
 }
 
 impl ShowPage {
-    async fn with_officers(mut self, state: &AppState) -> AppResult<Self> {
-        self.officers = crate::officers::store::list(&state.db, &Default::default()).await?;
+    async fn with_officers(mut self, scope: &Scope) -> AppResult<Self> {
+        self.officers = crate::officers::store::list(scope, &Default::default()).await?;
         Ok(self)
     }
     fn is_officer(&self, id: &i64) -> bool {
@@ -155,44 +157,38 @@ struct SupervisionForm {
 /// Who the account is as an officer (nobody reviews their own 287(g)
 /// actions) and whether it signs as an ICE or an agency supervisor.
 async fn route_post_supervision(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
     Form(form): Form<SupervisionForm>,
 ) -> AppResult<Response> {
-    store::get(&state.db, id).await?;
+    store::get(&scope, id).await?;
     let officer_id = match form.officer_id.as_str() {
         "" => None,
-        v => {
-            Some(crate::officers::store::get(&state.db, v.parse().map_err(|_| AppError::NotFound)?).await?.id)
-        }
+        v => Some(crate::officers::store::get(&scope, v.parse().map_err(|_| AppError::NotFound)?).await?.id),
     };
     if !crate::supervision::REVIEWER_KINDS.iter().any(|(k, _)| *k == form.supervisor_kind) {
         return Err(AppError::BadRequest("unknown supervisor type".into()));
     }
-    crate::supervision::store::set_reviewer(&state.db, &actor, id, officer_id, &form.supervisor_kind).await?;
+    crate::supervision::store::set_reviewer(&scope, &actor, id, officer_id, &form.supervisor_kind).await?;
     flash(&session, "Supervision details saved.").await?;
     Ok(see_other(&format!("/users/{id}")))
 }
 
-async fn route_get_user(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<ShowPage> {
-    ShowPage::new(page, store::get(&state.db, id).await?).with_officers(&state).await
+async fn route_get_user(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
+    ShowPage::new(page, store::get(&scope, id).await?).with_officers(&scope).await
 }
 
 async fn route_post_user(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let account = store::get(&state.db, id).await?;
+    let account = store::get(&scope, id).await?;
     let display_name = pairs
         .iter()
         .find(|(k, _)| k == "display_name")
@@ -206,7 +202,7 @@ async fn route_post_user(
     }
     let roles = parse_roles(&mut errors, &role_values);
     if errors.is_empty() {
-        match store::update(&state.db, &actor, id, &display_name, &roles).await {
+        match store::update(&scope, &actor, id, &display_name, &roles).await {
             Ok(()) => {
                 flash(&session, "Account saved.").await?;
                 return Ok(see_other(&format!("/users/{id}")));
@@ -215,7 +211,7 @@ async fn route_post_user(
             Err(other) => return Err(other.into()),
         }
     }
-    let mut view = ShowPage::new(page, account).with_officers(&state).await?;
+    let mut view = ShowPage::new(page, account).with_officers(&scope).await?;
     view.display_name = display_name;
     view.chosen = roles;
     view.errors = errors;
@@ -238,52 +234,52 @@ async fn account_action(
 }
 
 async fn route_post_disable(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let result = store::disable(&state.db, &actor, id).await;
+    let result = store::disable(&scope, &actor, id).await;
     account_action(&session, id, result, "Account disabled and its sessions ended.").await
 }
 
 async fn route_post_enable(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let result = store::enable(&state.db, &actor, id).await;
+    let result = store::enable(&scope, &actor, id).await;
     account_action(&session, id, result, "Account enabled.").await
 }
 
 async fn route_post_unlock(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let result = store::unlock(&state.db, &actor, id).await;
+    let result = store::unlock(&scope, &actor, id).await;
     account_action(&session, id, result, "Account unlocked.").await
 }
 
 async fn route_post_end_sessions(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let result = store::end_sessions(&state.db, &actor, id).await;
+    let result = store::end_sessions(&scope, &actor, id).await;
     account_action(&session, id, result, "All sessions of this account were ended.").await
 }
 
 async fn route_post_reset_mfa(
-    State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let result = store::reset_mfa(&state.db, &actor, id).await;
+    let result = store::reset_mfa(&scope, &actor, id).await;
     account_action(
         &session,
         id,
@@ -301,20 +297,21 @@ struct ResetForm {
 
 async fn route_post_reset_password(
     State(state): State<AppState>,
+    scope: Scope,
     session: Session,
     actor: Actor,
     page: PageCtx,
     Path(id): Path<i64>,
     Form(form): Form<ResetForm>,
 ) -> AppResult<Response> {
-    let account = store::get(&state.db, id).await?;
+    let account = store::get(&scope, id).await?;
     if let Err(why) = crate::auth::password::check_new(&form.password, &account.username) {
-        let mut view = ShowPage::new(page, account).with_officers(&state).await?;
+        let mut view = ShowPage::new(page, account).with_officers(&scope).await?;
         view.reset_errors.add("password", why);
         return Ok(unprocessable(view));
     }
     let hash = state.hasher.hash(&form.password).await?;
-    let result = store::reset_password(&state.db, &actor, id, &hash).await;
+    let result = store::reset_password(&scope, &actor, id, &hash).await;
     account_action(
         &session,
         id,

@@ -97,13 +97,11 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
         let mut account = row.account;
         account.roles = roles;
         account.roles.sort();
+        let chain = account.agency_id.unwrap_or(crate::db::STATE_CHAIN);
         ForSession {
             account,
             mfa_policy: row.mfa_policy,
-            head: crate::audit::Head {
-                chain: account.agency_id.unwrap_or(crate::db::STATE_CHAIN),
-                seq: row.audit_head.unwrap_or(0),
-            },
+            head: crate::audit::Head { chain, seq: row.audit_head.unwrap_or(0) },
         }
     }))
 }
@@ -111,6 +109,12 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
 pub async fn get(scope: &Scope, id: i64) -> Result<Account, sqlx::Error> {
     let mut conn = scope.db().acquire().await?;
     fetch_in(&mut conn, scope, id).await
+}
+
+/// The signed-in user's own account, whatever their agency (or none).
+pub async fn own(db: &Db, id: i64) -> Result<Account, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    fetch(&mut conn, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>, sqlx::Error> {
@@ -126,10 +130,11 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<Account>
 }
 
 pub async fn list(scope: &Scope) -> Result<Vec<Account>, sqlx::Error> {
-    let mut accounts: Vec<Account> = db::query_as(&format!("{SELECT} WHERE agency_id = $1 ORDER BY username"))
-        .bind(scope.id())
-        .fetch_all(scope.db())
-        .await?;
+    let mut accounts: Vec<Account> =
+        db::query_as(&format!("{SELECT} WHERE agency_id = $1 ORDER BY username"))
+            .bind(scope.id())
+            .fetch_all(scope.db())
+            .await?;
     let roles: Vec<(i64, String)> = db::query_as(
         "SELECT r.user_id, r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.agency_id = $1",
     )
@@ -182,7 +187,12 @@ async fn set_roles(conn: &mut crate::db::Conn, id: i64, roles: &[Role]) -> Resul
 
 /// Creates an account from a validated form; `password_hash` is computed
 /// by the caller outside the transaction (it takes a while).
-pub async fn create(scope: &Scope, actor: &Actor, user: &NewUser, password_hash: &str) -> Result<i64, UserError> {
+pub async fn create(
+    scope: &Scope,
+    actor: &Actor,
+    user: &NewUser,
+    password_hash: &str,
+) -> Result<i64, UserError> {
     let mut tx = scope.begin_write().await?;
     let inserted = db::query_as::<(i64,)>(
         "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at, agency_id) \
@@ -250,7 +260,13 @@ pub async fn update(
 }
 
 /// Applies one administrative account action with its audit entry.
-async fn account_action(scope: &Scope, actor: &Actor, id: i64, action: &str, sql: &str) -> Result<(), UserError> {
+async fn account_action(
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    sql: &str,
+) -> Result<(), UserError> {
     let mut tx = scope.begin_write().await?;
     let before = fetch_in(&mut tx, scope, id).await?;
     if action == "user.disable"
@@ -337,7 +353,12 @@ pub async fn end_sessions(scope: &Scope, actor: &Actor, id: i64) -> Result<(), U
 
 /// An administrator's reset: a temporary password that must be changed at
 /// the next sign-in; the user's sessions end.
-pub async fn reset_password(scope: &Scope, actor: &Actor, id: i64, password_hash: &str) -> Result<(), UserError> {
+pub async fn reset_password(
+    scope: &Scope,
+    actor: &Actor,
+    id: i64,
+    password_hash: &str,
+) -> Result<(), UserError> {
     let mut tx = scope.begin_write().await?;
     fetch_in(&mut tx, scope, id).await?;
     db::query(

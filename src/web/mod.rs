@@ -99,9 +99,10 @@ async fn queue_note(
     user: &CurrentUser,
     head: Option<crate::audit::Head>,
 ) -> Result<String, AppError> {
+    let Some(scope) = crate::agency::Scope::of_user(&state.db, user) else { return Ok(String::new()) };
     let mut parts = Vec::new();
     let returned = if user.has(Role::Supervisor) {
-        let (waiting, overdue, returned) = crate::supervision::routes::counts(state, head).await?;
+        let (waiting, overdue, returned) = crate::supervision::routes::counts(state, &scope, head).await?;
         parts.push(format!("{waiting} waiting"));
         if overdue > 0 {
             parts.push(format!("{overdue} overdue"));
@@ -110,7 +111,7 @@ async fn queue_note(
     } else {
         // A clerk needs only the returned count: a cheaper question, and
         // one that changes only with the records.
-        state.lookups.returned.get(head, || crate::supervision::store::returned_count(&state.db)).await?
+        state.lookups.returned.get(head, || crate::supervision::store::returned_count(&scope)).await?
     };
     if user.has(Role::Clerk) && returned > 0 {
         parts.push(format!("{returned} returned"));

@@ -13,6 +13,8 @@ use oversight::users::NewUser;
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    /// The first agency's scope, for setup through the stores.
+    pub scope: oversight::agency::Scope,
     pub db_url: String,
     pub dir: tempfile::TempDir,
 }
@@ -24,9 +26,22 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     // OVERSIGHT_TEST_BACKEND=postgres runs the test on a database of its
-    // own on the test server (issue 13: not every test passes there yet).
+    // own on the test server.
     let db_url = scratch_database(dir.path(), "oversight").await;
+    serve_database(dir, db_url, adjust).await
+}
+
+/// The demo agency's database (`oversight demo`'s records), served.
+pub async fn spawn_demo() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = scratch_database(dir.path(), "demo").await;
+    oversight::demo::create(&db_url, &dir.path().join("files")).await.expect("demo");
+    serve_database(dir, db_url, |_| {}).await
+}
+
+async fn serve_database(dir: tempfile::TempDir, db_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = oversight::db::connect_server(&db_url).await.expect("database");
+    let scope = oversight::agency::Scope::for_command(&db, None).await.expect("the one agency");
     // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
     // only stand between the test and the page under test.
     oversight::db::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
@@ -37,7 +52,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(oversight::app::serve(listener, router));
-    TestApp { base, db, db_url, dir }
+    TestApp { base, db, scope, db_url, dir }
 }
 
 /// A new database for a test that makes its own (besides `spawn_app`'s):
@@ -187,7 +202,9 @@ impl TestApp {
             roles: roles.to_vec(),
             must_change_password: must_change,
         };
-        oversight::users::store::create(&self.db, &Actor::system("test setup"), &user, &hash).await.unwrap()
+        oversight::users::store::create(&self.scope, &Actor::system("test setup"), &user, &hash)
+            .await
+            .unwrap()
     }
 
     /// A client signed in as `username` with the common test password.
@@ -223,7 +240,7 @@ impl TestApp {
             status: "active".into(),
             ..Default::default()
         };
-        let id = oversight::officers::store::create(&self.db, &setup, &officer).await.unwrap();
+        let id = oversight::officers::store::create(&self.scope, &setup, &officer).await.unwrap();
         let designation = oversight::officers::Designation {
             model: "TFM".into(),
             nominated_on: Some("2026-01-05".into()),
@@ -231,7 +248,7 @@ impl TestApp {
             authorized_on: Some("2026-03-10".into()),
             ..Default::default()
         };
-        oversight::officers::store::add_designation(&self.db, &setup, id, &designation).await.unwrap();
+        oversight::officers::store::add_designation(&self.scope, &setup, id, &designation).await.unwrap();
         let trained = oversight::training::TrainingRecord {
             id: 0,
             officer_id: id,
@@ -241,7 +258,7 @@ impl TestApp {
             scores: "86".into(),
             provider: "ICE Academy".into(),
         };
-        oversight::training::store::add_record(&self.db, &setup, id, &trained).await.unwrap();
+        oversight::training::store::add_record(&self.scope, &setup, id, &trained).await.unwrap();
         id
     }
 
@@ -418,4 +435,9 @@ pub fn extract_token(body: &str) -> Option<String> {
 
 pub fn location(response: &reqwest::Response) -> String {
     response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// The scope of a database's one agency (setup through the stores).
+pub async fn scope(db: &Db) -> oversight::agency::Scope {
+    oversight::agency::Scope::for_command(db, None).await.expect("one agency")
 }

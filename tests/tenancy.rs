@@ -1,0 +1,288 @@
+//! Agencies as tenants (docs/tenancy.md): a user of one agency asking for
+//! another agency's record by its id gets 404 and nothing changes; the
+//! agency's lists, exports, dashboard, reports and audit log hold none of
+//! the other agency's records; each agency's audit chain verifies on its
+//! own. The demo agency is the one full of records; a second agency is
+//! added beside it, as `oversight agency add` does.
+
+mod common;
+
+use common::{Client, PASSWORD, TestApp, spawn_demo};
+use oversight::agency::Scope;
+use oversight::audit::Actor;
+use oversight::auth::Role;
+
+const OTHER_ORI: &str = "WY9999999";
+const OTHER_NAME: &str = "Quillfeather County Sheriff's Office";
+const OTHER_BADGE: &str = "QF-0001";
+const OTHER_OFFICER: &str = "Quillfeather";
+
+/// The demo deployment with a second agency: (app, the other agency's
+/// scope, a client signed in to it with every agency role, the other
+/// agency's officer id).
+async fn two_agencies() -> (TestApp, Scope, Client, i64) {
+    let app = spawn_demo().await;
+    let form = oversight::agency::ProfileForm {
+        name: OTHER_NAME.into(),
+        ori: OTHER_ORI.into(),
+        state: "WY".into(),
+        models: vec!["TFM".into()],
+        login_banner: oversight::agency::DEFAULT_BANNER.into(),
+        time_zone: "America/Denver".into(),
+        mfa_policy: "optional".into(),
+        ..Default::default()
+    };
+    let profile = form.validate().expect("a valid profile");
+    let other = oversight::agency::store::add(&app.db, &Actor::system("test setup"), &profile).await.unwrap();
+    let hash = oversight::auth::password::Hasher::default().hash(PASSWORD).await.unwrap();
+    let user = oversight::users::NewUser {
+        username: "quill-all".into(),
+        display_name: "Quill Everyrole".into(),
+        password: PASSWORD.into(),
+        roles: Role::ALL.to_vec(),
+        must_change_password: false,
+    };
+    oversight::users::store::create(&other, &Actor::system("test setup"), &user, &hash).await.unwrap();
+    let officer = common::active_officer(OTHER_BADGE, OTHER_OFFICER);
+    let officer_id =
+        oversight::officers::store::create(&other, &Actor::system("test setup"), &officer).await.unwrap();
+    let client = app.signed_in("quill-all").await;
+    (app, other, client, officer_id)
+}
+
+async fn first_id(app: &TestApp, sql: &str) -> i64 {
+    oversight::db::query_scalar(sql)
+        .fetch_optional(&app.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("the demo has no row for {sql}"))
+}
+
+/// What the demo agency's records are, as counts and the audit head: a
+/// refused request must leave all of it as it was.
+async fn demo_state(app: &TestApp) -> Vec<(String, i64)> {
+    let mut state = Vec::new();
+    for table in [
+        "officers",
+        "designations",
+        "training_records",
+        "documents",
+        "document_versions",
+        "stops",
+        "arrests",
+        "complaints",
+        "pay_periods",
+        "leads",
+        "sign_offs",
+        "reports",
+        "report_comments",
+        "logged_values",
+        "users",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE agency_id = 1");
+        state.push((table.to_string(), oversight::db::query_scalar(&sql).fetch_one(&app.db).await.unwrap()));
+    }
+    let head: i64 = oversight::db::query_scalar("SELECT MAX(seq) FROM audit_log WHERE agency_id = 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    state.push(("audit head".into(), head));
+    let disabled: i64 = oversight::db::query_scalar("SELECT SUM(disabled) FROM users WHERE agency_id = 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    state.push(("disabled users".into(), disabled));
+    let edits: i64 =
+        oversight::db::query_scalar("SELECT COALESCE(MAX(updated_at), 0) FROM stops WHERE agency_id = 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    state.push(("stop edits".into(), edits));
+    state
+}
+
+#[tokio::test]
+async fn another_agencys_records_are_not_found_and_nothing_changes() {
+    let (app, _other, client, _) = two_agencies().await;
+    let officer = first_id(&app, "SELECT MIN(id) FROM officers WHERE agency_id = 1").await;
+    let designation = first_id(&app, "SELECT MIN(id) FROM designations WHERE agency_id = 1").await;
+    let training = first_id(&app, "SELECT MIN(id) FROM training_records WHERE agency_id = 1").await;
+    let trained = first_id(&app, "SELECT MIN(officer_id) FROM training_records WHERE agency_id = 1").await;
+    let stop = first_id(&app, "SELECT MIN(id) FROM stops WHERE agency_id = 1").await;
+    let action = first_id(&app, "SELECT MIN(id) FROM stops WHERE agency_id = 1 AND action_287g = 1").await;
+    let arrest = first_id(&app, "SELECT MIN(id) FROM arrests WHERE agency_id = 1").await;
+    let complaint = first_id(&app, "SELECT MIN(id) FROM complaints WHERE agency_id = 1").await;
+    let document = first_id(&app, "SELECT MIN(id) FROM documents WHERE agency_id = 1").await;
+    let course = first_id(&app, "SELECT MIN(id) FROM courses WHERE agency_id = 1").await;
+    let user = first_id(&app, "SELECT MIN(id) FROM users WHERE agency_id = 1").await;
+    let pay = first_id(&app, "SELECT MIN(id) FROM pay_periods WHERE agency_id = 1").await;
+    let paid = first_id(&app, "SELECT MIN(officer_id) FROM pay_periods WHERE agency_id = 1").await;
+    let lead = first_id(&app, "SELECT MIN(id) FROM leads WHERE agency_id = 1").await;
+    let led = first_id(&app, "SELECT MIN(officer_id) FROM leads WHERE agency_id = 1").await;
+    let designated =
+        first_id(&app, &format!("SELECT officer_id FROM designations WHERE id = {designation}")).await;
+    let before = demo_state(&app).await;
+
+    let gets = [
+        format!("/officers/{officer}"),
+        format!("/officers/{officer}/edit"),
+        format!("/officers/{officer}/training/new"),
+        format!("/officers/{trained}/training/{training}/edit"),
+        format!("/officers/{designated}/designations/new"),
+        format!("/officers/{designated}/designations/{designation}/edit"),
+        format!("/officers/{paid}/pay/new"),
+        format!("/officers/{paid}/pay/{pay}/edit"),
+        format!("/officers/{led}/leads/new"),
+        format!("/officers/{led}/leads/{lead}/edit"),
+        format!("/stops/{stop}"),
+        format!("/stops/{stop}/edit"),
+        format!("/arrests/{arrest}"),
+        format!("/arrests/{arrest}/edit"),
+        format!("/complaints/{complaint}"),
+        format!("/complaints/{complaint}/edit"),
+        format!("/documents/{document}"),
+        format!("/documents/{document}/versions/1/download"),
+        format!("/courses/{course}"),
+        format!("/users/{user}"),
+        format!("/supervision/review/stop/{action}"),
+        format!("/supervision/review/arrest/{arrest}"),
+    ];
+    for path in &gets {
+        let (status, body) = client.get_text(path).await;
+        assert_eq!(status, 404, "GET {path} of the demo agency's record from the other agency: {body:.300}");
+    }
+    let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            format!("/officers/{officer}/edit"),
+            vec![("badge", "X-1"), ("last_name", "Changed"), ("first_name", "A"), ("status", "active")],
+        ),
+        (format!("/stops/{stop}/edit"), vec![("location", "Changed")]),
+        (format!("/arrests/{arrest}/edit"), vec![("charges", "Changed")]),
+        (format!("/complaints/{complaint}/edit"), vec![("summary", "Changed")]),
+        (
+            format!("/officers/{officer}/training/new"),
+            vec![("course_id", "1"), ("completed_on", "2026-01-01"), ("hours", "8")],
+        ),
+        (
+            format!("/officers/{paid}/pay/{pay}/edit"),
+            vec![("base_pay", "1"), ("overtime_hours", "1"), ("overtime_pay", "1")],
+        ),
+        (format!("/officers/{led}/leads/{lead}/edit"), vec![("received", "1"), ("located", "1")]),
+        (format!("/users/{user}/disable"), vec![]),
+        (format!("/users/{user}/end-sessions"), vec![]),
+        (format!("/users/{user}/reset-password"), vec![("password", "a long new passphrase here")]),
+        (format!("/courses/{course}"), vec![("name", "Changed")]),
+        (format!("/supervision/review/stop/{action}"), vec![("decision", "approved")]),
+    ];
+    for (path, fields) in &posts {
+        let response = client.post(path, fields).await;
+        let status = response.status().as_u16();
+        assert_eq!(status, 404, "POST {path} to the demo agency's record from the other agency");
+    }
+    assert_eq!(demo_state(&app).await, before, "the refused requests changed nothing of the demo agency's");
+}
+
+/// What the demo agency's records look like to a reader: every officer's
+/// badge, every document's title, the agency's name.
+async fn demo_markers(app: &TestApp) -> Vec<String> {
+    let mut markers: Vec<String> =
+        oversight::db::query_scalar("SELECT badge FROM officers WHERE agency_id = 1")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let titles: Vec<String> = oversight::db::query_scalar("SELECT title FROM documents WHERE agency_id = 1")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    markers.extend(titles);
+    let name: String =
+        oversight::db::query_scalar("SELECT name FROM agency WHERE id = 1").fetch_one(&app.db).await.unwrap();
+    markers.push(name);
+    markers.retain(|m| m.len() >= 4);
+    assert!(markers.len() > 40, "the demo has officers and documents to look for");
+    markers
+}
+
+fn assert_none_of(markers: &[String], what: &str, body: &str) {
+    let found: Vec<&String> = markers.iter().filter(|m| body.contains(m.as_str())).collect();
+    assert!(found.is_empty(), "{what} shows the demo agency's {found:?}");
+}
+
+#[tokio::test]
+async fn an_agencys_pages_and_exports_hold_none_of_another_agencys_records() {
+    let (app, _other, client, _) = two_agencies().await;
+    let markers = demo_markers(&app).await;
+    for path in [
+        "/",
+        "/officers",
+        "/compliance",
+        "/stops",
+        "/arrests",
+        "/complaints",
+        "/documents",
+        "/courses",
+        "/users",
+        "/agency",
+        "/supervision/queue",
+        "/supervision",
+        "/dashboard",
+        "/logged-measures",
+        "/reports",
+        "/audit",
+    ] {
+        let (status, body) = client.get_text(path).await;
+        assert_eq!(status, 200, "GET {path}: {body:.300}");
+        assert_none_of(&markers, path, &body);
+    }
+    let (_, officers) = client.get_text("/officers").await;
+    assert!(officers.contains(OTHER_BADGE), "the agency's own officer is listed");
+    for (path, fields) in [
+        ("/stops/export", vec![("format", "native")]),
+        ("/records/export", vec![("kind", "arrests")]),
+        ("/records/export", vec![("kind", "complaints")]),
+        ("/records/export", vec![("kind", "pay")]),
+        ("/records/export", vec![("kind", "leads")]),
+        ("/compliance/export", vec![]),
+        ("/audit/export", vec![]),
+    ] {
+        let response = client.post(path, &fields).await;
+        assert_eq!(response.status().as_u16(), 200, "POST {path} {fields:?}");
+        let body = response.text().await.unwrap();
+        assert_none_of(&markers, path, &body);
+    }
+    let demo_stops: i64 = oversight::db::query_scalar("SELECT COUNT(*) FROM stops WHERE agency_id = 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(demo_stops > 100, "the demo agency has stops the other agency must not count");
+    let (_, dashboard) = client.get_text("/dashboard?from=2020-01-01&to=2026-12-31").await;
+    assert!(!dashboard.contains(&demo_stops.to_string()), "the other agency's dashboard counts no demo stop");
+}
+
+#[tokio::test]
+async fn the_demo_agency_cannot_reach_the_new_agencys_officer_and_each_chain_verifies() {
+    let (app, other, _client, officer_id) = two_agencies().await;
+    app.user("demo-all", &Role::ALL).await;
+    let demo = app.signed_in("demo-all").await;
+    let (status, _) = demo.get_text(&format!("/officers/{officer_id}")).await;
+    assert_eq!(status, 404, "the demo agency's user asking for the other agency's officer");
+    let (_, list) = demo.get_text("/officers").await;
+    assert!(!list.contains(OTHER_BADGE) && !list.contains(OTHER_OFFICER));
+    // Each agency's chain starts at entry 1 and verifies on its own.
+    let verdict = oversight::audit::store::verify(&other).await.unwrap();
+    assert!(verdict.is_ok(), "{}", verdict.message());
+    let first: i64 = oversight::db::query_scalar("SELECT MIN(seq) FROM audit_log WHERE agency_id = $1")
+        .bind(other.id())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(first, 1, "the new agency's chain is numbered from 1");
+    assert!(oversight::audit::store::verify(&app.scope).await.unwrap().is_ok());
+    // The command line names the agency; with two it must be told which.
+    let (ok, out) = app.cli(&["audit", "verify"]);
+    assert!(!ok && out.contains("--agency"), "{out}");
+    let (ok, out) = app.cli(&["audit", "verify", "--agency", OTHER_ORI]);
+    assert!(ok, "{out}");
+    let (ok, out) = app.cli(&["agency", "list"]);
+    assert!(ok && out.contains(OTHER_ORI) && out.contains(OTHER_NAME), "{out}");
+}
