@@ -257,9 +257,9 @@ async fn open(url: &str, mapped: bool) -> anyhow::Result<Db> {
     // A connection to a local file does not drop the way a network one
     // does; the default ping before each checkout is a round trip to the
     // connection's worker thread that doubled the thread switches per query.
+    migrate_sqlite(&options).await?;
     let pool =
         SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
-    MIGRATOR.run(&pool).await?;
     let db = Db::Sqlite(pool);
     upgrade(&db).await?;
     restrict_to_owner(&file);
@@ -289,6 +289,25 @@ async fn open_postgres(url: &str) -> anyhow::Result<Db> {
     let db = Db::Postgres(pool);
     upgrade(&db).await?;
     Ok(db)
+}
+
+/// Runs the SQLite migrations on a connection of their own with foreign
+/// keys off: a migration that rebuilds a table (copies it, drops the
+/// original, renames the copy) needs that, as SQLite's procedure for schema
+/// changes says, and the setting cannot change inside the migration's
+/// transaction. Every reference is checked afterwards; a broken one stops
+/// the start with the table named.
+async fn migrate_sqlite(options: &SqliteConnectOptions) -> anyhow::Result<()> {
+    use sqlx::{Connection, Row};
+    let mut conn = options.clone().foreign_keys(false).connect().await?;
+    MIGRATOR.run(&mut conn).await?;
+    let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut conn).await?;
+    if let Some(row) = broken.first() {
+        let table: String = row.try_get(0)?;
+        anyhow::bail!("after the migrations, rows of {table} refer to rows that do not exist ({} in all)", broken.len());
+    }
+    conn.close().await?;
+    Ok(())
 }
 
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

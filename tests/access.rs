@@ -191,15 +191,15 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (report, _) =
         oversight::reports::store::generate(&app.scope, &files, &actor, "setup", period).await.unwrap();
     let logged: i64 = oversight::db::query_scalar(
-        "INSERT INTO logged_measures (code, name, definition, unit, better, source) \
-         VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO') RETURNING id",
+        "INSERT INTO logged_measures (code, name, definition, unit, better, source, agency_id) \
+         VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO', 1) RETURNING id",
     )
     .fetch_one(&app.db)
     .await
     .unwrap();
     let logged_value: i64 = oversight::db::query_scalar(
-        "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at) \
-         VALUES ($1, '2025-04-01', '2025-06-30', 12, 'ERO memo 7', $2, 'Target', 0) RETURNING id",
+        "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at, agency_id) \
+         VALUES ($1, '2025-04-01', '2025-06-30', 12, 'ERO memo 7', $2, 'Target', 0, 1) RETURNING id",
     )
     .bind(logged)
     .bind(target_user)

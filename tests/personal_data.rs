@@ -209,8 +209,8 @@ async fn entries_written_before_are_cleaned_and_the_old_head_still_recognised() 
     let reviewer = app.user("sgt", &[Role::Supervisor]).await;
     let (sign_off,): (i64,) = oversight::db::query_as(
         "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, reviewer_name, \
-         reviewer_kind, signed_at, action_at, record_hash, form) \
-         VALUES ('arrest', $1, 0, 'approved', '', $2, 'Sgt', 'agency', 1780000000, 1780000000, $3, 'v1') RETURNING id",
+         reviewer_kind, signed_at, action_at, record_hash, form, agency_id) \
+         VALUES ('arrest', $1, 0, 'approved', '', $2, 'Sgt', 'agency', 1780000000, 1780000000, $3, 'v1', 1) RETURNING id",
     )
     .bind(id)
     .bind(reviewer)

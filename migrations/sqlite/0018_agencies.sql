@@ -1,4 +1,3 @@
--- no-transaction
 -- Agencies as tenants (docs/tenancy.md). Every record belongs to one
 -- agency; what was the one agency's is agency 1's. Tables whose keys must
 -- now hold per agency (badges, course names, report numbers, measure
@@ -7,12 +6,10 @@
 -- The column `agency_id` defaults to 0, which names no agency: an insert
 -- that forgets it fails on the foreign key instead of landing in agency 1.
 --
--- SQLite rebuilds a table by copying it; its foreign keys must be off while
--- a referenced table is dropped and its copy renamed (SQLite's documented
--- procedure), which PRAGMA cannot do inside a transaction: hence
--- `no-transaction` above and the explicit BEGIN ... COMMIT here.
-PRAGMA foreign_keys = OFF;
-BEGIN IMMEDIATE;
+-- SQLite rebuilds a table by copying it, dropping the original and
+-- renaming the copy, with foreign keys off (SQLite's documented procedure):
+-- src/db.rs runs the migrations on a connection of their own without
+-- foreign key enforcement, then checks every reference (foreign_key_check).
 
 -- The agency: many rows now, each ORI at most once.
 CREATE TABLE agency_new (
@@ -294,5 +291,3 @@ INSERT INTO stop_aggregates_new SELECT 1, built, band_from, band_to FROM stop_ag
 DROP TABLE stop_aggregates;
 ALTER TABLE stop_aggregates_new RENAME TO stop_aggregates;
 
-COMMIT;
-PRAGMA foreign_keys = ON;
