@@ -304,7 +304,10 @@ async fn migrate_sqlite(options: &SqliteConnectOptions) -> anyhow::Result<()> {
     let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut conn).await?;
     if let Some(row) = broken.first() {
         let table: String = row.try_get(0)?;
-        anyhow::bail!("after the migrations, rows of {table} refer to rows that do not exist ({} in all)", broken.len());
+        anyhow::bail!(
+            "after the migrations, rows of {table} refer to rows that do not exist ({} in all)",
+            broken.len()
+        );
     }
     conn.close().await?;
     Ok(())
@@ -462,6 +465,7 @@ pub fn now_unix() -> i64 {
 /// link stays `date_id`; `time` is the expression the list orders by.
 pub fn push_after(
     q: &mut Builder<'_>,
+    scope: &crate::agency::Scope,
     table: &str,
     (date_column, time): (&str, &str),
     newest_first: bool,
@@ -472,6 +476,9 @@ pub fn push_after(
     q.push(format!(" AND {date_column} {cmp}= ")).push_bind(date.clone());
     q.push(format!(" AND ({date_column} {cmp} ")).push_bind(date.clone());
     q.push(format!(" OR ({time}, id) {cmp} ((SELECT {time} FROM {table} WHERE id = ")).push_bind(*id);
+    // Only a row of the agency's can be the key: another agency's id must
+    // not tell, by where the page splits, when that agency's record was.
+    q.push(" AND agency_id = ").push_bind(scope.id());
     q.push("), ").push_bind(*id).push("))");
 }
 

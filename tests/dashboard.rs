@@ -412,3 +412,19 @@ async fn the_self_review_link_lists_the_refused_attempts_of_the_period() {
     let row = measure_row(&page, "S5");
     assert!(links(row).is_empty() && row.contains("not open to your role"), "{row}");
 }
+
+/// Every complaint is either involving 287(g) or not: the two filters of
+/// the complaint list split the list between them (a complaint linked to
+/// no stop or arrest is "not involving", not in neither).
+#[tokio::test]
+async fn the_287g_filter_splits_the_complaints_in_two() {
+    let app = common::spawn_demo().await;
+    let count = |involving: Option<bool>| {
+        let filter = oversight::complaints::store::Filter { involving_287g: involving, ..Default::default() };
+        let scope = app.scope.clone();
+        async move { oversight::complaints::store::filtered(&scope, &filter).await.unwrap().len() }
+    };
+    let (all, yes, no) = (count(None).await, count(Some(true)).await, count(Some(false)).await);
+    assert!(yes > 0 && no > 0, "the demo has complaints of both kinds: {yes} and {no}");
+    assert_eq!(yes + no, all, "involving ({yes}) and not involving ({no}) make every complaint ({all})");
+}

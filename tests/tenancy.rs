@@ -87,10 +87,11 @@ async fn demo_state(app: &TestApp) -> Vec<(String, i64)> {
         .await
         .unwrap();
     state.push(("audit head".into(), head));
-    let disabled: i64 = oversight::db::query_scalar("SELECT SUM(disabled) FROM users WHERE agency_id = 1")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let disabled: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM users WHERE agency_id = 1 AND disabled = 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     state.push(("disabled users".into(), disabled));
     let edits: i64 =
         oversight::db::query_scalar("SELECT COALESCE(MAX(updated_at), 0) FROM stops WHERE agency_id = 1")

@@ -83,7 +83,7 @@ pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Arrest>, 
         .push(")");
     }
     if let Some(key) = &f.after {
-        crate::db::push_after(&mut q, "arrests", ("arrest_date", "arrest_time"), true, key);
+        crate::db::push_after(&mut q, scope, "arrests", ("arrest_date", "arrest_time"), true, key);
     }
     // Newest first by date and time, as the date index holds them.
     q.push(" ORDER BY arrest_date DESC, arrest_time DESC, id DESC LIMIT ").push_bind(size + 1);

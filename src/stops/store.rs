@@ -144,7 +144,7 @@ pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Stop>, bo
     push_filter(&mut q, scope, f);
     let dir = if f.oldest_first { "ASC" } else { "DESC" };
     if let Some(key) = &f.after {
-        crate::db::push_after(&mut q, "stops", ("stop_date", LIST_TIME), !f.oldest_first, key);
+        crate::db::push_after(&mut q, scope, "stops", ("stop_date", LIST_TIME), !f.oldest_first, key);
     }
     q.push(format!(" ORDER BY stop_date {dir}, {LIST_TIME} {dir}, id {dir} LIMIT ")).push_bind(size + 1);
     let rows: Vec<Listed> = q.build_query_as().fetch_all(scope.db()).await?;
@@ -237,12 +237,23 @@ pub async fn create(scope: &Scope, actor: &Actor, stop: &Stop) -> Result<Stop, s
     let authority = Authority::load(&mut tx).await?;
     let stop = &Stop { exception: authority.stop(stop), ..stop.clone() };
     let now = now_unix();
+    // PostgreSQL: the id comes from the same reservation as an import's
+    // (`reserve_ids`), so a form's stop never lands inside another
+    // agency's run of ids.
+    let (id_column, id_value, overriding, reserved) = match tx.is_postgres() {
+        true => ("id, ", "$34, ", " OVERRIDING SYSTEM VALUE", Some(reserve_ids(&mut tx, 1).await?)),
+        false => ("", "", "", None),
+    };
     let sql = format!(
-        "INSERT INTO stops ({FIELDS}, created_at, updated_at, agency_id) VALUES ({}, $31, $32, $33) RETURNING id",
+        "INSERT INTO stops ({id_column}{FIELDS}, created_at, updated_at, agency_id){overriding} \
+         VALUES ({id_value}{}, $31, $32, $33) RETURNING id",
         placeholders(1, 30)
     );
-    let (id,) =
-        bind_stop(db::query_as(&sql), stop).bind(now).bind(now).bind(scope.id()).fetch_one(&mut *tx).await?;
+    let mut insert = bind_stop(db::query_as(&sql), stop).bind(now).bind(now).bind(scope.id());
+    if let Some(id) = reserved {
+        insert = insert.bind(id);
+    }
+    let (id,) = insert.fetch_one(&mut *tx).await?;
     note_district(&mut tx, &stop.district).await?;
     let saved = Stop { id, ..stop.clone() };
     let mut aggregates = Pending::load(&mut tx).await?;
@@ -436,10 +447,9 @@ async fn copy_in(tx: &mut Tx, mut stops: Vec<Stop>, aggregates: &Counter) -> Res
 /// the key -1 for "stop ids". A session lock, not a transaction's: held
 /// until the commit it would make every agency's imports wait for each
 /// other's; released right after the pair, it is held for microseconds.
-/// (A stop saved from the form draws its id through the column's default,
-/// outside this lock: in the microseconds between the two calls it could
-/// still take an id of the run, and the COPY then fails on the duplicate
-/// id, refused rather than mixed.)
+/// A stop saved from the form takes its one id here too (`create`), never
+/// from the column's default, so no writer draws from the sequence outside
+/// the lock.
 ///
 /// The lock, the pair and the unlock go as one message (the simple query
 /// protocol, one round trip): the server runs all three once it has the
