@@ -287,3 +287,64 @@ async fn the_demo_agency_cannot_reach_the_new_agencys_officer_and_each_chain_ver
     let (ok, out) = app.cli(&["agency", "list"]);
     assert!(ok && out.contains(OTHER_ORI) && out.contains(OTHER_NAME), "{out}");
 }
+
+#[tokio::test]
+async fn agencies_are_added_from_the_list_of_agreements_and_commands_name_them() {
+    let app = common::spawn_app().await;
+    // A new deployment's blank agency becomes the first one added.
+    let (ok, out) = app.cli(&["agency", "add", "TX0070000"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("Atascosa County Sheriff") && out.contains("TFM"), "{out}");
+    let (ok, out) = app.cli(&["agency", "add", "AL0200000", "--time-zone", "America/Chicago"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("Colbert County Sheriff") && out.contains("WSO") && out.contains("JEM"), "{out}");
+    let (ok, out) = app.cli(&["agency", "list"]);
+    assert!(ok, "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("County Sheriff")).collect();
+    assert_eq!(lines.len(), 2, "two agencies, no blank one left beside them: {out}");
+    let (ok, out) = app.cli(&["agency", "add", "AL0200000"]);
+    assert!(!ok && out.contains("already"), "the same ORI twice: {out}");
+    let (ok, out) = app.cli(&["agency", "add", "ZZ1234567"]);
+    assert!(!ok && out.contains("--name"), "an ORI the list does not hold needs the profile: {out}");
+
+    // With two agencies a command must name one.
+    let (ok, out) = app.cli(&["metrics", "--from", "2026-01-01", "--to", "2026-03-31"]);
+    assert!(!ok && out.contains("2 agencies") && out.contains("--agency"), "{out}");
+    let (ok, out) =
+        app.cli(&["metrics", "--agency", "AL0200000", "--from", "2026-01-01", "--to", "2026-03-31"]);
+    assert!(ok, "{out}");
+    let (ok, out) =
+        app.cli(&["metrics", "--agency", "NV0000000", "--from", "2026-01-01", "--to", "2026-03-31"]);
+    assert!(!ok && out.contains("no agency has the ORI NV0000000"), "{out}");
+
+    let add_user = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args(["user", "add", "boss", "--role", "administrator"])
+            .args(args)
+            .env("OVERSIGHT_DATABASE_URL", &app.db_url)
+            .env("OVERSIGHT_PASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    };
+    let (ok, out) = add_user(&[]);
+    assert!(!ok && out.contains("--agency"), "{out}");
+    let (ok, out) = add_user(&["--agency", "AL0200000"]);
+    assert!(ok, "{out}");
+    let agency: String = oversight::db::query_scalar(
+        "SELECT a.ori FROM users u JOIN agency a ON a.id = u.agency_id WHERE u.username = 'boss'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(agency, "AL0200000");
+    oversight::db::query("UPDATE agency SET mfa_policy = 'optional'").execute(&app.db).await.unwrap();
+    let boss = app.signed_in("boss").await;
+    let (status, profile) = boss.get_text("/agency").await;
+    assert_eq!(status, 200);
+    assert!(profile.contains("Colbert County Sheriff") && !profile.contains("Atascosa"), "{profile:.400}");
+    let (_, sign_in) = Client::new(&app.base).get_text("/login").await;
+    assert!(sign_in.contains("Statewide 287(g) oversight"), "the sign-in page of several agencies");
+}

@@ -87,38 +87,25 @@ pub async fn add(db: &Db, actor: &Actor, profile: &Profile) -> Result<Scope, sql
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let id: i64 = match blank {
-        Some(id) => {
-            db::query("DELETE FROM stop_aggregates WHERE agency_id = $1").bind(id).execute(&mut *tx).await?;
-            db::query("DELETE FROM agency WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let id = match blank {
+        Some(id) => id,
+        None => {
+            let id: i64 =
+                db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM agency").fetch_one(&mut *tx).await?;
+            db::query("INSERT INTO agency (id, login_banner) VALUES ($1, $2)")
+                .bind(id)
+                .bind(&profile.login_banner)
+                .execute(&mut *tx)
+                .await?;
+            db::query("INSERT INTO stop_aggregates (agency_id, built) VALUES ($1, 1)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            db::query(STANDARD_COURSES).bind(id).execute(&mut *tx).await?;
             id
         }
-        None => db::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM agency").fetch_one(&mut *tx).await?,
     };
-    db::query(
-        "INSERT INTO agency (id, name, ori, state, models, agreement_signed, agreement_renewed, login_banner, \
-         time_zone, mfa_policy, paper_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(id)
-    .bind(&profile.name)
-    .bind(&profile.ori)
-    .bind(&profile.state)
-    .bind(&profile.models)
-    .bind(&profile.agreement_signed)
-    .bind(&profile.agreement_renewed)
-    .bind(&profile.login_banner)
-    .bind(&profile.time_zone)
-    .bind(&profile.mfa_policy)
-    .bind(&profile.paper_size)
-    .execute(&mut *tx)
-    .await?;
-    db::query("INSERT INTO stop_aggregates (agency_id, built) VALUES ($1, 1)")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if blank.is_none() {
-        db::query(STANDARD_COURSES).bind(id).execute(&mut *tx).await?;
-    }
+    write_profile(&mut tx, id, profile).await?;
     let event = Event::new("agency.create", "agency", id).details(serde_json::json!({ "after": profile }));
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
@@ -136,15 +123,8 @@ const STANDARD_COURSES: &str = "INSERT INTO courses (name, kind, models, require
      ('287(g) Jail Enforcement Model refresher', 'refresher', 'JEM', 40, 60, 24, 70, 1, $1), \
      ('Agency annual 287(g) policy and civil rights training', 'agency', '', 4, 16, 12, 70, 1, $1)";
 
-/// Who must use two-step sign-in in an agency; read on every request.
-pub async fn mfa_policy(db: &Db, agency: i64) -> Result<String, sqlx::Error> {
-    db::query_scalar("SELECT mfa_policy FROM agency WHERE id = $1").bind(agency).fetch_one(db).await
-}
-
-pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
-    let mut tx = scope.begin_write().await?;
-    let before: Profile =
-        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(&mut *tx).await?;
+/// The profile's fields of agency `id`, as the form and `agency add` give them.
+async fn write_profile(tx: &mut crate::db::Tx, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
     db::query(
         "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
          agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10 WHERE id = $11",
@@ -159,9 +139,22 @@ pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(
     .bind(&profile.time_zone)
     .bind(&profile.mfa_policy)
     .bind(&profile.paper_size)
-    .bind(scope.id())
-    .execute(&mut *tx)
+    .bind(id)
+    .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Who must use two-step sign-in in an agency; read on every request.
+pub async fn mfa_policy(db: &Db, agency: i64) -> Result<String, sqlx::Error> {
+    db::query_scalar("SELECT mfa_policy FROM agency WHERE id = $1").bind(agency).fetch_one(db).await
+}
+
+pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
+    let mut tx = scope.begin_write().await?;
+    let before: Profile =
+        db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(&mut *tx).await?;
+    write_profile(&mut tx, scope.id(), profile).await?;
     if before.time_zone != profile.time_zone {
         // Dusk on the local clock moves with the zone: D9's minutes too.
         crate::stops::aggregates::place_changed(&mut tx).await?;
