@@ -273,7 +273,7 @@ async fn seed_records(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Resu
          ORDER BY (id * 7919) % 10007 LIMIT 400",
     )
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     let names = ["Luis", "Dana", "Marcus", "Elena", "Tomás", "Grace", "Yusuf", "Hannah", "Minh", "Oksana"];
     for (n, (stop_id, date, officer_id, race)) in arrested.into_iter().enumerate() {
@@ -390,7 +390,7 @@ async fn seed_sign_offs(scope: &Scope, actor: &Actor) -> anyhow::Result<()> {
     let agency_supervisor: i64 =
         db::query_scalar("SELECT id FROM users WHERE username = 'supervisor' AND agency_id = $1")
             .bind(scope.id())
-            .fetch_one(scope.db())
+            .fetch_one(scope)
             .await?;
     // A second reviewer, ICE's, who cannot sign in (no password is known).
     let hash = crate::auth::password::Hasher::default().hash(&crate::web::random_token(24)).await?;
@@ -415,7 +415,7 @@ async fn seed_sign_offs(scope: &Scope, actor: &Actor) -> anyhow::Result<()> {
         if now - item.action_at < 2 * 86_400 || rng.gen_bool(0.07) {
             continue;
         }
-        let record = sign::load(scope.db(), scope, item.kind, item.id).await?;
+        let record = sign::load(scope, scope, item.kind, item.id).await?;
         let roll: f64 = rng.r#gen();
         let first = hours(&mut rng);
         if roll < 0.06 {
@@ -477,7 +477,7 @@ async fn seed_oversight(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Re
         db::query_scalar::<i64>("SELECT id FROM users WHERE username = $1 AND agency_id = $2")
             .bind(username)
             .bind(scope.id())
-            .fetch_one(scope.db())
+            .fetch_one(scope)
     };
     let clerk = user("clerk").await?;
     let supervisor = user("supervisor").await?;
@@ -515,7 +515,7 @@ async fn seed_oversight(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Re
         .bind(better)
         .bind(source)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await?;
         audit::record_in(scope, actor, Event::new("logged_measure.define", "logged_measure", id)).await?;
         let mut end = quarter - Duration::days(1);
@@ -539,7 +539,7 @@ async fn seed_oversight(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Re
             .bind(confirmed.then_some("Demo supervisor"))
             .bind(confirmed.then(crate::db::now_unix))
             .bind(scope.id())
-            .execute(scope.db())
+            .execute(scope)
             .await?;
             let event = Event::new("logged_value.log", "logged_measure", id)
                 .details(serde_json::json!({ "from": format_date(start), "to": format_date(end), "value": value, "confirmed": confirmed }));

@@ -42,6 +42,12 @@ impl Scope {
         Ok(self.db.begin().await?.for_agency(self.agency))
     }
 
+    /// One connection of the pool for several statements of this agency's
+    /// (each commits on its own).
+    pub async fn acquire(&self) -> Result<db::Conn, sqlx::Error> {
+        self.db.acquire().await
+    }
+
     /// The scope of a signed-in agency user.
     pub fn of_user(db: &Db, user: &CurrentUser) -> Option<Scope> {
         user.agency.map(|agency| Scope { db: db.clone(), agency })
@@ -73,6 +79,16 @@ impl Scope {
     /// their reading is audited).
     pub(crate) fn of_agency(db: &Db, agency: i64) -> Scope {
         Scope { db: db.clone(), agency }
+    }
+}
+
+/// A statement of this agency's runs on the pool (`.fetch_all(scope)`):
+/// reads go through the scope, so that what a backend adds to an agency's
+/// connection (row-level security on PostgreSQL, still to come: see
+/// docs/tenancy.md) has one place to go.
+impl<'c> From<&'c Scope> for db::On<'c> {
+    fn from(scope: &'c Scope) -> Self {
+        db::On::from(&scope.db)
     }
 }
 

@@ -10,7 +10,7 @@ use super::{Profile, Scope};
 const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size FROM agency";
 
 pub async fn get(scope: &Scope) -> Result<Profile, sqlx::Error> {
-    db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(scope.db()).await
+    db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(scope).await
 }
 
 /// The agencies' ids, in the order they were added.
@@ -170,10 +170,7 @@ pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(
 
 /// Days a 287(g) action may wait for its sign-off before it is overdue.
 pub async fn sign_off_days(scope: &Scope) -> Result<i64, sqlx::Error> {
-    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1")
-        .bind(scope.id())
-        .fetch_one(scope.db())
-        .await
+    db::query_scalar("SELECT sign_off_days FROM agency WHERE id = $1").bind(scope.id()).fetch_one(scope).await
 }
 
 pub async fn set_sign_off_days(scope: &Scope, actor: &Actor, days: i64) -> Result<(), sqlx::Error> {
@@ -198,7 +195,7 @@ pub async fn set_sign_off_days(scope: &Scope, actor: &Actor, days: i64) -> Resul
 pub async fn place(scope: &Scope) -> Result<Place, sqlx::Error> {
     db::query_as("SELECT population_shares, latitude, longitude, time_zone FROM agency WHERE id = $1")
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 

@@ -155,7 +155,7 @@ struct ShowPage {
 
 async fn route_get_arrest(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
     let personal = page.user.as_ref().is_some_and(|u| sees_personal_data(&u.roles));
-    let arrest = store::get(scope.db(), &scope, id).await?;
+    let arrest = store::get(&scope, &scope, id).await?;
     let officers = officers::store::list(&scope, &Default::default()).await?;
     let now = now_local(agency::store::get(&scope).await?.today());
     let record = crate::supervision::store::Record::Arrest(arrest.clone());
@@ -210,7 +210,7 @@ async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
 }
 
 async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
-    let arrest = store::get(scope.db(), &scope, id).await?;
+    let arrest = store::get(&scope, &scope, id).await?;
     form_page(&scope, page, Some(id), super::form_of(&arrest), FieldErrors::default()).await
 }
 
@@ -232,7 +232,7 @@ async fn route_post_edit(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::get(scope.db(), &scope, id).await?;
+    store::get(&scope, &scope, id).await?;
     save(&scope, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &LIST_FIELDS)).await
 }
 
@@ -250,7 +250,7 @@ async fn save(
     let today = agency::store::get(scope).await?.today();
     let stop_ids: Vec<i64> = match form.value("stop_id").trim().parse::<i64>() {
         Ok(stop) => {
-            crate::stops::store::get(scope.db(), scope, stop).await.map(|s| vec![s.id]).unwrap_or_default()
+            crate::stops::store::get(scope, scope, stop).await.map(|s| vec![s.id]).unwrap_or_default()
         }
         Err(_) => Vec::new(),
     };

@@ -87,7 +87,7 @@ pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Arrest>, 
     }
     // Newest first by date and time, as the date index holds them.
     q.push(" ORDER BY arrest_date DESC, arrest_time DESC, id DESC LIMIT ").push_bind(size + 1);
-    let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(scope.db()).await?;
+    let mut rows: Vec<Arrest> = q.build_query_as().fetch_all(scope).await?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
     Ok((rows, more))
@@ -231,7 +231,7 @@ pub async fn digests_between(
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(rows.into_iter().map(|(d, n, s)| (d, n, Sum::from_bytes(&s))).collect())
 }
@@ -356,7 +356,7 @@ pub async fn set_exception(tx: &mut Tx, id: i64, exception: &str) -> Result<(), 
 pub async fn all(scope: &Scope) -> Result<Vec<Arrest>, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE agency_id = $1 ORDER BY id"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -372,7 +372,7 @@ pub async fn actions_between(scope: &Scope, from: &str, to: &str) -> Result<Vec<
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -384,6 +384,6 @@ pub async fn between(scope: &Scope, from: &str, to: &str) -> Result<Vec<Arrest>,
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }

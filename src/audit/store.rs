@@ -44,7 +44,7 @@ fn push_filter(q: &mut crate::db::Builder<'_>, scope: &Scope, f: &Filter) {
 pub async fn count(scope: &Scope, f: &Filter) -> Result<i64, sqlx::Error> {
     let mut q = crate::db::Builder::new("SELECT COUNT(*) FROM audit_log");
     push_filter(&mut q, scope, f);
-    let (n,): (i64,) = q.build_query_as().fetch_one(scope.db()).await?;
+    let (n,): (i64,) = q.build_query_as().fetch_one(scope).await?;
     Ok(n)
 }
 
@@ -52,7 +52,7 @@ pub async fn page(scope: &Scope, f: &Filter, limit: i64, offset: i64) -> Result<
     let mut q = crate::db::Builder::new(format!("SELECT {COLUMNS} FROM audit_log"));
     push_filter(&mut q, scope, f);
     q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    q.build_query_as().fetch_all(scope.db()).await
+    q.build_query_as().fetch_all(scope).await
 }
 
 /// Distinct values for the filter menus.
@@ -66,7 +66,7 @@ pub async fn distinct(scope: &Scope, column: &str) -> Result<Vec<String>, sqlx::
         "SELECT DISTINCT {column} FROM audit_log WHERE agency_id = $1 ORDER BY {column}"
     ))
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
 }
@@ -80,7 +80,7 @@ pub async fn history_of(scope: &Scope, object_kind: &str, id: i64) -> Result<Vec
     .bind(scope.id())
     .bind(object_kind)
     .bind(id.to_string())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -88,7 +88,7 @@ pub async fn history_of(scope: &Scope, object_kind: &str, id: i64) -> Result<Vec
 pub async fn head(scope: &Scope) -> Result<Option<(i64, String)>, sqlx::Error> {
     db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")
         .bind(scope.id())
-        .fetch_optional(scope.db())
+        .fetch_optional(scope)
         .await
 }
 
@@ -103,7 +103,7 @@ pub async fn for_each(scope: &Scope, mut each: impl FnMut(&Entry) -> bool) -> Re
         .bind(scope.id())
         .bind(after)
         .bind(BATCH)
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?;
         let Some(last) = batch.last() else {
             return Ok(());

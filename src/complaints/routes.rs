@@ -192,7 +192,7 @@ async fn exists(scope: &Scope, table: &str, id: &str) -> AppResult<Vec<i64>> {
         db::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1 AND agency_id = $2"))
             .bind(id)
             .bind(scope.id())
-            .fetch_optional(scope.db())
+            .fetch_optional(scope)
             .await?;
     Ok(found.into_iter().collect())
 }

@@ -83,7 +83,7 @@ pub async fn filtered(scope: &Scope, f: &Filter) -> Result<Vec<Complaint>, sqlx:
     if let Some(limit) = f.limit {
         q.push(" LIMIT ").push_bind(limit);
     }
-    q.build_query_as().fetch_all(scope.db()).await
+    q.build_query_as().fetch_all(scope).await
 }
 
 /// The ids of the agency's complaints involving 287(g) (`INVOLVES_287G`).
@@ -92,7 +92,7 @@ pub async fn involving_287g(scope: &Scope) -> Result<std::collections::HashSet<i
         "SELECT id FROM complaints WHERE complaints.agency_id = $1 AND {INVOLVES_287G}"
     ))
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(ids.into_iter().collect())
 }
@@ -111,7 +111,7 @@ pub async fn received_or_closed_between(
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -123,7 +123,7 @@ pub async fn list(scope: &Scope, allegation: &str, disposition: &str) -> Result<
     .bind(allegation)
     .bind(disposition)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -131,7 +131,7 @@ pub async fn list(scope: &Scope, allegation: &str, disposition: &str) -> Result<
 pub async fn all(scope: &Scope) -> Result<Vec<Complaint>, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE agency_id = $1 ORDER BY id"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -139,7 +139,7 @@ pub async fn get(scope: &Scope, id: i64) -> Result<Complaint, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM complaints WHERE id = $1 AND agency_id = $2"))
         .bind(id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 

@@ -18,7 +18,7 @@ const SELECT_VERSION: &str = "SELECT id, document_id, version, original_name, st
 pub async fn list(scope: &Scope) -> Result<Vec<Document>, sqlx::Error> {
     db::query_as(&format!("{SELECT} WHERE d.agency_id = $1 ORDER BY d.kind, d.title, d.id"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -28,7 +28,7 @@ pub async fn for_officer(scope: &Scope, officer_id: i64) -> Result<Vec<Document>
     ))
     .bind(officer_id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -37,7 +37,7 @@ pub async fn get(scope: &Scope, id: i64) -> Result<Document, sqlx::Error> {
     db::query_as(&format!("{SELECT} WHERE d.id = $1 AND d.agency_id = $2"))
         .bind(id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -45,7 +45,7 @@ pub async fn versions(scope: &Scope, id: i64) -> Result<Vec<Version>, sqlx::Erro
     db::query_as(&format!("{SELECT_VERSION} WHERE document_id = $1 AND agency_id = $2 ORDER BY version DESC"))
         .bind(id)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -55,7 +55,7 @@ pub async fn version(scope: &Scope, id: i64, version: i64) -> Result<Version, sq
         .bind(id)
         .bind(version)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 

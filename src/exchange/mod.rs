@@ -279,7 +279,7 @@ pub async fn export(scope: &Scope, kind: Kind, personal: bool) -> anyhow::Result
     let badges: HashMap<i64, String> =
         db::query_as::<(i64, String)>("SELECT id, badge FROM officers WHERE agency_id = $1")
             .bind(scope.id())
-            .fetch_all(scope.db())
+            .fetch_all(scope)
             .await?
             .into_iter()
             .collect();
@@ -423,7 +423,7 @@ pub async fn import(
     .bind(format!("{}.import", kind.name()))
     .bind(format!("%\"sha256\":\"{sha256}\"%"))
     .bind(scope.id())
-    .fetch_one(scope.db())
+    .fetch_one(scope)
     .await?;
     if seen > 0 && !force {
         let line =
@@ -435,14 +435,14 @@ pub async fn import(
     let badges = crate::officers::store::ids_by_badge(scope).await?;
     let stops: std::collections::HashSet<i64> = db::query_scalar("SELECT id FROM stops WHERE agency_id = $1")
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?
         .into_iter()
         .collect();
     let arrests: std::collections::HashSet<i64> =
         db::query_scalar("SELECT id FROM arrests WHERE agency_id = $1")
             .bind(scope.id())
-            .fetch_all(scope.db())
+            .fetch_all(scope)
             .await?
             .into_iter()
             .collect();

@@ -125,7 +125,7 @@ const VALUE_COLUMNS: &str = "id, measure_id, period_from, period_to, value, sour
 pub async fn measures(scope: &Scope) -> Result<Vec<LoggedMeasure>, sqlx::Error> {
     db::query_as(&format!("SELECT {MEASURE_COLUMNS} FROM logged_measures WHERE agency_id = $1 ORDER BY code"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -134,7 +134,7 @@ pub async fn values(scope: &Scope) -> Result<Vec<LoggedValue>, sqlx::Error> {
         "SELECT {VALUE_COLUMNS} FROM logged_values WHERE agency_id = $1 ORDER BY period_from DESC, id DESC"
     ))
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -148,7 +148,7 @@ pub async fn reported(scope: &Scope, period: Period) -> Result<Vec<Reported>, sq
     .bind(period.from_text())
     .bind(period.to_text())
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(values
         .into_iter()

@@ -103,7 +103,7 @@ impl StopGroups {
         let (from, to) = (format_date(period.from), format_date(period.to));
         let rows = match source {
             Source::Aggregates => {
-                let mut conn = scope.db().acquire().await?;
+                let mut conn = scope.acquire().await?;
                 crate::stops::aggregates::groups_between(&mut conn, scope, &from, &to).await?
             }
             Source::Records => crate::stops::store::groups_from_records(scope, &from, &to).await?,
@@ -176,7 +176,7 @@ async fn completeness(
             .bind(format_date(period.from))
             .bind(format_date(period.to))
             .bind(scope.id())
-            .fetch_one(scope.db())
+            .fetch_one(scope)
             .await?;
         out.push((kind, complete.unwrap_or(0), all));
     }
@@ -239,7 +239,7 @@ async fn darkness(
     let (from, to) = (format_date(period.from), format_date(period.to));
     let parse = |d: &str| crate::web::parse_date(d);
     if source == Source::Aggregates {
-        let mut conn = scope.db().acquire().await?;
+        let mut conn = scope.acquire().await?;
         let days = crate::stops::aggregates::darkness_days(&mut conn, scope, &from, &to).await?;
         // Each day's dusk once: the window is their range.
         let (latitude, longitude, zone) = place;

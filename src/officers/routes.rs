@@ -300,7 +300,7 @@ async fn route_get_officer(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> 
     let designations = store::designations_of(&scope, id).await?;
     let today = agency::store::get(&scope).await?.today();
     let records = training::store::records_of(&scope, id).await?;
-    let courses = training::store::courses(scope.db(), &scope).await?;
+    let courses = training::store::courses(&scope, &scope).await?;
     let evidence =
         super::authorization::Evidence { designations: &designations, training: &records, courses: &courses };
     let standings = MODELS
@@ -430,7 +430,7 @@ async fn save_officer(
     let today = agency::store::get(scope).await?.today();
     // Checked before the rest, so a taken badge shows with every other
     // problem at once (the store checks again under the write lock).
-    let taken = store::badge_taken(scope.db(), scope, &form.badge, id).await?;
+    let taken = store::badge_taken(scope, scope, &form.badge, id).await?;
     let officer = match form.validate(id, today) {
         Ok(officer) if !taken => officer,
         result => {

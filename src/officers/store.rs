@@ -65,14 +65,14 @@ pub async fn list(scope: &Scope, filter: &Filter) -> Result<Vec<Officer>, sqlx::
     };
     let order: Vec<String> = order.iter().chain(["id"].iter()).map(|c| format!("{c} {direction}")).collect();
     q.push(format!(" ORDER BY {}", order.join(", ")));
-    q.build_query_as().fetch_all(scope.db()).await
+    q.build_query_as().fetch_all(scope).await
 }
 
 pub async fn get(scope: &Scope, id: i64) -> Result<Officer, sqlx::Error> {
     db::query_as(&format!("{SELECT} WHERE id = $1 AND agency_id = $2"))
         .bind(id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -83,7 +83,7 @@ pub async fn choices(scope: &Scope, except: Option<i64>) -> Result<Vec<Officer>,
     ))
     .bind(except.unwrap_or(0))
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -93,7 +93,7 @@ pub async fn designations_of(scope: &Scope, officer_id: i64) -> Result<Vec<Desig
     ))
     .bind(officer_id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -120,9 +120,9 @@ async fn designations_of_agency<'e>(
 /// Designations, training and the catalog of every officer of the agency.
 pub async fn evidence(scope: &Scope) -> Result<super::authorization::EvidenceSet, sqlx::Error> {
     Ok(super::authorization::EvidenceSet::new(
-        all_designations(scope.db(), scope).await?,
-        crate::training::store::all_records(scope.db(), scope).await?,
-        crate::training::store::courses(scope.db(), scope).await?,
+        all_designations(scope, scope).await?,
+        crate::training::store::all_records(scope, scope).await?,
+        crate::training::store::courses(scope, scope).await?,
     ))
 }
 
@@ -156,7 +156,7 @@ pub fn badge_key(badge: &str) -> String {
 pub async fn ids_by_badge(scope: &Scope) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = db::query_as("SELECT badge, id FROM officers WHERE agency_id = $1")
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?;
     Ok(rows.into_iter().map(|(badge, id)| (badge_key(&badge), id)).collect())
 }
@@ -206,7 +206,7 @@ pub async fn designation(scope: &Scope, officer_id: i64, id: i64) -> Result<Desi
         .bind(id)
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -407,6 +407,6 @@ pub async fn history(scope: &Scope, officer_id: i64) -> Result<Vec<Entry>, sqlx:
     .bind(officer_id.to_string())
     .bind(officer_id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }

@@ -20,7 +20,7 @@ pub async fn pay_of(scope: &Scope, officer_id: i64) -> Result<Vec<PayPeriod>, sq
     db::query_as(&format!("{PAY} WHERE officer_id = $1 AND agency_id = $2 ORDER BY period_start DESC"))
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -28,7 +28,7 @@ pub async fn leads_of(scope: &Scope, officer_id: i64) -> Result<Vec<Leads>, sqlx
     db::query_as(&format!("{LEADS} WHERE officer_id = $1 AND agency_id = $2 ORDER BY quarter DESC"))
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -37,7 +37,7 @@ pub async fn pay_period(scope: &Scope, officer_id: i64, id: i64) -> Result<PayPe
         .bind(id)
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -46,7 +46,7 @@ pub async fn leads(scope: &Scope, officer_id: i64, id: i64) -> Result<Leads, sql
         .bind(id)
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -192,13 +192,13 @@ pub async fn insert_leads(tx: &mut Tx, l: &Leads) -> Result<i64, PayError> {
 pub async fn all_pay(scope: &Scope) -> Result<Vec<PayPeriod>, sqlx::Error> {
     db::query_as(&format!("{PAY} WHERE agency_id = $1 ORDER BY officer_id, period_start"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
 pub async fn all_leads(scope: &Scope) -> Result<Vec<Leads>, sqlx::Error> {
     db::query_as(&format!("{LEADS} WHERE agency_id = $1 ORDER BY officer_id, quarter"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }

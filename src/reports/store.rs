@@ -70,7 +70,7 @@ pub async fn data_fingerprint(
             .await?
         }
         (_, Source::Aggregates) => {
-            let mut conn = scope.db().acquire().await?;
+            let mut conn = scope.acquire().await?;
             for (day, stops, sum) in
                 crate::stops::aggregates::digests_between(&mut conn, scope, &from_text, &to_text).await?
             {
@@ -135,10 +135,10 @@ pub async fn data_fingerprint(
     for o in &crate::officers::store::list(scope, &Default::default()).await? {
         f.add("officer", forms::OfficerForm(o));
     }
-    for d in &crate::officers::store::all_designations(scope.db(), scope).await? {
+    for d in &crate::officers::store::all_designations(scope, scope).await? {
         f.add("designation", forms::DesignationForm(d));
     }
-    for t in &crate::training::store::all_records(scope.db(), scope).await? {
+    for t in &crate::training::store::all_records(scope, scope).await? {
         f.add("training", forms::TrainingForm(t));
     }
     Ok(hex::encode(f.0.finalize()))
@@ -218,7 +218,7 @@ pub async fn generate(
 async fn next_number(scope: &Scope, year: i32) -> Result<String, sqlx::Error> {
     let mut next: i64 = db::query_scalar("SELECT COUNT(*) + 1 FROM reports WHERE agency_id = $1")
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await?;
     loop {
         let number = format!("R-{year}-{next:04}");
@@ -226,7 +226,7 @@ async fn next_number(scope: &Scope, year: i32) -> Result<String, sqlx::Error> {
             db::query_scalar("SELECT COUNT(*) FROM reports WHERE agency_id = $1 AND number = $2")
                 .bind(scope.id())
                 .bind(&number)
-                .fetch_one(scope.db())
+                .fetch_one(scope)
                 .await?;
         if taken == 0 {
             return Ok(number);
@@ -275,7 +275,7 @@ async fn record(
 pub async fn list(scope: &Scope) -> Result<Vec<Report>, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE agency_id = $1 ORDER BY id DESC"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -284,7 +284,7 @@ pub async fn get(scope: &Scope, id: i64) -> Result<Report, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1 AND agency_id = $2"))
         .bind(id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -415,7 +415,7 @@ pub async fn comments(scope: &Scope) -> Result<Vec<Comment>, sqlx::Error> {
         "SELECT id, report_id, author, body, created_at FROM report_comments WHERE agency_id = $1 ORDER BY id",
     )
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 

@@ -133,7 +133,7 @@ pub async fn export(scope: &Scope, format: Format, out: impl Write) -> anyhow::R
     let badges: HashMap<i64, String> =
         db::query_as::<(i64, String)>("SELECT id, badge FROM officers WHERE agency_id = $1")
             .bind(scope.id())
-            .fetch_all(scope.db())
+            .fetch_all(scope)
             .await?
             .into_iter()
             .collect();

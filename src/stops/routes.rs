@@ -199,7 +199,7 @@ struct ShowPage {
 }
 
 async fn route_get_stop(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
-    let stop = store::get(scope.db(), &scope, id).await?;
+    let stop = store::get(&scope, &scope, id).await?;
     let officers = officers::store::list(&scope, &Default::default()).await?;
     let record = crate::supervision::store::Record::Stop(stop.clone());
     let can_review = page.has_role(crate::auth::Role::Supervisor);
@@ -257,7 +257,7 @@ async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
 }
 
 async fn route_get_edit(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
-    let stop = store::get(scope.db(), &scope, id).await?;
+    let stop = store::get(&scope, &scope, id).await?;
     form_page(&scope, page, Some(id), super::form_of(&stop), FieldErrors::default()).await
 }
 
@@ -279,7 +279,7 @@ async fn route_post_edit(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    store::get(scope.db(), &scope, id).await?;
+    store::get(&scope, &scope, id).await?;
     save(&scope, &session, &actor, page, Some(id), RecordForm::from_pairs(pairs, &super::LIST_FIELDS)).await
 }
 

@@ -147,7 +147,7 @@ pub async fn page(scope: &Scope, f: &Filter, size: i64) -> Result<(Vec<Stop>, bo
         crate::db::push_after(&mut q, scope, "stops", ("stop_date", LIST_TIME), !f.oldest_first, key);
     }
     q.push(format!(" ORDER BY stop_date {dir}, {LIST_TIME} {dir}, id {dir} LIMIT ")).push_bind(size + 1);
-    let rows: Vec<Listed> = q.build_query_as().fetch_all(scope.db()).await?;
+    let rows: Vec<Listed> = q.build_query_as().fetch_all(scope).await?;
     let more = rows.len() as i64 > size;
     Ok((rows.into_iter().take(size as usize).map(Stop::from).collect(), more))
 }
@@ -169,7 +169,7 @@ async fn by_id<'e>(db: impl Into<crate::db::On<'e>>, agency: i64, id: i64) -> Re
 pub async fn districts(scope: &Scope) -> Result<Vec<String>, sqlx::Error> {
     db::query_scalar("SELECT name FROM stop_districts WHERE agency_id = $1 ORDER BY name LIMIT 500")
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -590,7 +590,7 @@ pub async fn for_each(scope: &Scope, mut each: impl FnMut(&Stop) -> bool) -> Res
         ))
         .bind(after)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?;
         let Some(last) = batch.last() else { return Ok(()) };
         after = last.id;
@@ -620,7 +620,7 @@ pub async fn for_each_between(
         .bind(to)
         .bind(after)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?;
         let Some(last) = batch.last() else { return Ok(()) };
         after = last.id;
@@ -642,7 +642,7 @@ pub async fn actions_between(
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -661,7 +661,7 @@ pub async fn reasons_of_arrests_between(
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(rows.into_iter().collect())
 }
@@ -715,7 +715,7 @@ pub async fn groups_from_records(
         .bind(from)
         .bind(to)
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await?;
         out.extend(rows.into_iter().map(
             |(g, x, stops, searches, hits, arrests, force, no_action, inquiries, complete)| {
@@ -750,7 +750,7 @@ pub async fn darkness_from_records(
     .bind(from)
     .bind(to)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     let mut counted: std::collections::BTreeMap<(String, i64, bool), i64> = Default::default();
     for (day, time, race) in rows {

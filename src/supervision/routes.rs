@@ -186,7 +186,7 @@ async fn queue_page(
         if !shown || rows.len() == QUEUE_ROWS {
             continue;
         }
-        let record = store::load(scope.db(), scope, item.kind, item.id).await?;
+        let record = store::load(scope, scope, item.kind, item.id).await?;
         // The records this supervisor wrote were found in one query above.
         let mine = written.contains(&(item.kind.as_str().to_string(), item.id));
         let authors: Vec<i64> = if mine { vec![reviewer.id] } else { Vec::new() };
@@ -358,7 +358,7 @@ async fn review_page(
     errors: FieldErrors,
     problem: Option<String>,
 ) -> AppResult<ReviewPage> {
-    let record = store::load(scope.db(), scope, kind, id).await?;
+    let record = store::load(scope, scope, kind, id).await?;
     if !record.is_action() {
         return Err(AppError::NotFound);
     }

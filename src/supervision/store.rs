@@ -138,7 +138,7 @@ pub async fn view(
 pub async fn all(scope: &Scope) -> Result<Vec<SignOff>, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM sign_offs WHERE agency_id = $1 ORDER BY id"))
         .bind(scope.id())
-        .fetch_all(scope.db())
+        .fetch_all(scope)
         .await
 }
 
@@ -178,7 +178,7 @@ pub async fn reviewer(scope: &Scope, user_id: i64) -> Result<Reviewer, sqlx::Err
     )
     .bind(user_id)
     .bind(scope.id())
-    .fetch_one(scope.db())
+    .fetch_one(scope)
     .await
 }
 
@@ -191,7 +191,7 @@ pub async fn for_record(scope: &Scope, kind: RecordKind, id: i64) -> Result<Vec<
     .bind(kind.as_str())
     .bind(id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -204,7 +204,7 @@ pub async fn signed_between(scope: &Scope, start: i64, end: i64) -> Result<Vec<S
     .bind(start)
     .bind(end)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -217,7 +217,7 @@ pub async fn blocked_between(scope: &Scope, start: i64, end: i64) -> Result<Vec<
     .bind(start * 1_000_000)
     .bind(end * 1_000_000)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(at_us.into_iter().map(|t| t / 1_000_000).collect())
 }
@@ -228,7 +228,7 @@ async fn latest_decisions(scope: &Scope) -> Result<HashMap<(String, i64), SignOf
          (SELECT MAX(id) FROM sign_offs WHERE agency_id = $1 GROUP BY record_kind, record_id)"
     ))
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(rows.into_iter().map(|s| ((s.record_kind.clone(), s.record_id), s)).collect())
 }
@@ -247,9 +247,9 @@ pub async fn returned_count(scope: &Scope) -> Result<usize, sqlx::Error> {
             db::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1 AND agency_id = $2"))
                 .bind(s.record_id)
                 .bind(scope.id())
-                .fetch_one(scope.db())
+                .fetch_one(scope)
                 .await?;
-        if updated_at < s.signed_at || load(scope.db(), scope, kind, s.record_id).await?.matches(s) {
+        if updated_at < s.signed_at || load(scope, scope, kind, s.record_id).await?.matches(s) {
             count += 1;
         }
     }
@@ -277,7 +277,7 @@ pub async fn items(scope: &Scope, officers: &[Officer], time_zone: &str) -> Resu
          'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1 AND agency_id = $1",
     )
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     let arrests: Vec<ActionRow> = db::query_as(
         "SELECT id, arrest_date AS day, arrest_time AS at, officer_id, updated_at, exception, \
@@ -288,7 +288,7 @@ pub async fn items(scope: &Scope, officers: &[Officer], time_zone: &str) -> Resu
          AND agency_id = $1",
     )
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     let mut items = Vec::with_capacity(stops.len() + arrests.len());
     for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
@@ -296,7 +296,7 @@ pub async fn items(scope: &Scope, officers: &[Officer], time_zone: &str) -> Resu
             let last = latest.get(&(kind.as_str().to_string(), row.id)).cloned();
             let unchanged = match &last {
                 Some(s) if row.updated_at >= s.signed_at => {
-                    load(scope.db(), scope, kind, row.id).await?.matches(s)
+                    load(scope, scope, kind, row.id).await?.matches(s)
                 }
                 _ => true,
             };
@@ -352,7 +352,7 @@ pub async fn written_by(
     )
     .bind(user_id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     Ok(rows.into_iter().filter_map(|(kind, id)| Some((kind, id.parse().ok()?))).collect())
 }
@@ -363,7 +363,7 @@ pub async fn self_review_reason(
     reviewer: &Reviewer,
     record: &Record,
 ) -> Result<Option<&'static str>, sqlx::Error> {
-    let mut conn = scope.db().acquire().await?;
+    let mut conn = scope.acquire().await?;
     let authors = authors(&mut conn, scope, record.kind(), record.id()).await?;
     Ok(self_review(reviewer.officer_id, reviewer.id, record.officer_id(), &authors))
 }

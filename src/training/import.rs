@@ -87,13 +87,13 @@ pub async fn import(
         )
         .bind(format!("%\"sha256\":\"{}\"%", report.sha256))
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await?;
     if seen > 0 && !force {
         report.already_imported = true;
         return Ok(report);
     }
-    let courses = store::courses(scope.db(), scope).await?;
+    let courses = store::courses(scope, scope).await?;
     let officers = crate::officers::store::ids_by_badge(scope).await?;
     let today = crate::agency::store::get(scope).await?.today();
 

@@ -40,7 +40,7 @@ struct CoursesPage {
 }
 
 async fn route_get_courses(scope: Scope, page: PageCtx) -> AppResult<CoursesPage> {
-    Ok(CoursesPage { page, courses: store::courses(scope.db(), &scope).await? })
+    Ok(CoursesPage { page, courses: store::courses(&scope, &scope).await? })
 }
 
 #[derive(Template, WebTemplate)]
@@ -162,7 +162,7 @@ async fn record_page(
     form: TrainingForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let courses: Vec<Course> = store::courses(scope.db(), scope)
+    let courses: Vec<Course> = store::courses(scope, scope)
         .await?
         .into_iter()
         .filter(|c| c.active != 0 || form.course_id == c.id.to_string())
@@ -221,7 +221,7 @@ async fn save_record(
     form: TrainingForm,
 ) -> AppResult<Response> {
     let officer = officers::store::get(scope, officer_id).await?;
-    let courses = store::courses(scope.db(), scope).await?;
+    let courses = store::courses(scope, scope).await?;
     let today = agency::store::get(scope).await?.today();
     let record = match form.validate(&courses, today) {
         Ok(record) => record,

@@ -44,7 +44,7 @@ pub async fn course(scope: &Scope, id: i64) -> Result<Course, sqlx::Error> {
     db::query_as(&format!("{SELECT_COURSE} WHERE id = $1 AND agency_id = $2"))
         .bind(id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 
@@ -103,7 +103,7 @@ pub async fn records_of(scope: &Scope, officer_id: i64) -> Result<Vec<TrainingRe
     ))
     .bind(officer_id)
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await
 }
 
@@ -131,7 +131,7 @@ pub async fn record(scope: &Scope, officer_id: i64, id: i64) -> Result<TrainingR
         .bind(id)
         .bind(officer_id)
         .bind(scope.id())
-        .fetch_one(scope.db())
+        .fetch_one(scope)
         .await
 }
 

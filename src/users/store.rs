@@ -107,7 +107,7 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
 }
 
 pub async fn get(scope: &Scope, id: i64) -> Result<Account, sqlx::Error> {
-    let mut conn = scope.db().acquire().await?;
+    let mut conn = scope.acquire().await?;
     fetch_in(&mut conn, scope, id).await
 }
 
@@ -133,13 +133,13 @@ pub async fn list(scope: &Scope) -> Result<Vec<Account>, sqlx::Error> {
     let mut accounts: Vec<Account> =
         db::query_as(&format!("{SELECT} WHERE agency_id = $1 ORDER BY username"))
             .bind(scope.id())
-            .fetch_all(scope.db())
+            .fetch_all(scope)
             .await?;
     let roles: Vec<(i64, String)> = db::query_as(
         "SELECT r.user_id, r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.agency_id = $1",
     )
     .bind(scope.id())
-    .fetch_all(scope.db())
+    .fetch_all(scope)
     .await?;
     for account in &mut accounts {
         account.roles =
