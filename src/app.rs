@@ -119,6 +119,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(crate::reports::routes::router(&state))
         .merge(crate::measures::routes::router(&state))
         .merge(crate::measures::logged::router(&state))
+        .merge(crate::state::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
         // After every route is in: a route that does not take the method
@@ -202,11 +203,13 @@ struct HomePage {
     today: String,
 }
 
-async fn route_get_home(
-    State(state): State<AppState>,
-    scope: agency::Scope,
-    page: PageCtx,
-) -> AppResult<HomePage> {
+/// An agency's home page; a state user (no agency) goes to the state's.
+async fn route_get_home(State(state): State<AppState>, page: PageCtx) -> AppResult<Response> {
+    let Some(scope) = page.user.as_ref().and_then(|user| agency::Scope::of_user(&state.db, user)) else {
+        let state_home =
+            if page.has_role(crate::auth::Role::StateAdministrator) { "/state/agencies" } else { "/state" };
+        return Ok(crate::auth::see_other(state_home));
+    };
     let agency = agency::store::get(&scope).await?;
     let today = agency.today();
     let roster = officers::routes::roster(&state, &page).await?;
@@ -215,7 +218,8 @@ async fn route_get_home(
         .iter()
         .filter(|o| officers::authorization::authorized_for_any(o, &evidence.of(o.id), today))
         .count();
-    Ok(HomePage { page, officers: roster.len(), authorized, today: web::format_date(today), agency })
+    Ok(HomePage { page, officers: roster.len(), authorized, today: web::format_date(today), agency }
+        .into_response())
 }
 
 async fn route_get_stylesheet() -> Response {

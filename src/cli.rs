@@ -642,25 +642,41 @@ async fn add_user(
         password,
         roles: roles.to_vec(),
     };
-    let mut new_user = match form.validate() {
+    // A state role belongs to no agency; an agency's roles to one.
+    let state_user = roles.iter().any(|r| Role::parse(r).is_some_and(Role::is_state));
+    let allowed: &[Role] = if state_user { &Role::STATE } else { &Role::ALL };
+    let mut new_user = match form.validate(allowed) {
         Ok(user) => user,
         Err(errors) => {
             for (field, message) in errors.iter() {
                 eprintln!("{field}: {message}");
             }
             if errors.has("roles") {
-                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                eprintln!("roles are: {}", names.join(", "));
+                let names = |roles: &[Role]| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                eprintln!(
+                    "an agency's roles are: {}; the state's: {} (a user holds roles of one kind)",
+                    names(&Role::ALL),
+                    names(&Role::STATE)
+                );
             }
             return Ok(ExitCode::from(2));
         }
     };
+    if state_user && agency.is_some() {
+        eprintln!("--agency: a state user belongs to no agency; leave --agency out for state roles.");
+        return Ok(ExitCode::from(2));
+    }
     // The operator chose this password themselves at the console.
     new_user.must_change_password = false;
     let pool = db::connect(url).await?;
-    let scope = Scope::for_command(&pool, agency).await?;
     let hash = crate::auth::password::Hasher::default().hash(&new_user.password).await?;
-    match users::store::create(&scope, &Actor::system("command line"), &new_user, &hash).await {
+    let actor = Actor::system("command line");
+    let created = if state_user {
+        users::store::create_state_user(&pool, &actor, &new_user, &hash).await
+    } else {
+        users::store::create(&Scope::for_command(&pool, agency).await?, &actor, &new_user, &hash).await
+    };
+    match created {
         Ok(id) => {
             println!("Created user {} (id {id}) with roles {}", new_user.username, roles.join(", "));
             Ok(ExitCode::SUCCESS)

@@ -102,9 +102,11 @@ pub async fn create(url: &str, files: &Path) -> anyhow::Result<Vec<(String, Stri
             );
         }
         for suffix in ["", "-wal", "-shm"] {
-            let file = format!("{path}{suffix}");
-            if Path::new(&file).exists() {
-                std::fs::remove_file(&file)?;
+            // SQLite may still be removing its journal files as the last
+            // connection closes: one already gone is what was wanted.
+            match std::fs::remove_file(format!("{path}{suffix}")) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
             }
         }
         if files.exists() {

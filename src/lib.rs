@@ -26,6 +26,7 @@ pub mod measures;
 pub mod officers;
 pub mod pay;
 pub mod reports;
+pub mod state;
 pub mod stops;
 pub mod supervision;
 pub mod training;

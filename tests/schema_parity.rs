@@ -40,6 +40,7 @@ const EXPLICIT_IDS: &[(&str, &str, &str)] = &[
     ),
     ("audit_log", "seq", "the hash chain's sequence number, src/audit/mod.rs inserts it"),
     ("stop_aggregates", "agency_id", "one row per agency, keyed by the agency's id"),
+    ("deployment", "id", "one row, id 1, inserted by migration 0019"),
 ];
 
 /// One row for each append-only table, so that row triggers have a row to

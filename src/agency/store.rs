@@ -150,6 +150,11 @@ pub async fn mfa_policy(db: &Db, agency: i64) -> Result<String, sqlx::Error> {
     db::query_scalar("SELECT mfa_policy FROM agency WHERE id = $1").bind(agency).fetch_one(db).await
 }
 
+/// Who of the state's users must use two-step sign-in (migration 0019).
+pub async fn state_mfa_policy(db: &Db) -> Result<String, sqlx::Error> {
+    db::query_scalar("SELECT mfa_policy FROM deployment WHERE id = 1").fetch_one(db).await
+}
+
 pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
     let mut tx = scope.begin_write().await?;
     let before: Profile =

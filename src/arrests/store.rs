@@ -387,3 +387,16 @@ pub async fn between(scope: &Scope, from: &str, to: &str) -> Result<Vec<Arrest>,
     .fetch_all(scope)
     .await
 }
+
+/// The agency's arrests of the days in [from, to], from the day digests.
+pub async fn count_between(scope: &Scope, period: crate::measures::Period) -> Result<i64, sqlx::Error> {
+    db::query_scalar(
+        "SELECT CAST(COALESCE(SUM(arrests), 0) AS BIGINT) FROM arrest_digests \
+         WHERE agency_id = $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(scope.id())
+    .bind(period.from_text())
+    .bind(period.to_text())
+    .fetch_one(scope)
+    .await
+}

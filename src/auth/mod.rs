@@ -19,20 +19,31 @@ use crate::db::now_unix;
 use crate::error::AppError;
 use crate::users;
 
-/// The five roles of docs/security.md; a user may hold several.
+/// The five roles of an agency (docs/security.md) and the three of a
+/// state (docs/tenancy.md), who belong to no agency; a user may hold
+/// several of one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     Administrator,
     Clerk,
     Supervisor,
     Reviewer,
     Auditor,
+    StateAdministrator,
+    StateReviewer,
+    StateAuditor,
 }
 
 impl Role {
+    /// An agency's roles.
     pub const ALL: [Role; 5] =
         [Role::Administrator, Role::Clerk, Role::Supervisor, Role::Reviewer, Role::Auditor];
+
+    /// A state's roles: agencies and their first administrator; every
+    /// agency's measures, dashboards and reports; those plus downloads,
+    /// verification and each agency's audit log.
+    pub const STATE: [Role; 3] = [Role::StateAdministrator, Role::StateReviewer, Role::StateAuditor];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +52,9 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Reviewer => "reviewer",
             Role::Auditor => "auditor",
+            Role::StateAdministrator => "state-administrator",
+            Role::StateReviewer => "state-reviewer",
+            Role::StateAuditor => "state-auditor",
         }
     }
 
@@ -51,18 +65,40 @@ impl Role {
             Role::Supervisor => "Supervisor",
             Role::Reviewer => "Oversight reviewer",
             Role::Auditor => "Auditor",
+            Role::StateAdministrator => "State administrator",
+            Role::StateReviewer => "State reviewer",
+            Role::StateAuditor => "State auditor",
         }
     }
 
     pub fn parse(value: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == value)
+        Role::ALL.into_iter().chain(Role::STATE).find(|r| r.as_str() == value)
+    }
+
+    pub fn is_state(self) -> bool {
+        Role::STATE.contains(&self)
     }
 }
 
 /// Route access sets, named for what they protect.
 pub mod access {
     use super::Role;
-    pub const SIGNED_IN: &[Role] = &Role::ALL;
+    pub const SIGNED_IN: &[Role] = &[
+        Role::Administrator,
+        Role::Clerk,
+        Role::Supervisor,
+        Role::Reviewer,
+        Role::Auditor,
+        Role::StateAdministrator,
+        Role::StateReviewer,
+        Role::StateAuditor,
+    ];
+    /// An agency's pages: every agency role (a state user has none).
+    pub const AGENCY_USERS: &[Role] = &Role::ALL;
+    /// The state's views of every agency's measures, dashboards and reports.
+    pub const STATE_VIEWERS: &[Role] = &[Role::StateReviewer, Role::StateAuditor];
+    pub const STATE_ADMINISTRATORS: &[Role] = &[Role::StateAdministrator];
+    pub const STATE_AUDITORS: &[Role] = &[Role::StateAuditor];
     pub const ADMINISTRATORS: &[Role] = &[Role::Administrator];
     pub const RECORDS_WRITERS: &[Role] = &[Role::Clerk];
     pub const AUDITORS: &[Role] = &[Role::Auditor];

@@ -349,8 +349,7 @@ async fn mfa_page(
     let account = store::own(&state.db, user.id).await?;
     let policy = match user.agency {
         Some(agency) => agency::store::mfa_policy(&state.db, agency).await?,
-        // State users see every agency's measures: two-step sign-in always.
-        None => "everyone".to_string(),
+        None => agency::store::state_mfa_policy(&state.db).await?,
     };
     let required = mfa::required(&policy, &account.roles);
     if account.mfa_enabled() {

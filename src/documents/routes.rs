@@ -30,7 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/documents", get(route_get_documents))
         .route("/documents/{id}", get(route_get_document))
         .route("/documents/{id}/versions/{version}/download", get(route_get_download))
-        .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), guard));
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::AGENCY_USERS), guard));
     let writers = Router::new()
         .route("/documents/new", get(route_get_new).post(route_post_new))
         .route("/documents/{id}/versions", post(route_post_version))

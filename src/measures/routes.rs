@@ -111,9 +111,9 @@ async fn route_post_settings(
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct PeriodQuery {
     #[serde(default)]
-    from: String,
+    pub from: String,
     #[serde(default)]
-    to: String,
+    pub to: String,
 }
 
 /// A measure's row: the measure, its trend and where its records are.
@@ -186,9 +186,9 @@ pub fn sparkline(values: &[Option<f64>], width: f64, height: f64) -> String {
 /// with the roles that may open it: (label, address, readers). Each list's
 /// filter reproduces what the measure counts.
 pub fn records_links(id: &str, period: Period) -> Vec<(&'static str, String, &'static [Role])> {
-    use crate::auth::access::{AUDITORS, RECORD_READERS, SIGNED_IN};
+    use crate::auth::access::{AGENCY_USERS, AUDITORS, RECORD_READERS};
     let dates = format!("from={}&to={}", period.from_text(), period.to_text());
-    let officers = |label| (label, format!("/officers?measure={id}&{dates}"), SIGNED_IN);
+    let officers = |label| (label, format!("/officers?measure={id}&{dates}"), AGENCY_USERS);
     let actions = || {
         vec![
             ("stops", format!("/stops?{dates}&action_287g=yes"), RECORD_READERS),
@@ -232,8 +232,11 @@ pub fn records_links(id: &str, period: Period) -> Vec<(&'static str, String, &'s
 
 #[derive(Template, WebTemplate)]
 #[template(path = "measures/dashboard.html")]
-struct DashboardPage {
+pub struct DashboardPage {
     page: PageCtx,
+    /// Where the period form goes: the agency's own dashboard, or the
+    /// state's view of it.
+    action: String,
     period: Period,
     period_error: Option<&'static str>,
     rows: Vec<Row>,
@@ -244,6 +247,13 @@ struct DashboardPage {
 }
 
 impl DashboardPage {
+    /// The same page shown at another address (the state's view of an
+    /// agency), whose period form goes back there.
+    pub(crate) fn at(mut self, action: String) -> Self {
+        self.action = action;
+        self
+    }
+
     /// Stops of one group in the period, for a drill-down from a group row.
     fn group_link(&self, g: &Grouped, group: &str) -> String {
         let base = format!("/stops?from={}&to={}", self.period.from_text(), self.period.to_text());
@@ -265,7 +275,7 @@ async fn route_get_dashboard(
     dashboard(&state, &scope, page, &query).await
 }
 
-async fn dashboard(
+pub(crate) async fn dashboard(
     state: &AppState,
     scope: &Scope,
     page: PageCtx,
@@ -319,6 +329,7 @@ async fn dashboard(
     };
     Ok(DashboardPage {
         page,
+        action: "/dashboard".to_string(),
         period,
         period_error,
         rows,

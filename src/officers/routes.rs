@@ -27,7 +27,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let readers = Router::new()
         .route("/officers", get(route_get_officers))
         .route("/officers/{id}", get(route_get_officer))
-        .route_layer(middleware::from_fn_with_state((state.clone(), access::SIGNED_IN), guard));
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::AGENCY_USERS), guard));
     let writers = Router::new()
         .route("/officers/new", get(route_get_new).post(route_post_new))
         .route("/officers/{id}/edit", get(route_get_edit).post(route_post_edit))

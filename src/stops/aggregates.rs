@@ -755,6 +755,20 @@ pub async fn groups_between(
         .collect())
 }
 
+/// The agency's stops of the days in [from, to], from the day tallies (each
+/// stop counts once in the grouping by race).
+pub async fn stops_between(scope: &Scope, period: crate::measures::Period) -> Result<i64, sqlx::Error> {
+    db::query_scalar(
+        "SELECT CAST(COALESCE(SUM(stops), 0) AS BIGINT) FROM stop_tallies \
+         WHERE agency_id = $1 AND grouping = 'race' AND day >= $2 AND day <= $3",
+    )
+    .bind(scope.id())
+    .bind(period.from_text())
+    .bind(period.to_text())
+    .fetch_one(scope)
+    .await
+}
+
 /// The days in [from, to] with a stop of the agency D9 can use (a clock
 /// time and one known group).
 pub async fn darkness_days(

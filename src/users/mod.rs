@@ -131,8 +131,11 @@ pub fn validate_username(errors: &mut FieldErrors, username: &str) {
     }
 }
 
-pub fn parse_roles(errors: &mut FieldErrors, values: &[String]) -> Vec<Role> {
-    let mut roles: Vec<Role> = values.iter().filter_map(|v| Role::parse(v)).collect();
+/// The roles chosen, each one of `allowed` (an agency's form offers the
+/// agency's five; the state's offers the state's three).
+pub fn parse_roles(errors: &mut FieldErrors, values: &[String], allowed: &[Role]) -> Vec<Role> {
+    let mut roles: Vec<Role> =
+        values.iter().filter_map(|v| Role::parse(v)).filter(|r| allowed.contains(r)).collect();
     roles.sort();
     roles.dedup();
     if roles.is_empty() || roles.len() != values.iter().collect::<std::collections::BTreeSet<_>>().len() {
@@ -142,7 +145,8 @@ pub fn parse_roles(errors: &mut FieldErrors, values: &[String]) -> Vec<Role> {
 }
 
 impl NewUserForm {
-    pub fn validate(&self) -> Result<NewUser, FieldErrors> {
+    /// Checks the form; every role must be one of `allowed`.
+    pub fn validate(&self, allowed: &[Role]) -> Result<NewUser, FieldErrors> {
         let mut errors = FieldErrors::default();
         let username = self.username.trim().to_string();
         validate_username(&mut errors, &username);
@@ -153,7 +157,7 @@ impl NewUserForm {
         if let Err(why) = crate::auth::password::check_new(&self.password, &username) {
             errors.add("password", why);
         }
-        let roles = parse_roles(&mut errors, &self.roles);
+        let roles = parse_roles(&mut errors, &self.roles, allowed);
         if !errors.is_empty() {
             return Err(errors);
         }

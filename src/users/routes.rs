@@ -83,7 +83,7 @@ async fn route_post_new(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let mut form = pairs_to_new_user(pairs);
-    let new_user = match form.validate() {
+    let new_user = match form.validate(&Role::ALL) {
         Ok(user) => user,
         Err(errors) => {
             form.password.clear();
@@ -200,7 +200,7 @@ async fn route_post_user(
     if display_name.is_empty() || display_name.chars().count() > 100 {
         errors.add("display_name", "Enter the person's name (up to 100 characters).");
     }
-    let roles = parse_roles(&mut errors, &role_values);
+    let roles = parse_roles(&mut errors, &role_values, &Role::ALL);
     if errors.is_empty() {
         match store::update(&scope, &actor, id, &display_name, &roles).await {
             Ok(()) => {

@@ -84,7 +84,8 @@ pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::E
     let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
     let rows: Vec<SessionRow> = db::query_as(&format!(
-        "SELECT {}, r.role, COALESCE((SELECT mfa_policy FROM agency a WHERE a.id = u.agency_id), 'everyone') \
+        "SELECT {}, r.role, COALESCE((SELECT mfa_policy FROM agency a WHERE a.id = u.agency_id), \
+         (SELECT mfa_policy FROM deployment WHERE id = 1)) \
          AS mfa_policy, (SELECT MAX(seq) FROM audit_log l WHERE l.agency_id = COALESCE(u.agency_id, 0)) AS audit_head \
          FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
         prefixed.join(", ")
@@ -185,15 +186,40 @@ async fn set_roles(conn: &mut crate::db::Conn, id: i64, roles: &[Role]) -> Resul
     Ok(())
 }
 
-/// Creates an account from a validated form; `password_hash` is computed
-/// by the caller outside the transaction (it takes a while).
+/// Creates an account of the scope's agency from a validated form;
+/// `password_hash` is computed by the caller outside the transaction (it
+/// takes a while).
 pub async fn create(
     scope: &Scope,
     actor: &Actor,
     user: &NewUser,
     password_hash: &str,
 ) -> Result<i64, UserError> {
-    let mut tx = scope.begin_write().await?;
+    let tx = scope.begin_write().await?;
+    insert(tx, actor, user, password_hash, Some(scope.id())).await
+}
+
+/// Creates a state user (state roles, no agency), recorded in the state's
+/// chain.
+pub async fn create_state_user(
+    db: &Db,
+    actor: &Actor,
+    user: &NewUser,
+    password_hash: &str,
+) -> Result<i64, UserError> {
+    if user.roles.iter().any(|r| !r.is_state()) {
+        return Err(UserError::Refused("A state user holds only state roles."));
+    }
+    insert(begin_write(db).await?, actor, user, password_hash, None).await
+}
+
+async fn insert(
+    mut tx: crate::db::Tx,
+    actor: &Actor,
+    user: &NewUser,
+    password_hash: &str,
+    agency: Option<i64>,
+) -> Result<i64, UserError> {
     let inserted = db::query_as::<(i64,)>(
         "INSERT INTO users (username, display_name, password_hash, must_change_password, created_at, agency_id) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -203,7 +229,7 @@ pub async fn create(
     .bind(password_hash)
     .bind(user.must_change_password as i64)
     .bind(now_unix())
-    .bind(scope.id())
+    .bind(agency)
     .fetch_one(&mut *tx)
     .await;
     let (id,) = match inserted {

@@ -1,0 +1,201 @@
+//! The state's views (docs/tenancy.md): state users belong to no agency;
+//! a state reviewer sees every agency's measures side by side, the agencies
+//! that reported nothing first, and opens one agency's dashboard, which is
+//! recorded in that agency's audit log; no state role opens an agency's
+//! records; the state administrator adds an agency with its first
+//! administrator.
+
+mod common;
+
+use common::{Client, PASSWORD, TestApp, spawn_demo};
+use oversight::audit::Actor;
+use oversight::auth::Role;
+
+const QUIET_ORI: &str = "FL0020000";
+
+async fn state_user(app: &TestApp, username: &str, role: Role) {
+    let hash = oversight::auth::password::Hasher::default().hash(PASSWORD).await.unwrap();
+    let user = oversight::users::NewUser {
+        username: username.into(),
+        display_name: format!("State {username}"),
+        password: PASSWORD.into(),
+        roles: vec![role],
+        must_change_password: false,
+    };
+    oversight::users::store::create_state_user(&app.db, &Actor::system("test setup"), &user, &hash)
+        .await
+        .unwrap();
+}
+
+/// The demo agency, a second agency of Florida that recorded nothing, and
+/// one state user of each role (two-step sign-in has its own tests).
+async fn state_deployment() -> (TestApp, String) {
+    let app = spawn_demo().await;
+    let found = oversight::agency::agreements::lookup(QUIET_ORI).expect("an ORI of the list");
+    let form = oversight::agency::ProfileForm {
+        name: found.name.clone(),
+        ori: QUIET_ORI.into(),
+        state: found.state.into(),
+        models: found.models.iter().map(|m| m.to_string()).collect(),
+        login_banner: oversight::agency::DEFAULT_BANNER.into(),
+        time_zone: "America/New_York".into(),
+        mfa_policy: "optional".into(),
+        ..Default::default()
+    };
+    oversight::agency::store::add(&app.db, &Actor::system("test setup"), &form.validate().unwrap())
+        .await
+        .unwrap();
+    oversight::db::query("UPDATE deployment SET mfa_policy = 'optional'").execute(&app.db).await.unwrap();
+    state_user(&app, "st-reviewer", Role::StateReviewer).await;
+    state_user(&app, "st-auditor", Role::StateAuditor).await;
+    state_user(&app, "st-admin", Role::StateAdministrator).await;
+    (app, found.name)
+}
+
+async fn demo_period(app: &TestApp) -> (String, String) {
+    oversight::db::query_as("SELECT MIN(stop_date), MAX(stop_date) FROM stops")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_state_reviewer_compares_the_agencies_and_sees_who_did_not_report() {
+    let (app, quiet_name) = state_deployment().await;
+    let (from, to) = demo_period(&app).await;
+    let reviewer = app.signed_in("st-reviewer").await;
+    let home = reviewer.get("/").await;
+    assert_eq!(common::location(&home), "/state", "a state user's home is the state's dashboard");
+    let (status, page) = reviewer.get_text(&format!("/state?from={from}&to={to}&measure=S1")).await;
+    assert_eq!(status, 200, "{page:.400}");
+    let demo_name: String =
+        oversight::db::query_scalar("SELECT name FROM agency WHERE id = 1").fetch_one(&app.db).await.unwrap();
+    // Up to an apostrophe, which the page escapes.
+    let plain = |name: &str| name.split('\'').next().unwrap_or_default().to_string();
+    let (quiet, demo) = (page.find(&plain(&quiet_name)), page.find(&plain(&demo_name)));
+    assert!(quiet.is_some() && demo.is_some(), "both agencies are listed");
+    assert!(quiet < demo, "the agency that reported nothing comes first");
+    assert!(page.contains("1 of 2 agencies recorded no stop and no arrest"), "{page}");
+    assert!(page.contains("Statewide (2 agencies)"));
+    // The statewide figure pools the counts: with one agency reporting it is
+    // that agency's own figure, as the agency's dashboard shows it.
+    let sheet = oversight::measures::store::compute(
+        &app.scope,
+        oversight::measures::Period::new(
+            oversight::web::parse_date(&from).unwrap(),
+            oversight::web::parse_date(&to).unwrap(),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let e1 = sheet.measures.iter().find(|m| m.id == "S1").expect("S1 on the sheet");
+    let statewide = page.split("Statewide (2 agencies)").nth(1).unwrap();
+    assert!(
+        statewide.contains(&e1.value_text()) && statewide.contains(&e1.fraction_text()),
+        "{statewide:.300}"
+    );
+
+    // Opening one agency's dashboard is recorded in that agency's log.
+    let (status, dashboard) =
+        reviewer.get_text(&format!("/state/agencies/FL0110000?from={from}&to={to}")).await;
+    assert_eq!(status, 200);
+    assert!(dashboard.contains("Performance measures") && dashboard.contains(&e1.value_text()));
+    let seen: i64 = oversight::db::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE agency_id = 1 AND action = 'state.dashboard_view' AND username = 'st-reviewer'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(seen, 1, "the agency's auditors see who looked");
+    let (status, _) = reviewer.get_text("/state/agencies/ZZ0000000").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn no_state_role_opens_an_agencys_records() {
+    let (app, _) = state_deployment().await;
+    let stop: i64 =
+        oversight::db::query_scalar("SELECT MIN(id) FROM stops").fetch_one(&app.db).await.unwrap();
+    for user in ["st-reviewer", "st-auditor", "st-admin"] {
+        let client = app.signed_in(user).await;
+        for path in [
+            "/officers".to_string(),
+            "/stops".into(),
+            format!("/stops/{stop}"),
+            "/arrests".into(),
+            "/audit".into(),
+            "/documents".into(),
+            "/dashboard".into(),
+            "/users".into(),
+        ] {
+            let status = client.get(&path).await.status().as_u16();
+            assert!(status == 403 || status == 404, "{user} GET {path}: {status}");
+        }
+    }
+    // The state administrator creates agencies but never reads measures.
+    let admin = app.signed_in("st-admin").await;
+    assert_eq!(admin.get("/state").await.status().as_u16(), 403);
+    assert_eq!(admin.get("/state/agencies/FL0110000").await.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn the_state_administrator_adds_an_agency_and_its_first_administrator() {
+    let (app, _) = state_deployment().await;
+    let admin = app.signed_in("st-admin").await;
+    let (status, page) = admin.get_text("/state/agencies").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(QUIET_ORI));
+    let refused = admin
+        .post(
+            "/state/agencies",
+            &[("ori", "ZZ1234567"), ("username", "x"), ("display_name", ""), ("password", "short")],
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("not in the 287(g) agreements list") && body.contains("value=\"ZZ1234567\""),
+        "{body:.600}"
+    );
+    let before: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM agency").fetch_one(&app.db).await.unwrap();
+    assert_eq!(before, 2, "a refused form adds nothing");
+    let added = admin
+        .post(
+            "/state/agencies",
+            &[
+                ("ori", "FL0030000"),
+                ("username", "lee-admin"),
+                ("display_name", "Lee Admin"),
+                ("password", "a temporary passphrase 7"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 303);
+    let (_, page) = admin.get_text("/state/agencies").await;
+    assert!(page.contains("FL0030000"), "{page:.400}");
+    let agency: String = oversight::db::query_scalar(
+        "SELECT a.ori FROM users u JOIN agency a ON a.id = u.agency_id WHERE u.username = 'lee-admin'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(agency, "FL0030000");
+    let created: i64 = oversight::db::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'agency.create' AND username = 'st-admin'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(created, 1);
+    oversight::db::query("UPDATE agency SET mfa_policy = 'optional'").execute(&app.db).await.unwrap();
+    let lee = Client::new(&app.base);
+    let signed = lee.sign_in("lee-admin", "a temporary passphrase 7").await;
+    assert_eq!(signed.status().as_u16(), 303);
+    assert_eq!(
+        common::location(&lee.get("/").await),
+        "/account/password",
+        "the temporary password must be changed"
+    );
+}
