@@ -40,7 +40,7 @@ enum Command {
     /// Run the web application.
     Serve(ServeArgs),
     /// Create (or recreate) a demo database with realistic records and serve it.
-    Demo(ServeArgs),
+    Demo(DemoArgs),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -144,6 +144,16 @@ struct ServeArgs {
     /// Largest document upload, in MiB.
     #[arg(long, default_value_t = 25, env = "OVERSIGHT_UPLOAD_LIMIT_MB")]
     upload_limit_mb: usize,
+}
+
+#[derive(Args, Clone)]
+struct DemoArgs {
+    /// A state's deployment: the demo agency and eleven more agencies of
+    /// Florida, and a user of each state role.
+    #[arg(long)]
+    state: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Subcommand)]
@@ -355,8 +365,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(&database_url(), &files_dir(&database_url()), args, None).await,
         Command::Demo(args) => {
             let url = url.clone().unwrap_or_else(|| demo::DEFAULT_URL.to_string());
-            let sign_ins = demo::create(&url, &files_dir(&url)).await?;
-            serve(&url, &files_dir(&url), args, Some(sign_ins)).await
+            let sign_ins = if args.state {
+                println!("Creating the demo of a state's deployment (twelve agencies); this takes a minute.");
+                demo::create_state(&url, &files_dir(&url)).await?
+            } else {
+                demo::create(&url, &files_dir(&url)).await?
+            };
+            serve(&url, &files_dir(&url), args.serve, Some(sign_ins)).await
         }
         Command::User(UserCommand::Add { username, roles, name }) => {
             add_user(&database_url(), agency, &username, &roles, name).await
@@ -599,7 +614,7 @@ async fn serve(
     if let Some(sign_ins) = demo_sign_ins {
         println!("Demo sign-ins (username / password / role):");
         for (user, password, role) in sign_ins {
-            println!("  {user:<11} {password:<22} {role}");
+            println!("  {user:<15} {password:<22} {role}");
         }
     } else if !users::store::has_administrator(&pool).await? {
         println!("{}", first_admin_hint());

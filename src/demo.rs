@@ -4,6 +4,8 @@
 //! designation state. Every record goes through the same store functions
 //! as the web forms, so the audit log holds a true chain from the start.
 
+pub mod state;
+
 use std::path::Path;
 
 use time::{Date, Duration};
@@ -82,11 +84,32 @@ const RANKS: [&str; 4] = ["Deputy", "Corporal", "Sergeant", "Lieutenant"];
 /// Creates the demo database at `url`, replacing an earlier demo database
 /// there (and refusing to touch any other database).
 pub async fn create(url: &str, files: &Path) -> anyhow::Result<Vec<(String, String, &'static str)>> {
+    let pool = fresh(url, files).await?;
+    seed(&pool, &FileStore::new(files)).await?;
+    Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect())
+}
+
+/// Creates the demo of a state's deployment at `url` (`oversight demo
+/// --state`): the demo agency and eleven more agencies of Florida from the
+/// list of agreements, of different sizes and patterns, and one user of
+/// each state role. Returns the sign-ins: the state's, then the demo
+/// agency's administrator.
+pub async fn create_state(url: &str, files: &Path) -> anyhow::Result<Vec<(String, String, &'static str)>> {
+    let pool = fresh(url, files).await?;
+    let files = FileStore::new(files);
+    seed(&pool, &files).await?;
+    let mut sign_ins = state::seed(&pool).await?;
+    let (user, password, role) = SIGN_INS[0];
+    sign_ins.push((user.to_string(), password.to_string(), role.label()));
+    Ok(sign_ins)
+}
+
+/// A new, migrated database at `url` where an earlier demo may have been:
+/// an earlier demo is removed first, any other database refused.
+async fn fresh(url: &str, files: &Path) -> anyhow::Result<Db> {
     if !url.starts_with("sqlite:") {
         clear_server_demo(url, files).await?;
-        let pool = db::connect(url).await?;
-        seed(&pool, &FileStore::new(files)).await?;
-        return Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect());
+        return db::connect(url).await;
     }
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or(path);
@@ -113,9 +136,7 @@ pub async fn create(url: &str, files: &Path) -> anyhow::Result<Vec<(String, Stri
             std::fs::remove_dir_all(files)?;
         }
     }
-    let pool = db::connect(url).await?;
-    seed(&pool, &FileStore::new(files)).await?;
-    Ok(SIGN_INS.iter().map(|(u, p, r)| (u.to_string(), p.to_string(), r.label())).collect())
+    db::connect(url).await
 }
 
 /// On a server (PostgreSQL), an earlier demo's tables are dropped, as the
@@ -257,17 +278,7 @@ async fn seed_records(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Resu
         stops.push(demo_stop(&mut rng, officer, date));
     }
     stops.sort_by(|a, b| (&a.stop_date, &a.stop_time).cmp(&(&b.stop_date, &b.stop_time)));
-    let mut tx = scope.begin_write().await?;
-    // The same rule as every other write path decides the exceptions.
-    let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
-    let aggregates =
-        crate::stops::aggregates::Counter::start(crate::stops::aggregates::Pending::load(&mut tx).await?);
-    let count = stops.len();
-    crate::stops::store::insert_many(&mut tx, &authority, stops, &aggregates).await?;
-    aggregates.finish().await?.write(&mut tx).await?;
-    let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": count }));
-    audit::record(&mut tx, actor, event).await?;
-    tx.commit().await?;
+    insert_stops(scope, actor, stops).await?;
 
     // Arrests follow some of the stops that ended in a custodial arrest.
     let arrested: Vec<(i64, String, Option<i64>, String)> = db::query_as(
@@ -457,6 +468,22 @@ async fn seed_sign_offs(scope: &Scope, actor: &Actor) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Stops in through the bulk path with one audit entry, as an import.
+async fn insert_stops(scope: &Scope, actor: &Actor, stops: Vec<crate::stops::Stop>) -> anyhow::Result<()> {
+    let mut tx = scope.begin_write().await?;
+    // The same rule as every other write path decides the exceptions.
+    let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
+    let aggregates =
+        crate::stops::aggregates::Counter::start(crate::stops::aggregates::Pending::load(&mut tx).await?);
+    let count = stops.len();
+    crate::stops::store::insert_many(&mut tx, &authority, stops, &aggregates).await?;
+    aggregates.finish().await?.write(&mut tx).await?;
+    let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": count }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
     Ok(())
 }
 

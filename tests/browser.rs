@@ -260,3 +260,28 @@ async fn long_words_wrap_and_the_stop_list_scrolls_in_its_own_region_at_390_pixe
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     journey("narrow.mjs", vec![app.base.clone(), id.to_string()], env).await;
 }
+
+#[tokio::test]
+async fn a_state_reviewer_spots_the_late_agency_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::scratch_database(dir.path(), "state").await;
+    let files = dir.path().join("files");
+    oversight::demo::create_state(&url, &files).await.unwrap();
+    let app = common::serve_existing(dir, url).await;
+    let password = |role: Role| {
+        oversight::demo::state::STATE_SIGN_INS.iter().find(|(_, _, r)| *r == role).unwrap().1.to_string()
+    };
+    let env = vec![
+        ("REVIEWER_PASSWORD", password(Role::StateReviewer)),
+        ("ADMIN_PASSWORD", password(Role::StateAdministrator)),
+    ];
+    journey("state.mjs", vec![app.base.clone()], env).await;
+    let seen: i64 = oversight::db::query_scalar(
+        "SELECT COUNT(*) FROM audit_log l JOIN agency a ON a.id = l.agency_id \
+         WHERE a.ori = 'FL0360000' AND l.action = 'state.dashboard_view' AND l.username = 'state.reviewer'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(seen, 1, "the agency's audit log shows the state reviewer looked");
+}

@@ -96,6 +96,11 @@ async fn a_state_reviewer_compares_the_agencies_and_sees_who_did_not_report() {
         "{statewide:.300}"
     );
 
+    // A median does not add up across agencies: no pooled figure is shown.
+    let (_, medians) = reviewer.get_text(&format!("/state?from={from}&to={to}&measure=S3")).await;
+    let statewide = medians.split("Statewide (2 agencies)").nth(1).unwrap();
+    assert!(statewide.contains("not pooled"), "{statewide:.300}");
+
     // Opening one agency's dashboard is recorded in that agency's log.
     let (status, dashboard) =
         reviewer.get_text(&format!("/state/agencies/FL0110000?from={from}&to={to}")).await;

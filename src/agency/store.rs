@@ -155,6 +155,17 @@ pub async fn state_mfa_policy(db: &Db) -> Result<String, sqlx::Error> {
     db::query_scalar("SELECT mfa_policy FROM deployment WHERE id = 1").fetch_one(db).await
 }
 
+pub async fn set_state_mfa_policy(db: &Db, actor: &Actor, policy: &str) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let before: String =
+        db::query_scalar("SELECT mfa_policy FROM deployment WHERE id = 1").fetch_one(&mut *tx).await?;
+    db::query("UPDATE deployment SET mfa_policy = $1 WHERE id = 1").bind(policy).execute(&mut *tx).await?;
+    let event = Event::new("state.mfa_policy", "deployment", 1)
+        .details(serde_json::json!({ "before": before, "after": policy }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await
+}
+
 pub async fn update(scope: &Scope, actor: &Actor, profile: &Profile) -> Result<(), sqlx::Error> {
     let mut tx = scope.begin_write().await?;
     let before: Profile =

@@ -52,8 +52,14 @@ impl AgencyLine {
 
 /// The statewide figure of a measure: every agency's numerators over every
 /// agency's denominators (a pooled rate, not an average of rates).
+/// A figure without a denominator pools only when it is a count: a median
+/// (S3's review lag) or any other single value of an agency does not add
+/// up, and has no statewide figure here.
 pub fn statewide(lines: &[AgencyLine]) -> Option<Measure> {
     let first = lines.iter().find_map(|l| l.measure.clone())?;
+    if first.current.denominator.is_none() && first.unit != crate::measures::Unit::Count {
+        return None;
+    }
     let measures = || lines.iter().filter_map(|l| l.measure.as_ref());
     let numerator = measures().map(|m| m.current.numerator).sum();
     let denominator =
@@ -139,5 +145,7 @@ pub async fn lines(
 
 /// The measure's value as text, for the statewide row.
 pub fn measure_text(m: &Option<Measure>) -> String {
-    m.as_ref().map(|m| format_value(m.value(), m.unit)).unwrap_or_else(|| "no data".into())
+    m.as_ref()
+        .map(|m| format_value(m.value(), m.unit))
+        .unwrap_or_else(|| "not pooled: a median or single value per agency does not add up".into())
 }

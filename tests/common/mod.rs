@@ -39,9 +39,17 @@ pub async fn spawn_demo() -> TestApp {
     serve_database(dir, db_url, |_| {}).await
 }
 
+/// A database made before (`dir` holds its files), served; `scope` is its
+/// first agency's.
+pub async fn serve_existing(dir: tempfile::TempDir, db_url: String) -> TestApp {
+    serve_database(dir, db_url, |_| {}).await
+}
+
 async fn serve_database(dir: tempfile::TempDir, db_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = oversight::db::connect_server(&db_url).await.expect("database");
-    let scope = oversight::agency::Scope::for_command(&db, None).await.expect("the one agency");
+    let agencies = oversight::agency::store::list(&db).await.expect("agencies");
+    let first = agencies.first().map(|a| a.ori.as_str()).filter(|_| agencies.len() > 1);
+    let scope = oversight::agency::Scope::for_command(&db, first).await.expect("the first agency");
     // Two-step sign-in has its own tests (tests/mfa.rs); elsewhere it would
     // only stand between the test and the page under test.
     oversight::db::query("UPDATE agency SET mfa_policy = 'optional'").execute(&db).await.expect("policy");
