@@ -57,10 +57,11 @@ impl AgencyLine {
 /// up, and has no statewide figure here.
 pub fn statewide(lines: &[AgencyLine]) -> Option<Measure> {
     let first = lines.iter().find_map(|l| l.measure.clone())?;
-    if first.current.denominator.is_none() && first.unit != crate::measures::Unit::Count {
+    let measures = || lines.iter().filter_map(|l| l.measure.as_ref());
+    if first.unit != crate::measures::Unit::Count && measures().any(|m| m.current.denominator.is_none()) {
         return None;
     }
-    let measures = || lines.iter().filter_map(|l| l.measure.as_ref());
+    let first = measures().find(|m| m.current.denominator.is_some()).cloned().unwrap_or(first);
     let numerator = measures().map(|m| m.current.numerator).sum();
     let denominator =
         first.current.denominator.map(|_| measures().filter_map(|m| m.current.denominator).sum());
