@@ -48,10 +48,10 @@ columns=$(head -1 "$work/stops.csv" | tr -d '\r' | sed 's/,/ text, /g; s/$/ text
 setup_sql() {
   python3 - <<'PY'
 badges = [f"CC-{1100 + i * 7:04d}" for i in range(48)] + [f"BX-{i:05d}" for i in range(452)]
-print("INSERT INTO officers (badge, last_name, first_name, status, annual_salary_cents) VALUES "
-      + ", ".join(f"('{b}', 'Bench', 'Officer', 'active', 6500000)" for b in badges) + ";")
-print("INSERT INTO designations (officer_id, model, nominated_on, certified_on, authorized_on) "
-      "SELECT id, 'JEM', '2020-01-01', '2020-03-01', '2020-03-10' FROM officers;")
+print("INSERT INTO officers (badge, last_name, first_name, status, annual_salary_cents, agency_id) VALUES "
+      + ", ".join(f"('{b}', 'Bench', 'Officer', 'active', 6500000, 1)" for b in badges) + ";")
+print("INSERT INTO designations (officer_id, model, nominated_on, certified_on, authorized_on, agency_id) "
+      "SELECT id, 'JEM', '2020-01-01', '2020-03-01', '2020-03-10', 1 FROM officers;")
 print("UPDATE agency SET latitude = 26.142, longitude = -81.795, time_zone = 'America/New_York';")
 PY
 }

@@ -42,10 +42,10 @@ load() { # rows start years
 import random, sqlite3, sys
 random.seed(7)
 db = sqlite3.connect(sys.argv[1])
-db.executemany("INSERT INTO officers (badge, last_name, first_name, status, annual_salary_cents) VALUES (?, 'Bench', 'Officer', 'active', 6500000)",
+db.executemany("INSERT INTO officers (badge, last_name, first_name, status, annual_salary_cents, agency_id) VALUES (?, 'Bench', 'Officer', 'active', 6500000, 1)",
                [(f"CC-{1100 + i * 7:04d}",) for i in range(48)] + [(f"BX-{i:05d}",) for i in range(452)])
 ids = [r[0] for r in db.execute("SELECT id FROM officers")]
-db.executemany("INSERT INTO designations (officer_id, model, nominated_on, certified_on, authorized_on) VALUES (?, 'JEM', '2020-01-01', '2020-03-01', '2020-03-10')", [(i,) for i in ids])
+db.executemany("INSERT INTO designations (officer_id, model, nominated_on, certified_on, authorized_on, agency_id) VALUES (?, 'JEM', '2020-01-01', '2020-03-01', '2020-03-10', 1)", [(i,) for i in ids])
 rows = []
 for _ in range(50000):
     m, d = random.randint(1, 12), random.randint(1, 28)
@@ -53,7 +53,7 @@ for _ in range(50000):
                  random.choice(["felony", "misdemeanor", "infraction"]), random.choice(["1", "2", "3", "none"]),
                  "on_view", 1 if random.random() < 0.1 else 0, ",white,", 1700000000, 1700000000))
 db.executemany("INSERT INTO arrests (arrest_date, arrest_time, officer_id, person_name, charges, offense_class, priority_level, "
-               "arrest_type, detainer_lodged, perceived_race, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+               "arrest_type, detainer_lodged, perceived_race, created_at, updated_at, agency_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)", rows)
 db.execute("UPDATE agency SET latitude = 26.142, longitude = -81.795, time_zone = 'America/New_York'")
 db.commit()
 PY

@@ -50,7 +50,7 @@ for round in 1 2 3; do
   python3 - "$work/oversight.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executemany("INSERT INTO officers (badge, last_name, first_name, status) VALUES (?, 'Bench', 'Officer', 'active')",
+db.executemany("INSERT INTO officers (badge, last_name, first_name, status, agency_id) VALUES (?, 'Bench', 'Officer', 'active', 1)",
                [(f"CC-{1100 + i * 7:04d}",) for i in range(48)])
 db.commit()
 PY

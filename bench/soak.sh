@@ -34,7 +34,7 @@ sqlite3 "$work/oversight.db" "UPDATE agency SET mfa_policy = 'optional';"
 python3 - "$work/oversight.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executemany("INSERT INTO officers (badge, last_name, first_name, status) VALUES (?, 'Soak', 'Officer', 'active')",
+db.executemany("INSERT INTO officers (badge, last_name, first_name, status, agency_id) VALUES (?, 'Soak', 'Officer', 'active', 1)",
                [(f"CC-{1100 + i * 7:04d}",) for i in range(48)])
 db.commit()
 PY
