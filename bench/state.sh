@@ -11,7 +11,7 @@
 #  2. the state dashboard's first view for a quarter (every agency's
 #     measures computed) and a later view (kept per agency's audit head);
 #  3. the largest agency's filtered stop list under wrk beside /healthz.
-# Usage: bash bench/state.sh [AGENCIES] [STOPS] [ROUNDS]
+# Usage: [BACKENDS="sqlite postgres"] bash bench/state.sh [AGENCIES] [STOPS] [ROUNDS]
 #   (needs wrk, sqlite3, psql, curl; 10,000,000 stops take about 9 GB of
 #   disk over both backends)
 set -euo pipefail
@@ -64,8 +64,8 @@ setup_sql() {
   python3 - <<'PY'
 badges = [f"CC-{1100 + i * 7:04d}" for i in range(48)] + [f"BX-{i:05d}" for i in range(452)]
 print("INSERT INTO officers (badge, last_name, first_name, status, annual_salary_cents, agency_id) "
-      "SELECT b.badge, 'Bench', 'Officer', 'active', 6500000, a.id FROM agency a CROSS JOIN (VALUES "
-      + ", ".join(f"('{b}')" for b in badges) + ") AS b (badge);")
+      "SELECT b.badge, 'Bench', 'Officer', 'active', 6500000, a.id FROM agency a CROSS JOIN "
+      "(SELECT column1 AS badge FROM (VALUES " + ", ".join(f"('{b}')" for b in badges) + ") AS v) AS b;")
 print("INSERT INTO designations (officer_id, model, nominated_on, certified_on, authorized_on, agency_id) "
       "SELECT id, 'JEM', '2020-01-01', '2020-03-01', '2020-03-10', agency_id FROM officers;")
 print("UPDATE agency SET latitude = 27.9, longitude = -82.4, time_zone = 'America/New_York', mfa_policy = 'optional';")
@@ -118,7 +118,7 @@ rate() { # port cookie path → requests a second
 }
 
 port=18090
-for backend in sqlite postgres; do
+for backend in ${BACKENDS:-sqlite postgres}; do
   echo "== $backend"
   url=$(fresh $backend)
   start=$(now)

@@ -480,6 +480,7 @@ async fn insert_stops(scope: &Scope, actor: &Actor, stops: Vec<crate::stops::Sto
         crate::stops::aggregates::Counter::start(crate::stops::aggregates::Pending::load(&mut tx).await?);
     let count = stops.len();
     crate::stops::store::insert_many(&mut tx, &authority, stops, &aggregates).await?;
+    crate::stops::store::note_sizes(&mut tx).await?;
     aggregates.finish().await?.write(&mut tx).await?;
     let event = Event::new("demo.seed", "stop", "").details(serde_json::json!({ "stops": count }));
     audit::record(&mut tx, actor, event).await?;

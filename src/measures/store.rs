@@ -27,7 +27,8 @@ type Flights = std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<
 #[derive(Clone, Default)]
 pub struct SheetCache(std::sync::Arc<std::sync::Mutex<Sheets>>, std::sync::Arc<std::sync::Mutex<Flights>>);
 
-/// Periods kept at most; the oldest computations go first when full.
+/// Periods kept at most per agency; the oldest computations go first when
+/// full (a sheet is a few kilobytes: a hundred agencies' keep a few MB).
 const CACHED_SHEETS: usize = 64;
 
 /// Sheets computed since the process started (a test counts them to see
@@ -56,12 +57,15 @@ impl SheetCache {
         let sheet = std::sync::Arc::new(compute(scope, period).await?);
         SHEETS_COMPUTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.0.lock() {
-            if map.len() >= CACHED_SHEETS {
-                // This agency's sheets of earlier heads go first; then, if
-                // still full, other agencies' sheets.
+            // Each agency keeps its own: a state's dashboard reads every
+            // agency's sheet, and one agency's views must not push the
+            // others' out. This agency's sheets of earlier heads go first;
+            // then, if still full, the rest of this agency's.
+            let of_agency = |map: &Sheets| map.keys().filter(|k| k.0 == scope.id()).count();
+            if of_agency(&map) >= CACHED_SHEETS {
                 map.retain(|k, (seq, _)| k.0 != scope.id() || *seq == head);
-                if map.len() >= CACHED_SHEETS {
-                    map.retain(|k, _| k.0 == scope.id());
+                if of_agency(&map) >= CACHED_SHEETS {
+                    map.retain(|k, _| k.0 != scope.id());
                 }
             }
             map.insert(key, (head, sheet.clone()));

@@ -121,28 +121,39 @@ pub fn sort(lines: &mut [AgencyLine], order: Order) {
     });
 }
 
-/// Every agency's line for measure `id` in `period`.
+/// Every agency's line for measure `id` in `period`, in the agencies'
+/// order. A few agencies are computed at once: a first view after writes
+/// computes every agency's sheet, and the database serves several readers
+/// in parallel (SQLite's pool and PostgreSQL's backends alike).
 pub async fn lines(
     sheets: &crate::measures::store::SheetCache,
     scopes: &[(Scope, String, String)],
     period: Period,
     id: &str,
 ) -> Result<Vec<AgencyLine>, sqlx::Error> {
-    let mut lines = Vec::with_capacity(scopes.len());
-    for (scope, ori, name) in scopes {
-        let sheet = sheets.get(scope, period).await?;
-        let stops = crate::stops::aggregates::stops_between(scope, period).await?;
-        let arrests = crate::arrests::store::count_between(scope, period).await?;
-        lines.push(AgencyLine {
-            ori: ori.clone(),
-            name: name.clone(),
-            stops,
-            arrests,
-            measure: sheet.measures.iter().find(|m| m.id == id).cloned(),
-        });
-    }
-    Ok(lines)
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    // Owned items: a closure over borrowed ones is not `Send` for every
+    // lifetime, which a route's future must be.
+    stream::iter(scopes.to_vec())
+        .map(|(scope, ori, name)| async move {
+            let sheet = sheets.get(&scope, period).await?;
+            let stops = crate::stops::aggregates::stops_between(&scope, period).await?;
+            let arrests = crate::arrests::store::count_between(&scope, period).await?;
+            Ok::<_, sqlx::Error>(AgencyLine {
+                ori,
+                name,
+                stops,
+                arrests,
+                measure: sheet.measures.iter().find(|m| m.id == id).cloned(),
+            })
+        })
+        .buffered(AT_ONCE)
+        .try_collect()
+        .await
 }
+
+/// Agencies whose figures are computed at once.
+const AT_ONCE: usize = 4;
 
 /// The measure's value as text, for the statewide row.
 pub fn measure_text(m: &Option<Measure>) -> String {

