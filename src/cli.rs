@@ -314,6 +314,9 @@ enum AuditCommand {
     Export {
         #[arg(long)]
         out: std::path::PathBuf,
+        /// The state's chain (agencies added, state users) instead of an agency's.
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
     },
     /// Check an exported file (or, without FILE, the database) and print the head hash.
     Verify {
@@ -322,6 +325,9 @@ enum AuditCommand {
         /// export): exit 1 unless the log reaches it.
         #[arg(long, value_name = "HASH")]
         expect_head: Option<String>,
+        /// The state's chain (agencies added, state users) instead of an agency's.
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
     },
 }
 
@@ -380,9 +386,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             add_agency(&database_url(), &ori, name, state, models, &time_zone).await
         }
         Command::Agency(AgencyCommand::List) => list_agencies(&database_url()).await,
-        Command::Audit(AuditCommand::Export { out }) => export_audit(&database_url(), agency, &out).await,
-        Command::Audit(AuditCommand::Verify { file, expect_head }) => {
-            verify_audit(&database_url(), agency, file.as_deref(), expect_head.as_deref()).await
+        Command::Audit(AuditCommand::Export { out, state }) => {
+            export_audit(&database_url(), agency, state, &out).await
+        }
+        Command::Audit(AuditCommand::Verify { file, expect_head, state }) => {
+            verify_audit(&database_url(), agency, state, file.as_deref(), expect_head.as_deref()).await
         }
         Command::Import(ImportCommand::Training { file, force }) => {
             import_training(&database_url(), agency, &file, force).await
@@ -787,9 +795,23 @@ async fn export_records(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export_audit(url: &str, agency: Option<&str>, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+/// The chain an audit command reads: the agency's (`--agency`, or the one
+/// agency), or with `--state` the state's.
+async fn audit_chain(pool: &db::Db, agency: Option<&str>, state: bool) -> anyhow::Result<Scope> {
+    if state {
+        return Ok(Scope::of_agency(pool, db::STATE_CHAIN));
+    }
+    Scope::for_command(pool, agency).await
+}
+
+async fn export_audit(
+    url: &str,
+    agency: Option<&str>,
+    state: bool,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     let pool = db::connect(url).await?;
-    let scope = Scope::for_command(&pool, agency).await?;
+    let scope = audit_chain(&pool, agency, state).await?;
     let event = Event::new("audit.export", "audit_log", "")
         .details(serde_json::json!({ "format": "jsonl", "via": "cli" }));
     audit::record_in(&scope, &Actor::system("command line"), event).await?;
@@ -806,6 +828,7 @@ async fn export_audit(url: &str, agency: Option<&str>, out: &std::path::Path) ->
 async fn verify_audit(
     url: &str,
     agency: Option<&str>,
+    state: bool,
     file: Option<&std::path::Path>,
     expect_head: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
@@ -815,7 +838,7 @@ async fn verify_audit(
             audit::verify_jsonl_expecting(reader, expect_head)
         }
         None => {
-            let scope = Scope::for_command(&db::connect(url).await?, agency).await?;
+            let scope = audit_chain(&db::connect(url).await?, agency, state).await?;
             audit::store::verify_expecting(&scope, expect_head).await?
         }
     };

@@ -286,6 +286,15 @@ async fn the_demo_agency_cannot_reach_the_new_agencys_officer_and_each_chain_ver
     assert!(ok, "{out}");
     let (ok, out) = app.cli(&["agency", "list"]);
     assert!(ok && out.contains(OTHER_ORI) && out.contains(OTHER_NAME), "{out}");
+    // The second agency's creation is the state's, in the state's chain.
+    let (ok, out) = app.cli(&["audit", "verify", "--state"]);
+    assert!(ok && out.starts_with("OK 1 entries"), "{out}");
+    let state_export = app.dir.path().join("state-audit.jsonl");
+    let (ok, out) = app.cli(&["audit", "export", "--state", "--out", state_export.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let exported = std::fs::read_to_string(&state_export).unwrap();
+    assert!(exported.contains("agency.create") && exported.contains(OTHER_ORI), "{exported:.400}");
+    assert!(!exported.contains("officer.create"), "no agency's entries in the state's chain");
 }
 
 #[tokio::test]
