@@ -194,16 +194,8 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         paper_size: "letter".into(),
     };
     agency::store::update(scope, &actor, &profile).await?;
-    let hasher = crate::auth::password::Hasher::default();
-    for (username, password, role) in SIGN_INS {
-        let user = NewUser {
-            username: username.into(),
-            display_name: format!("Demo {}", role.label().to_lowercase()),
-            password: password.into(),
-            roles: vec![role],
-            must_change_password: false,
-        };
-        let hash = hasher.hash(password).await?;
+    for sign_in in SIGN_INS {
+        let (user, hash) = demo_account(sign_in).await?;
         users::store::create(scope, &actor, &user, &hash).await?;
     }
     let mut supervisors = Vec::new();
@@ -469,6 +461,19 @@ async fn seed_sign_offs(scope: &Scope, actor: &Actor) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A demo account of a printed sign-in, with its password's hash.
+async fn demo_account((username, password, role): (&str, &str, Role)) -> anyhow::Result<(NewUser, String)> {
+    let user = NewUser {
+        username: username.into(),
+        display_name: format!("Demo {}", role.label().to_lowercase()),
+        password: password.into(),
+        roles: vec![role],
+        must_change_password: false,
+    };
+    let hash = crate::auth::password::Hasher::default().hash(password).await?;
+    Ok((user, hash))
 }
 
 /// Stops in through the bulk path with one audit entry, as an import.

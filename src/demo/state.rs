@@ -8,7 +8,7 @@
 use rand::{Rng, SeedableRng};
 use time::Duration;
 
-use super::{demo_designations, demo_officer, demo_stop, demo_training, insert_stops};
+use super::{demo_account, demo_designations, demo_officer, demo_stop, demo_training, insert_stops};
 use crate::agency::{self, Profile};
 use crate::audit::Actor;
 use crate::auth::Role;
@@ -63,16 +63,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<Vec<(String, String, &'static str)>
     for (n, plan) in PLANS.iter().enumerate() {
         seed_agency(db, &actor, plan, n as u64).await?;
     }
-    let hasher = crate::auth::password::Hasher::default();
-    for (username, password, role) in STATE_SIGN_INS {
-        let user = NewUser {
-            username: username.into(),
-            display_name: format!("Demo {}", role.label().to_lowercase()),
-            password: password.into(),
-            roles: vec![role],
-            must_change_password: false,
-        };
-        let hash = hasher.hash(password).await?;
+    for sign_in in STATE_SIGN_INS {
+        let (user, hash) = demo_account(sign_in).await?;
         users::store::create_state_user(db, &actor, &user, &hash)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
