@@ -94,6 +94,10 @@ enum Command {
         /// json or csv.
         #[arg(long, default_value = "json")]
         format: String,
+        /// Every agency's measures and the statewide figures, instead of
+        /// one agency's.
+        #[arg(long)]
+        state: bool,
     },
 }
 
@@ -118,6 +122,9 @@ struct ReportArgs {
     /// Where to write the PDF.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// The statewide report over every agency, instead of one agency's.
+    #[arg(long)]
+    state: bool,
 }
 
 #[derive(Subcommand)]
@@ -481,7 +488,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => report(&database_url(), agency, &files_dir(&database_url()), args).await,
-        Command::Metrics { from, to, format } => metrics(&database_url(), agency, &from, &to, &format).await,
+        Command::Metrics { from, to, format, state } => {
+            metrics(&database_url(), agency, state, &from, &to, &format).await
+        }
         Command::Maintenance(MaintenanceCommand::CheckAggregates) => {
             check_aggregates(&database_url(), agency).await
         }
@@ -555,9 +564,28 @@ async fn report(
         }
     };
     let pool = db::connect(url).await?;
-    let scope = Scope::for_command(&pool, agency).await?;
     let files = crate::documents::files::FileStore::new(files_dir);
     let actor = crate::audit::Actor::system("cli");
+    if args.state {
+        if agency.is_some() {
+            eprintln!("--state covers every agency: leave --agency out.");
+            return Ok(ExitCode::from(2));
+        }
+        let (report, bytes) =
+            crate::state::report::generate(&pool, &files, &actor, "command line", period).await?;
+        std::fs::write(&out, &bytes)?;
+        println!(
+            "Statewide report {} for {} written to {} ({} bytes, SHA-256 {}); statewide data fingerprint {}",
+            report.number,
+            report.period_text(),
+            out.display(),
+            bytes.len(),
+            report.file_sha256,
+            report.data_sha256
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scope = Scope::for_command(&pool, agency).await?;
     let (report, bytes) =
         crate::reports::store::generate(&scope, &files, &actor, "command line", period).await?;
     std::fs::write(&out, &bytes)?;
@@ -576,6 +604,7 @@ async fn report(
 async fn metrics(
     url: &str,
     agency: Option<&str>,
+    state: bool,
     from: &str,
     to: &str,
     format: &str,
@@ -592,6 +621,22 @@ async fn metrics(
         return Ok(ExitCode::from(2));
     }
     let pool = db::connect(url).await?;
+    if state {
+        if agency.is_some() {
+            eprintln!("--state covers every agency: leave --agency out.");
+            return Ok(ExitCode::from(2));
+        }
+        let parts = crate::state::report::read_agencies(&pool, period).await?;
+        if format == "csv" {
+            print!("{}", crate::state::report::metrics_csv(&parts, period)?);
+        } else {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::state::report::metrics_json(&parts, period))?
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let scope = Scope::for_command(&pool, agency).await?;
     let sheet = crate::measures::store::compute(&scope, period).await?;
     if format == "csv" {

@@ -75,6 +75,17 @@ const FIXTURES: &[(&str, &str)] = &[
          ((SELECT id FROM reports WHERE number = 'R-1'), (SELECT id FROM users WHERE username = 'fixture'), 'Fixture', \
          'A comment.', 1700000000, 1)",
     ),
+    (
+        "state_reports",
+        "INSERT INTO state_reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
+         audit_head, file_sha256, file_name, size) VALUES ('S-1', '2026-01-01', '2026-03-31', 1700000000, 'fixture', \
+         'data', 1, 'head', 'state-file', 's-1.pdf', 1)",
+    ),
+    (
+        "state_report_agencies",
+        "INSERT INTO state_report_agencies (report_id, agency_id, data_form, data_sha256, audit_seq, audit_head) VALUES \
+         ((SELECT id FROM state_reports WHERE number = 'S-1'), 1, 'v3', 'data', 1, 'head')",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

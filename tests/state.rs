@@ -204,3 +204,200 @@ async fn the_state_administrator_adds_an_agency_and_its_first_administrator() {
         "the temporary password must be changed"
     );
 }
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext runs");
+    assert!(output.status.success(), "pdftotext reads the report");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The actions of one agency's chain (or the state's, 0), oldest first.
+async fn chain_actions(app: &TestApp, chain: i64) -> Vec<String> {
+    oversight::db::query_scalar("SELECT action FROM audit_log WHERE agency_id = $1 ORDER BY seq")
+        .bind(chain)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn agency_id(app: &TestApp, ori: &str) -> i64 {
+    oversight::agency::store::id_of(&app.db, ori).await.unwrap().expect("an agency")
+}
+
+#[tokio::test]
+async fn a_state_reviewer_downloads_the_statewide_report_and_a_state_auditor_verifies_it() {
+    let (app, _) = state_deployment().await;
+    let (from, to) = demo_period(&app).await;
+    let demo_ori: String =
+        oversight::db::query_scalar("SELECT ori FROM agency WHERE id = 1").fetch_one(&app.db).await.unwrap();
+    let reviewer = app.signed_in("st-reviewer").await;
+    let generated = reviewer.post("/state/reports", &[("from", from.as_str()), ("to", to.as_str())]).await;
+    assert_eq!(generated.status(), 303);
+    let (_, page) = reviewer.get_text("/state/reports").await;
+    let id: i64 =
+        oversight::db::query_scalar("SELECT MAX(id) FROM state_reports").fetch_one(&app.db).await.unwrap();
+    assert!(page.contains(&format!("/state/reports/{id}/download")), "{page:.2000}");
+    let download = reviewer.get(&format!("/state/reports/{id}/download")).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    let bytes = download.bytes().await.unwrap().to_vec();
+    let text = pdf_text(&bytes);
+    assert!(text.contains("Statewide oversight report"), "{text:.600}");
+
+    // Each agency's fingerprint is the one its own report for the period
+    // prints (issued here through the command line).
+    for ori in [demo_ori.as_str(), QUIET_ORI] {
+        let out = app.dir.path().join(format!("{ori}.pdf"));
+        let (ok, said) = app.cli(&[
+            "--agency",
+            ori,
+            "report",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{said}");
+        let own = said.rsplit("data fingerprint ").next().unwrap().trim();
+        assert_eq!(own.len(), 64, "{said}");
+        assert!(text.contains(own), "the statewide report prints {ori}'s fingerprint {own}");
+    }
+    assert!(text.contains(&format!("({QUIET_ORI}): NO RECORDS")), "the quiet agency is marked");
+
+    // The statewide S1 pools the agencies' counts.
+    let (mut numerator, mut denominator) = (0.0, 0.0);
+    for ori in [demo_ori.as_str(), QUIET_ORI] {
+        let scope = oversight::agency::Scope::for_command(&app.db, Some(ori)).await.unwrap();
+        let period = oversight::measures::Period::new(
+            oversight::web::parse_date(&from).unwrap(),
+            oversight::web::parse_date(&to).unwrap(),
+        )
+        .unwrap();
+        let sheet = oversight::measures::store::compute(&scope, period).await.unwrap();
+        let s1 = sheet.measures.iter().find(|m| m.id == "S1").unwrap();
+        numerator += s1.current.numerator;
+        denominator += s1.current.denominator.unwrap_or(0.0);
+    }
+    assert!(denominator > 0.0);
+    let summary = text.split("Statewide summary").nth(1).unwrap();
+    let s1_line = summary.lines().find(|l| l.contains("S1 sign-off coverage")).unwrap();
+    assert!(s1_line.contains(&format!("({numerator} of {denominator})")), "{s1_line}");
+
+    // Who looked: the state's chain holds the generation and download, each
+    // agency's chain the state's reading of its records.
+    let state = chain_actions(&app, 0).await;
+    assert!(
+        state.contains(&"state_report.generate".into()) && state.contains(&"state_report.download".into())
+    );
+    for ori in [demo_ori.as_str(), QUIET_ORI] {
+        let actions = chain_actions(&app, agency_id(&app, ori).await).await;
+        assert!(actions.contains(&"state_report.read".into()), "{ori}: {actions:?}");
+    }
+
+    // Only the state auditor verifies.
+    assert_eq!(reviewer.get("/state/reports/verify").await.status(), 403);
+    let auditor = app.signed_in("st-auditor").await;
+    let verify = |bytes: Vec<u8>| {
+        let auditor = &auditor;
+        async move {
+            let response = common::upload_to(auditor, "/state/reports/verify", &[], "r.pdf", &bytes).await;
+            response.text().await.unwrap()
+        }
+    };
+    let page = verify(bytes.clone()).await;
+    assert!(page.contains("VERIFIED: this is statewide report S-"), "{page:.3000}");
+    assert!(page.contains("all 2 agencies"), "{page:.3000}");
+    let mut altered = bytes.clone();
+    altered.extend_from_slice(b"\n%");
+    assert!(verify(altered).await.contains("NOT VERIFIED"));
+
+    // One agency's records changed behind the product's back: the report
+    // names that agency, not the other.
+    oversight::db::query("UPDATE stops SET location = 'elsewhere' WHERE id = (SELECT MIN(id) FROM stops)")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = verify(bytes.clone()).await;
+    assert!(page.contains("RECORDS CHANGED") && page.contains("1 of its 2 agencies"), "{page:.3000}");
+    let verdict = page.split("RECORDS CHANGED").nth(1).unwrap().split("</strong>").next().unwrap();
+    assert!(verdict.contains(&demo_ori) && !verdict.contains(QUIET_ORI), "{verdict}");
+    let path = app.dir.path().join("statewide.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    let (ok, said) = app.cli(&["report", "verify", path.to_str().unwrap()]);
+    assert!(!ok && said.contains("RECORDS CHANGED") && said.contains(&demo_ori), "{said}");
+}
+
+#[tokio::test]
+async fn the_state_auditor_reads_an_agencys_audit_log_and_reports_and_the_agency_sees_it() {
+    let (app, _) = state_deployment().await;
+    let demo_ori: String =
+        oversight::db::query_scalar("SELECT ori FROM agency WHERE id = 1").fetch_one(&app.db).await.unwrap();
+    let out = app.dir.path().join("own.pdf");
+    let (ok, said) = app.cli(&[
+        "--agency",
+        &demo_ori,
+        "report",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-03-31",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{said}");
+    let report_id: i64 =
+        oversight::db::query_scalar("SELECT MAX(id) FROM reports").fetch_one(&app.db).await.unwrap();
+
+    let reviewer = app.signed_in("st-reviewer").await;
+    assert_eq!(reviewer.get(&format!("/state/agencies/{demo_ori}/audit")).await.status(), 403);
+    let (status, list) = reviewer.get_text(&format!("/state/agencies/{demo_ori}/reports")).await;
+    assert_eq!(status, 200);
+    let link = format!("/state/agencies/{demo_ori}/reports/{report_id}/download");
+    assert!(list.contains(&link), "{list:.2000}");
+    let download = reviewer.get(&link).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), std::fs::read(&out).unwrap(), "the issued file");
+    // Another agency's report under this agency's address is not found.
+    assert_eq!(
+        reviewer.get(&format!("/state/agencies/{QUIET_ORI}/reports/{report_id}/download")).await.status(),
+        404
+    );
+    assert_eq!(reviewer.get("/state/agencies/ZZ0000000/reports").await.status(), 404);
+
+    let auditor = app.signed_in("st-auditor").await;
+    let (status, log) = auditor.get_text(&format!("/state/agencies/{demo_ori}/audit")).await;
+    assert_eq!(status, 200);
+    assert!(log.contains("report.generate") && log.contains("state.audit_view"), "{log:.3000}");
+    let verified =
+        auditor.post(&format!("/state/agencies/{demo_ori}/audit/verify"), &[("expect_head", "")]).await;
+    let body = verified.text().await.unwrap();
+    assert!(body.contains("Verification result:</strong> OK"), "{body:.3000}");
+    let export = auditor.post(&format!("/state/agencies/{demo_ori}/audit/export"), &[]).await;
+    assert_eq!(export.status(), 200);
+    let jsonl = export.text().await.unwrap();
+    assert!(
+        jsonl.lines().count() > 10 && !jsonl.contains("state_report.generate"),
+        "the agency's chain only"
+    );
+
+    // The agency's own auditor sees the state's readings, and no agency
+    // user reaches the state's pages.
+    let actions = chain_actions(&app, 1).await;
+    for action in ["state.audit_view", "audit.verify", "audit.export", "report.download"] {
+        assert!(actions.contains(&action.to_string()), "{action} in the agency's log: {actions:?}");
+    }
+    app.user("agency-auditor", &[Role::Auditor]).await;
+    let agency_auditor = app.signed_in("agency-auditor").await;
+    for path in ["/state/reports", "/state/reports/verify", &format!("/state/agencies/{demo_ori}/audit")] {
+        let status = agency_auditor.get(path).await.status().as_u16();
+        assert!(status == 403 || status == 404, "an agency user GET {path}: {status}");
+    }
+}

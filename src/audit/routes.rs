@@ -46,6 +46,11 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// The log opened, not paged through.
+    pub fn is_first_view(&self) -> bool {
+        self.page.is_none()
+    }
+
     fn filter(&self) -> (Filter, Vec<&'static str>) {
         let mut problems = Vec::new();
         let day_start =
@@ -73,8 +78,13 @@ impl AuditQuery {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "audit/list.html")]
-struct ListPage {
+pub struct ListPage {
     page: PageCtx,
+    /// Where the page and its forms are: /audit, or the state's view of an
+    /// agency's log.
+    base: String,
+    /// The agency's name, when the state is reading its log.
+    agency: Option<String>,
     query: AuditQuery,
     bad_dates: Vec<&'static str>,
     entries: Vec<Entry>,
@@ -104,15 +114,30 @@ impl ListPage {
             }
         }
         url.append_pair("page", &page.to_string());
-        format!("/audit?{}", url.finish())
+        format!("{}?{}", self.base, url.finish())
     }
 }
 
-async fn list_page(
+/// Where a log page is shown: its address, and the agency's name when the
+/// reader is the state's.
+pub struct At {
+    pub base: String,
+    pub agency: Option<String>,
+}
+
+impl At {
+    fn agency_own() -> At {
+        At { base: "/audit".into(), agency: None }
+    }
+}
+
+/// The page of the log `scope` names, filtered by `query`.
+pub async fn list_page(
     scope: &Scope,
     page: PageCtx,
     query: AuditQuery,
     verdict: Option<Verdict>,
+    at: At,
 ) -> AppResult<ListPage> {
     let (filter, bad_dates) = query.filter();
     let total = store::count(scope, &filter).await?;
@@ -120,6 +145,8 @@ async fn list_page(
     let entries = store::page(scope, &filter, PER_PAGE, paging.offset()).await?;
     Ok(ListPage {
         page,
+        base: at.base,
+        agency: at.agency,
         bad_dates,
         entries,
         total,
@@ -138,45 +165,60 @@ async fn route_get_audit(
     page: PageCtx,
     Query(query): Query<AuditQuery>,
 ) -> AppResult<ListPage> {
-    list_page(&scope, page, query, None).await
+    list_page(&scope, page, query, None, At::agency_own()).await
 }
 
 #[derive(Deserialize, Default)]
-struct VerifyForm {
+pub struct VerifyForm {
     /// A head the auditor holds (printed on a report); optional.
     #[serde(default)]
     expect_head: String,
 }
 
-/// Verification reads the whole chain, checks that it reaches the head
-/// the auditor holds (when given), and records that it was run.
 async fn route_post_verify(
     scope: Scope,
     actor: Actor,
     page: PageCtx,
     axum::Form(form): axum::Form<VerifyForm>,
 ) -> AppResult<ListPage> {
+    verify(&scope, &actor, page, form, At::agency_own()).await
+}
+
+/// Verification reads the whole chain, checks that it reaches the head
+/// the auditor holds (when given), and records in the chain that it was
+/// run.
+pub async fn verify(
+    scope: &Scope,
+    actor: &Actor,
+    page: PageCtx,
+    form: VerifyForm,
+    at: At,
+) -> AppResult<ListPage> {
     let held = Some(form.expect_head.trim()).filter(|h| !h.is_empty());
-    let verdict = store::verify_expecting(&scope, held).await?;
+    let verdict = store::verify_expecting(scope, held).await?;
     let outcome = if verdict.is_ok() { super::Outcome::Success } else { super::Outcome::Failure };
     let event = Event::new("audit.verify", "audit_log", "")
         .outcome(outcome)
         .details(serde_json::json!({ "result": verdict.message() }));
-    super::record_alone(scope.db(), &actor, event).await?;
-    list_page(&scope, page, AuditQuery::default(), Some(verdict)).await
+    super::record_in(scope, actor, event).await?;
+    list_page(scope, page, AuditQuery::default(), Some(verdict), at).await
 }
 
-/// The export's own audit entry is written first, so the file ends with
-/// the record of its making.
 async fn route_post_export(scope: Scope, actor: Actor) -> AppResult<Response> {
-    super::record_alone(
-        scope.db(),
-        &actor,
+    export(&scope, &actor).await
+}
+
+/// The export's own audit entry is written first, in the chain exported,
+/// so the file ends with the record of its making.
+pub async fn export(scope: &Scope, actor: &Actor) -> AppResult<Response> {
+    super::record_in(
+        scope,
+        actor,
         Event::new("audit.export", "audit_log", "").details(serde_json::json!({ "format": "jsonl" })),
     )
     .await?;
     let mut body = Vec::new();
-    store::export(&scope, &mut body).await?;
+    store::export(scope, &mut body).await?;
     let name = format!("audit-log-{}.jsonl", crate::web::format_date(time::OffsetDateTime::now_utc().date()));
     Ok((
         [

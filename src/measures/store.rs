@@ -397,62 +397,74 @@ impl Sheet {
     /// One CSV row per measure, or per group of a grouped measure.
     pub fn csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "id",
-            "name",
-            "from",
-            "to",
-            "grouping",
-            "group",
-            "numerator",
-            "denominator",
-            "value",
-            "ratio_to_reference",
-            "small_sample",
-            "target",
-            "status",
-            "previous",
-        ])?;
-        let (from, to) = (self.period.from_text(), self.period.to_text());
-        let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-        for m in &self.measures {
-            w.write_record([
-                m.id,
-                m.name,
-                &from,
-                &to,
-                "",
-                "",
-                &m.current.numerator.to_string(),
-                &m.current.denominator.map(|d| d.to_string()).unwrap_or_default(),
-                &opt(m.value()),
-                "",
-                "",
-                &opt(m.target),
-                m.status(),
-                &opt(m.previous.value(m.unit)),
-            ])?;
-        }
-        for g in &self.grouped {
-            for r in &g.rows {
-                w.write_record([
-                    g.id,
-                    g.name,
-                    &from,
-                    &to,
-                    g.grouping,
-                    &r.group,
-                    &r.numerator.to_string(),
-                    &r.denominator.to_string(),
-                    &opt(r.value),
-                    &opt(r.ratio),
-                    if r.small_sample { "yes" } else { "no" },
-                    "",
-                    "",
-                    "",
-                ])?;
-            }
+        w.write_record(CSV_HEADER)?;
+        for record in self.csv_records() {
+            w.write_record(&record)?;
         }
         Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| e.into_error())?).into_owned())
     }
+
+    /// The rows of `csv`, each in the order of `CSV_HEADER`.
+    pub fn csv_records(&self) -> Vec<Vec<String>> {
+        let (from, to) = (self.period.from_text(), self.period.to_text());
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        let mut out = Vec::new();
+        for m in &self.measures {
+            out.push(vec![
+                m.id.to_string(),
+                m.name.to_string(),
+                from.clone(),
+                to.clone(),
+                String::new(),
+                String::new(),
+                m.current.numerator.to_string(),
+                m.current.denominator.map(|d| d.to_string()).unwrap_or_default(),
+                opt(m.value()),
+                String::new(),
+                String::new(),
+                opt(m.target),
+                m.status().to_string(),
+                opt(m.previous.value(m.unit)),
+            ]);
+        }
+        for g in &self.grouped {
+            for r in &g.rows {
+                out.push(vec![
+                    g.id.to_string(),
+                    g.name.to_string(),
+                    from.clone(),
+                    to.clone(),
+                    g.grouping.to_string(),
+                    r.group.clone(),
+                    r.numerator.to_string(),
+                    r.denominator.to_string(),
+                    opt(r.value),
+                    opt(r.ratio),
+                    if r.small_sample { "yes" } else { "no" }.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+        out
+    }
 }
+
+/// The columns of `Sheet::csv`.
+pub const CSV_HEADER: [&str; 14] = [
+    "id",
+    "name",
+    "from",
+    "to",
+    "grouping",
+    "group",
+    "numerator",
+    "denominator",
+    "value",
+    "ratio_to_reference",
+    "small_sample",
+    "target",
+    "status",
+    "previous",
+];

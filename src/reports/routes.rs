@@ -46,9 +46,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct GenerateForm {
     #[serde(default)]
-    from: String,
+    pub from: String,
     #[serde(default)]
-    to: String,
+    pub to: String,
+}
+
+impl GenerateForm {
+    /// The period asked for, or each wrong field marked.
+    pub fn period(&self) -> Result<Period, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let from = crate::web::parse_date(&self.from);
+        let to = crate::web::parse_date(&self.to);
+        if from.is_none() {
+            errors.add("from", "Enter the first day as YYYY-MM-DD.");
+        }
+        if to.is_none() {
+            errors.add("to", "Enter the last day as YYYY-MM-DD.");
+        }
+        let period = from.zip(to).and_then(|(f, t)| Period::new(f, t));
+        if from.is_some() && to.is_some() && period.is_none() {
+            errors.add("to", "The last day must not be before the first.");
+        }
+        period.filter(|_| errors.is_empty()).ok_or(errors)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -97,7 +117,7 @@ impl ListPage {
 }
 
 /// The last eight whole quarters, newest first: (label, from, to).
-fn quarters(today: time::Date) -> Vec<(String, String, String)> {
+pub fn quarters(today: time::Date) -> Vec<(String, String, String)> {
     let mut start = Period::quarter_to_date(today).from;
     let mut out = Vec::new();
     for _ in 0..8 {
@@ -145,21 +165,9 @@ async fn route_post_reports(
     page: PageCtx,
     Form(form): Form<GenerateForm>,
 ) -> AppResult<Response> {
-    let mut errors = FieldErrors::default();
-    let from = crate::web::parse_date(&form.from);
-    let to = crate::web::parse_date(&form.to);
-    if from.is_none() {
-        errors.add("from", "Enter the first day as YYYY-MM-DD.");
-    }
-    if to.is_none() {
-        errors.add("to", "Enter the last day as YYYY-MM-DD.");
-    }
-    let period = from.zip(to).and_then(|(f, t)| Period::new(f, t));
-    if from.is_some() && to.is_some() && period.is_none() {
-        errors.add("to", "The last day must not be before the first.");
-    }
-    let Some(period) = period.filter(|_| errors.is_empty()) else {
-        return Ok(unprocessable(list_page(&scope, page, form, errors).await?));
+    let period = match form.period() {
+        Ok(period) => period,
+        Err(errors) => return Ok(unprocessable(list_page(&scope, page, form, errors).await?)),
     };
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
     let (report, _) = store::generate(&scope, &state.files, &actor, &user.display_name, period)
@@ -175,22 +183,30 @@ async fn route_get_download(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let report = store::get(&scope, id).await?;
+    download(&state, &scope, &actor, id).await
+}
+
+/// One of the agency's reports as a PDF attachment; the download is
+/// recorded in the agency's log (whoever downloads it, the state too).
+pub async fn download(state: &AppState, scope: &Scope, actor: &Actor, id: i64) -> AppResult<Response> {
+    let report = store::get(scope, id).await?;
     let bytes = state.files.read(&report.file_name).map_err(|e| AppError::Internal(e.into()))?;
     let event =
         Event::new("report.download", "report", id).details(serde_json::json!({ "number": report.number }));
-    crate::audit::record_in(&scope, &actor, event).await?;
-    Ok((
+    crate::audit::record_in(scope, actor, event).await?;
+    Ok(pdf_attachment(&format!("oversight-report-{}.pdf", report.number), bytes))
+}
+
+/// A PDF as a download named `name`.
+pub fn pdf_attachment(name: &str, bytes: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"oversight-report-{}.pdf\"", report.number),
-            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -231,14 +247,56 @@ async fn route_post_comment(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "reports/verify.html")]
-struct VerifyPage {
+pub struct VerifyPage {
     page: PageCtx,
     verdict: Option<Verdict>,
     errors: FieldErrors,
+    /// Where the form posts, the page it came from, and whose reports a
+    /// file is checked against: the agency's, or the deployment's (the
+    /// state auditor's page).
+    action: &'static str,
+    back: &'static str,
+    back_text: &'static str,
+    issuer: &'static str,
+}
+
+impl VerifyPage {
+    fn agency(page: PageCtx, verdict: Option<Verdict>, errors: FieldErrors) -> Self {
+        let (action, back, back_text) = ("/reports/verify", "/reports", "Oversight reports");
+        VerifyPage { page, verdict, errors, action, back, back_text, issuer: "this agency" }
+    }
+
+    pub fn state(page: PageCtx, verdict: Option<Verdict>, errors: FieldErrors) -> Self {
+        let (action, back, back_text) = ("/state/reports/verify", "/state/reports", "Statewide reports");
+        VerifyPage {
+            page,
+            verdict,
+            errors,
+            action,
+            back,
+            back_text,
+            issuer: "this deployment (any agency or the state)",
+        }
+    }
 }
 
 async fn route_get_verify(page: PageCtx) -> VerifyPage {
-    VerifyPage { page, verdict: None, errors: FieldErrors::default() }
+    VerifyPage::agency(page, None, FieldErrors::default())
+}
+
+/// The uploaded file's SHA-256, hashed as it streams in (nothing of it is
+/// kept), or the page saying a file is needed.
+pub async fn uploaded_sha256(
+    state: &AppState,
+    multipart: Multipart,
+) -> AppResult<Result<String, FieldErrors>> {
+    let submitted = crate::documents::routes::read_form(multipart, None, state.config.upload_limit).await?;
+    let Some((_, file)) = submitted.file else {
+        let mut errors = FieldErrors::default();
+        errors.add("file", "Choose the report's PDF file.");
+        return Ok(Err(errors));
+    };
+    Ok(Ok(file.sha256()))
 }
 
 async fn route_post_verify(
@@ -248,15 +306,11 @@ async fn route_post_verify(
     page: PageCtx,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    // Only the file's SHA-256 is compared: it is hashed as it streams in
-    // and nothing of it is kept.
-    let submitted = crate::documents::routes::read_form(multipart, None, state.config.upload_limit).await?;
-    let Some((_, file)) = submitted.file else {
-        let mut errors = FieldErrors::default();
-        errors.add("file", "Choose the report's PDF file.");
-        return Ok(unprocessable(VerifyPage { page, verdict: None, errors }));
+    let sha256 = match uploaded_sha256(&state, multipart).await? {
+        Ok(sha256) => sha256,
+        Err(errors) => return Ok(unprocessable(VerifyPage::agency(page, None, errors))),
     };
-    let verdict = store::verify_sha256(&scope, file.sha256()).await?;
+    let verdict = store::verify_sha256(&scope, sha256).await?;
     store::record_verification(&state.db, &actor, &verdict).await?;
-    Ok(VerifyPage { page, verdict: Some(verdict), errors: FieldErrors::default() }.into_response())
+    Ok(VerifyPage::agency(page, Some(verdict), FieldErrors::default()).into_response())
 }

@@ -295,6 +295,9 @@ pub enum Verdict {
     /// `records_unchanged` says whether the agency's records still hash to
     /// its fingerprint.
     Issued { report: Box<Report>, agency: i64, records_unchanged: bool, current: String },
+    /// The file is an issued statewide report, byte for byte; `changed`
+    /// names the agencies whose records no longer hash to its fingerprints.
+    Statewide(Box<crate::state::report::Checked>),
     /// Not a file this system issued, or an issued file altered.
     Unknown { sha256: String },
 }
@@ -317,6 +320,24 @@ impl Verdict {
                 report.period_text(),
                 report.data_sha256
             ),
+            Verdict::Statewide(checked) if checked.changed.is_empty() => format!(
+                "VERIFIED: this is statewide report {} ({}), issued {} by {}, unaltered; the records of all {} agencies \
+                 behind it still hash to the fingerprints it prints.",
+                checked.report.number,
+                checked.report.period_text(),
+                checked.report.generated_text(),
+                checked.report.generated_by,
+                checked.agencies
+            ),
+            Verdict::Statewide(checked) => format!(
+                "RECORDS CHANGED: the file is statewide report {} ({}) as issued, unaltered, but the records of {} of its \
+                 {} agencies were changed afterwards and no longer hash to the fingerprints it prints: {}.",
+                checked.report.number,
+                checked.report.period_text(),
+                checked.changed.len(),
+                checked.agencies,
+                checked.changed.join(", ")
+            ),
             Verdict::Unknown { sha256 } => format!(
                 "NOT VERIFIED: no report issued by this system has this content (SHA-256 {sha256}). The file was altered \
                  or was not issued here."
@@ -324,7 +345,11 @@ impl Verdict {
         }
     }
     pub fn is_verified(&self) -> bool {
-        matches!(self, Verdict::Issued { records_unchanged: true, .. })
+        match self {
+            Verdict::Issued { records_unchanged, .. } => *records_unchanged,
+            Verdict::Statewide(checked) => checked.changed.is_empty(),
+            Verdict::Unknown { .. } => false,
+        }
     }
 }
 
@@ -332,7 +357,18 @@ impl Verdict {
 /// report verify`): a file's SHA-256 names at most one report, and its
 /// records are then read in that report's agency only.
 pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
-    verify_in(db, None, hex::encode(Sha256::digest(bytes))).await
+    verify_deployment_sha256(db, hex::encode(Sha256::digest(bytes))).await
+}
+
+/// Verifies a file's SHA-256 against every agency's reports and the
+/// statewide ones (the state auditor's verification page).
+pub async fn verify_deployment_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Error> {
+    let verdict = verify_in(db, None, sha256).await?;
+    let Verdict::Unknown { sha256 } = verdict else { return Ok(verdict) };
+    Ok(match crate::state::report::verify(db, &sha256).await? {
+        Some(checked) => Verdict::Statewide(Box::new(checked)),
+        None => Verdict::Unknown { sha256 },
+    })
 }
 
 /// Verifies a file whose SHA-256 (hex) was computed as it arrived against
@@ -386,6 +422,12 @@ pub async fn record_verification(db: &Db, actor: &Actor, verdict: &Verdict) -> R
             let mut tx = Scope::of_agency(db, *agency).begin_write().await?;
             audit::record(&mut tx, actor, event).await?;
             tx.commit().await
+        }
+        Verdict::Statewide(checked) => {
+            let outcome = if checked.changed.is_empty() { "verified" } else { "records changed" };
+            let event = Event::new("state_report.verify", "state_report", checked.report.id)
+                .details(json!({ "result": outcome, "changed": checked.changed }));
+            audit::record_in(&crate::state::store::state_chain(db), actor, event).await.map(|_| ())
         }
         Verdict::Unknown { .. } => {
             let event =

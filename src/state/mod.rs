@@ -4,7 +4,9 @@
 //! Computed from each agency's own sheet of measures (`measures::store`),
 //! so a figure here is the figure the agency's dashboard shows.
 
+pub mod report;
 pub mod routes;
+pub mod store;
 
 use crate::agency::Scope;
 use crate::measures::{Figure, Measure, Period, format_value};

@@ -1,8 +1,9 @@
 //! The state's pages: the dashboard of every agency (reporting status
 //! first, one measure per agency beside the statewide figure), each
-//! agency's own dashboard as the state sees it (recorded in that agency's
-//! audit log), and the list of agencies, where the state administrator adds
-//! one with its first administrator.
+//! agency's own dashboard, reports and (for the state auditor) audit log as
+//! the state sees them (each reading recorded in that agency's audit log),
+//! the statewide reports and their verification, and the list of agencies,
+//! where the state administrator adds one with its first administrator.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -27,14 +28,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let view = Router::new()
         .route("/state", get(route_get_state))
         .route("/state/agencies/{ori}", get(route_get_agency))
+        .route("/state/agencies/{ori}/reports", get(route_get_agency_reports))
+        .route("/state/agencies/{ori}/reports/{id}/download", get(route_get_agency_report))
+        .route("/state/reports", get(route_get_reports).post(route_post_reports))
+        .route("/state/reports/{id}/download", get(route_get_report))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::STATE_VIEWERS), guard));
+    let audit = Router::new()
+        .route("/state/agencies/{ori}/audit", get(route_get_agency_audit))
+        .route("/state/agencies/{ori}/audit/verify", axum::routing::post(route_post_agency_audit_verify))
+        .route("/state/agencies/{ori}/audit/export", axum::routing::post(route_post_agency_audit_export))
+        .route(
+            "/state/reports/verify",
+            get(route_get_verify).post(route_post_verify).layer(axum::extract::DefaultBodyLimit::max(
+                crate::documents::routes::body_limit(state.config.upload_limit),
+            )),
+        )
+        .route_layer(middleware::from_fn_with_state((state.clone(), access::STATE_AUDITORS), guard));
     let list = Router::new()
         .route("/state/agencies", get(route_get_agencies))
         .route_layer(middleware::from_fn_with_state((state.clone(), &Role::STATE[..]), guard));
     let admin = Router::new()
         .route("/state/agencies", axum::routing::post(route_post_agencies))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::STATE_ADMINISTRATORS), guard));
-    view.merge(list).merge(admin)
+    view.merge(audit).merge(list).merge(admin)
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -254,4 +270,181 @@ async fn refused(
     form.password.clear();
     let agencies = crate::agency::store::list(&state.db).await?;
     Ok(crate::web::unprocessable(AgenciesPage { page, agencies, form, errors }))
+}
+
+/// The agency an address names by ORI, as the state reads it; an unknown
+/// ORI is not found.
+async fn agency_scope(state: &AppState, ori: &str) -> AppResult<(Scope, String)> {
+    let id = crate::agency::store::id_of(&state.db, ori).await?.ok_or(AppError::NotFound)?;
+    let scope = Scope::of_agency(&state.db, id);
+    let name = crate::agency::store::get(&scope).await?.name;
+    Ok((scope, name))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "state/agency_reports.html")]
+struct AgencyReportsPage {
+    page: PageCtx,
+    ori: String,
+    name: String,
+    reports: Vec<crate::reports::Report>,
+}
+
+/// The agency's issued reports, to download (each download recorded in the
+/// agency's log).
+async fn route_get_agency_reports(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(ori): Path<String>,
+) -> AppResult<AgencyReportsPage> {
+    let (scope, name) = agency_scope(&state, &ori).await?;
+    let reports = crate::reports::store::list(&scope).await?;
+    Ok(AgencyReportsPage { page, ori: ori.to_uppercase(), name, reports })
+}
+
+async fn route_get_agency_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((ori, id)): Path<(String, i64)>,
+) -> AppResult<Response> {
+    let (scope, _) = agency_scope(&state, &ori).await?;
+    crate::reports::routes::download(&state, &scope, &actor, id).await
+}
+
+fn audit_at(ori: &str, name: String) -> crate::audit::routes::At {
+    crate::audit::routes::At {
+        base: format!("/state/agencies/{}/audit", ori.to_uppercase()),
+        agency: Some(name),
+    }
+}
+
+/// The agency's audit log as its auditors see it. The state auditor's
+/// opening of it is recorded in it (once per visit, not per page).
+async fn route_get_agency_audit(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Path(ori): Path<String>,
+    Query(query): Query<crate::audit::routes::AuditQuery>,
+) -> AppResult<Response> {
+    let (scope, name) = agency_scope(&state, &ori).await?;
+    if query.is_first_view() {
+        audit::record_in(&scope, &actor, Event::new("state.audit_view", "audit_log", "")).await?;
+    }
+    let view = crate::audit::routes::list_page(&scope, page, query, None, audit_at(&ori, name)).await?;
+    Ok(view.into_response())
+}
+
+async fn route_post_agency_audit_verify(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Path(ori): Path<String>,
+    axum::Form(form): axum::Form<crate::audit::routes::VerifyForm>,
+) -> AppResult<Response> {
+    let (scope, name) = agency_scope(&state, &ori).await?;
+    let view = crate::audit::routes::verify(&scope, &actor, page, form, audit_at(&ori, name)).await?;
+    Ok(view.into_response())
+}
+
+async fn route_post_agency_audit_export(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(ori): Path<String>,
+) -> AppResult<Response> {
+    let (scope, _) = agency_scope(&state, &ori).await?;
+    crate::audit::routes::export(&scope, &actor).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "state/reports.html")]
+struct ReportsPage {
+    page: PageCtx,
+    reports: Vec<super::store::StateReport>,
+    agencies: Vec<crate::agency::store::Listed>,
+    quarters: Vec<(String, String, String)>,
+    form: crate::reports::routes::GenerateForm,
+    errors: FieldErrors,
+    can_verify: bool,
+}
+
+async fn reports_page(
+    state: &AppState,
+    page: PageCtx,
+    form: crate::reports::routes::GenerateForm,
+    errors: FieldErrors,
+) -> AppResult<ReportsPage> {
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(ReportsPage {
+        reports: super::store::list(&state.db).await?,
+        agencies: crate::agency::store::list(&state.db).await?,
+        quarters: crate::reports::routes::quarters(today),
+        can_verify: page.user.as_ref().is_some_and(|u| u.has_any(access::STATE_AUDITORS)),
+        form,
+        errors,
+        page,
+    })
+}
+
+async fn route_get_reports(State(state): State<AppState>, page: PageCtx) -> AppResult<ReportsPage> {
+    reports_page(&state, page, Default::default(), FieldErrors::default()).await
+}
+
+/// Generates a statewide report for the period asked for.
+async fn route_post_reports(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    axum::Form(form): axum::Form<crate::reports::routes::GenerateForm>,
+) -> AppResult<Response> {
+    let period = match form.period() {
+        Ok(period) => period,
+        Err(errors) => {
+            return Ok(crate::web::unprocessable(reports_page(&state, page, form, errors).await?));
+        }
+    };
+    let user = page.user.clone().ok_or(AppError::Forbidden)?;
+    let (report, _) = super::report::generate(&state.db, &state.files, &actor, &user.display_name, period)
+        .await
+        .map_err(AppError::Internal)?;
+    flash(&session, format!("Statewide report {} for {} generated.", report.number, report.period_text()))
+        .await?;
+    Ok(see_other("/state/reports"))
+}
+
+/// A statewide report's PDF; the download is recorded in the state's log.
+async fn route_get_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let report = super::store::get(&state.db, id).await?;
+    let bytes = state.files.read(&report.file_name).map_err(|e| AppError::Internal(e.into()))?;
+    let event = Event::new("state_report.download", "state_report", id)
+        .details(serde_json::json!({ "number": report.number }));
+    audit::record_in(&super::store::state_chain(&state.db), &actor, event).await?;
+    Ok(crate::reports::routes::pdf_attachment(&format!("statewide-report-{}.pdf", report.number), bytes))
+}
+
+async fn route_get_verify(page: PageCtx) -> crate::reports::routes::VerifyPage {
+    crate::reports::routes::VerifyPage::state(page, None, FieldErrors::default())
+}
+
+/// Checks a file against every report of the deployment: an agency's or
+/// a statewide one.
+async fn route_post_verify(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    use crate::reports::routes::{VerifyPage, uploaded_sha256};
+    let sha256 = match uploaded_sha256(&state, multipart).await? {
+        Ok(sha256) => sha256,
+        Err(errors) => return Ok(crate::web::unprocessable(VerifyPage::state(page, None, errors))),
+    };
+    let verdict = crate::reports::store::verify_deployment_sha256(&state.db, sha256).await?;
+    crate::reports::store::record_verification(&state.db, &actor, &verdict).await?;
+    Ok(VerifyPage::state(page, Some(verdict), FieldErrors::default()).into_response())
 }

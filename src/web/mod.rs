@@ -55,6 +55,42 @@ impl PageCtx {
 
 fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     let Some(user) = user else { return Vec::new() };
+    let mut links = if user.agency.is_none() { state_links(user) } else { agency_links(user) };
+    links.retain(|(_, _, shown)| *shown);
+    let shown: Vec<(&'static str, &'static str)> =
+        links.into_iter().map(|(href, label, _)| (href, label)).collect();
+    // The current link is the longest one the path falls under; a review
+    // page belongs to the queue it was opened from.
+    let path = if path.starts_with("/supervision/review") { "/supervision/queue" } else { path };
+    let current = shown
+        .iter()
+        .map(|(href, _)| *href)
+        .filter(|href| {
+            if *href == "/" { path == "/" } else { path == *href || path.starts_with(&format!("{href}/")) }
+        })
+        .max_by_key(|href| href.len());
+    shown
+        .into_iter()
+        .map(|(href, label)| NavLink { href, label, current: Some(href) == current, note: String::new() })
+        .collect()
+}
+
+/// A link of the menu: address, label, whether this user sees it.
+type Link = (&'static str, &'static str, bool);
+
+/// The state's pages, for a user of no agency.
+fn state_links(user: &CurrentUser) -> Vec<Link> {
+    use crate::auth::access;
+    vec![
+        ("/state", "State dashboard", user.has_any(access::STATE_VIEWERS)),
+        ("/state/agencies", "Agencies", true),
+        ("/state/reports", "Statewide reports", user.has_any(access::STATE_VIEWERS)),
+        ("/state/reports/verify", "Verify a report", user.has_any(access::STATE_AUDITORS)),
+    ]
+}
+
+/// An agency's pages, for one of its users.
+fn agency_links(user: &CurrentUser) -> Vec<Link> {
     let mut links = vec![("/", "Home", true), ("/officers", "Officers", true)];
     links.push(("/compliance", "Compliance", user.has_any(crate::auth::access::ROSTER_READERS)));
     links.push(("/stops", "Stops", user.has_any(crate::auth::access::RECORD_READERS)));
@@ -74,22 +110,7 @@ fn navigation(user: Option<&CurrentUser>, path: &str) -> Vec<NavLink> {
     links.push(("/logged-measures", "Logged measures", true));
     links.push(("/reports", "Reports", user.has_any(crate::reports::routes::READERS)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
-    let shown: Vec<(&'static str, &'static str)> =
-        links.into_iter().filter(|(_, _, shown)| *shown).map(|(href, label, _)| (href, label)).collect();
-    // The current link is the longest one the path falls under; a review
-    // page belongs to the queue it was opened from.
-    let path = if path.starts_with("/supervision/review") { "/supervision/queue" } else { path };
-    let current = shown
-        .iter()
-        .map(|(href, _)| *href)
-        .filter(|href| {
-            if *href == "/" { path == "/" } else { path == *href || path.starts_with(&format!("{href}/")) }
-        })
-        .max_by_key(|href| href.len());
-    shown
-        .into_iter()
-        .map(|(href, label)| NavLink { href, label, current: Some(href) == current, note: String::new() })
-        .collect()
+    links
 }
 
 /// The sign-off queue's counts beside its link: what waits for a

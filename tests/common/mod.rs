@@ -228,6 +228,8 @@ impl TestApp {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
             .args(args)
             .env("OVERSIGHT_DATABASE_URL", &self.db_url)
+            // The server's files folder, as a deployment configures both.
+            .env("OVERSIGHT_FILES_DIR", self.dir.path().join("files"))
             .output()
             .expect("run oversight");
         let text =
