@@ -273,9 +273,12 @@ async fn a_state_reviewer_spots_the_late_agency_in_chromium() {
     };
     let env = vec![
         ("REVIEWER_PASSWORD", password(Role::StateReviewer)),
+        ("AUDITOR_PASSWORD", password(Role::StateAuditor)),
         ("ADMIN_PASSWORD", password(Role::StateAdministrator)),
     ];
-    journey("state.mjs", vec![app.base.clone()], env).await;
+    let downloads = tempfile::tempdir().unwrap();
+    let dir = downloads.path().to_str().unwrap().to_string();
+    journey("state.mjs", vec![app.base.clone(), dir], env).await;
     let seen: i64 = oversight::db::query_scalar(
         "SELECT COUNT(*) FROM audit_log l JOIN agency a ON a.id = l.agency_id \
          WHERE a.ori = 'FL0360000' AND l.action = 'state.dashboard_view' AND l.username = 'state.reviewer'",
@@ -284,4 +287,12 @@ async fn a_state_reviewer_spots_the_late_agency_in_chromium() {
     .await
     .unwrap();
     assert_eq!(seen, 1, "the agency's audit log shows the state reviewer looked");
+    let state_log: Vec<String> =
+        oversight::db::query_scalar("SELECT action FROM audit_log WHERE agency_id = 0 ORDER BY seq")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    for action in ["state_report.generate", "state_report.download", "state_report.verify"] {
+        assert!(state_log.contains(&action.to_string()), "{action} in the state's log");
+    }
 }

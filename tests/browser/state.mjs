@@ -2,14 +2,19 @@
 // state reviewer lands on the state dashboard, sees the agency that stopped
 // reporting listed first, chooses sign-off timeliness, orders the agencies
 // lowest first and finds the agency whose supervisors sign off late, then
-// opens that agency's dashboard. The state administrator sees the list of
-// agencies. axe-core runs on every page visited.
+// opens that agency's dashboard; then generates the statewide report for the
+// last whole quarter and downloads it. The state auditor verifies the
+// downloaded file and opens that agency's audit log. The state
+// administrator sees the list of agencies. axe-core runs on every page
+// visited.
 //
-// node state.mjs BASE_URL   (REVIEWER_PASSWORD and ADMIN_PASSWORD in the environment)
+// node state.mjs BASE_URL DIR   (REVIEWER_PASSWORD, AUDITOR_PASSWORD and
+// ADMIN_PASSWORD in the environment)
 import assert from 'node:assert/strict';
 import { launch, signIn, signOut, recorder } from './lib.mjs';
 
-const [base] = process.argv.slice(2);
+const [base, dir] = process.argv.slice(2);
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 const seen = recorder();
 const check = (page) => seen.check(page);
 
@@ -41,6 +46,42 @@ try {
   await page.waitForURL(/\/state\/agencies\/FL0360000/);
   await check(page);
   assert.match(await page.textContent('main'), /Performance measures/);
+
+  // The statewide report of the last whole quarter, downloaded.
+  await nav(page, 'Statewide reports').click();
+  await page.waitForURL(/\/state\/reports$/);
+  await check(page);
+  await page.locator('#generate-title + ul button').first().click();
+  await page.waitForURL(/\/state\/reports$/);
+  await check(page);
+  assert.match(await page.textContent('main'), /Statewide report S-\d{4}-\d{4} for .* generated/);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: /Download statewide report S-/ }).first().click(),
+  ]);
+  const file = `${dir}/${download.suggestedFilename()}`;
+  await download.saveAs(file);
+  assert.match(file, /statewide-report-S-\d{4}-\d{4}\.pdf$/);
+  await signOut(page);
+
+  // The state auditor verifies the file and reads Lee's own audit log.
+  await signIn(page, base, 'state.auditor', process.env.AUDITOR_PASSWORD);
+  await page.waitForURL(/\/state$/);
+  await nav(page, 'Verify a report').click();
+  await check(page);
+  await page.getByLabel('Report file (PDF)').setInputFiles(file);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForSelector('[role=status]');
+  await check(page);
+  assert.match(await page.textContent('[role=status]'), /VERIFIED: this is statewide report S-\d{4}-\d{4}.*all 12 agencies/);
+  await nav(page, 'Statewide reports').click();
+  await page.locator('li', { hasText: 'Lee County Sheriff' }).getByRole('link', { name: 'audit log' }).click();
+  await page.waitForURL(/\/state\/agencies\/FL0360000\/audit$/);
+  await check(page);
+  assert.match(await page.textContent('main'), /Audit log: Lee County Sheriff/);
+  await page.getByRole('button', { name: 'Verify the whole log' }).click();
+  await check(page);
+  assert.match(await page.textContent('[role=status]'), /Verification result: OK/);
   await signOut(page);
 
   await signIn(page, base, 'state.admin', process.env.ADMIN_PASSWORD);
