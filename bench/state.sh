@@ -133,7 +133,12 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   port=$((port + 1))
   OVERSIGHT_DATABASE_URL=$url $bin serve --addr "127.0.0.1:$port" >/dev/null 2>&1 &
   server=$!
-  sleep 2
+  # A server on ten million stops takes longer than a moment to start:
+  # wait until it answers (a refused connection would end the script).
+  for _ in $(seq 600); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    sleep 0.2
+  done
   state=$(sign_in $port bench.state)
   quarter='/state?from=2024-04-01&to=2024-06-30&measure=S1'
   first=$(timed_get $port "$state" "$quarter")
