@@ -567,9 +567,8 @@ async fn report(
     let files = crate::documents::files::FileStore::new(files_dir);
     let actor = crate::audit::Actor::system("cli");
     if args.state {
-        if agency.is_some() {
-            eprintln!("--state covers every agency: leave --agency out.");
-            return Ok(ExitCode::from(2));
+        if let Some(refused) = state_beside_agency(agency) {
+            return Ok(refused);
         }
         let (report, bytes) =
             crate::state::report::generate(&pool, &files, &actor, "command line", period).await?;
@@ -601,6 +600,15 @@ async fn report(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--state` covers every agency: with `--agency` too, the command says so
+/// and exits 2.
+fn state_beside_agency(agency: Option<&str>) -> Option<ExitCode> {
+    agency.map(|_| {
+        eprintln!("--state covers every agency: leave --agency out.");
+        ExitCode::from(2)
+    })
+}
+
 async fn metrics(
     url: &str,
     agency: Option<&str>,
@@ -622,9 +630,8 @@ async fn metrics(
     }
     let pool = db::connect(url).await?;
     if state {
-        if agency.is_some() {
-            eprintln!("--state covers every agency: leave --agency out.");
-            return Ok(ExitCode::from(2));
+        if let Some(refused) = state_beside_agency(agency) {
+            return Ok(refused);
         }
         let parts = crate::state::report::read_agencies(&pool, period).await?;
         if format == "csv" {

@@ -26,6 +26,21 @@ pub async fn id_of(db: &Db, ori: &str) -> Result<Option<i64>, sqlx::Error> {
         .await
 }
 
+/// An agency's id, ORI and name.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Named {
+    pub id: i64,
+    pub ori: String,
+    pub name: String,
+}
+
+/// Every agency's id, ORI and name, in the order they were added: what the
+/// state's dashboard and reports need of each, without `list`'s counts
+/// (which read every agency's stops).
+pub async fn named(db: &Db) -> Result<Vec<Named>, sqlx::Error> {
+    db::query_as("SELECT id, ori, name FROM agency ORDER BY id").fetch_all(db).await
+}
+
 /// One line of `oversight agency list`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Listed {

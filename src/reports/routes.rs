@@ -263,7 +263,7 @@ pub struct VerifyPage {
 impl VerifyPage {
     fn agency(page: PageCtx, verdict: Option<Verdict>, errors: FieldErrors) -> Self {
         let (action, back, back_text) = ("/reports/verify", "/reports", "Oversight reports");
-        VerifyPage { page, verdict, errors, action, back, back_text, issuer: "this agency" }
+        VerifyPage { page, verdict, errors, action, back, back_text, issuer: "this system" }
     }
 
     pub fn state(page: PageCtx, verdict: Option<Verdict>, errors: FieldErrors) -> Self {

@@ -87,7 +87,7 @@ async fn read_agency(scope: Scope, ori: String, name: String, period: Period) ->
 
 /// Every agency of the deployment, read a few at a time, in ORI order.
 pub async fn read_agencies(db: &Db, period: Period) -> anyhow::Result<Vec<Part>> {
-    let mut agencies = crate::agency::store::list(db).await?;
+    let mut agencies = crate::agency::store::named(db).await?;
     agencies.sort_by(|a, b| a.ori.cmp(&b.ori));
     let db = db.clone();
     stream::iter(agencies)

@@ -106,7 +106,7 @@ impl DashboardPage {
 
 /// Every agency's scope, ORI and name, in the order they were added.
 async fn agencies(state: &AppState) -> AppResult<Vec<(Scope, String, String)>> {
-    Ok(crate::agency::store::list(&state.db)
+    Ok(crate::agency::store::named(&state.db)
         .await?
         .into_iter()
         .map(|a| (Scope::of_agency(&state.db, a.id), a.ori, a.name))
@@ -361,7 +361,7 @@ async fn route_post_agency_audit_export(
 struct ReportsPage {
     page: PageCtx,
     reports: Vec<super::store::StateReport>,
-    agencies: Vec<crate::agency::store::Listed>,
+    agencies: Vec<crate::agency::store::Named>,
     quarters: Vec<(String, String, String)>,
     form: crate::reports::routes::GenerateForm,
     errors: FieldErrors,
@@ -377,7 +377,7 @@ async fn reports_page(
     let today = time::OffsetDateTime::now_utc().date();
     Ok(ReportsPage {
         reports: super::store::list(&state.db).await?,
-        agencies: crate::agency::store::list(&state.db).await?,
+        agencies: crate::agency::store::named(&state.db).await?,
         quarters: crate::reports::routes::quarters(today),
         can_verify: page.user.as_ref().is_some_and(|u| u.has_any(access::STATE_AUDITORS)),
         form,
