@@ -152,9 +152,8 @@ async fn route_get_agency(
     Path(ori): Path<String>,
     Query(query): Query<crate::measures::routes::PeriodQuery>,
 ) -> AppResult<Response> {
-    let id = crate::agency::store::id_of(&state.db, &ori).await?.ok_or(AppError::NotFound)?;
-    let scope = Scope::of_agency(&state.db, id);
-    let event = Event::new("state.dashboard_view", "agency", id)
+    let (scope, _) = agency_scope(&state, &ori).await?;
+    let event = Event::new("state.dashboard_view", "agency", scope.id())
         .details(serde_json::json!({ "from": query.from, "to": query.to }));
     audit::record_in(&scope, &actor, event).await?;
     let view = crate::measures::routes::dashboard(&state, &scope, page, &query).await?;
