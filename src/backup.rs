@@ -11,6 +11,12 @@
 //!   back with `pg_restore` and checks that every row counted is in it and
 //!   that every audit chain in it verifies. Restoring is `pg_restore`
 //!   (README, "Backup and restore").
+//! - One agency (`backup --agency ORI`, `write_agency`): a new SQLite file
+//!   that holds that agency alone, from either backend (`db::transfer`'s
+//!   `Slice::Agency`): a deployment the agency can keep, serve on its own
+//!   or hand over, whose ids and hashes are the source's, so its issued
+//!   reports and its audit chain verify there. The stored files its
+//!   documents and reports name are copied to the copy's files folder.
 
 mod postgres;
 
@@ -20,7 +26,7 @@ use std::path::Path;
 
 use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
-use crate::db::{self, Db};
+use crate::db::{self, Db, transfer};
 
 /// The verdicts on every audit chain of a database, by chain: each
 /// agency's (its id) and the state's (`db::STATE_CHAIN`), in order.
@@ -108,4 +114,127 @@ async fn sqlite_copy(db: &Db, target: &str) -> anyhow::Result<(String, Chains)> 
         anyhow::bail!("the backup failed its integrity check: {check}");
     }
     Ok(("integrity ok".to_string(), verdict))
+}
+
+/// Writes the agency of `scope` alone to the new SQLite file `out`, with
+/// the files its records name copied from `files` to the copy's files
+/// folder; checked (integrity, every table's rows, the chain reaching the
+/// head verified before the copy) before it says so. Audited in the
+/// agency's chain.
+pub async fn write_agency(scope: &Scope, files: &Path, out: &Path) -> anyhow::Result<String> {
+    if out.exists() {
+        anyhow::bail!("{} already exists; choose a new file name", out.display());
+    }
+    let target = out.to_str().ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    let ori = crate::agency::store::get(scope).await?.ori;
+    // Verified before the snapshot, as `oversight copy` does: entries a
+    // server writes in between are in the copy, which must reach this head.
+    let head = match audit::store::verify(scope).await? {
+        audit::Verdict::Intact { entries, head, .. } => (entries > 0).then_some(head),
+        broken => anyhow::bail!(
+            "the agency's audit log does not verify ({}); nothing was written",
+            broken.message()
+        ),
+    };
+    let url = format!("sqlite://{target}");
+    let copy = db::connect(&url).await?;
+    let slice = transfer::Slice::Agency(scope.id());
+    let written = copy_agency(scope.db(), &copy, slice).await;
+    let checked = match written {
+        Ok(()) => check_agency_copy(&copy, scope.id(), head.as_deref()).await,
+        Err(e) => Err(e),
+    };
+    let names = match checked {
+        Ok(()) => seal(&copy, scope.id()).await,
+        Err(e) => Err(e),
+    };
+    copy.close().await;
+    let names = match names {
+        Ok(names) => names,
+        Err(e) => {
+            remove_sqlite_file(out);
+            return Err(e);
+        }
+    };
+    let files_copied = copy_named_files(files, &crate::config::files_dir_for(&url), &names)?;
+    let bytes = std::fs::metadata(out)?.len();
+    let event = Event::new("backup.create", "agency", &ori).details(serde_json::json!({
+        "file": target, "bytes": bytes, "agency": ori, "files": files_copied, "head": head,
+    }));
+    audit::record_in(scope, &Actor::system("command line"), event).await?;
+    Ok(format!(
+        "Backup of agency {ori} alone written to {target} ({bytes} bytes) and {files_copied} of its files to {}; \
+         integrity ok; every table holds the agency's rows; its audit log in the copy verifies up to the head {}",
+        crate::config::files_dir_for(&url).display(),
+        head.as_deref().unwrap_or("(no entries)")
+    ))
+}
+
+/// Copies the slice from one snapshot of `from` into the new `copy`, in
+/// one transaction, and compares every table's rows with the snapshot's.
+async fn copy_agency(from: &Db, copy: &Db, slice: transfer::Slice) -> anyhow::Result<()> {
+    let mut source = transfer::snapshot(from).await?;
+    let mut target = db::begin_write(copy).await?;
+    let copied = transfer::copy_slice(&mut source, &mut target, slice).await?;
+    let expected = transfer::slice_counts(&mut source, slice).await?;
+    source.rollback().await?;
+    let found = transfer::counts(&mut target).await?;
+    // The target's state tables stay empty; every other table holds the slice.
+    let found: transfer::Copied = found.into_iter().filter(|(t, _)| expected.contains_key(t)).collect();
+    if found != expected || copied != expected {
+        target.rollback().await?;
+        anyhow::bail!("the copy does not hold the agency's rows as the source does; nothing was written");
+    }
+    target.commit().await?;
+    Ok(())
+}
+
+/// SQLite's integrity check of the copy, and its one chain verified up to
+/// the head the source had.
+async fn check_agency_copy(copy: &Db, agency: i64, head: Option<&str>) -> anyhow::Result<()> {
+    let (check,): (String,) = db::query_as("PRAGMA integrity_check").fetch_one(copy).await?;
+    if check != "ok" {
+        anyhow::bail!("the backup failed its integrity check: {check}");
+    }
+    let verdict = audit::store::verify_expecting(&Scope::of_agency(copy, agency), head).await?;
+    if !verdict.is_ok() {
+        anyhow::bail!("the audit log in the copy does not verify: {}", verdict.message());
+    }
+    Ok(())
+}
+
+/// Moves everything the copy's WAL holds into its file (a backup is one
+/// file to keep, whenever the pool's last connection closes), and returns
+/// the stored files the agency's document versions and reports name.
+async fn seal(copy: &Db, agency: i64) -> anyhow::Result<Vec<String>> {
+    db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(copy).await?;
+    Ok(db::query_scalar::<String>(
+        "SELECT stored_name FROM document_versions WHERE agency_id = $1 \
+         UNION SELECT file_name FROM reports WHERE agency_id = $1",
+    )
+    .bind(agency)
+    .fetch_all(copy)
+    .await?)
+}
+
+/// Copies each named file of `from` that `to` lacks (names are content
+/// hashes: one there is the same); returns how many.
+fn copy_named_files(from: &Path, to: &Path, names: &[String]) -> std::io::Result<u64> {
+    std::fs::create_dir_all(to)?;
+    let mut copied = 0;
+    for name in names {
+        let (source, target) = (from.join(name), to.join(name));
+        if !target.exists() && source.is_file() {
+            std::fs::copy(&source, &target)?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
+/// Removes a SQLite file that failed its check, with its WAL files.
+fn remove_sqlite_file(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }

@@ -72,7 +72,8 @@ enum Command {
         #[arg(long)]
         to_files_dir: Option<std::path::PathBuf>,
     },
-    /// Write a consistent copy of the live database.
+    /// Write a consistent copy of the live database; with --agency ORI, a
+    /// new SQLite file of that agency alone (from either backend).
     Backup {
         #[arg(long)]
         out: std::path::PathBuf,
@@ -483,7 +484,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { out } => {
             let url = database_url();
             let pool = db::connect(&url).await?;
-            let report = backup::write(&pool, &url, &out).await?;
+            let report = match agency {
+                Some(_) => {
+                    let scope = Scope::for_command(&pool, agency).await?;
+                    backup::write_agency(&scope, &files_dir(&url), &out).await?
+                }
+                None => backup::write(&pool, &url, &out).await?,
+            };
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }

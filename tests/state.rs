@@ -401,3 +401,73 @@ async fn the_state_auditor_reads_an_agencys_audit_log_and_reports_and_the_agency
         assert!(status == 403 || status == 404, "an agency user GET {path}: {status}");
     }
 }
+
+/// Runs the real binary on the database at `url` with its files folder.
+fn cli_on(url: &str, files: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(args)
+        .env("OVERSIGHT_DATABASE_URL", url)
+        .env("OVERSIGHT_FILES_DIR", files)
+        .output()
+        .expect("run oversight");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn backup_of_one_agency_holds_that_agency_alone_and_still_verifies() {
+    let (app, _) = state_deployment().await;
+    let demo_ori: String =
+        oversight::db::query_scalar("SELECT ori FROM agency WHERE id = 1").fetch_one(&app.db).await.unwrap();
+    let quiet = oversight::agency::Scope::for_command(&app.db, Some(QUIET_ORI)).await.unwrap();
+    let marker = common::active_officer("QM-1", "Quietmarkerson");
+    oversight::officers::store::create(&quiet, &Actor::system("test setup"), &marker).await.unwrap();
+    app.user("demo-clerk", &[Role::Clerk]).await;
+    let pdf = app.dir.path().join("own.pdf");
+    let period = ["--from", "2026-01-01", "--to", "2026-03-31", "--out", pdf.to_str().unwrap()];
+    let (ok, said) = app.cli(&[&["--agency", demo_ori.as_str(), "report"], &period[..]].concat());
+    assert!(ok, "{said}");
+    let (_, head) = app.cli(&["--agency", &demo_ori, "audit", "verify"]);
+    let head = head.split("head ").nth(1).and_then(|h| h.get(..64)).expect("a head").to_string();
+
+    let copy_dir = tempfile::tempdir().unwrap();
+    let out = copy_dir.path().join("demo-agency.db");
+    let (ok, said) = app.cli(&["--agency", &demo_ori, "backup", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    assert!(said.contains(&format!("verifies up to the head {head}")), "{said}");
+    let bytes = std::fs::read(&out).unwrap();
+    let holds = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(holds(&demo_ori) && holds("demo-clerk"), "the agency's own rows are in the copy");
+    for other in [QUIET_ORI, "Quietmarkerson", "st-reviewer", "st-admin"] {
+        assert!(!holds(other), "{other} is not the agency's and must not be in its copy");
+    }
+    let (again, said) = app.cli(&["--agency", &demo_ori, "backup", "--out", out.to_str().unwrap()]);
+    assert!(!again && said.contains("already exists"), "{said}");
+    assert!(chain_actions(&app, 1).await.contains(&"backup.create".to_string()));
+    assert!(
+        !chain_actions(&app, agency_id(&app, QUIET_ORI).await).await.contains(&"backup.create".to_string())
+    );
+
+    // The copy is a deployment of that agency alone: its chain reaches the
+    // head the source had, the report issued there verifies against it, and
+    // its users sign in to their records and documents.
+    let url = format!("sqlite://{}", out.display());
+    let files = copy_dir.path().join("files");
+    let (ok, said) = cli_on(&url, &files, &["agency", "list"]);
+    assert!(ok && said.contains(&demo_ori) && !said.contains(QUIET_ORI), "{said}");
+    let (ok, said) = cli_on(&url, &files, &["audit", "verify", "--expect-head", &head]);
+    assert!(ok, "{said}");
+    let (ok, said) = cli_on(&url, &files, &["report", "verify", pdf.to_str().unwrap()]);
+    assert!(ok && said.contains("VERIFIED"), "{said}");
+    let copy = common::serve_existing(copy_dir, url).await;
+    let clerk = copy.signed_in("demo-clerk").await;
+    let (status, officers) = clerk.get_text("/officers").await;
+    assert_eq!(status, 200);
+    assert!(!officers.contains("Quietmarkerson"), "{officers:.2000}");
+    let document: i64 =
+        oversight::db::query_scalar("SELECT MIN(id) FROM documents").fetch_one(&copy.db).await.unwrap();
+    let download = clerk.get(&format!("/documents/{document}/versions/1/download")).await;
+    assert_eq!(download.status(), 200, "the document's file came with the copy");
+    assert!(!download.bytes().await.unwrap().is_empty());
+}

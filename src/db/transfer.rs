@@ -16,6 +16,12 @@
 //!   identity sequences are then moved past the largest id.
 //! - Left out: the migrations' bookkeeping (each backend has its own) and
 //!   sessions (signed-in users sign in again on the new deployment).
+//! - A copy of one agency (`Slice::Agency`, `oversight backup --agency`)
+//!   takes its agency row, the rows whose `agency_id` is that agency (its
+//!   audit chain among them), its users' roles and the deployment's
+//!   settings; never another agency's rows nor the state's (the state
+//!   chain, statewide reports). A table it cannot place is an error, not
+//!   a silent gap in the copy.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,6 +128,37 @@ const LEFT_OUT: [&str; 2] = ["_sqlx_migrations", "tower_sessions"];
 /// Rows copied per table.
 pub type Copied = BTreeMap<String, u64>;
 
+/// Which rows of the source a copy takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slice {
+    /// Every row: the whole deployment (`oversight copy`).
+    All,
+    /// One agency's rows (its id): a deployment of that agency alone.
+    Agency(i64),
+}
+
+impl Slice {
+    /// The condition that picks `table`'s rows of this slice; `None` for a
+    /// table the slice leaves out (the state's own records).
+    fn condition(self, table: &Table) -> Result<Option<String>, sqlx::Error> {
+        let Slice::Agency(agency) = self else { return Ok(Some("1 = 1".into())) };
+        // The agency id is an integer of the product's own: nothing a user typed.
+        Ok(match table.name.as_str() {
+            "agency" => Some(format!("id = {agency}")),
+            "deployment" => Some("1 = 1".into()),
+            "user_roles" => Some(format!("user_id IN (SELECT id FROM users WHERE agency_id = {agency})")),
+            name if name.starts_with("state_") => None,
+            _ if table.columns.iter().any(|(c, _)| c == "agency_id") => Some(format!("agency_id = {agency}")),
+            name => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "the table {name} has no agency column: a copy of one agency cannot tell which of its rows \
+                     are the agency's (db/transfer.rs, Slice::condition)"
+                )));
+            }
+        })
+    }
+}
+
 /// A transaction on `db` that reads one snapshot of it (the copy's
 /// source: a server may keep writing meanwhile).
 pub async fn snapshot(db: &Db) -> Result<Tx, sqlx::Error> {
@@ -136,6 +173,12 @@ pub async fn snapshot(db: &Db) -> Result<Tx, sqlx::Error> {
 /// (on the target), which the caller commits; returns the rows copied per
 /// table. The target must hold no records: the caller checks.
 pub async fn copy_all(from: &mut Tx, tx: &mut Tx) -> Result<Copied, sqlx::Error> {
+    copy_slice(from, tx, Slice::All).await
+}
+
+/// Copies the rows of `slice` that the snapshot `from` reads into `tx`,
+/// as `copy_all` does.
+pub async fn copy_slice(from: &mut Tx, tx: &mut Tx, slice: Slice) -> Result<Copied, sqlx::Error> {
     let tables = target_tables(tx).await?;
     // What the migrations put in the empty target (the agency row, the
     // aggregates' state) gives way to the source's, children first.
@@ -144,7 +187,8 @@ pub async fn copy_all(from: &mut Tx, tx: &mut Tx) -> Result<Copied, sqlx::Error>
     }
     let mut copied = Copied::new();
     for table in &tables {
-        let rows = copy_table(from, tx, table).await?;
+        let Some(condition) = slice.condition(table)? else { continue };
+        let rows = copy_table(from, tx, table, &condition).await?;
         copied.insert(table.name.clone(), rows);
     }
     if tx.is_postgres() {
@@ -164,17 +208,24 @@ pub async fn copy_all(from: &mut Tx, tx: &mut Tx) -> Result<Copied, sqlx::Error>
 /// Rows of every copied table as `tx` sees them, to compare with what
 /// was copied.
 pub async fn counts(tx: &mut Tx) -> Result<Copied, sqlx::Error> {
+    slice_counts(tx, Slice::All).await
+}
+
+/// Rows of `slice` in every table it takes, as `tx` sees them.
+pub async fn slice_counts(tx: &mut Tx, slice: Slice) -> Result<Copied, sqlx::Error> {
     let tables = target_tables(tx).await?;
     let mut counts = Copied::new();
     for table in tables {
-        let n: i64 =
-            query_scalar(&format!("SELECT COUNT(*) FROM {}", table.name)).fetch_one(&mut **tx).await?;
+        let Some(condition) = slice.condition(&table)? else { continue };
+        let n: i64 = query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE {condition}", table.name))
+            .fetch_one(&mut **tx)
+            .await?;
         counts.insert(table.name, n as u64);
     }
     Ok(counts)
 }
 
-async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sqlx::Error> {
+async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table, condition: &str) -> Result<u64, sqlx::Error> {
     let names: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
     let list = names.join(", ");
     let key = table.key.join(", ");
@@ -192,10 +243,10 @@ async fn copy_table(from: &mut Tx, tx: &mut Tx, table: &Table) -> Result<u64, sq
     let mut written = 0u64;
     let mut held: Vec<Vec<Value<'static>>> = Vec::new();
     loop {
-        let mut sql = format!("SELECT {list} FROM {}", table.name);
+        let mut sql = format!("SELECT {list} FROM {} WHERE {condition}", table.name);
         if let Some(after) = &after {
             let marks: Vec<String> = (1..=after.len()).map(|i| format!("${i}")).collect();
-            sql.push_str(&format!(" WHERE ({key}) > ({})", marks.join(", ")));
+            sql.push_str(&format!(" AND ({key}) > ({})", marks.join(", ")));
         }
         sql.push_str(&format!(" ORDER BY {key} LIMIT {BATCH}"));
         let mut q = query_as::<AnyRow>(&sql);
