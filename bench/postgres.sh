@@ -59,8 +59,13 @@ PY
 fresh() { # backend → prints its URL, migrated, with officers and a reviewer
   local url
   if [ "$1" = postgres ]; then
-    psql -q "$pg" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
-    url="$server_url/bench"
+    # The product runs as a role of its own that owns the database (it
+    # refuses a superuser, which skips row-level security); the setup's
+    # SQL runs as the server's superuser, outside the product.
+    psql -q "$pg" -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'oversight_bench') THEN CREATE ROLE oversight_bench LOGIN; END IF; END\$\$" \
+      -c "DROP DATABASE IF EXISTS bench" \
+      -c "CREATE DATABASE bench OWNER oversight_bench TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+    url="${server_url/\/\/*@/\/\/oversight_bench@}/bench"
   else
     rm -f "$work"/oversight.db*
     url="sqlite://$work/oversight.db"
@@ -68,7 +73,7 @@ fresh() { # backend → prints its URL, migrated, with officers and a reviewer
   OVERSIGHT_DATABASE_URL=$url OVERSIGHT_PASSWORD='quiet harbor lanterns' \
     $bin user add loadtest --role reviewer --role clerk >/dev/null
   if [ "$1" = postgres ]; then
-    setup_sql | psql -q "$url" >/dev/null
+    setup_sql | psql -q "$server_url/bench" >/dev/null
   else
     setup_sql | sqlite3 "$work/oversight.db"
   fi
@@ -118,7 +123,7 @@ for round in $(seq "$rounds"); do
   done
 done
 sqlite_url="sqlite://$work/oversight.db"
-postgres_url="$server_url/bench"
+postgres_url="${server_url/\/\/*@/\/\/oversight_bench@}/bench"
 
 # Right after a million-row load PostgreSQL's autovacuum reads the new
 # tables on the same two cores, which doubled some rounds' metrics time;

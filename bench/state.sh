@@ -76,8 +76,13 @@ PY
 fresh() { # backend → prints its URL, with every agency, officers and the bench users
   local url first
   if [ "$1" = postgres ]; then
-    psql -q "$pg" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
-    url="$server_url/bench"
+    # The product runs as a role of its own that owns the database (it
+    # refuses a superuser, which skips row-level security); the setup's
+    # SQL runs as the server's superuser, outside the product.
+    psql -q "$pg" -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'oversight_bench') THEN CREATE ROLE oversight_bench LOGIN; END IF; END\$\$" \
+      -c "DROP DATABASE IF EXISTS bench" \
+      -c "CREATE DATABASE bench OWNER oversight_bench TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+    url="${server_url/\/\/*@/\/\/oversight_bench@}/bench"
   else
     rm -f "$work"/oversight.db*
     url="sqlite://$work/oversight.db"
@@ -86,7 +91,7 @@ fresh() { # backend → prints its URL, with every agency, officers and the benc
     OVERSIGHT_DATABASE_URL=$url $bin agency add "$ori" >/dev/null 2>&1 ||
       OVERSIGHT_DATABASE_URL=$url $bin agency add "$ori" --name "Agency $ori" --state "${ori:0:2}" --model JEM >/dev/null
   done < "$work/plan"
-  if [ "$1" = postgres ]; then setup_sql | psql -q "$url" >/dev/null; else setup_sql | sqlite3 "$work/oversight.db"; fi
+  if [ "$1" = postgres ]; then setup_sql | psql -q "$server_url/bench" >/dev/null; else setup_sql | sqlite3 "$work/oversight.db"; fi
   first=$(head -1 "$work/plan" | cut -d' ' -f1)
   OVERSIGHT_DATABASE_URL=$url OVERSIGHT_PASSWORD='quiet harbor lanterns' \
     $bin user add bench.clerk --role reviewer --role clerk --agency "$first" >/dev/null

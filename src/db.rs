@@ -16,7 +16,8 @@ pub mod transfer;
 pub use copy::Rows as CopyRows;
 
 pub use query::{
-    Builder, Done, On, Query, QueryAs, QueryScalar, Record, Scalar, Value, query, query_as, query_scalar,
+    Builder, Done, On, Query, QueryAs, QueryScalar, Reach, Record, Scalar, Value, query, query_as,
+    query_scalar,
 };
 
 use std::str::FromStr;
@@ -45,21 +46,50 @@ impl Db {
     }
 
     /// A transaction that reads one snapshot (and may write, without the
-    /// write lock `begin_write` takes).
+    /// write lock `begin_write` takes) of the deployment's records.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.begin_reaching(Reach::Deployment).await
+    }
+
+    /// A read-only transaction of one snapshot of every row (a copy's or a
+    /// backup's source, while a server keeps writing): on PostgreSQL
+    /// REPEATABLE READ, which must be asked for before any statement.
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        let Db::Postgres(pool) = self else { return self.begin().await };
+        let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+        Reach::Deployment.enter(&mut tx, true).await?;
+        Ok(Tx { conn: Conn::Postgres(tx), agency: None })
+    }
+
+    /// A transaction whose statements reach the rows `reach` allows.
+    pub(crate) async fn begin_reaching(&self, reach: Reach) -> Result<Tx, sqlx::Error> {
         let conn = match self {
             Db::Sqlite(pool) => Conn::Sqlite(pool.begin().await?),
-            Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                reach.enter(&mut tx, true).await?;
+                Conn::Postgres(tx)
+            }
         };
         Ok(Tx { conn, agency: None })
     }
 
     /// One connection from the pool, for several statements outside a
-    /// transaction (each commits on its own).
+    /// transaction (each commits on its own), of the deployment's records.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        self.acquire_reaching(Reach::Deployment).await
+    }
+
+    /// One connection whose statements reach the rows `reach` allows (set
+    /// for the connection's session; whoever takes it next sets their own).
+    pub(crate) async fn acquire_reaching(&self, reach: Reach) -> Result<Conn, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool) => Conn::SqlitePooled(pool.acquire().await?),
-            Db::Postgres(pool) => Conn::PostgresPooled(pool.acquire().await?),
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                reach.enter(&mut conn, false).await?;
+                Conn::PostgresPooled(conn)
+            }
         })
     }
 
@@ -175,7 +205,7 @@ impl<'c> From<&'c Db> for On<'c> {
     fn from(db: &'c Db) -> Self {
         match db {
             Db::Sqlite(pool) => On::SqlitePool(pool),
-            Db::Postgres(pool) => On::PostgresPool(pool),
+            Db::Postgres(pool) => On::PostgresPool(pool, Reach::Deployment),
         }
     }
 }
@@ -285,10 +315,36 @@ async fn open_postgres(url: &str) -> anyhow::Result<Db> {
              (CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C') so lists sort as the product expects"
         );
     }
-    POSTGRES_MIGRATOR.run(&pool).await?;
+    refuse_unwalled_role(&pool).await?;
+    // On a connection that reaches every row: a migration that moves
+    // data must see all of it, whatever the walls of migration 0022.
+    let mut conn = pool.acquire().await?;
+    Reach::Deployment.enter(&mut conn, false).await?;
+    POSTGRES_MIGRATOR.run(&mut *conn).await?;
+    drop(conn);
     let db = Db::Postgres(pool);
     upgrade(&db).await?;
     Ok(db)
+}
+
+/// A superuser or a role with BYPASSRLS skips row-level security, the
+/// second wall between agencies (docs/tenancy.md): the product does not
+/// run as one.
+async fn refuse_unwalled_role(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let (role, unwalled): (String, bool) = sqlx::query_as(
+        "SELECT rolname::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if unwalled {
+        anyhow::bail!(
+            "the PostgreSQL role {role} is a superuser or bypasses row-level security, which walls each agency's \
+             records off from the others': connect as a role of its own that owns the database, for example \
+             CREATE ROLE oversight LOGIN PASSWORD '…'; CREATE DATABASE oversight OWNER oversight TEMPLATE template0 \
+             LC_COLLATE 'C' LC_CTYPE 'C' (README, \"PostgreSQL\")"
+        );
+    }
+    Ok(())
 }
 
 /// Runs the SQLite migrations on a connection of their own with foreign
@@ -379,7 +435,7 @@ fn restrict_to_owner(path: &std::path::Path) {
 /// appends to the state's audit chain; an agency's records are written in
 /// `agency::Scope::begin_write`, which names the agency.
 pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    begin_write_chain(db, STATE_CHAIN).await
+    begin_write_chain(db, STATE_CHAIN, Reach::Deployment).await
 }
 
 /// The audit chain of what no one agency owns (agencies, state users).
@@ -390,11 +446,12 @@ pub const STATE_CHAIN: i64 = 0;
 /// writers of different agencies proceed in parallel while each chain (and
 /// what else is read before it is written: the next report number) sees
 /// one writer at a time.
-pub(crate) async fn begin_write_chain(db: &Db, chain: i64) -> Result<Tx, sqlx::Error> {
+pub(crate) async fn begin_write_chain(db: &Db, chain: i64, reach: Reach) -> Result<Tx, sqlx::Error> {
     let conn = match db {
         Db::Sqlite(pool) => Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
+            reach.enter(&mut tx, true).await?;
             lock_chain(&mut tx, chain).await?;
             Conn::Postgres(tx)
         }

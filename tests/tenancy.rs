@@ -357,3 +357,102 @@ async fn agencies_are_added_from_the_list_of_agreements_and_commands_name_them()
     let (_, sign_in) = Client::new(&app.base).get_text("/login").await;
     assert!(sign_in.contains("Statewide 287(g) oversight"), "the sign-in page of several agencies");
 }
+
+/// Row-level security on PostgreSQL (docs/tenancy.md, "Row-level
+/// security"): a raw query with agency A's setting, written without any
+/// agency condition, reaches none of agency B's rows and can write none;
+/// without a setting it reaches nothing; the product's own statements
+/// through A's scope see A's rows only even when they forget the
+/// condition; and the product refuses a role that would skip the wall.
+/// Always on the test PostgreSQL server, whichever backend the run uses.
+#[tokio::test]
+async fn row_level_security_walls_a_raw_query_off_from_another_agency() {
+    use sqlx::{Connection, Row};
+    let url = common::fresh_postgres("walls").await;
+    let db = oversight::db::connect(&url).await.expect("the product connects as the application's role");
+    let setup = Actor::system("test setup");
+    let agency = |ori: &str, name: &str| {
+        let form = oversight::agency::ProfileForm {
+            name: name.into(),
+            ori: ori.into(),
+            state: "WY".into(),
+            models: vec!["TFM".into()],
+            login_banner: oversight::agency::DEFAULT_BANNER.into(),
+            time_zone: "America/Denver".into(),
+            mfa_policy: "optional".into(),
+            ..Default::default()
+        };
+        form.validate().unwrap()
+    };
+    // The first names the new deployment's one agency; the second is another.
+    let a = oversight::agency::store::add(&db, &setup, &agency("WY8888888", "Alder County")).await.unwrap();
+    let b = oversight::agency::store::add(&db, &setup, &agency(OTHER_ORI, OTHER_NAME)).await.unwrap();
+    assert_ne!(a.id(), b.id());
+    oversight::officers::store::create(&a, &setup, &common::active_officer("A-1", "Alderman")).await.unwrap();
+    oversight::officers::store::create(&b, &setup, &common::active_officer("B-1", OTHER_OFFICER))
+        .await
+        .unwrap();
+    oversight::officers::store::create(&b, &setup, &common::active_officer("B-2", OTHER_OFFICER))
+        .await
+        .unwrap();
+
+    let mut raw = sqlx::PgConnection::connect(&url).await.unwrap();
+    let names =
+        |rows: Vec<sqlx::postgres::PgRow>| rows.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>();
+    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table}");
+    for table in ["officers", "audit_log", "users", "courses"] {
+        let n: i64 = sqlx::query_scalar(&count(table)).fetch_one(&mut raw).await.unwrap();
+        assert_eq!(n, 0, "{table} without a setting: the policies fail closed");
+    }
+    let set = |agency: String| format!("SELECT set_config('oversight.agency', '{agency}', false)");
+    sqlx::query(&set(a.id().to_string())).execute(&mut raw).await.unwrap();
+    let seen = names(sqlx::query("SELECT last_name FROM officers").fetch_all(&mut raw).await.unwrap());
+    assert_eq!(seen, ["Alderman"], "agency A's setting, a query with no agency condition");
+    let chains: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT agency_id FROM audit_log").fetch_all(&mut raw).await.unwrap();
+    assert_eq!(chains, [a.id()]);
+    let changed = sqlx::query("UPDATE officers SET last_name = 'Changed' WHERE agency_id = $1")
+        .bind(b.id())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 0, "B's officers cannot be changed with A's setting");
+    let deleted = sqlx::query("DELETE FROM stop_districts WHERE agency_id <> $1")
+        .bind(a.id())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 0);
+    let refused = sqlx::query("INSERT INTO stop_districts (agency_id, name) VALUES ($1, 'Planted')")
+        .bind(b.id())
+        .execute(&mut raw)
+        .await
+        .expect_err("a row for B written with A's setting");
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    sqlx::query(&set(b.id().to_string())).execute(&mut raw).await.unwrap();
+    let seen = names(sqlx::query("SELECT last_name FROM officers").fetch_all(&mut raw).await.unwrap());
+    assert_eq!(seen, [OTHER_OFFICER, OTHER_OFFICER], "B's setting reaches B's, unchanged");
+    sqlx::query(&set("all".into())).execute(&mut raw).await.unwrap();
+    let all: i64 = sqlx::query_scalar(&count("officers")).fetch_one(&mut raw).await.unwrap();
+    assert_eq!(all, 3, "the deployment's own reach");
+
+    // The product's statement through A's scope that forgets its condition.
+    let through_a: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM officers").fetch_one(&a).await.unwrap();
+    assert_eq!(through_a, 1);
+    let mut tx = a.begin().await.unwrap();
+    let in_tx: i64 =
+        oversight::db::query_scalar("SELECT COUNT(*) FROM officers").fetch_one(&mut tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(in_tx, 1, "A's transactions too");
+    db.close().await;
+
+    // As the server's superuser, which skips every policy, it does not run.
+    let superuser_url = format!(
+        "{}/{}",
+        std::env::var("OVERSIGHT_TEST_POSTGRES_URL").unwrap().rsplit_once('/').unwrap().0,
+        url.rsplit_once('/').unwrap().1
+    );
+    let refused = oversight::db::connect(&superuser_url).await.expect_err("a superuser is refused");
+    assert!(refused.to_string().contains("bypasses row-level security"), "{refused}");
+}

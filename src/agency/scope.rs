@@ -34,18 +34,19 @@ impl Scope {
     /// lock held, and the agency recorded so that inserts and the audit
     /// entry land in it.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        Ok(db::begin_write_chain(&self.db, self.agency).await?.for_agency(self.agency))
+        let reach = db::Reach::Agency(self.agency);
+        Ok(db::begin_write_chain(&self.db, self.agency, reach).await?.for_agency(self.agency))
     }
 
     /// A read transaction (one snapshot) of this agency's records.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(self.db.begin().await?.for_agency(self.agency))
+        Ok(self.db.begin_reaching(db::Reach::Agency(self.agency)).await?.for_agency(self.agency))
     }
 
     /// One connection of the pool for several statements of this agency's
     /// (each commits on its own).
     pub async fn acquire(&self) -> Result<db::Conn, sqlx::Error> {
-        self.db.acquire().await
+        self.db.acquire_reaching(db::Reach::Agency(self.agency)).await
     }
 
     /// The scope of a signed-in agency user.
@@ -82,13 +83,15 @@ impl Scope {
     }
 }
 
-/// A statement of this agency's runs on the pool (`.fetch_all(scope)`):
-/// reads go through the scope, so that what a backend adds to an agency's
-/// connection (row-level security on PostgreSQL, still to come: see
-/// docs/tenancy.md) has one place to go.
+/// A statement of this agency's runs on the pool (`.fetch_all(scope)`),
+/// on PostgreSQL with the agency set for row-level security (docs/tenancy.md,
+/// "Row-level security"): it reaches this agency's rows and no other's.
 impl<'c> From<&'c Scope> for db::On<'c> {
     fn from(scope: &'c Scope) -> Self {
-        db::On::from(&scope.db)
+        match &scope.db {
+            Db::Sqlite(_) => db::On::from(&scope.db),
+            Db::Postgres(pool) => db::On::PostgresPool(pool, db::Reach::Agency(scope.agency)),
+        }
     }
 }
 

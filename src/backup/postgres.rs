@@ -35,8 +35,7 @@ pub async fn dump(db: &Db, url: &str, out: &Path) -> anyhow::Result<Dump> {
     let (conninfo, password) = conninfo(url)?;
     // The snapshot stays exported while this transaction is open: pg_dump
     // reads exactly what was counted here, whatever is written meanwhile.
-    let mut tx = db.begin().await?;
-    db::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut tx).await?;
+    let mut tx = db.begin_snapshot().await?;
     let snapshot: String = db::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut tx).await?;
     let tables: Vec<(String, String)> = db::query_as(
         "SELECT schemaname::text, tablename::text FROM pg_tables \
@@ -55,7 +54,13 @@ pub async fn dump(db: &Db, url: &str, out: &Path) -> anyhow::Result<Dump> {
     let written = tokio::task::spawn_blocking(move || {
         run(
             Command::new(tool("pg_dump")?)
-                .args(["--format=custom", "--no-password", &format!("--snapshot={snapshot}"), "--file"])
+                // Row-level security: pg_dump refuses walled tables unless
+                // told to respect it, and then dumps what its session may
+                // reach, which `oversight.agency=all` makes every row.
+                .args(["--format=custom", "--no-password", "--enable-row-security"])
+                .arg(format!("--snapshot={snapshot}"))
+                .env("PGOPTIONS", "-c oversight.agency=all")
+                .arg("--file")
                 .arg(&target)
                 .args(["--dbname", &conninfo]),
             password.as_deref(),

@@ -64,19 +64,54 @@ impl<'q, const N: usize> From<&'q [u8; N]> for Value<'q> {
 }
 
 /// Where a statement runs: a pool (any free connection) or one connection
-/// (a transaction's, or one taken from the pool), of either backend.
+/// (a transaction's, or one taken from the pool), of either backend. A
+/// statement on PostgreSQL's pool says whose rows it may reach.
 pub enum On<'c> {
     SqlitePool(&'c SqlitePool),
     Sqlite(&'c mut SqliteConnection),
-    PostgresPool(&'c PgPool),
+    PostgresPool(&'c PgPool, Reach),
     Postgres(&'c mut PgConnection),
+}
+
+/// Whose rows a statement on PostgreSQL may reach: the setting
+/// `oversight.agency` that the row-level security policies read
+/// (migrations/postgres/0022). Every transaction and pooled statement the
+/// product makes sets it first, so a connection's earlier setting never
+/// carries over; a connection nobody set reaches no walled row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// One agency's rows (the agency scope's statements).
+    Agency(i64),
+    /// Every row: the deployment's own work (signing in, agencies,
+    /// backups, copies), which no agency's scope names.
+    Deployment,
+}
+
+impl Reach {
+    fn setting(self) -> String {
+        match self {
+            Reach::Agency(id) => id.to_string(),
+            Reach::Deployment => "all".to_string(),
+        }
+    }
+
+    /// Sets the reach on `conn`: for the transaction it is in (`local`),
+    /// or for the connection's session.
+    pub(crate) async fn enter(self, conn: &mut PgConnection, local: bool) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT set_config('oversight.agency', $1, $2)")
+            .bind(self.setting())
+            .bind(local)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
 }
 
 impl On<'_> {
     /// Whether the statement goes to PostgreSQL, for the few whose
     /// spelling differs (JSON functions).
     pub fn is_postgres(&self) -> bool {
-        matches!(self, On::PostgresPool(_) | On::Postgres(_))
+        matches!(self, On::PostgresPool(..) | On::Postgres(_))
     }
 }
 
@@ -122,7 +157,11 @@ macro_rules! run_on {
         match $on {
             On::SqlitePool(pool) => bind_all!(sqlx::$make::<Sqlite, _>($sql), $args).$method(pool).await,
             On::Sqlite(conn) => bind_all!(sqlx::$make::<Sqlite, _>($sql), $args).$method(conn).await,
-            On::PostgresPool(pool) => bind_all!(sqlx::$make::<Postgres, _>($sql), $args).$method(pool).await,
+            On::PostgresPool(pool, reach) => {
+                let mut conn = pool.acquire().await?;
+                reach.enter(&mut conn, false).await?;
+                bind_all!(sqlx::$make::<Postgres, _>($sql), $args).$method(&mut *conn).await
+            }
             On::Postgres(conn) => bind_all!(sqlx::$make::<Postgres, _>($sql), $args).$method(conn).await,
         }
     };
@@ -165,8 +204,10 @@ impl<'q> Query<'q> {
             On::Sqlite(conn) => {
                 bind_all!(sqlx::query::<Sqlite>(sql), self.args).execute(conn).await?.rows_affected()
             }
-            On::PostgresPool(pool) => {
-                bind_all!(sqlx::query::<Postgres>(sql), self.args).execute(pool).await?.rows_affected()
+            On::PostgresPool(pool, reach) => {
+                let mut conn = pool.acquire().await?;
+                reach.enter(&mut conn, false).await?;
+                bind_all!(sqlx::query::<Postgres>(sql), self.args).execute(&mut *conn).await?.rows_affected()
             }
             On::Postgres(conn) => {
                 bind_all!(sqlx::query::<Postgres>(sql), self.args).execute(conn).await?.rows_affected()

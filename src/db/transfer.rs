@@ -162,11 +162,7 @@ impl Slice {
 /// A transaction on `db` that reads one snapshot of it (the copy's
 /// source: a server may keep writing meanwhile).
 pub async fn snapshot(db: &Db) -> Result<Tx, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    if tx.is_postgres() {
-        query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    }
-    Ok(tx)
+    db.begin_snapshot().await
 }
 
 /// Copies every row the snapshot `from` reads into the transaction `tx`

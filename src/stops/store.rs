@@ -439,8 +439,18 @@ async fn copy_in(tx: &mut Tx, mut stops: Vec<Stop>, aggregates: &Counter) -> Res
         rows.int(s.immigration_status_asked).int(s.ice_contacted).int(s.action_287g).text(&s.exception);
         rows.int(now).int(now).int(agency).end_row();
     }
-    rows.send(tx, &format!("COPY stops (id, {FIELDS}, created_at, updated_at, agency_id) FROM STDIN"))
-        .await?;
+    // PostgreSQL refuses COPY into a table under row-level security: the
+    // rows go to a temporary table (no policies), then in one INSERT, which
+    // the policies check, to stops.
+    let columns = format!("id, {FIELDS}, created_at, updated_at, agency_id");
+    db::query("CREATE TEMPORARY TABLE staged_stops (LIKE stops) ON COMMIT DROP").execute(&mut **tx).await?;
+    rows.send(tx, &format!("COPY staged_stops ({columns}) FROM STDIN")).await?;
+    db::query(&format!(
+        "INSERT INTO stops ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM staged_stops"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    db::query("DROP TABLE staged_stops").execute(&mut **tx).await?;
     let districts: std::collections::BTreeSet<&str> =
         stops.iter().map(|s| s.district.as_str()).filter(|d| !d.is_empty()).collect();
     for district in districts {

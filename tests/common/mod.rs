@@ -93,6 +93,7 @@ pub async fn fresh_postgres(purpose: &str) -> String {
     let mut admin = options.connect().await.expect("connect to the test server");
     let template = template_name();
     sqlx::query("SELECT pg_advisory_lock(7013)").execute(&mut admin).await.expect("template lock");
+    ensure_app_role(&mut admin).await;
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(&template)
         .fetch_optional(&mut admin)
@@ -105,12 +106,15 @@ pub async fn fresh_postgres(purpose: &str) -> String {
             .await
             .expect("drop");
         sqlx::query(&format!(
-            "CREATE DATABASE \"{building}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'"
+            "CREATE DATABASE \"{building}\" OWNER {APP_ROLE} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' \
+             ENCODING 'UTF8'"
         ))
         .execute(&mut admin)
         .await
         .expect("create the template database");
-        let db = oversight::db::connect(&format!("{server}/{building}")).await.expect("migrate the template");
+        let db = oversight::db::connect(&as_app_role(&format!("{server}/{building}")))
+            .await
+            .expect("migrate the template");
         db.close().await;
         // Renamed only once complete: a template is never half made. A
         // database with a session cannot be renamed, and the closed pool's
@@ -141,7 +145,37 @@ pub async fn empty_postgres(purpose: &str) -> String {
     let url = std::env::var("OVERSIGHT_TEST_POSTGRES_URL").expect("OVERSIGHT_TEST_POSTGRES_URL");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a PostgreSQL URL");
     let mut admin = options.connect().await.expect("connect to the test server");
+    sqlx::query("SELECT pg_advisory_lock(7013)").execute(&mut admin).await.expect("role lock");
+    ensure_app_role(&mut admin).await;
+    sqlx::query("SELECT pg_advisory_unlock(7013)").execute(&mut admin).await.expect("role unlock");
     copy_of(&mut admin, &url, purpose, "TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' ENCODING 'UTF8'").await
+}
+
+/// The role the product connects as in the tests: not a superuser and
+/// without BYPASSRLS, so row-level security holds for it as for a
+/// deployment (the product refuses to run as a role that skips it). It
+/// owns every test database and, having run their migrations, their tables.
+pub const APP_ROLE: &str = "oversight_app";
+
+async fn ensure_app_role(admin: &mut sqlx::PgConnection) {
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_roles WHERE rolname = $1")
+        .bind(APP_ROLE)
+        .fetch_optional(&mut *admin)
+        .await
+        .expect("look for the role");
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+            .execute(&mut *admin)
+            .await
+            .expect("create the application's role");
+    }
+}
+
+/// `url` (the test server's, as its superuser) as the application's role.
+pub fn as_app_role(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let rest = rest.split_once('@').map(|(_, host)| host).unwrap_or(rest);
+    format!("{scheme}://{APP_ROLE}@{rest}")
 }
 
 /// Creates a uniquely named database (`template`: how) and returns its URL.
@@ -149,11 +183,11 @@ async fn copy_of(admin: &mut sqlx::PgConnection, url: &str, purpose: &str, templ
     let (server, _) = url.rsplit_once('/').expect("a URL naming its database");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let name = format!("{purpose}_{}_{nanos}", std::process::id());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\" {template}"))
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" OWNER {APP_ROLE} {template}"))
         .execute(admin)
         .await
         .expect("create the test database");
-    format!("{server}/{name}")
+    as_app_role(&format!("{server}/{name}"))
 }
 
 /// `oversight_template_` and a hash of every PostgreSQL migration.
