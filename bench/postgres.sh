@@ -128,7 +128,7 @@ postgres_url="${server_url/\/\/*@/\/\/oversight_bench@}/bench"
 # Right after a million-row load PostgreSQL's autovacuum reads the new
 # tables on the same two cores, which doubled some rounds' metrics time;
 # measured once it has caught up, as an operator's database is.
-psql -q "$postgres_url" -c "VACUUM ANALYZE"
+psql -q "$server_url/bench" -c "VACUUM ANALYZE"
 echo "== 2. metrics and report for 2024, $rounds rounds"
 for round in $(seq "$rounds"); do
   line="round $round:"

@@ -134,7 +134,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   seconds=$(elapsed "$start" "$(now)")
   printf '1. import: %s stops into %s agencies in %s s (%.0f rows/s, every import with its audit entry)\n' \
     "$stops" "$agencies" "$seconds" "$(python3 -c "print($stops / $seconds)")"
-  if [ $backend = postgres ]; then psql -q "$url" -c "VACUUM ANALYZE"; fi
+  if [ $backend = postgres ]; then psql -q "$server_url/bench" -c "VACUUM ANALYZE"; fi
   port=$((port + 1))
   OVERSIGHT_DATABASE_URL=$url $bin serve --addr "127.0.0.1:$port" >/dev/null 2>&1 &
   server=$!
