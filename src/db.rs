@@ -321,6 +321,7 @@ async fn open_postgres(url: &str) -> anyhow::Result<Db> {
     let mut conn = pool.acquire().await?;
     Reach::Deployment.enter(&mut conn, false).await?;
     POSTGRES_MIGRATOR.run(&mut *conn).await?;
+    sqlx::query("RESET oversight.agency").execute(&mut *conn).await?;
     drop(conn);
     let db = Db::Postgres(pool);
     upgrade(&db).await?;
@@ -341,7 +342,7 @@ async fn refuse_unwalled_role(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             "the PostgreSQL role {role} is a superuser or bypasses row-level security, which walls each agency's \
              records off from the others': connect as a role of its own that owns the database, for example \
              CREATE ROLE oversight LOGIN PASSWORD '…'; CREATE DATABASE oversight OWNER oversight TEMPLATE template0 \
-             LC_COLLATE 'C' LC_CTYPE 'C' (README, \"PostgreSQL\")"
+             LC_COLLATE 'C' LC_CTYPE 'C' (README, \"On PostgreSQL\")"
         );
     }
     Ok(())

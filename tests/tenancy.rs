@@ -17,14 +17,11 @@ const OTHER_NAME: &str = "Quillfeather County Sheriff's Office";
 const OTHER_BADGE: &str = "QF-0001";
 const OTHER_OFFICER: &str = "Quillfeather";
 
-/// The demo deployment with a second agency: (app, the other agency's
-/// scope, a client signed in to it with every agency role, the other
-/// agency's officer id).
-async fn two_agencies() -> (TestApp, Scope, Client, i64) {
-    let app = spawn_demo().await;
+/// A valid profile of a Wyoming agency of the task force model.
+fn wyoming_agency(ori: &str, name: &str) -> oversight::agency::Profile {
     let form = oversight::agency::ProfileForm {
-        name: OTHER_NAME.into(),
-        ori: OTHER_ORI.into(),
+        name: name.into(),
+        ori: ori.into(),
         state: "WY".into(),
         models: vec!["TFM".into()],
         login_banner: oversight::agency::DEFAULT_BANNER.into(),
@@ -32,7 +29,15 @@ async fn two_agencies() -> (TestApp, Scope, Client, i64) {
         mfa_policy: "optional".into(),
         ..Default::default()
     };
-    let profile = form.validate().expect("a valid profile");
+    form.validate().expect("a valid profile")
+}
+
+/// The demo deployment with a second agency: (app, the other agency's
+/// scope, a client signed in to it with every agency role, the other
+/// agency's officer id).
+async fn two_agencies() -> (TestApp, Scope, Client, i64) {
+    let app = spawn_demo().await;
+    let profile = wyoming_agency(OTHER_ORI, OTHER_NAME);
     let other = oversight::agency::store::add(&app.db, &Actor::system("test setup"), &profile).await.unwrap();
     let hash = oversight::auth::password::Hasher::default().hash(PASSWORD).await.unwrap();
     let user = oversight::users::NewUser {
@@ -371,22 +376,11 @@ async fn row_level_security_walls_a_raw_query_off_from_another_agency() {
     let url = common::fresh_postgres("walls").await;
     let db = oversight::db::connect(&url).await.expect("the product connects as the application's role");
     let setup = Actor::system("test setup");
-    let agency = |ori: &str, name: &str| {
-        let form = oversight::agency::ProfileForm {
-            name: name.into(),
-            ori: ori.into(),
-            state: "WY".into(),
-            models: vec!["TFM".into()],
-            login_banner: oversight::agency::DEFAULT_BANNER.into(),
-            time_zone: "America/Denver".into(),
-            mfa_policy: "optional".into(),
-            ..Default::default()
-        };
-        form.validate().unwrap()
-    };
     // The first names the new deployment's one agency; the second is another.
-    let a = oversight::agency::store::add(&db, &setup, &agency("WY8888888", "Alder County")).await.unwrap();
-    let b = oversight::agency::store::add(&db, &setup, &agency(OTHER_ORI, OTHER_NAME)).await.unwrap();
+    let a = oversight::agency::store::add(&db, &setup, &wyoming_agency("WY8888888", "Alder County"))
+        .await
+        .unwrap();
+    let b = oversight::agency::store::add(&db, &setup, &wyoming_agency(OTHER_ORI, OTHER_NAME)).await.unwrap();
     assert_ne!(a.id(), b.id());
     oversight::officers::store::create(&a, &setup, &common::active_officer("A-1", "Alderman")).await.unwrap();
     oversight::officers::store::create(&b, &setup, &common::active_officer("B-1", OTHER_OFFICER))
