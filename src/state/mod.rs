@@ -149,13 +149,22 @@ pub async fn lines(
                 measure: sheet.measures.iter().find(|m| m.id == id).cloned(),
             })
         })
-        .buffered(AT_ONCE)
+        .buffered(at_once(scopes.first().map(|(s, _, _)| s.db())))
         .try_collect()
         .await
 }
 
-/// Agencies whose figures are computed at once.
-const AT_ONCE: usize = 4;
+/// Agencies whose figures are computed at once. SQLite's readers share
+/// the process's two cores; PostgreSQL's spend much of an agency's time
+/// waiting for the server's answers (each statement a round trip, with the
+/// agency's row-level security setting before it), so more agencies
+/// overlap their waits.
+pub fn at_once(db: Option<&crate::db::Db>) -> usize {
+    match db {
+        Some(crate::db::Db::Postgres(_)) => 8,
+        _ => 4,
+    }
+}
 
 /// The measure's value as text, for the statewide row.
 pub fn measure_text(m: &Option<Measure>) -> String {

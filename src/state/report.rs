@@ -89,10 +89,11 @@ async fn read_agency(scope: Scope, ori: String, name: String, period: Period) ->
 pub async fn read_agencies(db: &Db, period: Period) -> anyhow::Result<Vec<Part>> {
     let mut agencies = crate::agency::store::named(db).await?;
     agencies.sort_by(|a, b| a.ori.cmp(&b.ori));
+    let at_once = super::at_once(Some(db));
     let db = db.clone();
     stream::iter(agencies)
         .map(move |a| read_agency(Scope::of_agency(&db, a.id), a.ori, a.name, period))
-        .buffered(super::AT_ONCE)
+        .buffered(at_once)
         .try_collect()
         .await
 }
