@@ -310,3 +310,44 @@ async fn sign_offs_cannot_be_changed_or_deleted_and_roles_are_enforced() {
     assert_eq!(reviewer.get("/supervision/queue").await.status(), 403);
     assert_eq!(app.count("sign_offs").await, 1);
 }
+
+/// The sheet reads only the 287(g) actions of the period and the one
+/// before it (`items_dated`); its sign-off measures, current and previous,
+/// are those computed from every action of the agency, on the demo, whose
+/// actions reach before and after that window.
+#[tokio::test]
+async fn sign_off_measures_read_the_window_and_equal_those_of_every_action() {
+    use oversight::supervision::{measures, store};
+    let app = common::spawn_demo().await;
+    let scope = &app.scope;
+    let time_zone = oversight::agency::store::get(scope).await.unwrap().time_zone;
+    let every = store::items(scope, &[], &time_zone).await.unwrap();
+    let date = |d: &str| oversight::web::parse_date(d).unwrap();
+    let period = oversight::measures::Period::new(date("2026-04-01"), date("2026-06-30")).unwrap();
+    let window = oversight::measures::Period::new(period.previous().from, period.to).unwrap();
+    let inside = |i: &&oversight::supervision::Item| window.contains(date(&i.action_date));
+    let in_window = every.iter().filter(inside).count();
+    let in_previous = every.iter().filter(|i| period.previous().contains(date(&i.action_date))).count();
+    assert!(
+        in_previous > 0 && every.len() > in_window,
+        "the demo has actions before, in and outside the window"
+    );
+
+    let (before, _) = measures::bounds(period.previous(), &time_zone);
+    let (_, end) = measures::bounds(period, &time_zone);
+    let sign_offs = store::signed_between(scope, before, end).await.unwrap();
+    let blocked = store::blocked_between(scope, before, end).await.unwrap();
+    let inputs = measures::Inputs {
+        actions: &every,
+        sign_offs: &sign_offs,
+        blocked: &blocked,
+        deadline_days: store::deadline_days(scope).await.unwrap(),
+        time_zone: &time_zone,
+    };
+    let expected = measures::supervision_measures(&inputs, period);
+    let sheet = oversight::measures::store::compute(scope, period).await.unwrap();
+    for want in &expected {
+        let got = sheet.measures.iter().find(|m| m.id == want.id).expect("the measure on the sheet");
+        assert_eq!(got, want, "{}", want.id);
+    }
+}

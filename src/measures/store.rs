@@ -340,7 +340,8 @@ pub async fn compute_from(scope: &Scope, period: Period, source: Source) -> Resu
 async fn supervision(scope: &Scope, period: Period) -> Result<Vec<Measure>, sqlx::Error> {
     use crate::supervision::{measures, store};
     let time_zone = crate::agency::store::get(scope).await?.time_zone;
-    let items = store::items(scope, &[], &time_zone).await?;
+    let (first, last) = (format_date(period.previous().from), format_date(period.to));
+    let items = store::items_dated(scope, &[], &time_zone, Some((&first, &last))).await?;
     let (before, _) = measures::bounds(period.previous(), &time_zone);
     let (_, end) = measures::bounds(period, &time_zone);
     let sign_offs = store::signed_between(scope, before, end).await?;

@@ -271,25 +271,49 @@ struct ActionRow {
 /// hashed only when it was saved at or after its latest decision; before
 /// that it cannot differ from what was signed.
 pub async fn items(scope: &Scope, officers: &[Officer], time_zone: &str) -> Result<Vec<Item>, sqlx::Error> {
+    items_dated(scope, officers, time_zone, None).await
+}
+
+/// The 287(g) actions dated from `days.0` to `days.1` (YYYY-MM-DD, both
+/// included), or every one without `days`, as `items` gives them. The
+/// measures of a period need only the period's and the one before it:
+/// reading every action of every year for each sheet grew with the
+/// agency's history, not with the answer.
+pub async fn items_dated(
+    scope: &Scope,
+    officers: &[Officer],
+    time_zone: &str,
+    days: Option<(&str, &str)>,
+) -> Result<Vec<Item>, sqlx::Error> {
     let latest = latest_decisions(scope).await?;
-    let stops: Vec<ActionRow> = db::query_as(
+    let dated = |column: &str| match days {
+        Some(_) => format!(" AND {column} >= $2 AND {column} <= $3"),
+        None => String::new(),
+    };
+    let stops_sql = format!(
         "SELECT id, stop_date AS day, stop_time AS at, officer_id, updated_at, exception, \
-         'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1 AND agency_id = $1",
-    )
-    .bind(scope.id())
-    .fetch_all(scope)
-    .await?;
-    let arrests: Vec<ActionRow> = db::query_as(
+         'Stop with a 287(g) action' AS what FROM stops WHERE action_287g = 1 AND agency_id = $1{}",
+        dated("stop_date")
+    );
+    let arrests_sql = format!(
         "SELECT id, arrest_date AS day, arrest_time AS at, officer_id, updated_at, exception, \
          'Arrest: ' || TRIM(CASE WHEN detainer_lodged = 1 THEN 'detainer lodged; ' ELSE '' END \
          || CASE WHEN removal_paperwork = 1 THEN 'removal paperwork; ' ELSE '' END \
          || CASE WHEN warrant_served = 1 THEN 'ICE warrant served; ' ELSE '' END, '; ') AS what \
          FROM arrests WHERE (detainer_lodged = 1 OR removal_paperwork = 1 OR warrant_served = 1) \
-         AND agency_id = $1",
-    )
-    .bind(scope.id())
-    .fetch_all(scope)
-    .await?;
+         AND agency_id = $1{}",
+        dated("arrest_date")
+    );
+    let mut rows = Vec::with_capacity(2);
+    for sql in [&stops_sql, &arrests_sql] {
+        let mut q = db::query_as::<ActionRow>(sql).bind(scope.id());
+        if let Some((from, to)) = days {
+            q = q.bind(from).bind(to);
+        }
+        rows.push(q.fetch_all(scope).await?);
+    }
+    let arrests = rows.pop().unwrap_or_default();
+    let stops = rows.pop().unwrap_or_default();
     let mut items = Vec::with_capacity(stops.len() + arrests.len());
     for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
         for row in rows {
