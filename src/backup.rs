@@ -138,24 +138,15 @@ pub async fn write_agency(scope: &Scope, files: &Path, out: &Path) -> anyhow::Re
     };
     let url = format!("sqlite://{target}");
     let copy = db::connect(&url).await?;
-    let slice = transfer::Slice::Agency(scope.id());
-    let written = copy_agency(scope.db(), &copy, slice).await;
-    let checked = match written {
-        Ok(()) => check_agency_copy(&copy, scope.id(), head.as_deref()).await,
-        Err(e) => Err(e),
-    };
-    let names = match checked {
-        Ok(()) => seal(&copy, scope.id()).await,
-        Err(e) => Err(e),
-    };
+    let made = async {
+        copy_agency(scope.db(), &copy, transfer::Slice::Agency(scope.id())).await?;
+        check_agency_copy(&copy, scope.id(), head.as_deref()).await?;
+        seal(&copy, scope.id()).await
+    }
+    .await;
     copy.close().await;
-    let names = match names {
-        Ok(names) => names,
-        Err(e) => {
-            remove_sqlite_file(out);
-            return Err(e);
-        }
-    };
+    // A copy that failed its check is not left to be mistaken for a backup.
+    let names = made.inspect_err(|_| remove_sqlite_file(out))?;
     let files_copied = copy_named_files(files, &crate::config::files_dir_for(&url), &names)?;
     let bytes = std::fs::metadata(out)?.len();
     let event = Event::new("backup.create", "agency", &ori).details(serde_json::json!({

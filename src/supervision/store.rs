@@ -267,6 +267,19 @@ struct ActionRow {
     what: String,
 }
 
+/// The rows of one of `items_dated`'s statements, the days bound when given.
+async fn action_rows(
+    scope: &Scope,
+    sql: &str,
+    days: Option<(&str, &str)>,
+) -> Result<Vec<ActionRow>, sqlx::Error> {
+    let mut q = db::query_as::<ActionRow>(sql).bind(scope.id());
+    if let Some((from, to)) = days {
+        q = q.bind(from).bind(to);
+    }
+    q.fetch_all(scope).await
+}
+
 /// Every 287(g) action with where it stands, oldest first. A record is
 /// hashed only when it was saved at or after its latest decision; before
 /// that it cannot differ from what was signed.
@@ -304,16 +317,8 @@ pub async fn items_dated(
          AND agency_id = $1{}",
         dated("arrest_date")
     );
-    let mut rows = Vec::with_capacity(2);
-    for sql in [&stops_sql, &arrests_sql] {
-        let mut q = db::query_as::<ActionRow>(sql).bind(scope.id());
-        if let Some((from, to)) = days {
-            q = q.bind(from).bind(to);
-        }
-        rows.push(q.fetch_all(scope).await?);
-    }
-    let arrests = rows.pop().unwrap_or_default();
-    let stops = rows.pop().unwrap_or_default();
+    let stops = action_rows(scope, &stops_sql, days).await?;
+    let arrests = action_rows(scope, &arrests_sql, days).await?;
     let mut items = Vec::with_capacity(stops.len() + arrests.len());
     for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
         for row in rows {
