@@ -541,6 +541,13 @@ pub fn push_after(
 }
 
 /// True when the error is a UNIQUE constraint violation.
+/// Record ids written into a statement's `IN (…)`: integers the product
+/// read from its own tables, never text from a request, so nothing to
+/// bind (binding a thousand values on SQLite costs more than the query).
+pub fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }

@@ -103,6 +103,18 @@ pub async fn get<'e>(
     get_in(db, scope.id(), id).await
 }
 
+/// The agency's arrests among `ids`, in no particular order (another
+/// agency's are not found): a statement a thousand ids.
+pub async fn get_many(scope: &Scope, ids: &[i64]) -> Result<Vec<Arrest>, sqlx::Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let sql =
+            format!("SELECT {COLUMNS} FROM arrests WHERE agency_id = $1 AND id IN ({})", db::id_list(chunk));
+        found.extend(db::query_as::<Arrest>(&sql).bind(scope.id()).fetch_all(scope).await?);
+    }
+    Ok(found)
+}
+
 async fn get_in<'e>(db: impl Into<crate::db::On<'e>>, agency: i64, id: i64) -> Result<Arrest, sqlx::Error> {
     db::query_as(&format!("SELECT {COLUMNS} FROM arrests WHERE id = $1 AND agency_id = $2"))
         .bind(id)

@@ -158,6 +158,18 @@ pub async fn get<'e>(db: impl Into<crate::db::On<'e>>, scope: &Scope, id: i64) -
     by_id(db, scope.id(), id).await
 }
 
+/// The agency's stops among `ids`, in no particular order (another
+/// agency's are not found): a statement a thousand ids.
+pub async fn get_many(scope: &Scope, ids: &[i64]) -> Result<Vec<Stop>, sqlx::Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let sql =
+            format!("SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND id IN ({})", db::id_list(chunk));
+        found.extend(db::query_as::<Stop>(&sql).bind(scope.id()).fetch_all(scope).await?);
+    }
+    Ok(found)
+}
+
 const BY_ID: &str = "WHERE id = $1 AND agency_id = $2";
 
 async fn by_id<'e>(db: impl Into<crate::db::On<'e>>, agency: i64, id: i64) -> Result<Stop, sqlx::Error> {

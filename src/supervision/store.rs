@@ -267,6 +267,42 @@ struct ActionRow {
     what: String,
 }
 
+/// The actions whose record no longer matches its latest decision. Only a
+/// record saved at or after that decision can differ from what was signed;
+/// those are read at once per kind (one read a record made a review queue
+/// of thousands of actions as many statements).
+async fn changed_since_signed(
+    scope: &Scope,
+    latest: &HashMap<(String, i64), SignOff>,
+    stops: &[ActionRow],
+    arrests: &[ActionRow],
+) -> Result<std::collections::HashSet<(RecordKind, i64)>, sqlx::Error> {
+    let saved_after = |kind: RecordKind, rows: &[ActionRow]| -> Vec<i64> {
+        rows.iter()
+            .filter(|r| {
+                latest.get(&(kind.as_str().to_string(), r.id)).is_some_and(|s| r.updated_at >= s.signed_at)
+            })
+            .map(|r| r.id)
+            .collect()
+    };
+    let mut records: Vec<Record> = Vec::new();
+    let stop_ids = saved_after(RecordKind::Stop, stops);
+    if !stop_ids.is_empty() {
+        records.extend(crate::stops::store::get_many(scope, &stop_ids).await?.into_iter().map(Record::Stop));
+    }
+    let arrest_ids = saved_after(RecordKind::Arrest, arrests);
+    if !arrest_ids.is_empty() {
+        records.extend(
+            crate::arrests::store::get_many(scope, &arrest_ids).await?.into_iter().map(Record::Arrest),
+        );
+    }
+    Ok(records
+        .iter()
+        .filter(|r| latest.get(&(r.kind().as_str().to_string(), r.id())).is_some_and(|s| !r.matches(s)))
+        .map(|r| (r.kind(), r.id()))
+        .collect())
+}
+
 /// The rows of one of `items_dated`'s statements, the days bound when given.
 async fn action_rows(
     scope: &Scope,
@@ -319,16 +355,12 @@ pub async fn items_dated(
     );
     let stops = action_rows(scope, &stops_sql, days).await?;
     let arrests = action_rows(scope, &arrests_sql, days).await?;
+    let changed = changed_since_signed(scope, &latest, &stops, &arrests).await?;
     let mut items = Vec::with_capacity(stops.len() + arrests.len());
     for (kind, rows) in [(RecordKind::Stop, stops), (RecordKind::Arrest, arrests)] {
         for row in rows {
             let last = latest.get(&(kind.as_str().to_string(), row.id)).cloned();
-            let unchanged = match &last {
-                Some(s) if row.updated_at >= s.signed_at => {
-                    load(scope, scope, kind, row.id).await?.matches(s)
-                }
-                _ => true,
-            };
+            let unchanged = !changed.contains(&(kind, row.id));
             items.push(Item {
                 kind,
                 id: row.id,
