@@ -266,6 +266,20 @@ enum ExportCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// The records of a period as a submission package for a state
+    /// deployment (docs/packages.md): officers, training, stops, arrests,
+    /// complaints, pay, leads and sign-offs, with their fingerprint and the
+    /// audit head; no names or dates of birth of arrested people.
+    Package {
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,6 +321,9 @@ enum ImportCommand {
         #[arg(long)]
         force: bool,
     },
+    /// An agency's submission package (`export package` on its own
+    /// install) into that agency here: verified, all or nothing, audited.
+    Package { file: std::path::PathBuf },
     /// Past training records (columns: badge, course, completed_on, hours, scores, provider).
     Training {
         file: std::path::PathBuf,
@@ -450,6 +467,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             std::fs::rename(&partial, &out)?;
             println!("Wrote {rows} stops to {}.", out.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Export(ExportCommand::Package { from, to, out }) => {
+            export_package(&database_url(), agency, &from, &to, &out).await
+        }
+        Command::Import(ImportCommand::Package { file }) => {
+            import_package(&database_url(), agency, &file).await
         }
         Command::Import(ImportCommand::Arrests { file, force }) => {
             import_records(&database_url(), agency, RecordKind::Arrests, &file, force).await
@@ -852,6 +875,52 @@ async fn export_records(
     std::fs::write(out, body)?;
     println!("Wrote {rows} {} to {}.", kind.kind().name(), out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+async fn export_package(
+    url: &str,
+    agency: Option<&str>,
+    from: &str,
+    to: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let period = match period_of(from, to) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("{why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let manifest =
+        crate::packages::export(&scope, &Actor::system("command line"), period.from, period.to, out).await?;
+    println!(
+        "Wrote the package of {} ({}) for {} to {} to {}.",
+        manifest.agency.name,
+        manifest.agency.ori,
+        manifest.period_from,
+        manifest.period_to,
+        out.display()
+    );
+    for m in &manifest.members {
+        println!("  {}: {}", m.name, crate::web::counted(m.rows, "row", "rows"));
+    }
+    println!(
+        "Fingerprint {}; audit chain at entry {} (head {}).",
+        manifest.fingerprint, manifest.audit_seq, manifest.audit_head
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_package(url: &str, agency: Option<&str>, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let outcome = crate::packages::import::import(&scope, &Actor::system("command line"), file).await?;
+    for line in &outcome.lines {
+        if outcome.imported { println!("{line}") } else { eprintln!("{line}") }
+    }
+    Ok(if outcome.imported { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The chain an audit command reads: the agency's (`--agency`, or the one

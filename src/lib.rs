@@ -24,6 +24,7 @@ pub mod error;
 pub mod exchange;
 pub mod measures;
 pub mod officers;
+pub mod packages;
 pub mod pay;
 pub mod reports;
 pub mod state;

@@ -86,6 +86,12 @@ const FIXTURES: &[(&str, &str)] = &[
         "INSERT INTO state_report_agencies (report_id, agency_id, data_form, data_sha256, audit_seq, audit_head) VALUES \
          ((SELECT id FROM state_reports WHERE number = 'S-1'), 1, 'v3', 'data', 1, 'head')",
     ),
+    (
+        "package_receipts",
+        "INSERT INTO package_receipts (agency_id, period_from, period_to, fingerprint, source_seq, source_head, \
+         exported_at, records, received_at, received_by) VALUES (1, '2026-01-01', '2026-03-31', 'fingerprint', 1, \
+         'head', '2026-04-01T00:00:00Z', '{}', 1700000000, 'fixture')",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -237,3 +237,67 @@ pub struct Place {
     pub longitude: Option<f64>,
     pub time_zone: String,
 }
+
+/// The agency's settings its measures depend on, as a submission package
+/// carries them (docs/packages.md).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct MeasureSettings {
+    pub time_zone: String,
+    pub sign_off_days: i64,
+    pub population_shares: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl MeasureSettings {
+    /// Why these settings cannot be taken, if so: the rules of the forms
+    /// that set them.
+    pub fn problem(&self) -> Option<&'static str> {
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Some("time_zone is not a time zone of the IANA database");
+        }
+        if !(1..=30).contains(&self.sign_off_days) {
+            return Some("sign_off_days must be 1 to 30");
+        }
+        if crate::measures::darkness::parse_shares(&self.population_shares).is_none() {
+            return Some("population_shares are not group=percent pairs");
+        }
+        if self.latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v))
+            || self.longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v))
+        {
+            return Some("latitude or longitude is out of range");
+        }
+        None
+    }
+}
+
+const SETTINGS: &str =
+    "SELECT time_zone, sign_off_days, population_shares, latitude, longitude FROM agency WHERE id = $1";
+
+pub async fn measure_settings_in(tx: &mut crate::db::Tx) -> Result<MeasureSettings, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(SETTINGS).bind(agency).fetch_one(&mut **tx).await
+}
+
+/// Sets them inside the caller's transaction of the agency; returns them
+/// as they were. The caller records the audit entry.
+pub async fn set_measure_settings_in(
+    tx: &mut crate::db::Tx,
+    settings: &MeasureSettings,
+) -> Result<MeasureSettings, sqlx::Error> {
+    let before = measure_settings_in(tx).await?;
+    let agency = tx.agency()?;
+    db::query(
+        "UPDATE agency SET time_zone = $1, sign_off_days = $2, population_shares = $3, latitude = $4, longitude = $5 \
+         WHERE id = $6",
+    )
+    .bind(&settings.time_zone)
+    .bind(settings.sign_off_days)
+    .bind(&settings.population_shares)
+    .bind(settings.latitude)
+    .bind(settings.longitude)
+    .bind(agency)
+    .execute(&mut **tx)
+    .await?;
+    Ok(before)
+}

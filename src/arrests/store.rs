@@ -412,3 +412,18 @@ pub async fn count_between(scope: &Scope, period: crate::measures::Period) -> Re
     .fetch_one(scope)
     .await
 }
+
+/// Every arrest of the transaction's agency dated in [from, to], in date
+/// order (a submission package, docs/packages.md).
+pub async fn between_in(tx: &mut Tx, from: &str, to: &str) -> Result<Vec<Arrest>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!(
+        "SELECT {COLUMNS} FROM arrests WHERE arrest_date >= $1 AND arrest_date <= $2 AND agency_id = $3 \
+         ORDER BY arrest_date, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -290,3 +290,13 @@ async fn first_with_personal_digest<'e>(
     .fetch_one(on)
     .await
 }
+
+/// The latest entry of the transaction's agency's chain, inside it (what a
+/// submission package names as its source's head, docs/packages.md).
+pub async fn head_in(tx: &mut crate::db::Tx) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as("SELECT seq, hash FROM audit_log WHERE agency_id = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(agency)
+        .fetch_optional(&mut **tx)
+        .await
+}

@@ -212,3 +212,22 @@ pub async fn update(scope: &Scope, actor: &Actor, c: &Complaint) -> Result<(), s
 pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {
     crate::audit::store::history_of(scope, "complaint", id).await
 }
+
+/// Every complaint of the transaction's agency received in [from, to], in
+/// that order (a submission package, docs/packages.md).
+pub async fn received_between_in(
+    tx: &mut crate::db::Tx,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Complaint>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!(
+        "SELECT {COLUMNS} FROM complaints WHERE received_on >= $1 AND received_on <= $2 AND agency_id = $3 \
+         ORDER BY received_on, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -274,6 +274,80 @@ fn money(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
+/// An arrest as a CSV row in `ARREST_COLUMNS`; `badge` names an officer
+/// and `stop` a stop (its id in an export, its place in a package).
+pub fn arrest_row(a: &crate::arrests::Arrest, badge: &str, stop: String) -> Vec<String> {
+    let (td, tt) = split_moment(&a.transferred_at);
+    let (rd, rt) = split_moment(&a.released_at);
+    vec![
+        a.arrest_date.clone(),
+        a.arrest_time.clone(),
+        badge.to_string(),
+        stop,
+        a.person_name.clone(),
+        a.person_dob.clone().unwrap_or_default(),
+        a.charges.clone(),
+        a.offense_code.clone(),
+        a.offense_class.clone(),
+        a.priority_level.clone(),
+        a.arrest_type.clone(),
+        a.detainer_lodged.to_string(),
+        a.removal_paperwork.to_string(),
+        a.warrant_served.to_string(),
+        td,
+        tt,
+        rd,
+        rt,
+        crate::stops::unpack(&a.perceived_race).join(";"),
+        a.perceived_gender.clone(),
+        opt(a.perceived_age),
+    ]
+}
+
+/// A complaint as a CSV row in `COMPLAINT_COLUMNS`; `badges` are its
+/// officers', `stop` and `arrest` name the records it concerns.
+pub fn complaint_row(
+    c: &crate::complaints::Complaint,
+    badges: &[String],
+    stop: String,
+    arrest: String,
+) -> Vec<String> {
+    vec![
+        c.received_on.clone(),
+        c.channel.clone(),
+        c.allegation.clone(),
+        c.summary.clone(),
+        badges.join(";"),
+        stop,
+        arrest,
+        crate::stops::unpack(&c.forwarded_to).join(";"),
+        c.forwarded_on.clone().unwrap_or_default(),
+        c.disposition.clone(),
+        c.closed_on.clone().unwrap_or_default(),
+    ]
+}
+
+/// A pay period as a CSV row in `PAY_COLUMNS`.
+pub fn pay_row(p: &crate::pay::PayPeriod, badge: &str) -> Vec<String> {
+    vec![
+        badge.to_string(),
+        p.period_start.clone(),
+        p.period_end.clone(),
+        money(p.base_pay_cents),
+        crate::training::format_hours(p.overtime_hours),
+        money(p.overtime_pay_cents),
+    ]
+}
+
+/// A quarter's leads as a CSV row in `LEADS_COLUMNS`.
+pub fn leads_row(l: &crate::pay::Leads, badge: &str) -> Vec<String> {
+    vec![badge.to_string(), l.quarter.clone(), l.received.to_string(), l.located.to_string()]
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
 /// The rows of a kind as CSV; `personal` keeps names and dates of birth.
 pub async fn export(scope: &Scope, kind: Kind, personal: bool) -> anyhow::Result<(Vec<u8>, usize)> {
     let badges: HashMap<i64, String> =
@@ -284,41 +358,10 @@ pub async fn export(scope: &Scope, kind: Kind, personal: bool) -> anyhow::Result
             .into_iter()
             .collect();
     let badge = |id: Option<i64>| id.and_then(|i| badges.get(&i).cloned()).unwrap_or_default();
-    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let flag = |v: i64| v.to_string();
     let (columns, rows): (Vec<&str>, Vec<Vec<String>>) = match kind {
         Kind::Arrests => {
             let all = crate::arrests::store::all(scope).await?;
-            let rows = all
-                .iter()
-                .map(|a| {
-                    let (td, tt) = split_moment(&a.transferred_at);
-                    let (rd, rt) = split_moment(&a.released_at);
-                    vec![
-                        a.arrest_date.clone(),
-                        a.arrest_time.clone(),
-                        badge(a.officer_id),
-                        opt(a.stop_id),
-                        a.person_name.clone(),
-                        a.person_dob.clone().unwrap_or_default(),
-                        a.charges.clone(),
-                        a.offense_code.clone(),
-                        a.offense_class.clone(),
-                        a.priority_level.clone(),
-                        a.arrest_type.clone(),
-                        flag(a.detainer_lodged),
-                        flag(a.removal_paperwork),
-                        flag(a.warrant_served),
-                        td,
-                        tt,
-                        rd,
-                        rt,
-                        crate::stops::unpack(&a.perceived_race).join(";"),
-                        a.perceived_gender.clone(),
-                        opt(a.perceived_age),
-                    ]
-                })
-                .collect();
+            let rows = all.iter().map(|a| arrest_row(a, &badge(a.officer_id), opt(a.stop_id))).collect();
             (ARREST_COLUMNS.to_vec(), rows)
         }
         Kind::Complaints => {
@@ -328,54 +371,18 @@ pub async fn export(scope: &Scope, kind: Kind, personal: bool) -> anyhow::Result
                 .map(|c| {
                     let officers: Vec<String> =
                         c.officer_ids().into_iter().map(|id| badge(Some(id))).collect();
-                    vec![
-                        c.received_on.clone(),
-                        c.channel.clone(),
-                        c.allegation.clone(),
-                        c.summary.clone(),
-                        officers.join(";"),
-                        opt(c.stop_id),
-                        opt(c.arrest_id),
-                        crate::stops::unpack(&c.forwarded_to).join(";"),
-                        c.forwarded_on.clone().unwrap_or_default(),
-                        c.disposition.clone(),
-                        c.closed_on.clone().unwrap_or_default(),
-                    ]
+                    complaint_row(c, &officers, opt(c.stop_id), opt(c.arrest_id))
                 })
                 .collect();
             (COMPLAINT_COLUMNS.to_vec(), rows)
         }
         Kind::Pay => {
             let all = crate::pay::store::all_pay(scope).await?;
-            let rows = all
-                .iter()
-                .map(|p| {
-                    vec![
-                        badge(Some(p.officer_id)),
-                        p.period_start.clone(),
-                        p.period_end.clone(),
-                        money(p.base_pay_cents),
-                        crate::training::format_hours(p.overtime_hours),
-                        money(p.overtime_pay_cents),
-                    ]
-                })
-                .collect();
-            (PAY_COLUMNS.to_vec(), rows)
+            (PAY_COLUMNS.to_vec(), all.iter().map(|p| pay_row(p, &badge(Some(p.officer_id)))).collect())
         }
         Kind::Leads => {
             let all = crate::pay::store::all_leads(scope).await?;
-            let rows = all
-                .iter()
-                .map(|l| {
-                    vec![
-                        badge(Some(l.officer_id)),
-                        l.quarter.clone(),
-                        l.received.to_string(),
-                        l.located.to_string(),
-                    ]
-                })
-                .collect();
-            (LEADS_COLUMNS.to_vec(), rows)
+            (LEADS_COLUMNS.to_vec(), all.iter().map(|l| leads_row(l, &badge(Some(l.officer_id)))).collect())
         }
     };
     let keep: Vec<usize> =
@@ -401,6 +408,197 @@ fn flags_to_ticks(form: &mut RecordForm, flags: &[&str]) {
             form.fields.remove(*f);
         }
     }
+}
+
+/// What a file's rows may refer to, in the agency that takes them.
+pub struct Known {
+    /// Officer ids by `officers::store::badge_key`.
+    pub badges: HashMap<String, i64>,
+    pub stops: std::collections::HashSet<i64>,
+    pub arrests: std::collections::HashSet<i64>,
+    pub today: time::Date,
+    /// The file carries names and dates of birth; without them (a
+    /// package, docs/packages.md) each arrest holds `WITHHELD` instead.
+    pub personal: bool,
+}
+
+/// The name an arrest holds when its source sent none (docs/packages.md).
+pub const WITHHELD: &str = "(withheld by the agency)";
+
+impl Known {
+    /// What the agency holds now.
+    pub async fn of(scope: &Scope) -> anyhow::Result<Known> {
+        let ids = |table: &str| format!("SELECT id FROM {table} WHERE agency_id = $1");
+        Ok(Known {
+            badges: crate::officers::store::ids_by_badge(scope).await?,
+            stops: db::query_scalar(&ids("stops"))
+                .bind(scope.id())
+                .fetch_all(scope)
+                .await?
+                .into_iter()
+                .collect(),
+            arrests: db::query_scalar(&ids("arrests"))
+                .bind(scope.id())
+                .fetch_all(scope)
+                .await?
+                .into_iter()
+                .collect(),
+            today: crate::agency::store::get(scope).await?.today(),
+            personal: true,
+        })
+    }
+
+    fn officer(&self, badge: &str) -> Option<i64> {
+        self.badges.get(&crate::officers::store::badge_key(badge)).copied()
+    }
+
+    fn officer_field(&self, badge: &str) -> String {
+        self.officer(badge).map(|id| id.to_string()).unwrap_or_else(|| "0".into())
+    }
+}
+
+/// A kind's layout as a file without personal columns has it.
+fn layout_for(kind: Kind, personal: bool) -> Layout {
+    let layout = kind.layout();
+    if personal || kind != Kind::Arrests {
+        return layout;
+    }
+    Layout { columns: &ARREST_COLUMNS_WITHOUT_PERSONAL, ..layout }
+}
+
+const ARREST_COLUMNS_WITHOUT_PERSONAL: [&str; 19] = [
+    "arrest_date",
+    "arrest_time",
+    "officer_badge",
+    "stop_id",
+    "charges",
+    "offense_code",
+    "offense_class",
+    "priority_level",
+    "arrest_type",
+    "detainer_lodged",
+    "removal_paperwork",
+    "warrant_served",
+    "transferred_date",
+    "transferred_time",
+    "released_date",
+    "released_time",
+    "perceived_race",
+    "perceived_gender",
+    "perceived_age",
+];
+
+/// The columns a file of `kind` has (without the personal ones unless
+/// `personal`).
+pub fn columns(kind: Kind, personal: bool) -> &'static [&'static str] {
+    layout_for(kind, personal).columns
+}
+
+/// Reads and checks every row of a file of `kind` through the same rules as
+/// the entry form; writes nothing.
+pub fn check(kind: Kind, bytes: &[u8], known: &Known) -> Checked<Parsed> {
+    let layout = layout_for(kind, known.personal);
+    let officer_ids: std::collections::HashSet<i64> = known.badges.values().copied().collect();
+    let today = known.today;
+    match kind {
+        Kind::Arrests => read(
+            bytes,
+            &layout,
+            |f| if f == "officer_id" { "officer_badge".into() } else { f.to_string() },
+            |form| {
+                let mut form = form.clone();
+                form.set("officer_id", known.officer_field(form.value("officer_badge")));
+                if !known.personal {
+                    form.set("person_name", WITHHELD);
+                }
+                flags_to_ticks(&mut form, &["detainer_lodged", "removal_paperwork", "warrant_served"]);
+                crate::arrests::validate(
+                    &form,
+                    |id| officer_ids.contains(&id),
+                    |id| known.stops.contains(&id),
+                    today,
+                )
+                .map(|a| Parsed::Arrest(Box::new(a)))
+            },
+        ),
+        Kind::Complaints => read(
+            bytes,
+            &layout,
+            |f| if f == "officers" { "officer_badges".into() } else { f.to_string() },
+            |form| {
+                let mut form = form.clone();
+                let ids: Vec<String> = form
+                    .lists
+                    .get("officer_badges")
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|b| known.officer_field(b))
+                    .collect();
+                form.set_list("officers", ids);
+                crate::complaints::validate(
+                    &form,
+                    |id| officer_ids.contains(&id),
+                    |id| known.stops.contains(&id),
+                    |id| known.arrests.contains(&id),
+                    today,
+                )
+                .map(Parsed::Complaint)
+            },
+        ),
+        Kind::Pay => read(
+            bytes,
+            &layout,
+            |f| f.to_string(),
+            |form| {
+                let officer = known.officer(form.value("officer_badge"));
+                with_officer(crate::pay::validate_pay(form, today), officer)
+                    .map(|(p, officer_id)| Parsed::Pay(crate::pay::PayPeriod { officer_id, ..p }))
+            },
+        ),
+        Kind::Leads => read(
+            bytes,
+            &layout,
+            |f| f.to_string(),
+            |form| {
+                let officer = known.officer(form.value("officer_badge"));
+                with_officer(crate::pay::validate_leads(form, today), officer)
+                    .map(|(l, officer_id)| Parsed::Leads(crate::pay::Leads { officer_id, ..l }))
+            },
+        ),
+    }
+}
+
+/// A row checked by its form, refused as well when its badge is nobody's.
+fn with_officer<T>(result: Result<T, FieldErrors>, officer: Option<i64>) -> Result<(T, i64), FieldErrors> {
+    match (result, officer) {
+        (Ok(row), Some(id)) => Ok((row, id)),
+        (Err(errors), Some(_)) => Err(errors),
+        (result, None) => {
+            let mut errors = result.err().unwrap_or_default();
+            errors.add("officer_badge", "No officer has this badge number.");
+            Err(errors)
+        }
+    }
+}
+
+/// Writes checked rows inside the caller's transaction; each arrest's
+/// exception comes from `authority`. Returns the ids given, in order.
+pub async fn write_rows(
+    tx: &mut db::Tx,
+    authority: &crate::compliance::exceptions::Authority,
+    rows: &[Parsed],
+) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        ids.push(match row {
+            Parsed::Arrest(a) => crate::arrests::store::insert(tx, authority, a).await?.id,
+            Parsed::Complaint(c) => crate::complaints::store::insert(tx, c).await?,
+            Parsed::Pay(p) => crate::pay::store::insert_pay(tx, p).await?,
+            Parsed::Leads(l) => crate::pay::store::insert_leads(tx, l).await?,
+        });
+    }
+    Ok(ids)
 }
 
 /// Checks and, when every row is right, imports a file of `kind` in one
@@ -430,139 +628,21 @@ pub async fn import(
             format!("This file was imported before (SHA-256 {sha256}), so nothing was imported. {again}");
         return Ok((vec![line], false));
     }
-    let today = crate::agency::store::get(scope).await?.today();
-    // Badges match without regard to case, as they are unique in the agency.
-    let badges = crate::officers::store::ids_by_badge(scope).await?;
-    let stops: std::collections::HashSet<i64> = db::query_scalar("SELECT id FROM stops WHERE agency_id = $1")
-        .bind(scope.id())
-        .fetch_all(scope)
-        .await?
-        .into_iter()
-        .collect();
-    let arrests: std::collections::HashSet<i64> =
-        db::query_scalar("SELECT id FROM arrests WHERE agency_id = $1")
-            .bind(scope.id())
-            .fetch_all(scope)
-            .await?
-            .into_iter()
-            .collect();
-    let officer_ids: std::collections::HashSet<i64> = badges.values().copied().collect();
     let layout = kind.layout();
-    let officer_of = |form: &RecordForm, column: &str| {
-        badges
-            .get(&crate::officers::store::badge_key(form.value(column)))
-            .map(|id| id.to_string())
-            .unwrap_or_else(|| "0".into())
-    };
-    let checked = match kind {
-        Kind::Arrests => read(
-            bytes,
-            &layout,
-            |f| if f == "officer_id" { "officer_badge".into() } else { f.to_string() },
-            |form| {
-                let mut form = form.clone();
-                form.set("officer_id", officer_of(&form, "officer_badge"));
-                flags_to_ticks(&mut form, &["detainer_lodged", "removal_paperwork", "warrant_served"]);
-                crate::arrests::validate(
-                    &form,
-                    |id| officer_ids.contains(&id),
-                    |id| stops.contains(&id),
-                    today,
-                )
-                .map(|a| Parsed::Arrest(Box::new(a)))
-            },
-        ),
-        Kind::Complaints => read(
-            bytes,
-            &layout,
-            |f| if f == "officers" { "officer_badges".into() } else { f.to_string() },
-            |form| {
-                let mut form = form.clone();
-                let ids: Vec<String> = form
-                    .lists
-                    .get("officer_badges")
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|b| {
-                        badges
-                            .get(&crate::officers::store::badge_key(b))
-                            .map(|i| i.to_string())
-                            .unwrap_or_else(|| "0".into())
-                    })
-                    .collect();
-                form.set_list("officers", ids);
-                crate::complaints::validate(
-                    &form,
-                    |id| officer_ids.contains(&id),
-                    |id| stops.contains(&id),
-                    |id| arrests.contains(&id),
-                    today,
-                )
-                .map(Parsed::Complaint)
-            },
-        ),
-        Kind::Pay => read(
-            bytes,
-            &layout,
-            |f| f.to_string(),
-            |form| {
-                let officer =
-                    badges.get(&crate::officers::store::badge_key(form.value("officer_badge"))).copied();
-                let mut result = crate::pay::validate_pay(form, today);
-                if officer.is_none() {
-                    let mut errors = result.as_ref().err().cloned().unwrap_or_default();
-                    errors.add("officer_badge", "No officer has this badge number.");
-                    result = Err(errors);
-                }
-                result.map(|p| Parsed::Pay(crate::pay::PayPeriod { officer_id: officer.unwrap_or(0), ..p }))
-            },
-        ),
-        Kind::Leads => read(
-            bytes,
-            &layout,
-            |f| f.to_string(),
-            |form| {
-                let officer =
-                    badges.get(&crate::officers::store::badge_key(form.value("officer_badge"))).copied();
-                let mut result = crate::pay::validate_leads(form, today);
-                if officer.is_none() {
-                    let mut errors = result.as_ref().err().cloned().unwrap_or_default();
-                    errors.add("officer_badge", "No officer has this badge number.");
-                    result = Err(errors);
-                }
-                result.map(|l| Parsed::Leads(crate::pay::Leads { officer_id: officer.unwrap_or(0), ..l }))
-            },
-        ),
-    };
+    let checked = check(kind, bytes, &Known::of(scope).await?);
     if checked.problem_count > 0 {
         return Ok((summary(layout.kind, &checked, 0), false));
     }
     let mut tx = scope.begin_write().await?;
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
-    for row in &checked.rows {
-        let written = match row {
-            Parsed::Arrest(a) => crate::arrests::store::insert(&mut tx, &authority, a)
-                .await
-                .map(|a| a.id)
-                .map_err(anyhow::Error::from),
-            Parsed::Complaint(c) => {
-                crate::complaints::store::insert(&mut tx, c).await.map_err(anyhow::Error::from)
-            }
-            Parsed::Pay(p) => crate::pay::store::insert_pay(&mut tx, p).await.map_err(anyhow::Error::from),
-            Parsed::Leads(l) => {
-                crate::pay::store::insert_leads(&mut tx, l).await.map_err(anyhow::Error::from)
-            }
-        };
-        if let Err(e) = written {
-            tx.rollback().await?;
-            return Ok((
-                vec![format!(
-                    "Nothing was imported: a row could not be written ({e}); it may already be recorded."
-                )],
-                false,
-            ));
-        }
+    if let Err(e) = write_rows(&mut tx, &authority, &checked.rows).await {
+        tx.rollback().await?;
+        return Ok((
+            vec![format!(
+                "Nothing was imported: a row could not be written ({e}); it may already be recorded."
+            )],
+            false,
+        ));
     }
     let details =
         serde_json::json!({ "kind": kind.name(), "sha256": checked.sha256, "rows": checked.rows.len() });

@@ -83,7 +83,7 @@ pub fn parse_money(value: &str) -> Option<i64> {
 }
 
 /// The officer form as typed, kept when it is shown again.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct OfficerForm {
     #[serde(default)]
     pub badge: String,
@@ -253,7 +253,7 @@ impl Designation {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct DesignationForm {
     #[serde(default)]
     pub model: String,

@@ -231,10 +231,27 @@ async fn check_supervisor(tx: &mut Tx, officer: &Officer) -> Result<(), OfficerE
 
 pub async fn create(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<i64, OfficerError> {
     let mut tx = scope.begin_write().await?;
-    if badge_taken_in(&mut *tx, scope.id(), &officer.badge, None).await? {
+    let id = insert_in(&mut tx, officer).await?;
+    let saved = Officer { id, ..officer.clone() };
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("officer.create", "officer", id).details(json!({ "after": saved })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Inserts an officer of the transaction's agency inside it (the form, a
+/// package), badge and supervisor checked; the caller records the audit
+/// entry.
+pub async fn insert_in(tx: &mut Tx, officer: &Officer) -> Result<i64, OfficerError> {
+    let agency = tx.agency()?;
+    if badge_taken_in(&mut **tx, agency, &officer.badge, None).await? {
         return Err(OfficerError::BadgeTaken);
     }
-    check_supervisor(&mut tx, officer).await?;
+    check_supervisor(tx, officer).await?;
     let (id,): (i64,) = db::query_as(
         "INSERT INTO officers (badge, last_name, first_name, rank, unit, hire_date, status, supervisor_id, annual_salary_cents, agency_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
@@ -248,50 +265,16 @@ pub async fn create(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<i
     .bind(&officer.status)
     .bind(officer.supervisor_id)
     .bind(officer.annual_salary_cents)
-    .bind(scope.id())
-    .fetch_one(&mut *tx)
+    .bind(agency)
+    .fetch_one(&mut **tx)
     .await
     .map_err(map_write_error)?;
-    let saved = Officer { id, ..officer.clone() };
-    audit::record(
-        &mut tx,
-        actor,
-        Event::new("officer.create", "officer", id).details(json!({ "after": saved })),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
 pub async fn update(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<(), OfficerError> {
     let mut tx = scope.begin_write().await?;
-    if badge_taken_in(&mut *tx, scope.id(), &officer.badge, Some(officer.id)).await? {
-        return Err(OfficerError::BadgeTaken);
-    }
-    let before: Officer = db::query_as(&format!("{SELECT} WHERE id = $1 AND agency_id = $2"))
-        .bind(officer.id)
-        .bind(scope.id())
-        .fetch_one(&mut *tx)
-        .await?;
-    check_supervisor(&mut tx, officer).await?;
-    db::query(
-        "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
-         status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10 AND agency_id = $11",
-    )
-    .bind(&officer.badge)
-    .bind(&officer.last_name)
-    .bind(&officer.first_name)
-    .bind(&officer.rank)
-    .bind(&officer.unit)
-    .bind(&officer.hire_date)
-    .bind(&officer.status)
-    .bind(officer.supervisor_id)
-    .bind(officer.annual_salary_cents)
-    .bind(officer.id)
-    .bind(scope.id())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_write_error)?;
+    let before = update_in(&mut tx, officer).await?;
     if before != *officer {
         audit::record(
             &mut tx,
@@ -306,6 +289,41 @@ pub async fn update(scope: &Scope, actor: &Actor, officer: &Officer) -> Result<(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Saves an officer's changes inside the caller's transaction of their
+/// agency and returns the officer as they were; the caller records the
+/// audit entry and refreshes exceptions when the status changed.
+pub async fn update_in(tx: &mut Tx, officer: &Officer) -> Result<Officer, OfficerError> {
+    let agency = tx.agency()?;
+    if badge_taken_in(&mut **tx, agency, &officer.badge, Some(officer.id)).await? {
+        return Err(OfficerError::BadgeTaken);
+    }
+    let before: Officer = db::query_as(&format!("{SELECT} WHERE id = $1 AND agency_id = $2"))
+        .bind(officer.id)
+        .bind(agency)
+        .fetch_one(&mut **tx)
+        .await?;
+    check_supervisor(tx, officer).await?;
+    db::query(
+        "UPDATE officers SET badge = $1, last_name = $2, first_name = $3, rank = $4, unit = $5, hire_date = $6, \
+         status = $7, supervisor_id = $8, annual_salary_cents = $9 WHERE id = $10 AND agency_id = $11",
+    )
+    .bind(&officer.badge)
+    .bind(&officer.last_name)
+    .bind(&officer.first_name)
+    .bind(&officer.rank)
+    .bind(&officer.unit)
+    .bind(&officer.hire_date)
+    .bind(&officer.status)
+    .bind(officer.supervisor_id)
+    .bind(officer.annual_salary_cents)
+    .bind(officer.id)
+    .bind(agency)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_write_error)?;
+    Ok(before)
 }
 
 type IdQuery<'q> = crate::db::QueryAs<'q, (i64,)>;
@@ -333,17 +351,7 @@ pub async fn add_designation(
     d: &Designation,
 ) -> Result<i64, sqlx::Error> {
     let mut tx = scope.begin_write().await?;
-    // Another agency's officer is not found, as one that does not exist.
-    if !officer_exists(&mut tx, officer_id).await? {
-        return Err(sqlx::Error::RowNotFound);
-    }
-    let q = db::query_as(
-        "INSERT INTO designations (model, nominated_on, citizenship_verified_on, agency_background_on, ice_background_on, \
-         training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, credential_received_on, \
-         withdrawn_on, withdrawal_reason, officer_id, agency_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    );
-    let (id,) = bind_designation(q, d).bind(officer_id).bind(scope.id()).fetch_one(&mut *tx).await?;
+    let id = insert_designation_in(&mut tx, officer_id, d).await?;
     let saved = Designation { id, officer_id, ..d.clone() };
     audit::record(
         &mut tx,
@@ -356,6 +364,28 @@ pub async fn add_designation(
     Ok(id)
 }
 
+/// Inserts a designation of an officer of the transaction's agency; the
+/// caller records the audit entry and refreshes the officer's exceptions.
+pub async fn insert_designation_in(
+    tx: &mut Tx,
+    officer_id: i64,
+    d: &Designation,
+) -> Result<i64, sqlx::Error> {
+    let agency = tx.agency()?;
+    // Another agency's officer is not found, as one that does not exist.
+    if !officer_exists(tx, officer_id).await? {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    let q = db::query_as(
+        "INSERT INTO designations (model, nominated_on, citizenship_verified_on, agency_background_on, ice_background_on, \
+         training_passed_on, certified_on, authorized_on, authorization_expires_on, credential_number, credential_received_on, \
+         withdrawn_on, withdrawal_reason, officer_id, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    );
+    let (id,) = bind_designation(q, d).bind(officer_id).bind(agency).fetch_one(&mut **tx).await?;
+    Ok(id)
+}
+
 pub async fn update_designation(
     scope: &Scope,
     actor: &Actor,
@@ -364,20 +394,7 @@ pub async fn update_designation(
     d: &Designation,
 ) -> Result<(), sqlx::Error> {
     let mut tx = scope.begin_write().await?;
-    let before: Designation =
-        db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
-            .bind(id)
-            .bind(officer_id)
-            .bind(scope.id())
-            .fetch_one(&mut *tx)
-            .await?;
-    let q = db::query_as(
-        "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
-         ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
-         credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
-         WHERE id = $14 AND officer_id = $15 AND agency_id = $16 RETURNING id",
-    );
-    bind_designation(q, d).bind(id).bind(officer_id).bind(scope.id()).fetch_one(&mut *tx).await?;
+    let before = update_designation_in(&mut tx, officer_id, id, d).await?;
     let after = Designation { id, officer_id, ..d.clone() };
     if before != after {
         audit::record(
@@ -389,6 +406,39 @@ pub async fn update_designation(
     }
     crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await
+}
+
+/// Saves a designation's changes inside the caller's transaction of its
+/// agency and returns it as it was.
+pub async fn update_designation_in(
+    tx: &mut Tx,
+    officer_id: i64,
+    id: i64,
+    d: &Designation,
+) -> Result<Designation, sqlx::Error> {
+    let agency = tx.agency()?;
+    let before: Designation =
+        db::query_as(&format!("{SELECT_DESIGNATION} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
+            .bind(id)
+            .bind(officer_id)
+            .bind(agency)
+            .fetch_one(&mut **tx)
+            .await?;
+    let q = db::query_as(
+        "UPDATE designations SET model = $1, nominated_on = $2, citizenship_verified_on = $3, agency_background_on = $4, \
+         ice_background_on = $5, training_passed_on = $6, certified_on = $7, authorized_on = $8, authorization_expires_on = $9, \
+         credential_number = $10, credential_received_on = $11, withdrawn_on = $12, withdrawal_reason = $13 \
+         WHERE id = $14 AND officer_id = $15 AND agency_id = $16 RETURNING id",
+    );
+    bind_designation(q, d).bind(id).bind(officer_id).bind(agency).fetch_one(&mut **tx).await?;
+    Ok(before)
+}
+
+/// Every designation of the transaction's agency, in the order
+/// `all_designations` gives.
+pub async fn designations_in(tx: &mut Tx) -> Result<Vec<Designation>, sqlx::Error> {
+    let agency = tx.agency()?;
+    designations_of_agency(&mut **tx, agency).await
 }
 
 /// The officer's change history: entries on the officer and on each of

@@ -202,3 +202,34 @@ pub async fn all_leads(scope: &Scope) -> Result<Vec<Leads>, sqlx::Error> {
         .fetch_all(scope)
         .await
 }
+
+/// The pay periods of the transaction's agency that end in [from, to], as
+/// the measures count them (a submission package, docs/packages.md).
+pub async fn pay_between_in(tx: &mut Tx, from: &str, to: &str) -> Result<Vec<PayPeriod>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!(
+        "{PAY} WHERE period_end >= $1 AND period_end <= $2 AND agency_id = $3 ORDER BY period_end, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The leads of the transaction's agency for the quarters `quarters`
+/// ("2026-Q1", ...).
+pub async fn leads_of_quarters_in(tx: &mut Tx, quarters: &[String]) -> Result<Vec<Leads>, sqlx::Error> {
+    let agency = tx.agency()?;
+    let mut all = Vec::new();
+    for quarter in quarters {
+        let rows: Vec<Leads> =
+            db::query_as(&format!("{LEADS} WHERE quarter = $1 AND agency_id = $2 ORDER BY id"))
+                .bind(quarter)
+                .bind(agency)
+                .fetch_all(&mut **tx)
+                .await?;
+        all.extend(rows);
+    }
+    Ok(all)
+}

@@ -24,6 +24,9 @@ pub struct AgencyLine {
     pub stops: i64,
     pub arrests: i64,
     pub measure: Option<Measure>,
+    /// The receipt of the submission package its records of the period
+    /// came in (docs/packages.md), when they did.
+    pub package: Option<i64>,
 }
 
 impl AgencyLine {
@@ -134,6 +137,13 @@ pub async fn lines(
     id: &str,
 ) -> Result<Vec<AgencyLine>, sqlx::Error> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let receipts = match scopes.first() {
+        Some((scope, _, _)) => {
+            crate::packages::store::covering(scope.db(), &period.from_text(), &period.to_text()).await?
+        }
+        None => Default::default(),
+    };
+    let receipts = &receipts;
     // Owned items: a closure over borrowed ones is not `Send` for every
     // lifetime, which a route's future must be.
     stream::iter(scopes.to_vec())
@@ -147,6 +157,7 @@ pub async fn lines(
                 stops,
                 arrests,
                 measure: sheet.measures.iter().find(|m| m.id == id).cloned(),
+                package: receipts.get(&scope.id()).copied(),
             })
         })
         .buffered(at_once(scopes.first().map(|(s, _, _)| s.db())))

@@ -34,6 +34,8 @@ pub struct Part {
     pub audit_seq: i64,
     pub audit_head: String,
     pub sheet: Sheet,
+    /// The submission package its records of the period came in, if so.
+    pub package: Option<crate::packages::store::Receipt>,
 }
 
 impl Part {
@@ -44,6 +46,7 @@ impl Part {
             stops: self.stops,
             arrests: self.arrests,
             measure: self.sheet.measures.iter().find(|m| m.id == id).cloned(),
+            package: self.package.as_ref().map(|r| r.id),
         }
     }
     fn covered(&self) -> Covered {
@@ -69,6 +72,8 @@ async fn read_agency(scope: Scope, ori: String, name: String, period: Period) ->
         let arrests = crate::arrests::store::count_between(&scope, period).await?;
         if audit::store::head(&scope).await?.map(|(seq, _)| seq).unwrap_or(0) == audit_seq {
             let agency_id = scope.id();
+            let package =
+                crate::packages::store::held(&scope, &period.from_text(), &period.to_text()).await?;
             return Ok(Part {
                 agency_id,
                 ori,
@@ -79,6 +84,7 @@ async fn read_agency(scope: Scope, ori: String, name: String, period: Period) ->
                 audit_seq,
                 audit_head,
                 sheet,
+                package,
             });
         }
     }
@@ -277,10 +283,21 @@ fn agencies_section(w: &mut Writer, parts: &[Part], period: Period) {
         .iter()
         .map(|p| {
             let reported = if p.stops + p.arrests > 0 { "" } else { ": NO RECORDS" };
+            // A package-fed agency's records name the package they came in.
+            let package = p
+                .package
+                .as_ref()
+                .map(|r| {
+                    format!(
+                        "\nby package, receipt {} ({} to {}), its install's audit head at entry {}; package fingerprint:\n{}",
+                        r.id, r.period_from, r.period_to, r.source_seq, r.fingerprint
+                    )
+                })
+                .unwrap_or_default();
             vec![
                 format!("{} ({}){reported}", p.name, p.ori),
                 format!("{} stops, {} arrests", p.stops, p.arrests),
-                format!("{}\naudit head at entry {}:\n{}", p.data_sha256, p.audit_seq, p.audit_head),
+                format!("{}\naudit head at entry {}:\n{}{package}", p.data_sha256, p.audit_seq, p.audit_head),
             ]
         })
         .collect();

@@ -758,18 +758,8 @@ pub async fn import(
     format: Format,
     force: bool,
 ) -> anyhow::Result<Report> {
-    let report = Report::default();
     let officers = crate::officers::store::ids_by_badge(scope).await?;
-    // Reading and checking run on a blocking thread while this task writes
-    // the batches it sends: the two halves of the work overlap on two cores.
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Stop>>(2);
-    // Batches come back to the reader once counted (`Counter::returning`).
-    let (back, returned) = std::sync::mpsc::channel::<Vec<Stop>>();
-    let file = path.to_path_buf();
     let today = crate::agency::store::get(scope).await?.today();
-    let reader = tokio::task::spawn_blocking(move || {
-        read_rows(&file, format, &officers, today, report, Batches { sender, returned })
-    });
     let mut tx = scope.begin_write().await?;
     // A bigger page cache for this connection while it writes: the stop
     // indexes take random inserts, and the default 2 MiB cache turns them
@@ -793,16 +783,7 @@ pub async fn import(
     } else {
         Vec::new()
     };
-    let aggregates =
-        super::aggregates::Counter::returning(super::aggregates::Pending::load(&mut tx).await?, Some(back));
-    let mut written = Ok(());
-    while let Some(batch) = batches.recv().await {
-        if written.is_ok() {
-            written = super::store::insert_many(&mut tx, &authority, batch, &aggregates).await;
-        }
-    }
-    let mut report = reader.await??;
-    written?;
+    let (mut report, aggregates) = read_into(&mut tx, &authority, path, format, officers, today).await?;
     // The file's fingerprint is known once it has been read; a file the
     // agency imported before (its own chain says so) is refused then,
     // before anything is committed. Another agency's import of the same
@@ -835,6 +816,40 @@ pub async fn import(
     tx.commit().await?;
     report.imported = report.rows;
     Ok(report)
+}
+
+/// Reads and checks every row of `path` and writes the good ones into
+/// `tx` (the import's, a package's), with exceptions from `authority`;
+/// returns the report and the aggregates counted, which the caller writes
+/// (`Counter::finish`) if it commits. Reading and checking run on a
+/// blocking thread while this task writes the batches it sends: the two
+/// halves of the work overlap on two cores.
+pub async fn read_into(
+    tx: &mut crate::db::Tx,
+    authority: &crate::compliance::exceptions::Authority,
+    path: &std::path::Path,
+    format: Format,
+    officers: HashMap<String, i64>,
+    today: time::Date,
+) -> anyhow::Result<(Report, super::aggregates::Counter)> {
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Stop>>(2);
+    // Batches come back to the reader once counted (`Counter::returning`).
+    let (back, returned) = std::sync::mpsc::channel::<Vec<Stop>>();
+    let file = path.to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || {
+        read_rows(&file, format, &officers, today, Report::default(), Batches { sender, returned })
+    });
+    let aggregates =
+        super::aggregates::Counter::returning(super::aggregates::Pending::load(tx).await?, Some(back));
+    let mut written = Ok(());
+    while let Some(batch) = batches.recv().await {
+        if written.is_ok() {
+            written = super::store::insert_many(tx, authority, batch, &aggregates).await;
+        }
+    }
+    let report = reader.await??;
+    written?;
+    Ok((report, aggregates))
 }
 
 /// Sets the page cache of the importing connection, in KiB when negative

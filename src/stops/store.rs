@@ -796,3 +796,28 @@ pub async fn darkness_from_records(
     }
     Ok(counted.into_iter().map(|((d, m, x), n)| (d, m, x, n)).collect())
 }
+
+/// Up to `limit` stops of the transaction's agency dated in [from, to]
+/// after `after` (a date and an id) in (date, id) order: a submission
+/// package's stops (docs/packages.md), read a batch at a time.
+pub async fn dated_in(
+    tx: &mut Tx,
+    from: &str,
+    to: &str,
+    after: (&str, i64),
+    limit: i64,
+) -> Result<Vec<Stop>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_as(&format!(
+        "SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 \
+         AND (stop_date > $4 OR (stop_date = $4 AND id > $5)) ORDER BY stop_date, id LIMIT $6"
+    ))
+    .bind(agency)
+    .bind(from)
+    .bind(to)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}

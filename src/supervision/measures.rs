@@ -172,13 +172,18 @@ impl Workload {
 
 pub fn workload(inputs: &Inputs, period: Period) -> Vec<Workload> {
     let decided = signed_in(inputs, period);
-    let mut reviewers: Vec<i64> = decided.iter().map(|s| s.reviewer_id).collect();
+    // A reviewer is their account here, or for decisions carried by a
+    // package (no account) their name.
+    fn key(s: &SignOff) -> (Option<i64>, &str) {
+        (s.reviewer_id, if s.reviewer_id.is_some() { "" } else { s.reviewer_name.as_str() })
+    }
+    let mut reviewers: Vec<(Option<i64>, &str)> = decided.iter().map(key).collect();
     reviewers.sort_unstable();
     reviewers.dedup();
     let mut rows: Vec<Workload> = reviewers
         .into_iter()
         .map(|id| {
-            let mine: Vec<&SignOff> = decided.iter().filter(|s| s.reviewer_id == id).collect();
+            let mine: Vec<&SignOff> = decided.iter().filter(|s| key(s) == id).collect();
             let count = |d: Decision| mine.iter().filter(|s| s.decision() == d).count();
             Workload {
                 reviewer: mine[0].reviewer_name.clone(),
@@ -228,7 +233,7 @@ mod tests {
             supersedes: 0,
             decision: what.into(),
             comment: String::new(),
-            reviewer_id: reviewer,
+            reviewer_id: Some(reviewer),
             reviewer_name: format!("Reviewer {reviewer}"),
             reviewer_kind: "agency".into(),
             signed_at: action_at + lag_hours * HOUR,

@@ -96,7 +96,10 @@ pub struct SignOff {
     pub supersedes: i64,
     pub decision: String,
     pub comment: String,
-    pub reviewer_id: i64,
+    /// None for a decision made on the agency's own install and carried
+    /// by a submission package (docs/packages.md): the reviewer has no
+    /// account here; their name and kind are kept.
+    pub reviewer_id: Option<i64>,
     pub reviewer_name: String,
     pub reviewer_kind: String,
     pub signed_at: i64,
@@ -331,7 +334,7 @@ mod tests {
             supersedes: 0,
             decision: decision.into(),
             comment: String::new(),
-            reviewer_id: 3,
+            reviewer_id: Some(3),
             reviewer_name: "Sgt. Diaz".into(),
             reviewer_kind: "agency".into(),
             signed_at: 1_000_000 + 30 * 3600,

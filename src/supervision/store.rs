@@ -636,3 +636,57 @@ pub async fn set_reviewer(
     audit::record(&mut tx, actor, event).await?;
     tx.commit().await
 }
+
+/// Every decision on the records `ids` of one kind, inside a transaction
+/// of their agency, oldest first per record (a submission package,
+/// docs/packages.md).
+pub async fn for_records_in(
+    tx: &mut db::Tx,
+    kind: RecordKind,
+    ids: &[i64],
+) -> Result<Vec<SignOff>, sqlx::Error> {
+    let agency = tx.agency()?;
+    let mut all = Vec::new();
+    // A few hundred ids a statement: both backends take that many inlined.
+    for chunk in ids.chunks(500) {
+        let rows: Vec<SignOff> = db::query_as(&format!(
+            "SELECT {COLUMNS} FROM sign_offs WHERE record_kind = $1 AND agency_id = $2 AND record_id IN ({}) \
+             ORDER BY record_id, id",
+            db::id_list(chunk)
+        ))
+        .bind(kind.as_str())
+        .bind(agency)
+        .fetch_all(&mut **tx)
+        .await?;
+        all.extend(rows);
+    }
+    Ok(all)
+}
+
+/// Writes a decision made on the agency's own install and carried by a
+/// package: no reviewer account here (reviewer_id NULL), the reviewer's
+/// name and kind, the moments and the fingerprint `record_hash` (the
+/// record's here when the source found it unchanged since the decision;
+/// docs/packages.md). The package's one audit entry covers it.
+pub async fn insert_carried(tx: &mut db::Tx, decision: &SignOff) -> Result<i64, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_scalar(
+        "INSERT INTO sign_offs (record_kind, record_id, supersedes, decision, comment, reviewer_id, \
+         reviewer_name, reviewer_kind, signed_at, action_at, record_hash, form, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(&decision.record_kind)
+    .bind(decision.record_id)
+    .bind(decision.supersedes)
+    .bind(&decision.decision)
+    .bind(&decision.comment)
+    .bind(&decision.reviewer_name)
+    .bind(&decision.reviewer_kind)
+    .bind(decision.signed_at)
+    .bind(decision.action_at)
+    .bind(&decision.record_hash)
+    .bind(&decision.form)
+    .bind(agency)
+    .fetch_one(&mut **tx)
+    .await
+}

@@ -172,7 +172,7 @@ pub fn add_months(date: Date, months: i64) -> Date {
     Date::from_calendar_date(year, month, date.day().min(last)).unwrap_or(date)
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct CourseForm {
     #[serde(default)]
     pub name: String,
@@ -315,7 +315,7 @@ impl CourseForm {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct TrainingForm {
     #[serde(default)]
     pub course_id: String,

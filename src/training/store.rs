@@ -50,10 +50,25 @@ pub async fn course(scope: &Scope, id: i64) -> Result<Course, sqlx::Error> {
 
 pub async fn save_course(scope: &Scope, actor: &Actor, course: &Course) -> Result<i64, CourseError> {
     let mut tx = scope.begin_write().await?;
+    let (id, before) = save_course_in(&mut tx, course).await?;
+    let saved = Course { id, ..course.clone() };
+    let event = Event::saved("course", "course", id, before.as_ref(), &saved);
+    audit::record(&mut tx, actor, event).await?;
+    // A course's rules count for every officer who took or owes it.
+    crate::compliance::exceptions::refresh(&mut tx, actor, None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Inserts a course (id 0 or not the agency's) or saves its changes inside
+/// the caller's transaction of the agency; returns its id and the course as
+/// it was. The caller records the audit entry and refreshes exceptions.
+pub async fn save_course_in(tx: &mut Tx, course: &Course) -> Result<(i64, Option<Course>), CourseError> {
+    let agency = tx.agency()?;
     let before: Option<Course> = db::query_as(&format!("{SELECT_COURSE} WHERE id = $1 AND agency_id = $2"))
         .bind(course.id)
-        .bind(scope.id())
-        .fetch_optional(&mut *tx)
+        .bind(agency)
+        .fetch_optional(&mut **tx)
         .await?;
     let sql = match &before {
         Some(_) => {
@@ -78,23 +93,15 @@ pub async fn save_course(scope: &Scope, actor: &Actor, course: &Course) -> Resul
         .bind(course.remediation_attempts)
         .bind(course.active)
         .bind(&course.effective_on)
-        .bind(scope.id());
+        .bind(agency);
     if before.is_some() {
         query = query.bind(course.id);
     }
-    let written = query.fetch_one(&mut *tx).await;
-    let (id,) = match written {
-        Ok(row) => row,
-        Err(e) if is_unique_violation(&e) => return Err(CourseError::NameTaken),
-        Err(e) => return Err(e.into()),
-    };
-    let saved = Course { id, ..course.clone() };
-    let event = Event::saved("course", "course", id, before.as_ref(), &saved);
-    audit::record(&mut tx, actor, event).await?;
-    // A course's rules count for every officer who took or owes it.
-    crate::compliance::exceptions::refresh(&mut tx, actor, None).await?;
-    tx.commit().await?;
-    Ok(id)
+    match query.fetch_one(&mut **tx).await {
+        Ok((id,)) => Ok((id, before)),
+        Err(e) if is_unique_violation(&e) => Err(CourseError::NameTaken),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn records_of(scope: &Scope, officer_id: i64) -> Result<Vec<TrainingRecord>, sqlx::Error> {
@@ -205,28 +212,7 @@ pub async fn update_record(
     r: &TrainingRecord,
 ) -> Result<(), sqlx::Error> {
     let mut tx = scope.begin_write().await?;
-    let before: TrainingRecord =
-        db::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
-            .bind(id)
-            .bind(officer_id)
-            .bind(scope.id())
-            .fetch_one(&mut *tx)
-            .await?;
-    check_officer_and_course(&mut tx, scope.id(), officer_id, r.course_id).await?;
-    db::query(
-        "UPDATE training_records SET course_id = $1, completed_on = $2, hours = $3, scores = $4, provider = $5 \
-         WHERE id = $6 AND officer_id = $7 AND agency_id = $8",
-    )
-    .bind(r.course_id)
-    .bind(&r.completed_on)
-    .bind(r.hours)
-    .bind(&r.scores)
-    .bind(&r.provider)
-    .bind(id)
-    .bind(officer_id)
-    .bind(scope.id())
-    .execute(&mut *tx)
-    .await?;
+    let before = update_record_in(&mut tx, officer_id, id, r).await?;
     let after = TrainingRecord { id, officer_id, ..r.clone() };
     if before != after {
         audit::record(
@@ -238,4 +224,38 @@ pub async fn update_record(
     }
     crate::compliance::exceptions::refresh(&mut tx, actor, Some(officer_id)).await?;
     tx.commit().await
+}
+
+/// Saves a training record's changes inside the caller's transaction of
+/// its agency and returns it as it was.
+pub async fn update_record_in(
+    tx: &mut Tx,
+    officer_id: i64,
+    id: i64,
+    r: &TrainingRecord,
+) -> Result<TrainingRecord, sqlx::Error> {
+    let agency = tx.agency()?;
+    let before: TrainingRecord =
+        db::query_as(&format!("{SELECT_RECORD} WHERE id = $1 AND officer_id = $2 AND agency_id = $3"))
+            .bind(id)
+            .bind(officer_id)
+            .bind(agency)
+            .fetch_one(&mut **tx)
+            .await?;
+    check_officer_and_course(tx, agency, officer_id, r.course_id).await?;
+    db::query(
+        "UPDATE training_records SET course_id = $1, completed_on = $2, hours = $3, scores = $4, provider = $5 \
+         WHERE id = $6 AND officer_id = $7 AND agency_id = $8",
+    )
+    .bind(r.course_id)
+    .bind(&r.completed_on)
+    .bind(r.hours)
+    .bind(&r.scores)
+    .bind(&r.provider)
+    .bind(id)
+    .bind(officer_id)
+    .bind(agency)
+    .execute(&mut **tx)
+    .await?;
+    Ok(before)
 }
