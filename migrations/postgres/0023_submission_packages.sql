@@ -35,3 +35,7 @@ CREATE POLICY agency_wall ON package_receipts
 -- a reviewer who has no account here: its reviewer_id is NULL (the name
 -- and kind are kept).
 ALTER TABLE sign_offs ALTER COLUMN reviewer_id DROP NOT NULL;
+
+-- A value logged on the agency's own install and carried by a package
+-- has no account here either: its logged_by is NULL (the names kept).
+ALTER TABLE logged_values ALTER COLUMN logged_by DROP NOT NULL;

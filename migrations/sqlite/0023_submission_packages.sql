@@ -55,3 +55,26 @@ CREATE TRIGGER sign_offs_no_update BEFORE UPDATE ON sign_offs
 BEGIN SELECT RAISE(ABORT, 'sign-offs cannot be changed, only superseded'); END;
 CREATE TRIGGER sign_offs_no_delete BEFORE DELETE ON sign_offs
 BEGIN SELECT RAISE(ABORT, 'sign-offs cannot be deleted, only superseded'); END;
+
+-- A value logged on the agency's own install and carried by a package
+-- has no account here either: its logged_by is NULL (the names kept).
+CREATE TABLE logged_values_new (
+    id                INTEGER PRIMARY KEY,
+    measure_id        INTEGER NOT NULL REFERENCES logged_measures (id),
+    period_from       TEXT NOT NULL,
+    period_to         TEXT NOT NULL,
+    value             REAL NOT NULL,
+    source_document   TEXT NOT NULL,
+    logged_by         INTEGER REFERENCES users (id),
+    logged_by_name    TEXT NOT NULL,
+    logged_at         INTEGER NOT NULL,
+    confirmed_by      INTEGER REFERENCES users (id),
+    confirmed_by_name TEXT,
+    confirmed_at      INTEGER,
+    agency_id         INTEGER NOT NULL DEFAULT 0 REFERENCES agency (id),
+    UNIQUE (measure_id, period_from, period_to)
+);
+INSERT INTO logged_values_new SELECT id, measure_id, period_from, period_to, value, source_document, logged_by,
+    logged_by_name, logged_at, confirmed_by, confirmed_by_name, confirmed_at, agency_id FROM logged_values;
+DROP TABLE logged_values;
+ALTER TABLE logged_values_new RENAME TO logged_values;

@@ -19,7 +19,7 @@ use crate::agency::Scope;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Role, guard, see_other};
-use crate::db::{self, is_unique_violation, now_unix};
+use crate::db::{self, Tx, is_unique_violation, now_unix};
 use crate::error::{AppError, AppResult};
 use crate::web::{FieldErrors, PageCtx, flash, parse_date, unprocessable};
 
@@ -31,7 +31,7 @@ pub const UNITS: [(&str, &str); 5] = [
     ("days", "Days"),
 ];
 
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct LoggedMeasure {
     pub id: i64,
     pub code: String,
@@ -65,7 +65,7 @@ impl LoggedMeasure {
     }
 }
 
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct LoggedValue {
     pub id: i64,
     pub measure_id: i64,
@@ -73,7 +73,9 @@ pub struct LoggedValue {
     pub period_to: String,
     pub value: f64,
     pub source_document: String,
-    pub logged_by: i64,
+    /// None for a value logged on the agency's own install and carried
+    /// by a submission package (docs/packages.md): no account here.
+    pub logged_by: Option<i64>,
     pub logged_by_name: String,
     pub logged_at: i64,
     pub confirmed_by_name: Option<String>,
@@ -158,6 +160,96 @@ pub async fn reported(scope: &Scope, period: Period) -> Result<Vec<Reported>, sq
         .collect())
 }
 
+/// Writes a measure's definition inside the caller's transaction of the
+/// agency; the caller records the audit entry.
+pub async fn insert_measure_in(tx: &mut Tx, m: &LoggedMeasure) -> Result<i64, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_scalar(
+        "INSERT INTO logged_measures (code, name, definition, unit, target, better, source, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&m.code)
+    .bind(&m.name)
+    .bind(&m.definition)
+    .bind(&m.unit)
+    .bind(m.target)
+    .bind(&m.better)
+    .bind(&m.source)
+    .bind(agency)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Saves a definition's changes (a package's, docs/packages.md).
+pub async fn update_measure_in(tx: &mut Tx, m: &LoggedMeasure) -> Result<(), sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query(
+        "UPDATE logged_measures SET name = $1, definition = $2, unit = $3, target = $4, better = $5, source = $6 \
+         WHERE id = $7 AND agency_id = $8",
+    )
+    .bind(&m.name)
+    .bind(&m.definition)
+    .bind(&m.unit)
+    .bind(m.target)
+    .bind(&m.better)
+    .bind(&m.source)
+    .bind(m.id)
+    .bind(agency)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Writes a value inside the caller's transaction of the agency, with who
+/// logged it and, when it comes confirmed (a package), who confirmed it.
+pub async fn insert_value_in(tx: &mut Tx, v: &LoggedValue) -> Result<i64, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_scalar(
+        "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, \
+         logged_by_name, logged_at, confirmed_by_name, confirmed_at, agency_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(v.measure_id)
+    .bind(&v.period_from)
+    .bind(&v.period_to)
+    .bind(v.value)
+    .bind(&v.source_document)
+    .bind(v.logged_by)
+    .bind(&v.logged_by_name)
+    .bind(v.logged_at)
+    .bind(&v.confirmed_by_name)
+    .bind(v.confirmed_at)
+    .bind(agency)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Every definition, and the values of periods within [from, to], inside
+/// a transaction of the agency (a submission package).
+pub async fn logged_in(
+    tx: &mut Tx,
+    from: &str,
+    to: &str,
+) -> Result<(Vec<LoggedMeasure>, Vec<LoggedValue>), sqlx::Error> {
+    let agency = tx.agency()?;
+    let measures = db::query_as(&format!(
+        "SELECT {MEASURE_COLUMNS} FROM logged_measures WHERE agency_id = $1 ORDER BY code"
+    ))
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await?;
+    let values = db::query_as(&format!(
+        "SELECT {VALUE_COLUMNS} FROM logged_values WHERE period_from >= $1 AND period_to <= $2 AND agency_id = $3 \
+         ORDER BY period_from, period_to, id"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(agency)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok((measures, values))
+}
+
 /// Administrators define; clerks log; supervisors and administrators
 /// confirm; reviewers and auditors read.
 pub const READERS: &[Role] = &Role::ALL;
@@ -177,34 +269,144 @@ pub fn router(state: &AppState) -> Router<AppState> {
     read.merge(define).merge(log).merge(confirm)
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
 pub struct DefineForm {
     #[serde(default)]
-    code: String,
+    pub code: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    definition: String,
+    pub definition: String,
     #[serde(default)]
-    unit: String,
+    pub unit: String,
     #[serde(default)]
-    target: String,
+    pub target: String,
     #[serde(default)]
-    better: String,
+    pub better: String,
     #[serde(default)]
-    source: String,
+    pub source: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+impl DefineForm {
+    pub fn from_measure(m: &LoggedMeasure) -> Self {
+        DefineForm {
+            code: m.code.clone(),
+            name: m.name.clone(),
+            definition: m.definition.clone(),
+            unit: m.unit.clone(),
+            target: m.target.map(|t| t.to_string()).unwrap_or_default(),
+            better: m.better.clone(),
+            source: m.source.clone(),
+        }
+    }
+
+    /// Checks every field; the measure's id is 0 until it is written.
+    pub fn validate(&self) -> Result<LoggedMeasure, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let code = self.code.trim().to_uppercase();
+        if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            errors.add("code", "Give a short id of letters and digits, such as L1.");
+        }
+        for (field, value, label) in [
+            ("name", &self.name, "a name"),
+            ("definition", &self.definition, "a definition"),
+            ("source", &self.source, "the source"),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > 500 {
+                errors.add(field, format!("Enter {label} (up to 500 characters)."));
+            }
+        }
+        if !UNITS.iter().any(|(u, _)| *u == self.unit) {
+            errors.add("unit", "Choose a unit.");
+        }
+        let target = if self.target.trim().is_empty() { None } else { number(&self.target) };
+        if !self.target.trim().is_empty() && target.is_none() {
+            errors.add("target", "Write the target as a number, or leave it empty.");
+        }
+        if self.better != "higher" && self.better != "lower" {
+            errors.add("better", "Choose whether higher or lower is better.");
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(LoggedMeasure {
+            id: 0,
+            code,
+            name: self.name.trim().to_string(),
+            definition: self.definition.trim().to_string(),
+            unit: self.unit.clone(),
+            target,
+            better: self.better.clone(),
+            source: self.source.trim().to_string(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
 pub struct ValueForm {
     #[serde(default)]
-    from: String,
+    pub from: String,
     #[serde(default)]
-    to: String,
+    pub to: String,
     #[serde(default)]
-    value: String,
+    pub value: String,
     #[serde(default)]
-    source_document: String,
+    pub source_document: String,
+}
+
+impl ValueForm {
+    pub fn from_value(v: &LoggedValue) -> Self {
+        ValueForm {
+            from: v.period_from.clone(),
+            to: v.period_to.clone(),
+            value: v.value.to_string(),
+            source_document: v.source_document.clone(),
+        }
+    }
+
+    /// Checks every field; returns a value of `measure_id` logged by nobody
+    /// yet (the caller names who logged it).
+    pub fn validate(&self, measure_id: i64) -> Result<LoggedValue, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let (from, to) = (parse_date(&self.from), parse_date(&self.to));
+        if from.is_none() {
+            errors.add("from", "Enter the period's first day as YYYY-MM-DD.");
+        }
+        if to.is_none() {
+            errors.add("to", "Enter the period's last day as YYYY-MM-DD.");
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                errors.add("to", "The last day must not be before the first.");
+            }
+        }
+        let value = number(&self.value);
+        if value.is_none() {
+            errors.add("value", "Write the value as a number.");
+        }
+        if self.source_document.trim().is_empty() || self.source_document.chars().count() > 300 {
+            errors.add(
+                "source_document",
+                "Name the source document (report, memo or file number), up to 300 characters.",
+            );
+        }
+        match (errors.is_empty(), value) {
+            (true, Some(value)) => Ok(LoggedValue {
+                id: 0,
+                measure_id,
+                period_from: self.from.trim().to_string(),
+                period_to: self.to.trim().to_string(),
+                value,
+                source_document: self.source_document.trim().to_string(),
+                logged_by: None,
+                logged_by_name: String::new(),
+                logged_at: 0,
+                confirmed_by_name: None,
+                confirmed_at: None,
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -231,8 +433,9 @@ impl ListPage {
     fn can_confirm(&self, v: &LoggedValue) -> bool {
         let user = self.page.user.as_ref();
         v.confirmed_at.is_none()
-            && user
-                .is_some_and(|u| u.has_any(&[Role::Supervisor, Role::Administrator]) && u.id != v.logged_by)
+            && user.is_some_and(|u| {
+                u.has_any(&[Role::Supervisor, Role::Administrator]) && Some(u.id) != v.logged_by
+            })
     }
     fn errors_for(&self, m: &LoggedMeasure) -> Option<&FieldErrors> {
         (self.value_for == m.id).then_some(&self.value_errors)
@@ -268,58 +471,25 @@ async fn route_post_define(
     page: PageCtx,
     Form(form): Form<DefineForm>,
 ) -> AppResult<Response> {
-    let mut errors = FieldErrors::default();
     let code = form.code.trim().to_uppercase();
-    if code.is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        errors.add("code", "Give a short id of letters and digits, such as L1.");
-    }
-    for (field, value, label) in [
-        ("name", &form.name, "a name"),
-        ("definition", &form.definition, "a definition"),
-        ("source", &form.source, "the source"),
-    ] {
-        if value.trim().is_empty() || value.chars().count() > 500 {
-            errors.add(field, format!("Enter {label} (up to 500 characters)."));
-        }
-    }
-    if !UNITS.iter().any(|(u, _)| *u == form.unit) {
-        errors.add("unit", "Choose a unit.");
-    }
-    let target = if form.target.trim().is_empty() { None } else { number(&form.target) };
-    if !form.target.trim().is_empty() && target.is_none() {
-        errors.add("target", "Write the target as a number, or leave it empty.");
-    }
-    if form.better != "higher" && form.better != "lower" {
-        errors.add("better", "Choose whether higher or lower is better.");
-    }
-    if errors.is_empty() {
-        let mut tx = scope.begin_write().await?;
-        let inserted: Result<(i64,), sqlx::Error> = db::query_as(
-            "INSERT INTO logged_measures (code, name, definition, unit, target, better, source, agency_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(&code)
-        .bind(form.name.trim())
-        .bind(form.definition.trim())
-        .bind(&form.unit)
-        .bind(target)
-        .bind(&form.better)
-        .bind(form.source.trim())
-        .bind(tx.agency()?)
-        .fetch_one(&mut *tx)
-        .await;
-        match inserted {
-            Ok((id,)) => {
-                let event = Event::new("logged_measure.define", "logged_measure", id).details(
-                    json!({ "code": code, "name": form.name.trim(), "unit": form.unit, "target": target }),
-                );
-                audit::record(&mut tx, &actor, event).await?;
-                tx.commit().await?;
-                flash(&session, format!("Measure {code} defined.")).await?;
-                return Ok(see_other("/logged-measures"));
+    let mut errors = FieldErrors::default();
+    match form.validate() {
+        Err(refused) => errors = refused,
+        Ok(measure) => {
+            let mut tx = scope.begin_write().await?;
+            match insert_measure_in(&mut tx, &measure).await {
+                Ok(id) => {
+                    let event = Event::new("logged_measure.define", "logged_measure", id).details(json!({
+                        "code": measure.code, "name": measure.name, "unit": measure.unit, "target": measure.target,
+                    }));
+                    audit::record(&mut tx, &actor, event).await?;
+                    tx.commit().await?;
+                    flash(&session, format!("Measure {code} defined.")).await?;
+                    return Ok(see_other("/logged-measures"));
+                }
+                Err(e) if is_unique_violation(&e) => errors.add("code", "Another measure has this id."),
+                Err(e) => return Err(e.into()),
             }
-            Err(e) if is_unique_violation(&e) => errors.add("code", "Another measure has this id."),
-            Err(e) => return Err(e.into()),
         }
     }
     let mut view = list_page(&scope, page).await?;
@@ -338,70 +508,35 @@ async fn route_post_value(
 ) -> AppResult<Response> {
     let measure = measures(&scope).await?.into_iter().find(|m| m.id == id).ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
-    let (from, to) = (parse_date(&form.from), parse_date(&form.to));
-    if from.is_none() {
-        errors.add("from", "Enter the period's first day as YYYY-MM-DD.");
-    }
-    if to.is_none() {
-        errors.add("to", "Enter the period's last day as YYYY-MM-DD.");
-    }
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            errors.add("to", "The last day must not be before the first.");
-        }
-    }
-    let value = number(&form.value);
-    if value.is_none() {
-        errors.add("value", "Write the value as a number.");
-    }
-    if form.source_document.trim().is_empty() || form.source_document.chars().count() > 300 {
-        errors.add(
-            "source_document",
-            "Name the source document (report, memo or file number), up to 300 characters.",
-        );
-    }
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    if let (true, Some(value)) = (errors.is_empty(), value) {
-        let mut tx = scope.begin_write().await?;
-        let inserted: Result<(i64,), sqlx::Error> = db::query_as(
-            "INSERT INTO logged_values (measure_id, period_from, period_to, value, source_document, logged_by, logged_by_name, logged_at, agency_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(id)
-        .bind(form.from.trim())
-        .bind(form.to.trim())
-        .bind(value)
-        .bind(form.source_document.trim())
-        .bind(user.id)
-        .bind(&user.display_name)
-        .bind(now_unix())
-        .bind(tx.agency()?)
-        .fetch_one(&mut *tx)
-        .await;
-        match inserted {
-            Ok((value_id,)) => {
-                let event = Event::new("logged_value.log", "logged_measure", id).details(json!({
-                    "value_id": value_id, "from": form.from.trim(), "to": form.to.trim(), "value": value,
-                    "source_document": form.source_document.trim(),
-                }));
-                audit::record(&mut tx, &actor, event).await?;
-                tx.commit().await?;
-                flash(
-                    &session,
-                    format!(
-                        "{} for {} to {} logged; it waits for confirmation.",
-                        measure.code,
-                        form.from.trim(),
-                        form.to.trim()
-                    ),
-                )
-                .await?;
-                return Ok(see_other("/logged-measures"));
+    match form.validate(id) {
+        Err(refused) => errors = refused,
+        Ok(value) => {
+            let value = LoggedValue {
+                logged_by: Some(user.id),
+                logged_by_name: user.display_name.clone(),
+                logged_at: now_unix(),
+                ..value
+            };
+            let mut tx = scope.begin_write().await?;
+            match insert_value_in(&mut tx, &value).await {
+                Ok(value_id) => {
+                    let event = Event::new("logged_value.log", "logged_measure", id).details(json!({
+                        "value_id": value_id, "from": value.period_from, "to": value.period_to, "value": value.value,
+                        "source_document": value.source_document,
+                    }));
+                    audit::record(&mut tx, &actor, event).await?;
+                    tx.commit().await?;
+                    let logged =
+                        format!("{} for {} to {} logged", measure.code, value.period_from, value.period_to);
+                    flash(&session, format!("{logged}; it waits for confirmation.")).await?;
+                    return Ok(see_other("/logged-measures"));
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    errors.add("from", "A value for this measure and period is already logged.")
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) if is_unique_violation(&e) => {
-                errors.add("from", "A value for this measure and period is already logged.")
-            }
-            Err(e) => return Err(e.into()),
         }
     }
     let mut view = list_page(&scope, page).await?;
@@ -428,7 +563,7 @@ async fn route_post_confirm(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(AppError::NotFound)?;
-    let refusal = if value.logged_by == user.id {
+    let refusal = if value.logged_by == Some(user.id) {
         Some("You logged this value; someone else must confirm it.")
     } else if value.confirmed_at.is_some() {
         Some("This value is already confirmed.")

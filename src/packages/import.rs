@@ -525,7 +525,8 @@ async fn records(
             problems.add(name, 0, format!("a row could not be written ({e}); it may already be recorded"));
         }
     }
-    let lines: Vec<(u64, super::SignOffLine)> = json_lines(dir, MEMBERS[9], problems)?;
+    logged(tx, dir, problems).await?;
+    let lines: Vec<(u64, super::SignOffLine)> = json_lines(dir, MEMBERS[11], problems)?;
     sign_offs(tx, scope, &lines, &stops, &arrest_ids, problems).await
 }
 
@@ -549,6 +550,53 @@ async fn stops_in(
     if problems.count == 0 {
         aggregates.finish().await?.write(tx).await?;
         crate::stops::store::note_sizes(tx).await?;
+    }
+    Ok(())
+}
+
+/// The logged measures' definitions (by code, created or brought up to
+/// the package's) and the values of the period, each through its form's
+/// rules, with who logged and who confirmed them on the agency's install.
+async fn logged(tx: &mut Tx, dir: &Path, problems: &mut Problems) -> anyhow::Result<()> {
+    use crate::measures::logged::{self, DefineForm, LoggedMeasure, LoggedValue};
+    let definitions: Vec<(u64, DefineForm)> = json_lines(dir, MEMBERS[9], problems)?;
+    let (held, _) = logged::logged_in(tx, "", "").await?;
+    for (line, form) in &definitions {
+        let measure = match form.validate() {
+            Ok(m) => m,
+            Err(errors) => {
+                problems.fields(MEMBERS[9], *line, &errors);
+                continue;
+            }
+        };
+        match held.iter().find(|h| h.code == measure.code) {
+            Some(h) if LoggedMeasure { id: h.id, ..measure.clone() } == *h => {}
+            Some(h) => logged::update_measure_in(tx, &LoggedMeasure { id: h.id, ..measure }).await?,
+            None => {
+                logged::insert_measure_in(tx, &measure).await?;
+            }
+        }
+    }
+    let (held, _) = logged::logged_in(tx, "", "").await?;
+    let values: Vec<(u64, super::LoggedValueLine)> = json_lines(dir, MEMBERS[10], problems)?;
+    for (line, v) in &values {
+        let Some(measure) = held.iter().find(|h| h.code == v.code) else {
+            problems.add(MEMBERS[10], *line, format!("code: no logged measure of the package is {}", v.code));
+            continue;
+        };
+        match v.form.validate(measure.id) {
+            Ok(value) => {
+                let value = LoggedValue {
+                    logged_by_name: v.logged_by_name.clone(),
+                    logged_at: v.logged_at,
+                    confirmed_by_name: v.confirmed_by_name.clone(),
+                    confirmed_at: v.confirmed_at,
+                    ..value
+                };
+                logged::insert_value_in(tx, &value).await?;
+            }
+            Err(errors) => problems.fields(MEMBERS[10], *line, &errors),
+        }
     }
     Ok(())
 }
@@ -590,14 +638,18 @@ async fn sign_offs(
             ("stop", n) if n >= 1 && n <= stop_ids.len() => (RecordKind::Stop, stop_ids[n - 1]),
             ("arrest", n) if n >= 1 && n <= arrest_ids.len() => (RecordKind::Arrest, arrest_ids[n - 1]),
             _ => {
-                problems.add(MEMBERS[9], *line, format!("record: no {} {} in the package", s.kind, s.record));
+                problems.add(
+                    MEMBERS[11],
+                    *line,
+                    format!("record: no {} {} in the package", s.kind, s.record),
+                );
                 continue;
             }
         };
         if crate::supervision::Decision::parse(&s.decision).is_none()
             || !crate::supervision::REVIEWER_KINDS.iter().any(|(k, _)| *k == s.reviewer_kind)
         {
-            problems.add(MEMBERS[9], *line, "decision or reviewer_kind: not one this product records");
+            problems.add(MEMBERS[11], *line, "decision or reviewer_kind: not one this product records");
             continue;
         }
         let record = match kind {
@@ -610,7 +662,7 @@ async fn sign_offs(
         };
         if !record.is_action() {
             problems.add(
-                MEMBERS[9],
+                MEMBERS[11],
                 *line,
                 format!("record: {} {} is not a 287(g) action", s.kind, s.record),
             );
@@ -622,7 +674,7 @@ async fn sign_offs(
             (true, Some(hash)) => hash,
             (true, None) => {
                 problems.add(
-                    MEMBERS[9],
+                    MEMBERS[11],
                     *line,
                     format!("form: {} is not a fingerprint form of a {}", s.form, s.kind),
                 );

@@ -36,7 +36,7 @@ pub const FORMAT: &str = "oversight-ledger/package/v1";
 
 /// The members, in the order they are written, checked and imported
 /// (officers before what names them, stops before what refers to them).
-pub const MEMBERS: [&str; 10] = [
+pub const MEMBERS: [&str; 12] = [
     "officers.jsonl",
     "courses.jsonl",
     "designations.jsonl",
@@ -46,6 +46,8 @@ pub const MEMBERS: [&str; 10] = [
     "complaints.csv",
     "pay.csv",
     "leads.csv",
+    "logged_measures.jsonl",
+    "logged_values.jsonl",
     "sign_offs.jsonl",
 ];
 
@@ -125,6 +127,24 @@ pub struct TrainingLine {
     pub course: String,
     #[serde(flatten)]
     pub form: TrainingForm,
+}
+
+/// A value of a logged measure (docs/measures.md, "Logged measures"): the
+/// form's fields, the measure by its code, who logged and who confirmed it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct LoggedValueLine {
+    #[serde(default)]
+    pub code: String,
+    #[serde(flatten)]
+    pub form: crate::measures::logged::ValueForm,
+    #[serde(default)]
+    pub logged_by_name: String,
+    #[serde(default)]
+    pub logged_at: i64,
+    #[serde(default)]
+    pub confirmed_by_name: Option<String>,
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
 }
 
 /// A supervisor's decision on a 287(g) action of the package.
@@ -354,6 +374,32 @@ pub async fn write_members(
     let rows = leads.iter().map(|l| crate::exchange::leads_row(l, &badge(Some(l.officer_id))));
     members.push(csv_member(dir, MEMBERS[8], &crate::exchange::LEADS_COLUMNS, rows)?);
 
+    // Logged measures: every definition, the values of periods within this one.
+    let (logged, values) = crate::measures::logged::logged_in(tx, &from_text, &to_text).await?;
+    let mut out = Writing::create(dir, MEMBERS[9])?;
+    for m in &logged {
+        out.line(&crate::measures::logged::DefineForm::from_measure(m))?;
+    }
+    members.push(out.finish()?);
+    let codes: HashMap<i64, &str> = logged.iter().map(|m| (m.id, m.code.as_str())).collect();
+    let mut lines: Vec<LoggedValueLine> = values
+        .iter()
+        .map(|v| LoggedValueLine {
+            code: codes.get(&v.measure_id).map(|c| c.to_string()).unwrap_or_default(),
+            form: crate::measures::logged::ValueForm::from_value(v),
+            logged_by_name: v.logged_by_name.clone(),
+            logged_at: v.logged_at,
+            confirmed_by_name: v.confirmed_by_name.clone(),
+            confirmed_at: v.confirmed_at,
+        })
+        .collect();
+    lines.sort_by(|a, b| (&a.code, &a.form.from, &a.form.to).cmp(&(&b.code, &b.form.from, &b.form.to)));
+    let mut out = Writing::create(dir, MEMBERS[10])?;
+    for line in &lines {
+        out.line(line)?;
+    }
+    members.push(out.finish()?);
+
     // Decisions by their record's place in the package, oldest first: the
     // same order on both sides, whatever ids the records have.
     let mut decisions: Vec<(u64, i64, SignOffLine)> = Vec::new();
@@ -380,7 +426,7 @@ pub async fn write_members(
         decisions.push((after_stops + place, decision.id, sign_off_line(&decision, place, current)));
     }
     decisions.sort_by_key(|(place, id, _)| (*place, *id));
-    let mut out = Writing::create(dir, MEMBERS[9])?;
+    let mut out = Writing::create(dir, MEMBERS[11])?;
     for (_, _, line) in &decisions {
         out.line(line)?;
     }

@@ -58,14 +58,15 @@ pub async fn all(scope: &Scope) -> Result<Vec<Receipt>, sqlx::Error> {
 
 /// Whether the transaction's agency holds any record dated in [from, to]
 /// that a package would bring (stops, arrests, complaints received, pay
-/// periods ending): a package adds a period, it never merges into one.
+/// periods ending, logged values): a package adds a period, it never merges into one.
 pub async fn holds_records_between(tx: &mut Tx, from: &str, to: &str) -> Result<bool, sqlx::Error> {
     let agency = tx.agency()?;
     let (held,): (i64,) = db::query_as(
         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 LIMIT 1) s) \
          + (SELECT COUNT(*) FROM arrests WHERE agency_id = $1 AND arrest_date >= $2 AND arrest_date <= $3) \
          + (SELECT COUNT(*) FROM complaints WHERE agency_id = $1 AND received_on >= $2 AND received_on <= $3) \
-         + (SELECT COUNT(*) FROM pay_periods WHERE agency_id = $1 AND period_end >= $2 AND period_end <= $3)",
+         + (SELECT COUNT(*) FROM pay_periods WHERE agency_id = $1 AND period_end >= $2 AND period_end <= $3) \
+         + (SELECT COUNT(*) FROM logged_values WHERE agency_id = $1 AND period_from >= $2 AND period_to <= $3)",
     )
     .bind(agency)
     .bind(from)
