@@ -13,18 +13,6 @@ use sha2::{Digest, Sha256};
 
 const STATE_OTHER_ORI: &str = "FL0060000";
 
-fn cli_on(url: &str, files: &Path, args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env("OVERSIGHT_DATABASE_URL", url)
-        .env("OVERSIGHT_FILES_DIR", files)
-        .output()
-        .expect("run oversight");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
-
 /// A state deployment that holds the demo agency (by its ORI, no records
 /// yet) and one more agency.
 struct State {
@@ -45,7 +33,7 @@ impl State {
     }
 
     fn cli(&self, args: &[&str]) -> (bool, String) {
-        cli_on(&self.url, &self.dir.path().join("files"), args)
+        common::cli_on(&self.url, &self.dir.path().join("files"), args)
     }
 
     async fn db(&self) -> oversight::db::Db {

@@ -403,18 +403,6 @@ async fn the_state_auditor_reads_an_agencys_audit_log_and_reports_and_the_agency
 }
 
 /// Runs the real binary on the database at `url` with its files folder.
-fn cli_on(url: &str, files: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env("OVERSIGHT_DATABASE_URL", url)
-        .env("OVERSIGHT_FILES_DIR", files)
-        .output()
-        .expect("run oversight");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
-
 #[tokio::test]
 async fn backup_of_one_agency_holds_that_agency_alone_and_still_verifies() {
     let (app, _) = state_deployment().await;
@@ -454,11 +442,11 @@ async fn backup_of_one_agency_holds_that_agency_alone_and_still_verifies() {
     // its users sign in to their records and documents.
     let url = format!("sqlite://{}", out.display());
     let files = copy_dir.path().join("files");
-    let (ok, said) = cli_on(&url, &files, &["agency", "list"]);
+    let (ok, said) = common::cli_on(&url, &files, &["agency", "list"]);
     assert!(ok && said.contains(&demo_ori) && !said.contains(QUIET_ORI), "{said}");
-    let (ok, said) = cli_on(&url, &files, &["audit", "verify", "--expect-head", &head]);
+    let (ok, said) = common::cli_on(&url, &files, &["audit", "verify", "--expect-head", &head]);
     assert!(ok, "{said}");
-    let (ok, said) = cli_on(&url, &files, &["report", "verify", pdf.to_str().unwrap()]);
+    let (ok, said) = common::cli_on(&url, &files, &["report", "verify", pdf.to_str().unwrap()]);
     assert!(ok && said.contains("VERIFIED"), "{said}");
     let copy = common::serve_existing(copy_dir, url).await;
     let clerk = copy.signed_in("demo-clerk").await;

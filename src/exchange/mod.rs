@@ -466,27 +466,11 @@ fn layout_for(kind: Kind, personal: bool) -> Layout {
     Layout { columns: &ARREST_COLUMNS_WITHOUT_PERSONAL, ..layout }
 }
 
-const ARREST_COLUMNS_WITHOUT_PERSONAL: [&str; 19] = [
-    "arrest_date",
-    "arrest_time",
-    "officer_badge",
-    "stop_id",
-    "charges",
-    "offense_code",
-    "offense_class",
-    "priority_level",
-    "arrest_type",
-    "detainer_lodged",
-    "removal_paperwork",
-    "warrant_served",
-    "transferred_date",
-    "transferred_time",
-    "released_date",
-    "released_time",
-    "perceived_race",
-    "perceived_gender",
-    "perceived_age",
-];
+/// The arrest columns without the personal ones (a package's).
+static ARREST_COLUMNS_WITHOUT_PERSONAL: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        ARREST_COLUMNS.iter().copied().filter(|c| !PERSONAL_COLUMNS.contains(c)).collect()
+    });
 
 /// The columns a file of `kind` has (without the personal ones unless
 /// `personal`).

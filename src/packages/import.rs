@@ -480,14 +480,11 @@ async fn records(
     let (from_text, to_text) = (crate::web::format_date(from), crate::web::format_date(to));
     // Their ids only: a year of a large agency is a million stops.
     let mut stops: Vec<i64> = Vec::new();
-    let mut after = (String::new(), 0i64);
-    loop {
-        let batch =
-            crate::stops::store::dated_in(tx, &from_text, &to_text, (&after.0, after.1), 5000).await?;
-        let Some(last) = batch.last() else { break };
-        after = (last.stop_date.clone(), last.id);
-        stops.extend(batch.iter().map(|s| s.id));
-    }
+    crate::stops::store::for_each_dated_in(tx, &from_text, &to_text, |s| {
+        stops.push(s.id);
+        Ok(())
+    })
+    .await?;
     let places = |n: usize| (1..=n as i64).collect::<std::collections::HashSet<i64>>();
     let mut known =
         Known { badges, stops: places(stops.len()), arrests: Default::default(), today, personal: false };

@@ -309,21 +309,16 @@ pub async fn write_members(
     {
         let mut writer = csv::Writer::from_writer(&mut out);
         writer.write_record(crate::stops::import::NATIVE_COLUMNS)?;
-        let mut after = (String::new(), 0i64);
-        loop {
-            let batch =
-                crate::stops::store::dated_in(tx, &from_text, &to_text, (&after.0, after.1), 5000).await?;
-            let Some(last) = batch.last() else { break };
-            after = (last.stop_date.clone(), last.id);
-            for s in batch {
-                let row = crate::stops::export::native_row(&s, &badge(s.officer_id));
-                writer.write_record(row.iter().map(|c| crate::web::spreadsheet_safe(c)))?;
-                stop_place.insert(s.id, stop_place.len() as u64 + 1);
-                if s.action_287g != 0 {
-                    actions.push(s);
-                }
+        crate::stops::store::for_each_dated_in(tx, &from_text, &to_text, |s| {
+            let row = crate::stops::export::native_row(&s, &badge(s.officer_id));
+            writer.write_record(row.iter().map(|c| crate::web::spreadsheet_safe(c)))?;
+            stop_place.insert(s.id, stop_place.len() as u64 + 1);
+            if s.action_287g != 0 {
+                actions.push(s);
             }
-        }
+            Ok(())
+        })
+        .await?;
         writer.flush()?;
     }
     out.rows = stop_place.len() as u64;

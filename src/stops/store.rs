@@ -797,27 +797,31 @@ pub async fn darkness_from_records(
     Ok(counted.into_iter().map(|((d, m, x), n)| (d, m, x, n)).collect())
 }
 
-/// Up to `limit` stops of the transaction's agency dated in [from, to]
-/// after `after` (a date and an id) in (date, id) order: a submission
-/// package's stops (docs/packages.md), read a batch at a time.
-pub async fn dated_in(
+/// Every stop of the transaction's agency dated in [from, to], in (date,
+/// id) order, a batch at a time: a submission package's stops
+/// (docs/packages.md), read inside the package's snapshot or import.
+pub async fn for_each_dated_in(
     tx: &mut Tx,
     from: &str,
     to: &str,
-    after: (&str, i64),
-    limit: i64,
-) -> Result<Vec<Stop>, sqlx::Error> {
+    mut each: impl FnMut(Stop) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let agency = tx.agency()?;
-    db::query_as(&format!(
-        "SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 \
-         AND (stop_date > $4 OR (stop_date = $4 AND id > $5)) ORDER BY stop_date, id LIMIT $6"
-    ))
-    .bind(agency)
-    .bind(from)
-    .bind(to)
-    .bind(after.0)
-    .bind(after.1)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await
+    let mut after = (String::new(), 0i64);
+    loop {
+        let batch: Vec<Stop> = db::query_as(&format!(
+            "SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 \
+             AND (stop_date > $4 OR (stop_date = $4 AND id > $5)) ORDER BY stop_date, id LIMIT 5000"
+        ))
+        .bind(agency)
+        .bind(from)
+        .bind(to)
+        .bind(&after.0)
+        .bind(after.1)
+        .fetch_all(&mut **tx)
+        .await?;
+        let Some(last) = batch.last() else { return Ok(()) };
+        after = (last.stop_date.clone(), last.id);
+        batch.into_iter().try_for_each(&mut each)?;
+    }
 }

@@ -63,6 +63,20 @@ async fn serve_database(dir: tempfile::TempDir, db_url: String, adjust: impl FnO
     TestApp { base, db, scope, db_url, dir }
 }
 
+/// Runs the real binary against the database `url` with the files folder
+/// `files`: (success, output).
+pub fn cli_on(url: &str, files: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(args)
+        .env("OVERSIGHT_DATABASE_URL", url)
+        .env("OVERSIGHT_FILES_DIR", files)
+        .output()
+        .expect("run oversight");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
 /// A new database for a test that makes its own (besides `spawn_app`'s):
 /// a SQLite file `name` in `dir`, or with OVERSIGHT_TEST_BACKEND=postgres a
 /// fresh, migrated database on the test server.
@@ -259,16 +273,8 @@ impl TestApp {
 
     /// Runs the real binary against this app's database: (success, output).
     pub fn cli(&self, args: &[&str]) -> (bool, String) {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_oversight"))
-            .args(args)
-            .env("OVERSIGHT_DATABASE_URL", &self.db_url)
-            // The server's files folder, as a deployment configures both.
-            .env("OVERSIGHT_FILES_DIR", self.dir.path().join("files"))
-            .output()
-            .expect("run oversight");
-        let text =
-            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        (output.status.success(), text)
+        // The server's files folder, as a deployment configures both.
+        cli_on(&self.db_url, &self.dir.path().join("files"), args)
     }
 
     /// A TFM officer, Ferreira (CC-7003), trained and authorized from
