@@ -19,9 +19,13 @@ use crate::exchange::{Kind, Known, Parsed};
 use crate::officers::store::badge_key;
 use crate::supervision::{RecordKind, SignOff};
 
-/// The largest member accepted, and the largest manifest: a package of a
-/// year of a million stops is about 400 MB of CSV.
-const MAX_MEMBER: u64 = 4 * 1024 * 1024 * 1024;
+/// The largest stops member accepted (a year of a million stops is about
+/// 400 MB of CSV, read a batch at a time), the largest of the others (read
+/// whole: a roster of thousands of officers is a few megabytes), and the
+/// largest manifest. An archive that unpacks to more is refused before it
+/// fills the disk or the memory.
+const MAX_STOPS: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_MEMBER: u64 = 512 * 1024 * 1024;
 const MAX_MANIFEST: u64 = 1024 * 1024;
 
 /// What an import says, one line each, and whether it committed.
@@ -63,7 +67,7 @@ impl Problems {
 /// Unpacks, verifies and imports the package at `file` into the scope's
 /// agency.
 pub async fn import(scope: &Scope, actor: &Actor, file: &Path) -> anyhow::Result<Outcome> {
-    let work = Workspace::new(file)?;
+    let work = Workspace::new()?;
     let manifest = match unpack(file, &work.0) {
         Ok(m) => m,
         Err(why) => {
@@ -133,7 +137,7 @@ pub async fn import(scope: &Scope, actor: &Actor, file: &Path) -> anyhow::Result
     }
     // What was written, written out again as the source wrote it: the
     // import commits only if every member comes out byte for byte.
-    let again = Workspace::new(file)?;
+    let again = Workspace::new()?;
     let written = super::write_members(&mut tx, from, to, &again.0).await?;
     if let Some((sent, here)) = manifest.members.iter().zip(&written).find(|(a, b)| a != b) {
         tx.rollback().await?;
@@ -208,11 +212,12 @@ fn unpack(file: &Path, dir: &Path) -> Result<Manifest, String> {
             }
             manifest = Some(parsed);
         } else if MEMBERS.contains(&name.as_str()) {
-            if size > MAX_MEMBER {
-                return Err(format!("its {name} is larger than 4 GiB"));
+            let limit = if name == MEMBERS[4] { MAX_STOPS } else { MAX_MEMBER };
+            if size > limit {
+                return Err(format!("its {name} is larger than {} MiB", limit >> 20));
             }
             let mut out = std::fs::File::create(dir.join(&name)).map_err(|e| e.to_string())?;
-            std::io::copy(&mut entry.take(MAX_MEMBER), &mut out)
+            std::io::copy(&mut entry.take(limit), &mut out)
                 .map_err(|e| format!("{name} cannot be read ({e})"))?;
         } else {
             return Err(format!("it holds {name}, which is not a member of a package"));
@@ -285,8 +290,23 @@ async fn roster(
     today: time::Date,
     problems: &mut Problems,
 ) -> anyhow::Result<bool> {
+    let (officers_changed, ids) = officers(tx, dir, today, problems).await?;
+    let courses_changed = courses(tx, dir, problems).await?;
+    let designations_changed = designations(tx, dir, &ids, &profile.model_list(), today, problems).await?;
+    let training_changed = training(tx, dir, &ids, today, problems).await?;
+    Ok(officers_changed || courses_changed || designations_changed || training_changed)
+}
+
+/// Officers by badge, created or brought up to the package's, then each
+/// one's supervisor; returns whether any changed and every officer's id
+/// by badge.
+async fn officers(
+    tx: &mut Tx,
+    dir: &Path,
+    today: time::Date,
+    problems: &mut Problems,
+) -> anyhow::Result<(bool, HashMap<String, i64>)> {
     let mut changed = false;
-    let agency = tx.agency()?;
     let officer_lines: Vec<(u64, super::OfficerLine)> = json_lines(dir, MEMBERS[0], problems)?;
     let mut held: HashMap<String, crate::officers::Officer> =
         crate::officers::store::all_in(tx).await?.into_iter().map(|o| (badge_key(&o.badge), o)).collect();
@@ -344,9 +364,15 @@ async fn roster(
             changed = true;
         }
     }
+    Ok((changed, ids))
+}
 
+/// Courses by name, created or brought up to the package's.
+async fn courses(tx: &mut Tx, dir: &Path, problems: &mut Problems) -> anyhow::Result<bool> {
+    let mut changed = false;
+    let agency = tx.agency()?;
     let course_lines: Vec<(u64, crate::training::CourseForm)> = json_lines(dir, MEMBERS[1], problems)?;
-    let mut courses = crate::training::store::courses_of_agency(&mut **tx, agency).await?;
+    let courses = crate::training::store::courses_of_agency(&mut **tx, agency).await?;
     for (line, form) in &course_lines {
         let existing = courses.iter().find(|c| c.name == form.name.trim()).cloned();
         let course = match form.validate(existing.as_ref().map(|c| c.id).unwrap_or(0)) {
@@ -363,9 +389,19 @@ async fn roster(
             }
         }
     }
-    courses = crate::training::store::courses_of_agency(&mut **tx, agency).await?;
+    Ok(changed)
+}
 
-    let models = profile.model_list();
+/// Each officer's n-th designation here made the package's n-th.
+async fn designations(
+    tx: &mut Tx,
+    dir: &Path,
+    ids: &HashMap<String, i64>,
+    models: &[&str],
+    today: time::Date,
+    problems: &mut Problems,
+) -> anyhow::Result<bool> {
+    let mut changed = false;
     let designation_lines: Vec<(u64, super::DesignationLine)> = json_lines(dir, MEMBERS[2], problems)?;
     let held_designations = crate::officers::store::designations_in(tx).await?;
     let mut paired: HashMap<i64, usize> = HashMap::new();
@@ -378,7 +414,7 @@ async fn roster(
             );
             continue;
         };
-        let designation = match d.form.validate(&models, today) {
+        let designation = match d.form.validate(models, today) {
             Ok(designation) => designation,
             Err(errors) => {
                 problems.fields(MEMBERS[2], *line, &errors);
@@ -404,7 +440,20 @@ async fn roster(
         }
         *n += 1;
     }
+    Ok(changed)
+}
 
+/// Each officer's n-th training record here made the package's n-th.
+async fn training(
+    tx: &mut Tx,
+    dir: &Path,
+    ids: &HashMap<String, i64>,
+    today: time::Date,
+    problems: &mut Problems,
+) -> anyhow::Result<bool> {
+    let mut changed = false;
+    let agency = tx.agency()?;
+    let courses = crate::training::store::courses_of_agency(&mut **tx, agency).await?;
     let training_lines: Vec<(u64, super::TrainingLine)> = json_lines(dir, MEMBERS[3], problems)?;
     let held_training = crate::training::store::records_of_agency(&mut **tx, agency).await?;
     let mut paired: HashMap<i64, usize> = HashMap::new();

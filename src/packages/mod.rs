@@ -444,13 +444,17 @@ fn sign_off_line(s: &SignOff, record: u64, current: bool) -> SignOffLine {
     }
 }
 
-/// A folder of its own for a package's members, removed when dropped.
+/// A folder of its own for a package's members, in the system's folder
+/// for temporary files (`TMPDIR`), removed when dropped.
 pub struct Workspace(pub std::path::PathBuf);
 
 impl Workspace {
-    pub fn new(near: &Path) -> std::io::Result<Workspace> {
-        let base = near.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let dir = base.join(format!(".package-{}-{}", std::process::id(), rand::random::<u64>()));
+    pub fn new() -> std::io::Result<Workspace> {
+        let dir = std::env::temp_dir().join(format!(
+            "oversight-package-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         std::fs::create_dir_all(&dir)?;
         Ok(Workspace(dir))
     }
@@ -473,7 +477,7 @@ pub async fn export(
     out: &Path,
 ) -> anyhow::Result<Manifest> {
     let profile = crate::agency::store::get(scope).await?;
-    let work = Workspace::new(out)?;
+    let work = Workspace::new()?;
     let mut tx = scope.begin().await?;
     let members = write_members(&mut tx, from, to, &work.0).await?;
     let (audit_seq, audit_head) =
