@@ -573,6 +573,18 @@ pub async fn write_rows(
     authority: &crate::compliance::exceptions::Authority,
     rows: &[Parsed],
 ) -> anyhow::Result<Vec<i64>> {
+    // A file's arrests go in together: their day digests are written once
+    // a day (`arrests::store::insert_many`).
+    let arrests: Vec<crate::arrests::Arrest> = rows
+        .iter()
+        .filter_map(|r| match r {
+            Parsed::Arrest(a) => Some((**a).clone()),
+            _ => None,
+        })
+        .collect();
+    if arrests.len() == rows.len() {
+        return Ok(crate::arrests::store::insert_many(tx, authority, &arrests).await?);
+    }
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
         ids.push(match row {

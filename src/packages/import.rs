@@ -528,12 +528,7 @@ async fn records(
     // period, and they were written in (date, place) order.
     let (from_text, to_text) = (crate::web::format_date(from), crate::web::format_date(to));
     // Their ids only: a year of a large agency is a million stops.
-    let mut stops: Vec<i64> = Vec::new();
-    crate::stops::store::for_each_dated_in(tx, &from_text, &to_text, |s| {
-        stops.push(s.id);
-        Ok(())
-    })
-    .await?;
+    let stops = crate::stops::store::ids_dated_in(tx, &from_text, &to_text).await?;
     let places = |n: usize| (1..=n as i64).collect::<std::collections::HashSet<i64>>();
     let mut known =
         Known { badges, stops: places(stops.len()), arrests: Default::default(), today, personal: false };
@@ -587,15 +582,18 @@ async fn stops_in(
     problems: &mut Problems,
 ) -> anyhow::Result<()> {
     let format = crate::stops::import::Format::Native;
+    let path = dir.join(MEMBERS[4]);
+    let bulk = crate::stops::import::Bulk::begin(tx, &path).await?;
     let (report, aggregates) =
-        crate::stops::import::read_into(tx, authority, &dir.join(MEMBERS[4]), format, badges, today).await?;
+        crate::stops::import::read_into(tx, authority, &path, format, badges, today).await?;
     for p in &report.problems {
         problems.add(MEMBERS[4], p.line, format!("{}: {} (\"{}\")", p.column, p.reason, p.value));
     }
     problems.count += report.problem_count - report.problems.len() as u64;
     if problems.count == 0 {
-        aggregates.finish().await?.write(tx).await?;
-        crate::stops::store::note_sizes(tx).await?;
+        bulk.finish(tx, aggregates).await?;
+    } else {
+        bulk.abandon(tx).await?;
     }
     Ok(())
 }

@@ -511,10 +511,12 @@ pub async fn export(
     Ok(manifest)
 }
 
-/// The `.tar.gz`: the manifest first, then the members in order.
+/// The `.tar.gz`: the manifest first, then the members in order. Fast
+/// compression: a year of a million stops is 29 MB instead of 21 MB, and
+/// gzip's level 6 took 3.0 s of it against 1.4 s.
 fn write_archive(path: &Path, manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
     let file = std::fs::File::create(path)?;
-    let gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::default());
+    let gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
     let mut archive = tar::Builder::new(gz);
     let json = serde_json::to_vec_pretty(manifest)?;
     let mut header = tar::Header::new_gnu();

@@ -761,28 +761,10 @@ pub async fn import(
     let officers = crate::officers::store::ids_by_badge(scope).await?;
     let today = crate::agency::store::get(scope).await?.today();
     let mut tx = scope.begin_write().await?;
-    // A bigger page cache for this connection while it writes: the stop
-    // indexes take random inserts, and the default 2 MiB cache turns them
-    // into disk reads. Restored before the connection goes back (the
-    // setting is the connection's, not the transaction's).
-    cache_size(&mut tx, -65536).await?;
     // Exceptions are decided by the one rule every write path uses; a
     // file's own `exception` column is never taken.
     let authority = crate::compliance::exceptions::Authority::load(&mut tx).await?;
-    // A file as large as half the table: the indexes are built afresh
-    // after the rows go in (`store::drop_indexes`). Rows are estimated
-    // from the size (an Open Policing row is about 160 bytes, a native
-    // one more), so a file is rather under- than over-counted.
-    let estimated_rows = std::fs::metadata(path).map(|m| m.len() / 250).unwrap_or(0);
-    let dropped = if super::store::rebuild_pays(&mut tx, estimated_rows).await? {
-        // Rows are then appended in id order and need no large cache;
-        // building an index sorts in memory up to the cache size, which
-        // at 64 MiB took the import's peak from 190 to 270 MiB.
-        cache_size(&mut tx, -16384).await?;
-        super::store::drop_indexes(&mut tx).await?
-    } else {
-        Vec::new()
-    };
+    let bulk = Bulk::begin(&mut tx, path).await?;
     let (mut report, aggregates) = read_into(&mut tx, &authority, path, format, officers, today).await?;
     // The file's fingerprint is known once it has been read; a file the
     // agency imported before (its own chain says so) is refused then,
@@ -797,17 +779,11 @@ pub async fn import(
     .await?;
     report.already_imported = seen > 0 && !force;
     if report.problem_count > 0 || report.already_imported {
-        cache_size(&mut tx, -2000).await?;
+        bulk.abandon(&mut tx).await?;
         tx.rollback().await?;
         return Ok(report);
     }
-    // Before the cache shrinks: a fresh index is built through it. Before
-    // the count is awaited: the counter may still be hashing the last
-    // batches on the other core while SQLite sorts.
-    super::store::restore_indexes(&mut tx, &dropped).await?;
-    super::store::note_sizes(&mut tx).await?;
-    aggregates.finish().await?.write(&mut tx).await?;
-    cache_size(&mut tx, -2000).await?;
+    bulk.finish(&mut tx, aggregates).await?;
     let details = json!({
         "format": format.name(), "sha256": report.sha256, "rows": report.rows, "forced": force && seen > 0,
         "unknown_columns": report.unknown_columns, "unknown_officers": report.unknown_officers.len(),
@@ -816,6 +792,59 @@ pub async fn import(
     tx.commit().await?;
     report.imported = report.rows;
     Ok(report)
+}
+
+/// A large write of stops inside a transaction (an import, a package):
+/// what it sets up before the rows go in and undoes after.
+pub struct Bulk {
+    /// The indexes dropped, to build again.
+    dropped: Vec<String>,
+}
+
+impl Bulk {
+    /// A bigger page cache for this connection while it writes: the stop
+    /// indexes take random inserts, and the default 2 MiB cache turns them
+    /// into disk reads (the setting is the connection's, not the
+    /// transaction's, so `finish` and `abandon` put it back). A file as
+    /// large as half the table: the indexes are built afresh after the
+    /// rows go in (`store::drop_indexes`). Rows are estimated from the size
+    /// (an Open Policing row is about 160 bytes, a native one more), so a
+    /// file is rather under- than over-counted.
+    pub async fn begin(tx: &mut crate::db::Tx, path: &std::path::Path) -> Result<Bulk, sqlx::Error> {
+        cache_size(tx, -65536).await?;
+        let estimated_rows = std::fs::metadata(path).map(|m| m.len() / 250).unwrap_or(0);
+        let dropped = if super::store::rebuild_pays(tx, estimated_rows).await? {
+            // Rows are then appended in id order and need no large cache;
+            // building an index sorts in memory up to the cache size, which
+            // at 64 MiB took the import's peak from 190 to 270 MiB.
+            cache_size(tx, -16384).await?;
+            super::store::drop_indexes(tx).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Bulk { dropped })
+    }
+
+    /// After rows that all went in: the indexes, the table's size and the
+    /// aggregates counted (`read_into`), in the transaction.
+    pub async fn finish(
+        self,
+        tx: &mut crate::db::Tx,
+        aggregates: super::aggregates::Counter,
+    ) -> Result<(), sqlx::Error> {
+        // Before the cache shrinks: a fresh index is built through it.
+        // Before the count is awaited: the counter may still be hashing the
+        // last batches on the other core while SQLite sorts.
+        super::store::restore_indexes(tx, &self.dropped).await?;
+        super::store::note_sizes(tx).await?;
+        aggregates.finish().await?.write(tx).await?;
+        cache_size(tx, -2000).await
+    }
+
+    /// Before a rollback (which brings the dropped indexes back).
+    pub async fn abandon(self, tx: &mut crate::db::Tx) -> Result<(), sqlx::Error> {
+        cache_size(tx, -2000).await
+    }
 }
 
 /// Reads and checks every row of `path` and writes the good ones into

@@ -825,3 +825,17 @@ pub async fn for_each_dated_in(
         batch.into_iter().try_for_each(&mut each)?;
     }
 }
+
+/// The ids of the transaction's agency's stops dated in [from, to], in
+/// (date, id) order: a package's stops by their place (docs/packages.md).
+pub async fn ids_dated_in(tx: &mut Tx, from: &str, to: &str) -> Result<Vec<i64>, sqlx::Error> {
+    let agency = tx.agency()?;
+    db::query_scalar(
+        "SELECT id FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 ORDER BY stop_date, id",
+    )
+    .bind(agency)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await
+}
