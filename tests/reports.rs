@@ -567,3 +567,134 @@ async fn the_agency_chooses_letter_or_a4_for_its_reports() {
         "{hispanic}"
     );
 }
+
+/// The (type, text) of each heading in `pdfinfo -struct-text`'s reading
+/// order: a line "H2 (block)" followed by its quoted text.
+fn headings(structure: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = structure.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|pair| {
+            let kind = pair[0].trim().strip_suffix(" (block)")?;
+            ["H1", "H2", "H3"]
+                .contains(&kind)
+                .then(|| (kind.to_string(), pair[1].trim().trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+/// The texts of the cells of `kind` ("TH" or "TD") of the first table after
+/// the line holding `after`, in reading order. Tables are children of the
+/// Document, two spaces in; their rows and cells are deeper.
+fn cells_of_table_after(structure: &str, after: &str, kind: &str) -> Vec<String> {
+    let start = structure.find(after).unwrap_or_else(|| panic!("no {after} in the tree"));
+    let lines: Vec<&str> = structure[start..]
+        .lines()
+        .skip_while(|l| *l != "  Table (block)")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    let mut cells = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        if line.trim().trim_end_matches(':') == kind {
+            // A TH has its attributes on the next line, then its text.
+            let text = lines[n + 1..].iter().find(|l| l.trim().starts_with('"')).unwrap();
+            cells.push(text.trim().trim_matches('"').to_string());
+        }
+    }
+    cells
+}
+
+/// Issue 15: the report a screen reader meets. Headings, tables with
+/// header cells, lists and charts with their values in words are tagged in
+/// reading order; a table over several pages keeps one header row; page
+/// numbers are artifacts; the file claims PDF/UA-1 and PDF/A-2 and still
+/// verifies.
+#[tokio::test]
+async fn the_report_is_tagged_in_reading_order_and_claims_pdf_ua_and_pdf_a() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    // Sixty more designated officers: the appendix table runs over pages.
+    let actor = Actor::system("test setup");
+    for n in 0..60 {
+        let officer = common::active_officer(&format!("CC-{n:04}"), &format!("Officer{n:02}"));
+        let id = oversight::officers::store::create(&app.scope, &actor, &officer).await.unwrap();
+        let designation = oversight::officers::Designation {
+            model: "JEM".into(),
+            nominated_on: Some("2025-01-05".into()),
+            ..Default::default()
+        };
+        oversight::officers::store::add_designation(&app.scope, &actor, id, &designation).await.unwrap();
+    }
+    let pdf = app.dir.path().join("q2.pdf");
+    let (ok, out) =
+        app.cli(&["report", "--from", "2025-04-01", "--to", "2025-06-30", "--out", pdf.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (tree, structure) = common::assert_tagged_pdf(&pdf);
+
+    let headings = headings(&structure);
+    assert_eq!(headings[0], ("H1".to_string(), "Oversight report".to_string()), "{headings:?}");
+    assert_eq!(headings.iter().filter(|(kind, _)| kind == "H1").count(), 1);
+    let sections: Vec<&str> = headings.iter().filter(|(k, _)| k == "H2").map(|(_, t)| t.as_str()).collect();
+    let expected =
+        ["Executive summary", "Training and authorization", "Supervision", "Stops and equity", "Methods"];
+    let mut at = 0;
+    for section in expected {
+        at += sections[at..]
+            .iter()
+            .position(|s| *s == section)
+            .unwrap_or_else(|| panic!("{section} in {sections:?}"));
+    }
+    let equity = headings.iter().position(|h| h.1 == "Stops and equity").unwrap();
+    let d3 = headings.iter().position(|h| h == &("H3".to_string(), "D3 search rate by race".to_string()));
+    assert!(d3.is_some_and(|d3| d3 > equity), "D3 by race is a measure heading of its section: {headings:?}");
+
+    // Each measure table's header cells, then its rows as data cells.
+    let d3 = cells_of_table_after(&structure, "\"D3 search rate by race\"", "TH");
+    assert_eq!(d3, ["Group", "Numerator", "Denominator", "Rate", "Ratio to reference", "Sample"]);
+    let d3_rows = cells_of_table_after(&structure, "\"D3 search rate by race\"", "TD");
+    let hispanic = d3_rows.iter().position(|c| c == "Hispanic/Latino").expect("a Hispanic row");
+    assert_eq!(d3_rows[hispanic + 1..hispanic + 4], ["3", "3", "100.0%"]);
+    let training = cells_of_table_after(&structure, "\"Training and authorization\"", "TH");
+    assert_eq!(
+        training,
+        ["Measure", "Definition", "Target", "Value", "Status", "Previous period", "Completeness"]
+    );
+
+    // The appendix runs over pages and prints its header on each, but its
+    // table has one header row: the copies are artifacts.
+    let text = text_of(&pdf);
+    let printed = text
+        .split('\u{c}')
+        .filter(|page| page.contains("Officer59, Ana (CC-0059)") || page.contains("Officer00, Ana (CC-0000)"))
+        .count();
+    assert!(printed >= 2, "the appendix runs over pages");
+    let headers = between(&text, "Appendix", "Methods")
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Officer ") && l.contains("Model"))
+        .count();
+    assert!(headers >= 2, "its header is printed on every page of the table");
+    let header = cells_of_table_after(&structure, "\"Appendix: officers' authorization and training\"", "TH");
+    assert_eq!(header, ["Officer", "Model", "Status", "Reason", "Next due"]);
+    let rows = cells_of_table_after(&structure, "\"Appendix: officers' authorization and training\"", "TD");
+    assert_eq!(rows.len(), 61 * 5, "61 officers, five cells each");
+    assert!(rows.contains(&"Nguyễn, Łucja (CC-4410)".to_string()), "names read back in full");
+
+    // Charts carry their values in words; definitions are a list; page
+    // numbers are not read out.
+    let alt = tree
+        .lines()
+        .find(|l| l.starts_with("Figure: Bar chart of D3 search rate by race"))
+        .expect("D3 chart");
+    assert!(alt.contains("Hispanic/Latino: 100.0%") && alt.contains("White: 50.0%"), "{alt}");
+    assert!(
+        structure.contains("L (block)\n    LI (block)\n      LBody (block)\n        \"T1 "),
+        "definitions list"
+    );
+    assert!(!structure.contains("Page 1 of"), "page numbers are artifacts");
+    let text = between(&text, "Oversight report", "\u{0}");
+    assert!(text.contains("Page 1 of"), "and still printed");
+
+    let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
+    assert!(ok && verdict.starts_with("VERIFIED"), "{verdict}");
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of the project's kind: installs
 # what the tests need that is missing (Debian's Chromium, Node.js, the npm
-# packages of the browser tests, poppler-utils and qpdf for the PDF reports), then checks formatting and lints and runs
-# every test (unit, HTTP integration, CLI, browser) on SQLite and again on
-# a PostgreSQL server of its own (tests/postgres.sh).
+# packages of the browser tests, poppler-utils and qpdf for the PDF reports,
+# pikepdf and pdfua from PyPI in target/pdf-venv for the tagged-PDF checks),
+# then checks formatting and lints and runs every test (unit, HTTP
+# integration, CLI, browser) on SQLite and again on a PostgreSQL server of
+# its own (tests/postgres.sh).
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -15,6 +17,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The report tests read PDFs back (pdftotext) and check their structure (qpdf).
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+# The tagged-PDF checks run pikepdf and the pdfua checker in a virtual environment.
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""
@@ -29,6 +33,14 @@ source tests/postgres.sh
 
 # playwright-core drives the installed Chromium; it never downloads a browser.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+# pikepdf reads the reports for the structure check (tests/pdf/check_tagged.py)
+# and the PyPI pdfua checker validates PDF/UA-1 (tests/common: assert_tagged_pdf).
+mkdir -p target
+[ -x target/pdf-venv/bin/pdfua ] || {
+  python3 -m venv target/pdf-venv
+  target/pdf-venv/bin/pip install --quiet --disable-pip-version-check pikepdf==10.18.0 pdfua==0.1.3
+}
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

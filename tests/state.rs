@@ -249,6 +249,20 @@ async fn a_state_reviewer_downloads_the_statewide_report_and_a_state_auditor_ver
     let bytes = download.bytes().await.unwrap().to_vec();
     let text = pdf_text(&bytes);
     assert!(text.contains("Statewide oversight report"), "{text:.600}");
+    // Tagged like an agency's report (issue 15): its title the one H1,
+    // its sections H2, each per-agency table with its header cells.
+    let path = app.dir.path().join("tagged.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    let (_, structure) = common::assert_tagged_pdf(&path);
+    assert!(
+        structure.starts_with("Document\n  H1 (block)\n    \"Statewide oversight report\""),
+        "{structure:.300}"
+    );
+    for section in ["Agencies and their records", "Statewide summary", "Methods"] {
+        assert!(structure.contains(&format!("  H2 (block)\n    \"{section}\"")), "{section}");
+    }
+    assert_eq!(structure.matches("H1 (block)").count(), 1);
+    assert!(structure.contains("TH:\n         /Scope /Column"), "header cells with their scope");
 
     // Each agency's fingerprint is the one its own report for the period
     // prints (issued here through the command line).

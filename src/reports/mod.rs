@@ -10,6 +10,7 @@ pub mod forms;
 pub mod pdf;
 pub mod routes;
 pub mod store;
+pub mod tagged;
 
 use serde::Serialize;
 
@@ -146,7 +147,7 @@ pub fn render(
     let period = sheet.period;
     let title = format!("Oversight report {}: {}", cover.number, period.label());
     let mut w = Writer::new(&title, paper)?;
-    w.paragraph("Oversight report", 24.0, true);
+    w.title("Oversight report");
     w.paragraph(&format!("{} (ORI {})", cover.agency, cover.ori), 14.0, false);
     w.paragraph(&format!("287(g) program measures for {}", period.label()), 12.0, false);
     w.paragraph(&format!("Report number {}", cover.number), 11.0, true);
@@ -261,24 +262,24 @@ pub fn render(
 
     w.section("Methods");
     w.paragraph("Every measure is computed from the records for the period, from raw counts; values are rounded only for display. A zero denominator is shown as no data. The previous period of a calendar month, quarter or year is the calendar month, quarter or year before it; of any other range, the range of equal length that ends the day before.", 9.0, false);
-    for m in &sheet.measures {
-        w.paragraph(
-            &format!("{} {}: {}. Target: {}.", m.id, m.name, m.definition, m.target_text()),
-            8.5,
-            false,
-        );
-    }
+    // Each measure's definition, as a list: one item a measure.
+    let mut definitions: Vec<String> = sheet
+        .measures
+        .iter()
+        .map(|m| format!("{} {}: {}. Target: {}.", m.id, m.name, m.definition, m.target_text()))
+        .collect();
     let mut seen = Vec::new();
     for g in &sheet.grouped {
         if !seen.contains(&g.id) {
             seen.push(g.id);
-            w.paragraph(&format!("{} {}: {}.", g.id, g.name, g.definition), 8.5, false);
+            definitions.push(format!("{} {}: {}.", g.id, g.name, g.definition));
         }
     }
+    w.list(&definitions, 8.5);
     w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
     w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods and leads of this period and the previous one, every sign-off, the logged measures and their values, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
     w.paragraph("D2 appears once the agency has set its population shares, and D9 once it has set its latitude and longitude (civil dusk from NOAA's solar equations).", 8.5, false);
 
     let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());
-    Ok(w.finish(&title, &cover.generated_by, &footer, cover.generated_at))
+    w.finish(&title, &cover.generated_by, &footer, cover.generated_at)
 }

@@ -225,7 +225,7 @@ pub fn render(parts: &[Part], issue: &Issue<'_>, period: Period) -> anyhow::Resu
     }
     methods(&mut w);
     let footer = format!("Statewide · {} · {}", issue.number, period.label());
-    Ok(w.finish(&title, issue.generated_by, &footer, issue.generated_at))
+    w.finish(&title, issue.generated_by, &footer, issue.generated_at)
 }
 
 /// The states of the agencies, for the cover: "FL", or "FL, GA".
@@ -236,7 +236,7 @@ fn states(parts: &[Part]) -> String {
 }
 
 fn cover(w: &mut Writer, parts: &[Part], issue: &Issue<'_>, period: Period) {
-    w.paragraph("Statewide oversight report", 24.0, true);
+    w.title("Statewide oversight report");
     w.paragraph(&format!("{} agencies with 287(g) agreements ({})", parts.len(), states(parts)), 14.0, false);
     w.paragraph(&format!("287(g) program measures for {}", period.label()), 12.0, false);
     w.paragraph(&format!("Report number {}", issue.number), 11.0, true);

@@ -491,3 +491,44 @@ pub fn location(response: &reqwest::Response) -> String {
 pub async fn scope(db: &Db) -> oversight::agency::Scope {
     oversight::agency::Scope::for_command(db, None).await.expect("one agency")
 }
+
+/// The Python of the tests' virtual environment, which `tests/run.sh`
+/// fills with pikepdf and the PyPI `pdfua` checker.
+fn pdf_python(program: &str) -> std::path::PathBuf {
+    let venv = std::env::var("OVERSIGHT_TEST_PDF_VENV")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/pdf-venv").to_string());
+    let path = std::path::Path::new(&venv).join("bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: bash tests/run.sh installs pikepdf and pdfua there",
+        path.display()
+    );
+    path
+}
+
+/// The checks of a tagged PDF/UA-1 and PDF/A-2 report (docs/reports.md):
+/// pdfinfo says it is tagged and PDF 1.7, the structure check of
+/// `tests/pdf/check_tagged.py` and the `pdfua` checker find nothing.
+/// Returns (the structure check's element tree, `pdfinfo -struct-text`).
+pub fn assert_tagged_pdf(pdf: &std::path::Path) -> (String, String) {
+    let run = |program: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let file = pdf.to_str().unwrap();
+    let (_, info) = run("pdfinfo".as_ref(), &[file]);
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    assert!(info.contains("PDF version:     1.7"), "{info}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pdf/check_tagged.py");
+    let (ok, tree) = run(&pdf_python("python"), &[script, file]);
+    assert!(ok, "the structure check found problems:\n{tree}");
+    let (ok, verdict) = run(&pdf_python("pdfua"), &["check", file]);
+    assert!(ok, "the pdfua checker found problems:\n{verdict}");
+    let (ok, structure) = run("pdfinfo".as_ref(), &["-struct-text", file]);
+    assert!(ok, "{structure}");
+    (tree, structure)
+}
