@@ -34,6 +34,18 @@ fn stop(date: &str, race: &str, searched: bool) -> Stop {
     }
 }
 
+/// Adds the officer with a JEM designation nominated on 5 January 2025.
+async fn designated(app: &TestApp, officer: &oversight::officers::Officer) {
+    let actor = Actor::system("test setup");
+    let id = oversight::officers::store::create(&app.scope, &actor, officer).await.unwrap();
+    let designation = oversight::officers::Designation {
+        model: "JEM".into(),
+        nominated_on: Some("2025-01-05".into()),
+        ..Default::default()
+    };
+    oversight::officers::store::add_designation(&app.scope, &actor, id, &designation).await.unwrap();
+}
+
 /// Q2 2025: White 4 stops (2 searched), Hispanic 3 stops (3 searched);
 /// an officer named Nguyễn from Łódź with a JEM designation.
 async fn fixture(app: &TestApp) {
@@ -47,13 +59,7 @@ async fn fixture(app: &TestApp) {
         status: "active".into(),
         ..Default::default()
     };
-    let id = oversight::officers::store::create(&app.scope, &actor, &officer).await.unwrap();
-    let designation = oversight::officers::Designation {
-        model: "JEM".into(),
-        nominated_on: Some("2025-01-05".into()),
-        ..Default::default()
-    };
-    oversight::officers::store::add_designation(&app.scope, &actor, id, &designation).await.unwrap();
+    designated(app, &officer).await;
     let stops = [
         stop("2025-04-02", ",white,", true),
         stop("2025-04-03", ",white,", true),
@@ -615,16 +621,8 @@ async fn the_report_is_tagged_in_reading_order_and_claims_pdf_ua_and_pdf_a() {
     let app = spawn_app().await;
     fixture(&app).await;
     // Sixty more designated officers: the appendix table runs over pages.
-    let actor = Actor::system("test setup");
     for n in 0..60 {
-        let officer = common::active_officer(&format!("CC-{n:04}"), &format!("Officer{n:02}"));
-        let id = oversight::officers::store::create(&app.scope, &actor, &officer).await.unwrap();
-        let designation = oversight::officers::Designation {
-            model: "JEM".into(),
-            nominated_on: Some("2025-01-05".into()),
-            ..Default::default()
-        };
-        oversight::officers::store::add_designation(&app.scope, &actor, id, &designation).await.unwrap();
+        designated(&app, &common::active_officer(&format!("CC-{n:04}"), &format!("Officer{n:02}"))).await;
     }
     let pdf = app.dir.path().join("q2.pdf");
     let (ok, out) =

@@ -8,6 +8,7 @@ writer: reads the PDF with pikepdf and prints one line per problem.
 - the tree: only standard structure types, every TH with a /Scope,
   every Figure with a non-empty /Alt, the ParentTree pointing each MCID
   back to the element that lists it;
+- every font embedded, a Type0 font with a /ToUnicode map;
 - every page's content: each painting operator (text, path painting,
   images, shadings) inside a marked-content sequence with an MCID or
   inside an Artifact, every MCID listed by exactly one element, and
@@ -133,6 +134,7 @@ def main(path):
     found = set()
     marked = artifacts = 0
     for n, page in enumerate(pdf.pages):
+        fonts(n, page)
         key = page.get("/StructParents")
         array = parents.get(int(key)) if key is not None else None
         stack = []
@@ -169,6 +171,17 @@ def main(path):
     for page, mcid in sorted(set(owners) - found):
         problem(f"page {page + 1}: MCID {mcid} of the tree is not in the content")
     return report(count, marked, artifacts, len(pdf.pages), outline, alts)
+
+
+def fonts(n, page):
+    """Every font embedded, and a Type0 font's glyphs mapped to Unicode."""
+    for key, font in page.get("/Resources", {}).get("/Font", {}).items():
+        described = font.DescendantFonts[0] if "/DescendantFonts" in font else font
+        descriptor = described.get("/FontDescriptor")
+        if descriptor is None or not any(f in descriptor for f in ("/FontFile", "/FontFile2", "/FontFile3")):
+            problem(f"page {n + 1}: font {key} is not embedded")
+        if name(font.get("/Subtype")) == "Type0" and "/ToUnicode" not in font:
+            problem(f"page {n + 1}: font {key} has no /ToUnicode map")
 
 
 def report(elements, marked, artifacts, pages, outline, alts):
