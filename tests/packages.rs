@@ -121,6 +121,32 @@ fn write_members(path: &Path, members: &[(String, Vec<u8>)]) {
     archive.into_inner().unwrap().finish().unwrap().flush().unwrap();
 }
 
+/// The package whose `member`'s tar header claims `size` bytes, followed by
+/// only a few: a member too large to unpack, without writing gigabytes.
+fn claiming(path: &Path, member: &str, size: u64) -> PathBuf {
+    let out = path.with_file_name(format!("claims-{size}-{member}.tar.gz"));
+    let file = std::fs::File::create(&out).unwrap();
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast()));
+    for (name, bytes) in members(path) {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        if name == member {
+            header.set_path(&name).unwrap();
+            header.set_size(size);
+            header.set_cksum();
+            let raw = archive.get_mut();
+            raw.write_all(header.as_bytes()).unwrap();
+            raw.write_all(&bytes[..bytes.len().min(512)]).unwrap();
+            break;
+        }
+        header.set_size(bytes.len() as u64);
+        header.set_cksum();
+        archive.append_data(&mut header, name, bytes.as_slice()).unwrap();
+    }
+    archive.into_inner().unwrap().finish().unwrap().flush().unwrap();
+    out
+}
+
 /// The package with `member` replaced by `edit` of it; with `rehash` the
 /// manifest is made to match again (member hash and fingerprint), as
 /// someone who knows the format would.
@@ -282,6 +308,12 @@ async fn a_package_that_does_not_verify_or_breaks_a_rule_changes_nothing() {
     assert!(refused(&relabelled, &ori).contains("the manifest was changed"));
     // Another agency's package.
     assert!(refused(&q1, STATE_OTHER_ORI).contains(&format!("This package is agency {ori}'s")));
+    // Members larger than a package may hold (stops 4 GiB, any other 512
+    // MiB) are refused from their headers, before anything is unpacked.
+    let huge = claiming(&q1, "officers.jsonl", (512 << 20) + 1);
+    assert!(refused(&huge, &ori).contains("its officers.jsonl is larger than 512 MiB"));
+    let huge = claiming(&q1, "stops.csv", (4 << 30) + 1);
+    assert!(refused(&huge, &ori).contains("its stops.csv is larger than 4096 MiB"));
     // Not a package at all.
     let text = source.dir.path().join("notes.tar.gz");
     std::fs::write(&text, "stop_date,stop_time\n2026-01-01,10:00\n").unwrap();
