@@ -10,7 +10,7 @@ pub mod forms;
 pub mod pdf;
 pub mod routes;
 pub mod store;
-pub mod tagged;
+mod tagged;
 
 use serde::Serialize;
 

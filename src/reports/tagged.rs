@@ -94,7 +94,7 @@ impl Tree {
     /// Opens an element inside the current one; it owns what follows
     /// until `close`.
     pub fn open(&mut self, kind: Kind, alt: Option<String>) {
-        let parent = *self.open.last().expect("the Document stays open");
+        let parent = self.top();
         self.elements.push(Element { kind, parent: Some(parent), kids: Vec::new(), alt });
         let id = self.elements.len() - 1;
         self.elements[parent].kids.push(Kid::Element(id));
@@ -108,7 +108,12 @@ impl Tree {
 
     /// The type of the element that owns new content.
     pub fn current(&self) -> Kind {
-        self.elements[*self.open.last().expect("the Document stays open")].kind
+        self.elements[self.top()].kind
+    }
+
+    /// The innermost open element; the Document is never closed.
+    fn top(&self) -> usize {
+        *self.open.last().expect("the Document stays open")
     }
 
     /// A new MCID on `page` for the current element.
@@ -116,7 +121,7 @@ impl Tree {
         if self.owners.len() <= page {
             self.owners.resize_with(page + 1, Vec::new);
         }
-        let owner = *self.open.last().expect("the Document stays open");
+        let owner = self.top();
         let mcid = self.owners[page].len() as i64;
         self.owners[page].push(owner);
         self.elements[owner].kids.push(Kid::Content(page, mcid));
