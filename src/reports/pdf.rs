@@ -442,26 +442,12 @@ impl Writer {
         for n in 0..total {
             let text = format!("Page {} of {total}", n + 1);
             let width = text.chars().count() as f32 * 8.0 * CHAR_WIDTH;
-            let font = self.regular.clone();
-            self.pages[n].extend([
-                footer_artifact(),
-                Op::SaveGraphicsState,
-                Op::StartTextSection,
-                Op::SetFillColor { col: grey(0.25) },
-                Op::SetFont { font: PdfFontHandle::External(font.clone()), size: Pt(8.0) },
-                Op::SetTextMatrix {
-                    matrix: TextMatrix::Translate(Pt(self.width - MARGIN - width), Pt(30.0)),
-                },
-                Op::ShowText { items: vec![TextItem::Text(text)] },
-                Op::EndTextSection,
-                Op::StartTextSection,
-                Op::SetFont { font: PdfFontHandle::External(font), size: Pt(8.0) },
-                Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(MARGIN), Pt(30.0)) },
-                Op::ShowText { items: vec![TextItem::Text(footer.to_string())] },
-                Op::EndTextSection,
-                Op::RestoreGraphicsState,
-                Op::EndMarkedContent,
-            ]);
+            let number = self.text(self.width - MARGIN - width, 30.0, 8.0, false, &text, grey(0.25));
+            let line = self.text(MARGIN, 30.0, 8.0, false, footer, grey(0.25));
+            let page = &mut self.pages[n];
+            page.extend([footer_artifact(), Op::SaveGraphicsState]);
+            page.extend(number.into_iter().chain(line));
+            page.extend([Op::RestoreGraphicsState, Op::EndMarkedContent]);
         }
         for (name, page) in &self.sections {
             self.doc.add_bookmark(name, page + 1);
