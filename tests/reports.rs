@@ -121,18 +121,32 @@ async fn the_report_reads_back_with_its_numbers_and_verifies() {
     let total = text.split("Page 1 of ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     assert!(text.contains(&format!("Page {total} of {total}")));
     // D3 by race in its section: Hispanic 3 of 3 = 100.0%, White 2 of 4 =
-    // 50.0%, ratio 2.00.
+    // 50.0%, ratio 2.00. Intervals (statsmodels, proportion_confint
+    // "wilson" and confint_proportions_2indep "log" ratio): 3 of 3 43.9% to
+    // 100%; 2 of 4 15.0% to 85.0%; the ratio 0.75 to 5.33 (Katz se
+    // √(1/3 − 1/3 + 1/2 − 1/4) = 0.5), so not beyond chance.
     let equity = between(&text, "Stops and equity", "Accountability");
     let d3 = between(equity, "D3 search rate by race\n", "D4 ");
     let hispanic = d3.lines().find(|l| l.trim_start().starts_with("Hispanic/Latino")).expect("hispanic row");
     let cells: Vec<&str> = hispanic.split_whitespace().collect();
-    assert!(cells.ends_with(&["3", "3", "100.0%", "2.00", "small", "sample"]), "{hispanic}");
+    assert!(
+        cells.ends_with(&["3", "of", "3", "100.0%", "43.9–100.0%", "2.00", "0.75–5.33", "small", "sample"]),
+        "{hispanic}"
+    );
     let white = d3.lines().find(|l| l.trim_start().starts_with("White")).expect("white row");
     assert!(
-        white
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .ends_with(&["2", "4", "50.0%", "1.00", "small", "sample"])
+        white.split_whitespace().collect::<Vec<_>>().ends_with(&[
+            "2",
+            "of",
+            "4",
+            "50.0%",
+            "15.0–85.0%",
+            "1.00",
+            "reference",
+            "small",
+            "sample"
+        ]),
+        "{white}"
     );
     // The appendix prints names in full (the font is embedded).
     let appendix = between(&text, "Appendix", "Methods");
@@ -566,10 +580,17 @@ async fn the_agency_chooses_letter_or_a4_for_its_reports() {
     let d3 = between(between(&text, "Stops and equity", "Accountability"), "D3 search rate by race\n", "D4 ");
     let hispanic = d3.lines().find(|l| l.trim_start().starts_with("Hispanic/Latino")).expect("hispanic row");
     assert!(
-        hispanic
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .ends_with(&["3", "3", "100.0%", "2.00", "small", "sample"]),
+        hispanic.split_whitespace().collect::<Vec<_>>().ends_with(&[
+            "3",
+            "of",
+            "3",
+            "100.0%",
+            "43.9–100.0%",
+            "2.00",
+            "0.75–5.33",
+            "small",
+            "sample"
+        ]),
         "{hispanic}"
     );
 }
@@ -649,10 +670,10 @@ async fn the_report_is_tagged_in_reading_order_and_claims_pdf_ua_and_pdf_a() {
 
     // Each measure table's header cells, then its rows as data cells.
     let d3 = cells_of_table_after(&structure, "\"D3 search rate by race\"", "TH");
-    assert_eq!(d3, ["Group", "Numerator", "Denominator", "Rate", "Ratio to reference", "Sample"]);
+    assert_eq!(d3, ["Group", "Count", "Rate", "95% interval", "Ratio", "Ratio's 95% interval", "Notes"]);
     let d3_rows = cells_of_table_after(&structure, "\"D3 search rate by race\"", "TD");
     let hispanic = d3_rows.iter().position(|c| c == "Hispanic/Latino").expect("a Hispanic row");
-    assert_eq!(d3_rows[hispanic + 1..hispanic + 4], ["3", "3", "100.0%"]);
+    assert_eq!(d3_rows[hispanic + 1..hispanic + 4], ["3 of 3", "100.0%", "43.9–100.0%"]);
     let training = cells_of_table_after(&structure, "\"Training and authorization\"", "TH");
     assert_eq!(
         training,

@@ -10,7 +10,7 @@
 
 use time::Date;
 
-use super::equity::{GroupRow, Grouped, SMALL_SAMPLE};
+use super::equity::{GroupRow, Grouped};
 
 /// Civil dusk (sun 6° below the horizon) in minutes after midnight UTC of
 /// `date`, from NOAA's general solar position equations; None where the
@@ -151,21 +151,29 @@ pub fn benchmark(groups: &[(String, String, super::equity::Counts)], shares: &[(
     let rows = groups
         .iter()
         .map(|(group, label, c)| {
-            let share = (stops > 0).then(|| 100.0 * c.stops as f64 / stops as f64);
             let pop = shares
                 .iter()
                 .find(|(g, _)| g == group)
                 .map(|(_, s)| 100.0 * s / population)
                 .filter(|p| *p > 0.0);
-            GroupRow {
-                group: group.clone(),
-                label: label.clone(),
-                numerator: c.stops,
-                denominator: stops,
-                value: share,
-                ratio: share.zip(pop).map(|(s, p)| s / p),
-                small_sample: c.stops < SMALL_SAMPLE,
+            let mut row = GroupRow::rate(group, label, c.stops, stops, c.stops);
+            // The population share is a fixed figure: the ratio's interval
+            // is the share's Wilson interval divided by it.
+            if let Some(p) = pop {
+                row.ratio = row.value.map(|s| s / p);
+                (row.ratio_ci_low, row.ratio_ci_high) =
+                    (row.ci_low.map(|l| l / p), row.ci_high.map(|h| h / p));
+                row.beyond_chance = match (row.ratio_ci_low, row.ratio_ci_high) {
+                    (Some(l), _) if l > 1.0 => {
+                        Some("more than the population share beyond chance at 95%".into())
+                    }
+                    (_, Some(h)) if h < 1.0 => {
+                        Some("less than the population share beyond chance at 95%".into())
+                    }
+                    _ => None,
+                };
             }
+            row
         })
         .collect();
     Grouped {

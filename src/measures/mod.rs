@@ -9,6 +9,7 @@ pub mod equity;
 pub mod logged;
 pub mod program;
 pub mod routes;
+pub mod stats;
 pub mod store;
 
 use time::{Date, Duration};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use time::Date;
 
-use super::equity::{GroupRow, Grouped, SMALL_SAMPLE};
+use super::equity::{GroupRow, Grouped};
 use super::{Better, Figure, Measure, Period, Unit};
 use crate::arrests::{Arrest, CLASSES, CustodyCheck, PRIORITIES};
 use crate::complaints::{ALLEGATIONS, Complaint};
@@ -46,15 +46,7 @@ fn within(period: Period, date: &str) -> bool {
 }
 
 fn grouped_row(group: &str, label: &str, n: i64, d: i64) -> GroupRow {
-    GroupRow {
-        group: group.into(),
-        label: label.into(),
-        numerator: n,
-        denominator: d,
-        value: (d > 0).then(|| 100.0 * n as f64 / d as f64),
-        ratio: None,
-        small_sample: d < SMALL_SAMPLE,
-    }
+    GroupRow::rate(group, label, n, d, d)
 }
 
 fn arrests_287g(data: &Data, period: Period) -> Vec<&Arrest> {

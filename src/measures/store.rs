@@ -411,7 +411,7 @@ impl Sheet {
         let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
         let mut out = Vec::new();
         for m in &self.measures {
-            out.push(vec![
+            let mut row = vec![
                 m.id.to_string(),
                 m.name.to_string(),
                 from.clone(),
@@ -426,7 +426,10 @@ impl Sheet {
                 opt(m.target),
                 m.status().to_string(),
                 opt(m.previous.value(m.unit)),
-            ]);
+            ];
+            // A measure without groups has no interval columns.
+            row.resize(CSV_HEADER.len(), String::new());
+            out.push(row);
         }
         for g in &self.grouped {
             for r in &g.rows {
@@ -445,6 +448,13 @@ impl Sheet {
                     String::new(),
                     String::new(),
                     String::new(),
+                    opt(r.ci_low),
+                    opt(r.ci_high),
+                    opt(r.ratio_ci_low),
+                    opt(r.ratio_ci_high),
+                    opt(r.difference),
+                    opt(r.difference_ci_low),
+                    opt(r.difference_ci_high),
                 ]);
             }
         }
@@ -453,7 +463,7 @@ impl Sheet {
 }
 
 /// The columns of `Sheet::csv`.
-pub const CSV_HEADER: [&str; 14] = [
+pub const CSV_HEADER: [&str; 21] = [
     "id",
     "name",
     "from",
@@ -468,4 +478,14 @@ pub const CSV_HEADER: [&str; 14] = [
     "target",
     "status",
     "previous",
+    // 95% intervals (docs/measures.md, "Statistical methods"): of the
+    // value (Wilson), of the ratio (Katz; empty where not defined), of the
+    // difference of hit rates (D4, Newcombe), in the unit of each figure.
+    "ci_low",
+    "ci_high",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "difference",
+    "difference_ci_low",
+    "difference_ci_high",
 ];

@@ -108,7 +108,7 @@ fn grouped_table(w: &mut Writer, g: &Grouped) {
     let with_ratio = g.rows.iter().any(|r| r.ratio.is_some());
     w.heading(&format!("{} {} by {}", g.id, g.name, g.grouping));
     w.paragraph(
-        &format!("{}{reference}. Groups with fewer than 30 events are marked small sample.", g.definition),
+        &format!("{}{reference}. Intervals are 95%: Wilson for a rate, Katz for a ratio; groups with fewer than 30 events are marked small sample.", g.definition),
         8.0,
         false,
     );
@@ -118,21 +118,23 @@ fn grouped_table(w: &mut Writer, g: &Grouped) {
         .map(|r| {
             vec![
                 r.label.clone(),
-                r.numerator.to_string(),
-                r.denominator.to_string(),
+                format!("{} of {}", r.numerator, r.denominator),
                 r.value_text(),
+                r.interval_text(),
                 if with_ratio { r.ratio_text() } else { String::new() },
-                if r.small_sample { "small sample".into() } else { String::new() },
+                if with_ratio { r.ratio_interval_text() } else { String::new() },
+                r.notes(),
             ]
         })
         .collect();
     let columns = [
-        Column { header: "Group", width: 150.0 },
-        Column { header: "Numerator", width: 60.0 },
-        Column { header: "Denominator", width: 70.0 },
-        Column { header: "Rate", width: 60.0 },
-        Column { header: "Ratio to reference", width: 80.0 },
-        Column { header: "Sample", width: 75.0 },
+        Column { header: "Group", width: 100.0 },
+        Column { header: "Count", width: 60.0 },
+        Column { header: "Rate", width: 37.0 },
+        Column { header: "95% interval", width: 60.0 },
+        Column { header: "Ratio", width: 33.0 },
+        Column { header: "Ratio's 95% interval", width: 75.0 },
+        Column { header: "Notes", width: 130.0 },
     ];
     w.table(&columns, &rows);
 }

@@ -17,6 +17,7 @@ use crate::audit::{self, Actor, Event};
 use crate::db::{Db, is_unique_violation, now_unix};
 use crate::documents::files::FileStore;
 use crate::measures::Period;
+use crate::measures::equity::GroupRow;
 use crate::measures::store::{Sheet, Source};
 use crate::reports::forms;
 use crate::reports::pdf::{Column, Paper, Writer};
@@ -406,9 +407,11 @@ fn race_table(w: &mut Writer, parts: &[Part], id: &str) {
                 format!("{} ({})", part.name, part.ori),
                 r.label.clone(),
                 r.value_text(),
+                r.interval_text(),
                 format!("{} of {}", r.numerator, r.denominator),
                 if with_ratio { r.ratio_text() } else { String::new() },
-                if r.small_sample { "small sample".into() } else { String::new() },
+                if with_ratio { r.ratio_interval_text() } else { String::new() },
+                r.notes(),
             ]);
             match pooled.iter_mut().find(|(group, ..)| *group == r.group) {
                 Some(p) => (p.2, p.3) = (p.2 + r.numerator, p.3 + r.denominator),
@@ -416,32 +419,40 @@ fn race_table(w: &mut Writer, parts: &[Part], id: &str) {
             }
         }
     }
-    let rate = |n: i64, d: i64| (d > 0).then(|| n as f64 / d as f64);
-    let reference_rate = pooled.iter().find(|(g, ..)| *g == first.reference).and_then(|p| rate(p.2, p.3));
-    for (_, label, n, d) in &pooled {
-        let ratio = rate(*n, *d).zip(reference_rate.filter(|r| *r > 0.0)).map(|(a, b)| a / b);
+    // The pooled groups are compared as an agency's are (equity.rs): the
+    // same intervals, ratio and flags, over the added counts.
+    let reference = pooled.iter().find(|(g, ..)| *g == first.reference).cloned();
+    for (group, label, n, d) in &pooled {
+        // As the agency's tables do: D1 counts the group's stops, the
+        // others their denominator.
+        let row = GroupRow::rate(group, label, *n, *d, if id == "D1" { *n } else { *d });
+        let row = match reference.as_ref().filter(|_| with_ratio) {
+            Some((code, l, n0, d0)) => {
+                let row = row.compared((l, *n0, *d0), code == group);
+                if id == "D4" && code != group { row.differenced((l, *n0, *d0)) } else { row }
+            }
+            None => row,
+        };
         rows.push(vec![
             "Statewide".into(),
-            label.clone(),
-            crate::measures::format_value(rate(*n, *d).map(|r| 100.0 * r), crate::measures::Unit::Percent),
+            row.label.clone(),
+            row.value_text(),
+            row.interval_text(),
             format!("{n} of {d}"),
-            ratio.filter(|_| with_ratio).map(|r| format!("{r:.2}")).unwrap_or_default(),
-            // As the agency's tables do: D1 counts the group's stops, the
-            // others their denominator.
-            if ((if id == "D1" { *n } else { *d }) as f64) < super::SMALL_SAMPLE {
-                "small sample".into()
-            } else {
-                String::new()
-            },
+            if with_ratio { row.ratio_text() } else { String::new() },
+            if with_ratio { row.ratio_interval_text() } else { String::new() },
+            row.notes(),
         ]);
     }
     let columns = [
-        Column { header: "Agency (ORI)", width: 130.0 },
-        Column { header: "Group", width: 95.0 },
-        Column { header: "Rate", width: 50.0 },
-        Column { header: "Counts", width: 80.0 },
-        Column { header: "Ratio to reference", width: 70.0 },
-        Column { header: "Sample", width: 70.0 },
+        Column { header: "Agency (ORI)", width: 95.0 },
+        Column { header: "Group", width: 68.0 },
+        Column { header: "Rate", width: 35.0 },
+        Column { header: "95% interval", width: 55.0 },
+        Column { header: "Counts", width: 60.0 },
+        Column { header: "Ratio", width: 30.0 },
+        Column { header: "Ratio's 95% interval", width: 60.0 },
+        Column { header: "Notes", width: 92.0 },
     ];
     w.table(&columns, &rows);
 }
