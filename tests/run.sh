@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine of the project's kind: installs
 # what the tests need that is missing (Debian's Chromium, Node.js, the npm
 # packages of the browser tests, poppler-utils and qpdf for the PDF reports,
-# pikepdf and pdfua from PyPI in target/pdf-venv for the tagged-PDF checks),
+# pikepdf and pdfua from PyPI in target/pdf-venv for the tagged-PDF checks,
+# statsmodels there for the statistics checks),
 # then checks formatting and lints and runs every test (unit, HTTP
 # integration, CLI, browser) on SQLite and again on a PostgreSQL server of
 # its own (tests/postgres.sh).
@@ -37,9 +38,13 @@ source tests/postgres.sh
 # pikepdf reads the reports for the structure check (tests/pdf/check_tagged.py)
 # and the PyPI pdfua checker validates PDF/UA-1 (tests/common: assert_tagged_pdf).
 mkdir -p target
-[ -x target/pdf-venv/bin/pdfua ] || {
+# statsmodels is the independent implementation tests/stats.rs checks the
+# intervals and regressions against (tests/stats/check.py); pandas and
+# numpy pinned to releases statsmodels 0.14.5 works with.
+target/pdf-venv/bin/python -c "import pikepdf, statsmodels.api" >/dev/null 2>&1 && [ -x target/pdf-venv/bin/pdfua ] || {
   python3 -m venv target/pdf-venv
-  target/pdf-venv/bin/pip install --quiet --disable-pip-version-check pikepdf==10.18.0 pdfua==0.1.3
+  target/pdf-venv/bin/pip install --quiet --disable-pip-version-check pikepdf==10.18.0 pdfua==0.1.3 \
+    statsmodels==0.14.5 pandas==2.3.3 numpy==2.3.5 scipy==1.16.3 patsy==1.0.2
 }
 
 cargo fmt --all -- --check

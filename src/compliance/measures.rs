@@ -128,6 +128,7 @@ pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period
         "complete: every designation and training record has the fields this measure needs".to_string();
     vec![
         Measure {
+            interval: None,
             id: "T1",
             name: "Training currency",
             definition: "Designated officers whose required training (initial and refresher) is current at period end ÷ designated officers",
@@ -139,6 +140,7 @@ pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period
             completeness: complete.clone(),
         },
         Measure {
+            interval: None,
             id: "T2",
             name: "Overdue refreshers",
             definition: "Count of designated officers with a refresher past due at period end",
@@ -150,6 +152,7 @@ pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period
             completeness: complete.clone(),
         },
         Measure {
+            interval: None,
             id: "T3",
             name: "Training hours per officer",
             definition: "Hours of training completed in the period ÷ designated officers",
@@ -161,6 +164,7 @@ pub fn training_measures(officers: &[Officer], set: &EvidenceSet, period: Period
             completeness: format!("{} training records in the period", now.records),
         },
         Measure {
+            interval: None,
             id: "T4",
             name: "Exam first-pass rate",
             definition: "Exams passed without remediation ÷ exams taken (training records of the period with a score)",

@@ -11,6 +11,7 @@
 use time::Date;
 
 use super::equity::{GroupRow, Grouped};
+use super::stats::{Interval, Rows, logistic, natural_spline, spline_knots};
 
 /// Civil dusk (sun 6° below the horizon) in minutes after midnight UTC of
 /// `date`, from NOAA's general solar position equations; None where the
@@ -128,6 +129,102 @@ pub fn count_window(
         d.add(*minutes > today, *minority, *n);
     }
     d
+}
+
+/// A stop of the inter-twilight window for D9a (or several alike, `stops`
+/// of them): its clock minute, whether it was dark, its district, and
+/// whether its one known group is a minority (not White).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowStop {
+    pub minute: i64,
+    pub dark: bool,
+    pub district: String,
+    pub minority: bool,
+    pub stops: i64,
+}
+
+/// D9a: the veil of darkness as Pierson et al. (2020) fit it, the odds
+/// ratio for darkness adjusted for clock time and district.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adjusted {
+    pub odds_ratio: f64,
+    pub interval: Interval,
+    pub stops: i64,
+    pub districts: usize,
+}
+
+/// Degrees of freedom of the clock-time spline (Pierson et al. 2020).
+pub const SPLINE_DF: usize = 6;
+
+/// The stops given as (day, minute, minority?, district, how many) that
+/// fall in `window`, dark after that day's dusk (`count_window`'s rule).
+pub fn window_stops(
+    rows: &[(Date, i64, bool, String, i64)],
+    (earliest, latest): (i64, i64),
+    (latitude, longitude, time_zone): (f64, f64, &str),
+) -> Vec<WindowStop> {
+    let mut dusk = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (date, minute, minority, district, stops) in rows {
+        let today =
+            *dusk.entry(*date).or_insert_with(|| civil_dusk_local(*date, latitude, longitude, time_zone));
+        if let Some(today) = today.filter(|_| (earliest..=latest).contains(minute)) {
+            let (minute, dark, district) = (*minute, *minute > today, district.clone());
+            out.push(WindowStop { minute, dark, district, minority: *minority, stops: *stops });
+        }
+    }
+    out
+}
+
+/// The logistic regression of "minority" on "dark", a natural cubic
+/// spline of the clock minute (6 df, knots at the minutes' quantiles as
+/// R's `ns` places them) and, where there is more than one district, the
+/// district as a fixed effect. Stops alike in (minute, dark, district)
+/// are pooled, which leaves the fit unchanged. None when the stops cannot
+/// identify the darkness effect (no dark or no light stops, too few
+/// distinct minutes, or a district with only one kind).
+pub fn adjusted(stops: &[WindowStop]) -> Option<Adjusted> {
+    let minutes: Vec<f64> =
+        stops.iter().flat_map(|s| std::iter::repeat_n(s.minute as f64, s.stops.max(0) as usize)).collect();
+    if minutes.is_empty() {
+        return None;
+    }
+    let knots = spline_knots(&minutes, SPLINE_DF);
+    let districts: Vec<&str> = stops
+        .iter()
+        .map(|s| s.district.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut cells: std::collections::BTreeMap<(i64, bool, usize), (f64, f64)> = Default::default();
+    for s in stops {
+        let district = districts.binary_search(&s.district.as_str()).unwrap_or(0);
+        let cell = cells.entry((s.minute, s.dark, district)).or_default();
+        cell.0 += if s.minority { s.stops as f64 } else { 0.0 };
+        cell.1 += s.stops as f64;
+    }
+    // Columns: intercept, dark, the spline, one per district but the first.
+    let columns = 2 + SPLINE_DF + districts.len() - 1;
+    let mut rows = Rows::new(columns);
+    for ((minute, dark, district), (minority, all)) in cells {
+        let mut x = vec![0.0; columns];
+        x[0] = 1.0;
+        x[1] = dark as u8 as f64;
+        x[2..2 + SPLINE_DF].copy_from_slice(&natural_spline(minute as f64, &knots));
+        if district > 0 {
+            x[1 + SPLINE_DF + district] = 1.0;
+        }
+        rows.push(&x, minority, all);
+    }
+    let fit = logistic(&rows)?;
+    let (odds_ratio, interval) = fit.odds_ratio(1);
+    let finite = odds_ratio.is_finite() && interval.low.is_finite() && interval.high.is_finite();
+    finite.then_some(Adjusted {
+        odds_ratio,
+        interval,
+        stops: minutes.len() as i64,
+        districts: districts.len(),
+    })
 }
 
 /// Parses "white=61.2; hispanic=27.9; ..." into shares; None on any error.

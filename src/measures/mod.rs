@@ -11,6 +11,7 @@ pub mod program;
 pub mod routes;
 pub mod stats;
 pub mod store;
+pub mod warning;
 
 use time::{Date, Duration};
 
@@ -163,6 +164,10 @@ pub struct Measure {
     pub current: Figure,
     pub previous: Figure,
     pub completeness: String,
+    /// The 95% interval of the current value, for the one measure that is
+    /// an estimate from a model (D9a); the others are complete counts of
+    /// the period's records, not samples (docs/measures.md).
+    pub interval: Option<stats::Interval>,
 }
 
 pub fn format_value(value: Option<f64>, unit: Unit) -> String {
@@ -331,6 +336,7 @@ mod tests {
     #[test]
     fn hours_per_officer_name_both_units() {
         let t3 = Measure {
+            interval: None,
             id: "T3",
             name: "Training hours per officer",
             definition: "",

@@ -254,6 +254,7 @@ pub fn program_measures(data: &Data, period: Period) -> Vec<Measure> {
              previous: Figure,
              completeness: &str| {
         Measure {
+            interval: None,
             id,
             name,
             definition,

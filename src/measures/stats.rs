@@ -86,21 +86,33 @@ pub fn benjamini_hochberg(p: &[Option<f64>], q: f64) -> Vec<bool> {
 
 /// Observations of a logistic regression: each row is a covariate vector
 /// with `successes` of `trials` (a single observation is 0 or 1 of 1;
-/// identical rows may be pooled without changing the fit).
+/// identical rows may be pooled without changing the fit). Rows are kept
+/// sparse, as (column, value) pairs in column order: a design of category
+/// indicators has a handful of non-zeros in fifty columns, and the
+/// early-warning list fits one such model per officer.
 pub struct Rows {
     pub columns: usize,
-    pub x: Vec<f64>,
+    entries: Vec<(u32, f64)>,
+    starts: Vec<usize>,
     pub successes: Vec<f64>,
     pub trials: Vec<f64>,
 }
 
 impl Rows {
     pub fn new(columns: usize) -> Rows {
-        Rows { columns, x: Vec::new(), successes: Vec::new(), trials: Vec::new() }
+        Rows { columns, entries: Vec::new(), starts: vec![0], successes: Vec::new(), trials: Vec::new() }
     }
+    /// A row given in full (zeros are dropped).
     pub fn push(&mut self, x: &[f64], successes: f64, trials: f64) {
         debug_assert_eq!(x.len(), self.columns);
-        self.x.extend_from_slice(x);
+        let nonzero = x.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(c, v)| (c, *v));
+        self.push_sparse(nonzero, successes, trials);
+    }
+    /// A row given by its non-zero (column, value) pairs in column order.
+    pub fn push_sparse(&mut self, x: impl IntoIterator<Item = (usize, f64)>, successes: f64, trials: f64) {
+        self.entries.extend(x.into_iter().map(|(c, v)| (c as u32, v)));
+        debug_assert!(self.entries[*self.starts.last().unwrap_or(&0)..].windows(2).all(|w| w[0].0 < w[1].0));
+        self.starts.push(self.entries.len());
         self.successes.push(successes);
         self.trials.push(trials);
     }
@@ -110,8 +122,12 @@ impl Rows {
     pub fn is_empty(&self) -> bool {
         self.trials.is_empty()
     }
-    fn row(&self, i: usize) -> &[f64] {
-        &self.x[i * self.columns..(i + 1) * self.columns]
+    fn row(&self, i: usize) -> &[(u32, f64)] {
+        &self.entries[self.starts[i]..self.starts[i + 1]]
+    }
+    /// The linear predictor x_i·β of row i.
+    pub fn eta(&self, i: usize, beta: &[f64]) -> f64 {
+        self.row(i).iter().map(|(c, v)| v * beta[*c as usize]).sum()
     }
 }
 
@@ -137,27 +153,60 @@ impl Fit {
 }
 
 /// Maximum likelihood by Newton–Raphson (for the canonical logit link the
-/// same as IRLS), from β = 0, until the log-likelihood stops changing.
-/// None when the information matrix is singular (collinear columns) or
-/// the fit does not converge.
+/// same as IRLS), from β = 0, until the log-likelihood and the estimate
+/// stop changing. None when the information matrix is singular (collinear
+/// columns) or the fit does not converge.
 pub fn logistic(rows: &Rows) -> Option<Fit> {
+    let (coefficients, iterations) = newton(rows, vec![0.0; rows.columns], false)?;
+    let (information, _, _) = newton_terms(rows, &coefficients);
+    let covariance = cholesky_inverse(&information, rows.columns)?;
+    Some(Fit { coefficients, covariance, iterations })
+}
+
+/// The estimate alone, from a starting β, for a model used only for its
+/// fitted probabilities (propensity weights). Such a model may have a
+/// category with no successes, whose coefficient has no finite maximum:
+/// the fit then stops when the log-likelihood does, with that category's
+/// fitted probability all but 0, which is the limit (statsmodels' IRLS
+/// stops the same way, on the change in deviance).
+pub fn logistic_estimate(rows: &Rows, start: Vec<f64>) -> Option<Vec<f64>> {
+    newton(rows, start, true).map(|(beta, _)| beta)
+}
+
+/// Newton steps from `start`. With `separable`, converged when the
+/// log-likelihood stops changing, and a step whose information matrix has
+/// become singular in a diverging direction is taken with a small ridge.
+fn newton(rows: &Rows, start: Vec<f64>, separable: bool) -> Option<(Vec<f64>, usize)> {
     let p = rows.columns;
-    let mut beta = vec![0.0; p];
+    let mut beta = start;
     let mut last = f64::NEG_INFINITY;
-    for iteration in 1..=100 {
-        let (information, score, loglik) = newton_terms(rows, &beta);
-        let step = cholesky_solve(&information, &score, p)?;
+    for iteration in 1..=200 {
+        let (mut information, score, loglik) = newton_terms(rows, &beta);
+        let flat = (loglik - last).abs() <= 1e-12 * (1.0 + loglik.abs());
+        if separable && flat {
+            return Some((beta, iteration));
+        }
+        let step = match cholesky_solve(&information, &score, p) {
+            Some(step) => step,
+            None if separable => {
+                let ridge = 1e-9 * (0..p).map(|i| information[i * p + i]).fold(0.0, f64::max);
+                (0..p).for_each(|i| information[i * p + i] += ridge);
+                cholesky_solve(&information, &score, p)?
+            }
+            None => return None,
+        };
         beta.iter_mut().zip(&step).for_each(|(b, s)| *b += s);
-        let converged = (loglik - last).abs() <= 1e-12 * (1.0 + loglik.abs())
-            && step.iter().all(|s| s.abs() <= 1e-10 * (1.0 + s.abs()));
         last = loglik;
-        if converged {
-            let (information, _, _) = newton_terms(rows, &beta);
-            let covariance = cholesky_inverse(&information, p)?;
-            return Some(Fit { coefficients: beta, covariance, iterations: iteration });
+        if flat && step.iter().all(|s| s.abs() <= 1e-10 * (1.0 + s.abs())) {
+            return Some((beta, iteration));
         }
     }
     None
+}
+
+/// The logistic function 1 / (1 + e^−η).
+pub fn inverse_logit(eta: f64) -> f64 {
+    1.0 / (1.0 + (-eta).exp())
 }
 
 /// The information matrix X'WX, the score X'(y − np) and the
@@ -168,19 +217,18 @@ fn newton_terms(rows: &Rows, beta: &[f64]) -> (Vec<f64>, Vec<f64>, f64) {
     for i in 0..rows.len() {
         let x = rows.row(i);
         let (y, n) = (rows.successes[i], rows.trials[i]);
-        let eta: f64 = x.iter().zip(beta).map(|(a, b)| a * b).sum();
-        let mu = 1.0 / (1.0 + (-eta).exp());
+        let eta = rows.eta(i, beta);
+        let mu = inverse_logit(eta);
         // log(1 + e^η) without overflow.
         let softplus = if eta > 0.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
         loglik += y * eta - n * softplus;
         let w = n * mu * (1.0 - mu);
-        for a in 0..p {
-            score[a] += (y - n * mu) * x[a];
-            let wa = w * x[a];
-            if wa != 0.0 {
-                for b in 0..=a {
-                    information[a * p + b] += wa * x[b];
-                }
+        for (k, (a, va)) in x.iter().enumerate() {
+            let a = *a as usize;
+            score[a] += (y - n * mu) * va;
+            let wa = w * va;
+            for (b, vb) in &x[..=k] {
+                information[a * p + *b as usize] += wa * vb;
             }
         }
     }

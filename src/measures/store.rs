@@ -277,12 +277,71 @@ async fn darkness(
     }
 }
 
+/// D9a for a period: the stops of D9's window, fitted with the clock time
+/// and the district (`darkness::adjusted`). Read from the records, as the
+/// aggregates keep no district.
+async fn adjusted_darkness(
+    scope: &Scope,
+    period: Period,
+    place: (f64, f64, &str),
+) -> Result<Option<super::darkness::Adjusted>, sqlx::Error> {
+    use super::darkness::{adjusted, window, window_stops};
+    let (from, to) = (format_date(period.from), format_date(period.to));
+    let mut conn = scope.acquire().await?;
+    let days = crate::stops::aggregates::darkness_days(&mut conn, scope, &from, &to).await?;
+    drop(conn);
+    let Some(w) = window(days.iter().filter_map(|d| crate::web::parse_date(d)), place) else {
+        return Ok(None);
+    };
+    let rows = crate::stops::store::window_from_records(scope, (&from, &to), w).await?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter_map(|(d, m, x, district, n)| Some((crate::web::parse_date(&d)?, m, x, district, n)))
+        .collect();
+    Ok(adjusted(&window_stops(&rows, w, place)))
+}
+
+fn adjusted_measure(
+    now: Option<super::darkness::Adjusted>,
+    before: Option<super::darkness::Adjusted>,
+) -> Measure {
+    let figure = |d: &Option<super::darkness::Adjusted>| match d {
+        Some(a) => super::Figure::count(a.odds_ratio),
+        None => super::Figure::ratio(0.0, 0.0),
+    };
+    let completeness = match &now {
+        Some(a) => format!(
+            "95% interval {:.2} to {:.2}; {} stops in the window, {} district{}; logistic regression, clock time as a natural spline of 6 degrees of freedom{}",
+            a.interval.low,
+            a.interval.high,
+            a.stops,
+            a.districts,
+            if a.districts == 1 { "" } else { "s" },
+            if a.districts > 1 { ", district as a fixed effect" } else { "" },
+        ),
+        None => "not estimable: the window's stops do not hold both dark and light stops of both groups at enough distinct times".into(),
+    };
+    Measure {
+        id: "D9a",
+        name: "veil of darkness, adjusted for clock time and district",
+        definition: "the odds ratio for darkness in a logistic regression of \"the stopped person is of a minority group\" on dark, the clock time (natural cubic spline, 6 df) and the district, over D9's stops (Pierson et al. 2020); below 1 means minority drivers are stopped relatively less when it is dark",
+        unit: super::Unit::Ratio,
+        better: super::Better::Higher,
+        target: None,
+        current: figure(&now),
+        previous: figure(&before),
+        completeness,
+        interval: now.map(|a| a.interval),
+    }
+}
+
 fn darkness_measure(now: super::darkness::Darkness, before: super::darkness::Darkness) -> Measure {
     let figure = |d: super::darkness::Darkness| match d.odds_ratio() {
         Some(k) => super::Figure::count(k),
         None => super::Figure::ratio(0.0, 0.0),
     };
     Measure {
+        interval: None,
         id: "D9",
         name: "veil of darkness",
         definition: "stops between the earliest and latest civil dusk of the period: odds ratio K = (minority light × majority dark) ÷ (majority light × minority dark); above 1 means minority drivers are stopped relatively more in daylight",
@@ -319,6 +378,9 @@ pub async fn compute_from(scope: &Scope, period: Period, source: Source) -> Resu
         let now = darkness(scope, period, place, source).await?;
         let before = darkness(scope, period.previous(), place, source).await?;
         measures.push(darkness_measure(now, before));
+        let now = adjusted_darkness(scope, period, place).await?;
+        let before = adjusted_darkness(scope, period.previous(), place).await?;
+        measures.push(adjusted_measure(now, before));
     }
     let mut grouped = enforcement_mix(&data, period);
     for grouping in ["race", "gender", "age"] {
@@ -374,6 +436,7 @@ impl Sheet {
                     "value": m.value(), "display": m.value_text(), "target": m.target, "status": m.status(),
                     "previous": m.previous.value(m.unit), "previous_period": previous_period,
                     "completeness": m.completeness,
+                    "ci_low": m.interval.map(|i| i.low), "ci_high": m.interval.map(|i| i.high),
                 })
             })
             .collect();
@@ -427,8 +490,12 @@ impl Sheet {
                 m.status().to_string(),
                 opt(m.previous.value(m.unit)),
             ];
-            // A measure without groups has no interval columns.
+            // A measure without groups has no ratio or difference; only
+            // a model's estimate (D9a) has an interval.
             row.resize(CSV_HEADER.len(), String::new());
+            if let Some(i) = m.interval {
+                (row[14], row[15]) = (opt(Some(i.low)), opt(Some(i.high)));
+            }
             out.push(row);
         }
         for g in &self.grouped {

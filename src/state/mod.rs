@@ -74,6 +74,7 @@ pub fn statewide(lines: &[AgencyLine]) -> Option<Measure> {
     let previous_denominator =
         first.previous.denominator.map(|_| measures().filter_map(|m| m.previous.denominator).sum());
     Some(Measure {
+        interval: None,
         current: Figure { numerator, denominator },
         previous: Figure { numerator: previous_numerator, denominator: previous_denominator },
         completeness: String::new(),

@@ -797,6 +797,36 @@ pub async fn darkness_from_records(
     Ok(counted.into_iter().map(|((d, m, x), n)| (d, m, x, n)).collect())
 }
 
+/// D9a's stops: those of the agency dated in [from, to] whose clock
+/// minute is in [first, last], with one known group, counted by (day,
+/// minute, minority?, district). The window is a few evening hours, so
+/// this reads about an eighth of the period's stops.
+pub async fn window_from_records(
+    scope: &Scope,
+    (from, to): (&str, &str),
+    (first, last): (i64, i64),
+) -> Result<Vec<(String, i64, bool, String, i64)>, sqlx::Error> {
+    let clock = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
+    let rows: Vec<(String, String, bool, String, i64)> = db::query_as(
+        "SELECT stop_date, stop_time, perceived_race <> ',white,', district, COUNT(*) FROM stops \
+         WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 AND stop_time >= $4 AND stop_time <= $5 \
+         AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2 GROUP BY 1, 2, 3, 4",
+    )
+    .bind(scope.id())
+    .bind(from)
+    .bind(to)
+    .bind(clock(first))
+    .bind(clock(last))
+    .fetch_all(scope)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(day, time, minority, district, n)| {
+            Some((day, super::aggregates::minute_of_day(&time)?, minority, district, n))
+        })
+        .collect())
+}
+
 /// Every stop of the transaction's agency dated in [from, to], in (date,
 /// id) order, a batch at a time: a submission package's stops
 /// (docs/packages.md), read inside the package's snapshot or import.

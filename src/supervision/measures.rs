@@ -87,6 +87,7 @@ pub fn supervision_measures(inputs: &Inputs, period: Period) -> Vec<Measure> {
         )
     };
     let measure = |id, name, definition, unit, better, target, current: Figure, previous: Figure| Measure {
+        interval: None,
         id,
         name,
         definition,
