@@ -252,6 +252,12 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo officer whose stops carry a planted pattern for the
+/// early-warning list to find: three in ten of the stops that would have
+/// been of another group are of Hispanic/Latino drivers (synthetic, as
+/// every demo record).
+pub const DEMO_PLANTED_OFFICER: &str = "CC-1121";
+
 /// Stops per year in the demo: a mid-sized county's patrol volume.
 pub const DEMO_STOPS: usize = 21_000;
 
@@ -264,10 +270,16 @@ async fn seed_records(scope: &Scope, actor: &Actor, today: Date) -> anyhow::Resu
     let evidence = officers::store::evidence(scope).await?;
     let patrol: Vec<&Officer> = officers.iter().filter(|o| o.status == "active").collect();
     let mut stops = Vec::with_capacity(DEMO_STOPS);
+    // Its own stream, so the other records stay as they were.
+    let mut planted = rand::rngs::StdRng::seed_from_u64(1121);
     for _ in 0..DEMO_STOPS {
         let officer = patrol[rng.gen_range(0..patrol.len())];
         let date = today - Duration::days(rng.gen_range(1..=365));
-        stops.push(demo_stop(&mut rng, officer, date));
+        let mut stop = demo_stop(&mut rng, officer, date);
+        if officer.badge == DEMO_PLANTED_OFFICER && planted.gen_range(0..100) < 30 {
+            stop.perceived_race = ",hispanic,".into();
+        }
+        stops.push(stop);
     }
     stops.sort_by(|a, b| (&a.stop_date, &a.stop_time).cmp(&(&b.stop_date, &b.stop_time)));
     insert_stops(scope, actor, stops).await?;

@@ -207,9 +207,10 @@ impl Measure {
     }
     /// The value, with "n of d" beside it when it is a ratio.
     pub fn value_with_fraction(&self) -> String {
-        match self.current.denominator {
-            Some(_) => format!("{} ({})", self.value_text(), self.fraction_text()),
-            None => self.value_text(),
+        match (self.current.denominator, self.interval) {
+            (Some(_), _) => format!("{} ({})", self.value_text(), self.fraction_text()),
+            (None, Some(i)) => format!("{} (95% interval {:.2} to {:.2})", self.value_text(), i.low, i.high),
+            (None, None) => self.value_text(),
         }
     }
     pub fn fraction_text(&self) -> String {

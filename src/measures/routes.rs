@@ -22,6 +22,10 @@ use crate::web::PageCtx;
 
 pub const READERS: &[Role] = &[Role::Reviewer, Role::Auditor, Role::Administrator];
 
+/// Who sees the officer early-warning list: supervisors, who review the
+/// officers it lists, and the dashboard's readers.
+pub const WARNING_READERS: &[Role] = &[Role::Supervisor, Role::Reviewer, Role::Auditor, Role::Administrator];
+
 /// Periods in a trend: the chosen one and the seven before it.
 const TREND: usize = 8;
 
@@ -33,7 +37,73 @@ pub fn router(state: &AppState) -> Router<AppState> {
         Router::new().route("/dashboard/settings", axum::routing::post(route_post_settings)).route_layer(
             middleware::from_fn_with_state((state.clone(), crate::auth::access::ADMINISTRATORS), guard),
         );
-    read.merge(settings)
+    let warning = Router::new()
+        .route("/early-warning", get(route_get_early_warning))
+        .route_layer(middleware::from_fn_with_state((state.clone(), WARNING_READERS), guard));
+    read.merge(settings).merge(warning)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct WarningQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub minimum: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "measures/early_warning.html")]
+pub struct WarningPage {
+    page: PageCtx,
+    query: WarningQuery,
+    period: Period,
+    message: Option<String>,
+    list: std::sync::Arc<super::warning::EarlyWarning>,
+    flagged: Vec<Vec<String>>,
+    all: Vec<Vec<String>>,
+    notes: Vec<(String, String)>,
+    wording: &'static str,
+}
+
+/// The officer early-warning list for a period (`measures::warning`).
+async fn route_get_early_warning(
+    scope: Scope,
+    page: PageCtx,
+    Query(query): Query<WarningQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let today = crate::agency::store::get(&scope).await?.today();
+    let (period, period_error) = super::period_from(&query.from, &query.to, today);
+    let mut message = period_error.map(String::from);
+    let minimum = match query.minimum.trim() {
+        "" => super::warning::MINIMUM_STOPS,
+        m => match m.parse::<i64>() {
+            Ok(n) if (10..=100_000).contains(&n) => n,
+            _ => {
+                message =
+                    Some("The minimum is a whole number of stops from 10 to 100,000; showing 50.".into());
+                super::warning::MINIMUM_STOPS
+            }
+        },
+    };
+    let list = super::store::early_warning(&scope, period, minimum).await?;
+    let names = crate::reports::store::officer_names(&scope).await?;
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("officer {id}"));
+    let notes = list.reviews.iter().filter_map(|r| Some((name(r.officer), r.note.clone()?))).collect();
+    let view = WarningPage {
+        flagged: super::warning::rows(&list, name, false),
+        all: super::warning::rows(&list, name, true),
+        notes,
+        page,
+        query,
+        period,
+        message,
+        list,
+        wording: super::warning::WORDING,
+    };
+    Ok(view.into_response())
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

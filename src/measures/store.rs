@@ -556,3 +556,44 @@ pub const CSV_HEADER: [&str; 21] = [
     "difference_ci_low",
     "difference_ci_high",
 ];
+
+/// Early-warning lists computed, by (agency, period, minimum), with the
+/// agency's audit head they were made at (as `SheetCache`: any change to
+/// the agency's records moves the head).
+type Lists =
+    std::collections::HashMap<(i64, time::Date, time::Date, i64), (i64, std::sync::Arc<EarlyWarning>)>;
+static LISTS: std::sync::Mutex<Option<Lists>> = std::sync::Mutex::new(None);
+
+use super::warning::EarlyWarning;
+
+/// The officer early-warning list of a period (`measures::warning`).
+pub async fn early_warning(
+    scope: &Scope,
+    period: Period,
+    minimum: i64,
+) -> Result<std::sync::Arc<EarlyWarning>, sqlx::Error> {
+    let head = crate::audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0);
+    let key = (scope.id(), period.from, period.to, minimum);
+    let cached = LISTS.lock().ok().and_then(|m| m.as_ref()?.get(&key).cloned());
+    if let Some((seq, list)) = cached.filter(|(seq, _)| *seq == head) {
+        let _ = seq;
+        return Ok(list);
+    }
+    let stops =
+        crate::stops::store::for_early_warning(scope, &format_date(period.from), &format_date(period.to))
+            .await?;
+    // The fits are arithmetic on a few thousand cells per officer: off the
+    // async workers.
+    let list = tokio::task::spawn_blocking(move || super::warning::early_warning(&stops, minimum))
+        .await
+        .unwrap_or_default();
+    let list = std::sync::Arc::new(list);
+    if let Ok(mut map) = LISTS.lock() {
+        let map = map.get_or_insert_with(Default::default);
+        if map.len() >= CACHED_SHEETS {
+            map.clear();
+        }
+        map.insert(key, (head, list.clone()));
+    }
+    Ok(list)
+}

@@ -31,9 +31,9 @@ pub struct OfficerStop {
     pub weekday: u8,
     /// 1 to 12.
     pub month: u8,
-    pub district: String,
+    pub district: std::sync::Arc<str>,
     /// The stop's race group (`aggregates::race_group`).
-    pub group: String,
+    pub group: std::sync::Arc<str>,
     pub searched: bool,
     pub stops: i64,
 }
@@ -126,7 +126,7 @@ struct Cell {
 /// (not "unknown" or "multiple").
 pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
     let groups: Vec<&str> = {
-        let present: std::collections::BTreeSet<&str> = stops.iter().map(|s| s.group.as_str()).collect();
+        let present: std::collections::BTreeSet<&str> = stops.iter().map(|s| &*s.group).collect();
         crate::stops::RACE_GROUPS.iter().map(|(c, _)| *c).filter(|c| present.contains(c)).collect()
     };
     let (cells, columns) = cells(stops, &groups);
@@ -148,7 +148,7 @@ pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
 /// Pools the stops into cells and numbers the model's columns: the
 /// intercept, then one indicator per level of each feature but its first.
 fn cells(stops: &[OfficerStop], groups: &[&str]) -> (Vec<Cell>, usize) {
-    type Key = (Option<u8>, u8, u8, String);
+    type Key = (Option<u8>, u8, u8, std::sync::Arc<str>);
     let mut pooled: BTreeMap<Key, HashMap<i64, Tally>> = BTreeMap::new();
     for s in stops {
         let key = (s.hour, s.weekday, s.month, s.district.clone());
@@ -156,7 +156,7 @@ fn cells(stops: &[OfficerStop], groups: &[&str]) -> (Vec<Cell>, usize) {
         tally.groups.resize(groups.len(), 0.0);
         tally.stops += s.stops as f64;
         tally.searches += if s.searched { s.stops as f64 } else { 0.0 };
-        if let Some(g) = groups.iter().position(|g| *g == s.group) {
+        if let Some(g) = groups.iter().position(|g| *g == &*s.group) {
             tally.groups[g] += s.stops as f64;
         }
     }
@@ -347,4 +347,51 @@ fn empirical_null(mut z: Vec<f64>) -> (f64, f64) {
     let center = median(&mut z);
     let mut deviations: Vec<f64> = z.iter().map(|v| (v - center).abs()).collect();
     (center, (1.4826 * median(&mut deviations)).max(1.0))
+}
+
+impl Comparison {
+    /// "1.31 (1.00 to 1.72)", or why there is no ratio.
+    pub fn ratio_text(&self) -> String {
+        match (self.ratio, self.interval) {
+            (Some(r), Some(i)) => format!("{r:.2} ({:.2} to {:.2})", i.low, i.high),
+            _ if self.officer == 0.0 => "not defined (none of the officer's stops)".into(),
+            _ => "not defined (none in the benchmark)".into(),
+        }
+    }
+    pub fn verdict(&self) -> &'static str {
+        match (self.flagged, self.ratio) {
+            (true, Some(r)) if r > 1.0 => "higher than peers: review",
+            (true, _) => "lower than peers: review",
+            (false, _) if self.p_value.is_none() => "not tested",
+            _ => "within peers' range",
+        }
+    }
+}
+
+/// What every rendering of the list says first.
+pub const WORDING: &str = "A prompt for supervisory review, not a finding: an officer listed here stopped or searched people of a group at a rate unlike that of other officers working the same hours, days, months and districts, beyond what chance explains across the whole list (false discovery rate 5%). Circumstances the comparison cannot see (assignments, calls for service, a specific operation) may explain it; the review finds out.";
+
+/// The table rows of the list: one per comparison of each flagged
+/// officer (`all`: of every officer), named by `name`.
+pub fn rows(list: &EarlyWarning, name: impl Fn(i64) -> String, all: bool) -> Vec<Vec<String>> {
+    let reviews = list.reviews.iter().filter(|r| all || r.flagged());
+    reviews.flat_map(|r| review_rows(r, &name(r.officer), all)).collect()
+}
+
+/// One officer's rows: every comparison, or (`all` false) the flagged.
+pub fn review_rows(r: &Review, name: &str, all: bool) -> Vec<Vec<String>> {
+    let compared = r.comparisons.iter().filter(|c| all || c.flagged);
+    compared
+        .map(|c| {
+            vec![
+                name.to_string(),
+                format!("{} (peers: {:.0} effective)", r.stops, r.effective_stops),
+                c.label.clone(),
+                format!("{:.1}%", c.officer),
+                format!("{:.1}%", c.benchmark),
+                c.ratio_text(),
+                c.verdict().to_string(),
+            ]
+        })
+        .collect()
 }

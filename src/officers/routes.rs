@@ -289,10 +289,42 @@ struct ShowPage {
     history: Vec<Entry>,
     today: String,
     can_edit: bool,
+    /// The officer's rows of the early-warning list for the quarter to
+    /// date, for those who see the list; None for the others.
+    warning: Option<OfficerWarning>,
+}
+
+/// The officer's row of the early-warning list (`measures::warning`).
+struct OfficerWarning {
+    period: crate::measures::Period,
+    rows: Vec<Vec<String>>,
+    note: String,
+}
+
+/// The officer's part of the early-warning list of the quarter to date.
+async fn officer_warning(scope: &Scope, officer: &Officer, today: time::Date) -> AppResult<OfficerWarning> {
+    use crate::measures::warning::{MINIMUM_STOPS, review_rows};
+    let period = crate::measures::Period::quarter_to_date(today);
+    let list = crate::measures::store::early_warning(scope, period, MINIMUM_STOPS).await?;
+    let name = format!("{} {}, {}", officer.badge, officer.last_name, officer.first_name);
+    let (rows, note) = match list.of(officer.id) {
+        Some(r) if r.flagged() => {
+            (review_rows(r, &name, false), "Flagged for review: see the comparisons below.".to_string())
+        }
+        Some(r) => (
+            review_rows(r, &name, true),
+            r.note.clone().unwrap_or_else(|| {
+                "Not flagged: within the range of peers in the same circumstances.".into()
+            }),
+        ),
+        None => (vec![], format!("Not compared: fewer than {MINIMUM_STOPS} stops in the period.")),
+    };
+    Ok(OfficerWarning { period, rows, note })
 }
 
 async fn route_get_officer(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ShowPage> {
     let officer = store::get(&scope, id).await?;
+    let sees_warning = crate::measures::routes::WARNING_READERS.iter().any(|r| page.has_role(*r));
     let supervisor = match officer.supervisor_id {
         Some(sid) => Some(store::get(&scope, sid).await?),
         None => None,
@@ -344,6 +376,10 @@ async fn route_get_officer(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> 
         .collect();
     let history = store::history(&scope, id).await?;
     let can_edit = page.has_role(crate::auth::Role::Clerk);
+    let warning = match sees_warning {
+        true => Some(officer_warning(&scope, &officer, today).await?),
+        false => None,
+    };
     Ok(ShowPage {
         page,
         officer,
@@ -360,6 +396,7 @@ async fn route_get_officer(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> 
         history,
         today: format_date(today),
         can_edit,
+        warning,
     })
 }
 

@@ -65,10 +65,28 @@ pub const SECTIONS: [(&str, &[&str]); 7] = [
     ("Training and authorization", &["T1", "T2", "T3", "T4", "T5"]),
     ("Supervision", &["S1", "S2", "S3", "S4", "S5"]),
     ("Enforcement focus", &["E1", "E2", "E3", "E4", "E5", "E6"]),
-    ("Stops and equity", &["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]),
+    ("Stops and equity", &["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D9a"]),
     ("Accountability", &["C1", "C2", "C3", "C4"]),
     ("Reimbursement", &["R1", "R2"]),
     ("Data quality", &["Q1"]),
+];
+
+/// The early-warning section: a summary sentence and a row per flagged
+/// comparison (`measures::warning::rows`).
+#[derive(Clone, Debug, Default)]
+pub struct EarlyWarningPart {
+    pub summary: String,
+    pub flagged: Vec<Vec<String>>,
+}
+
+/// The methods of issue 16, in words a panel member can follow, with
+/// their sources (docs/measures.md, "Statistical methods").
+pub const METHODS: [&str; 5] = [
+    "Rates (D3 to D8 and the group tables): the 95% interval is the Wilson score interval (Wilson 1927): the range of true rates that would make the count seen unsurprising. It stays inside 0 to 100% and is honest for small groups.",
+    "Ratios to the reference group: the 95% interval of the log ratio (Katz et al. 1978). Where either group has no events the interval is not defined and the report says so. \"Beyond chance at 95%\" means the interval leaves out 1; with many groups, only those still beyond chance after the Benjamini-Hochberg correction (1995) at 5% are marked.",
+    "Hit rates (D4): the difference from the reference group with the Newcombe hybrid score interval (Newcombe 1998), the outcome test of Knowles, Persico and Todd (2001).",
+    "D9a, veil of darkness adjusted (Grogger and Ridgeway 2006; Pierson et al. 2020, Nature Human Behaviour 4: 736-745): among stops in the evening window where it is light on some days and dark on others at the same clock time, a logistic regression of \"the person stopped is of a minority group\" on darkness, with the clock time as a natural cubic spline of 6 degrees of freedom and the district as a fixed effect; the odds ratio for darkness with its 95% Wald interval. Below 1: minority drivers are a smaller share of stops when it is dark and race is harder to see. D9 is the same comparison without the adjustment.",
+    "Officer early-warning list (Ridgeway and MacDonald 2009, JASA 104: 661-668): for each officer with at least 50 stops, the other officers' stops are weighted to the officer's mix of hour, weekday, month and district (propensity weights from a logistic regression); the officer's share of each group and search rate are compared with the weighted figures, with a delta-method interval. Officers are flagged against the spread of all officers' results (the empirical null, Efron 2004) with the Benjamini-Hochberg false discovery rate at 5%. A flag prompts a review; it is not a finding.",
 ];
 
 /// A row of the appendix: officer, model, status, reason, next due.
@@ -144,6 +162,7 @@ pub fn render(
     sheet: &Sheet,
     cover: &Cover,
     officers: &[OfficerRow],
+    warning: &EarlyWarningPart,
     paper: Paper,
 ) -> anyhow::Result<Vec<u8>> {
     let period = sheet.period;
@@ -216,6 +235,22 @@ pub fn render(
         }
     }
 
+    w.section("Officer early-warning list");
+    w.paragraph(crate::measures::warning::WORDING, 8.5, false);
+    w.paragraph(&warning.summary, 9.0, false);
+    if !warning.flagged.is_empty() {
+        let columns = [
+            Column { header: "Officer", width: 90.0 },
+            Column { header: "Stops", width: 70.0 },
+            Column { header: "Compared", width: 85.0 },
+            Column { header: "Officer", width: 38.0 },
+            Column { header: "Peers", width: 38.0 },
+            Column { header: "Ratio (95% interval)", width: 100.0 },
+            Column { header: "Reading", width: 74.0 },
+        ];
+        w.table(&columns, &warning.flagged);
+    }
+
     w.section("Reported measures");
     w.paragraph("Figures from outside this system's records, logged with their source document and confirmed by someone other than the one who logged them. They are reported, not derived: this report did not compute them.", 8.5, false);
     if sheet.reported.is_empty() {
@@ -281,6 +316,8 @@ pub fn render(
     w.paragraph("Rate ratio to the reference group: (n of the group ÷ stops of the group) ÷ (n of the reference ÷ stops of the reference). Reference groups: White (race or ethnicity), male (gender), 25-34 (age). A stop perceived as several groups counts once, as \"more than one\". Groups with fewer than 30 events are flagged as small samples.", 8.5, false);
     w.paragraph("Data fingerprint: SHA-256 over the JSON of each record (its fields in their fixed order) of, in this order, the stops, arrests, complaints, pay periods and leads of this period and the previous one, every sign-off, the logged measures and their values, and every officer, designation and training record, each record on its own line after its kind. Recomputing it from the same records gives the same value.", 8.5, false);
     w.paragraph("D2 appears once the agency has set its population shares, and D9 once it has set its latitude and longitude (civil dusk from NOAA's solar equations).", 8.5, false);
+    w.heading("How sure each figure is");
+    w.list(&METHODS.map(String::from), 8.5);
 
     let footer = format!("{} · {} · {}", cover.agency, cover.number, period.label());
     w.finish(&title, &cover.generated_by, &footer, cover.generated_at)

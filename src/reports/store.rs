@@ -167,6 +167,35 @@ async fn officer_rows(scope: &Scope, on: time::Date) -> Result<Vec<OfficerRow>, 
     Ok(rows)
 }
 
+/// The report's early-warning section for the period.
+async fn early_warning_part(scope: &Scope, period: Period) -> anyhow::Result<super::EarlyWarningPart> {
+    use crate::measures::warning::{MINIMUM_STOPS, rows};
+    let list = crate::measures::store::early_warning(scope, period, MINIMUM_STOPS).await?;
+    let names = officer_names(scope).await?;
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("officer {id}"));
+    let flagged = list.flagged().count();
+    let summary = format!(
+        "{} officers with at least {} stops in the period were compared ({} with fewer were not); {} flagged for review.",
+        list.reviews.len(),
+        list.minimum,
+        list.below_minimum,
+        match flagged {
+            0 => "none".to_string(),
+            n => n.to_string(),
+        }
+    );
+    Ok(super::EarlyWarningPart { summary, flagged: rows(&list, name, false) })
+}
+
+/// "Badge Last, First" of every officer of the agency, by id.
+pub async fn officer_names(scope: &Scope) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
+    let officers = crate::officers::store::list(scope, &Default::default()).await?;
+    Ok(officers
+        .into_iter()
+        .map(|o| (o.id, format!("{} {}, {}", o.badge, o.last_name, o.first_name)))
+        .collect())
+}
+
 /// Computes, renders, stores and records one report.
 pub async fn generate(
     scope: &Scope,
@@ -181,6 +210,7 @@ pub async fn generate(
         let before = data_fingerprint(scope, period, forms::CURRENT, Source::Aggregates).await?;
         let sheet = crate::measures::store::compute(scope, period).await?;
         let officers = officer_rows(scope, period.to).await?;
+        let warning = early_warning_part(scope, period).await?;
         if audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
             continue;
         }
@@ -197,7 +227,7 @@ pub async fn generate(
             audit_head,
         };
         let paper = super::pdf::Paper::from_setting(&profile.paper_size);
-        let bytes = super::render(&sheet, &cover, &officers, paper)?;
+        let bytes = super::render(&sheet, &cover, &officers, &warning, paper)?;
         let stored = files.write(&bytes)?;
         match record(scope, actor, &cover, period, &stored).await {
             Ok(report) => return Ok((report, bytes)),

@@ -107,6 +107,7 @@ fn agency_links(user: &CurrentUser) -> Vec<Link> {
     ));
     links.push(("/supervision", "Supervision", user.has_any(crate::supervision::routes::MEASURE_READERS)));
     links.push(("/dashboard", "Dashboard", user.has_any(crate::measures::routes::READERS)));
+    links.push(("/early-warning", "Early warning", user.has_any(crate::measures::routes::WARNING_READERS)));
     links.push(("/logged-measures", "Logged measures", true));
     links.push(("/reports", "Reports", user.has_any(crate::reports::routes::READERS)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
