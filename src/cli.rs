@@ -100,6 +100,19 @@ enum Command {
         #[arg(long)]
         state: bool,
     },
+    /// Print the officer early-warning list of a period as JSON (a prompt
+    /// for supervisory review, not a finding; docs/measures.md).
+    EarlyWarning {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Officers with fewer stops in the period are not compared.
+        #[arg(long, default_value_t = crate::measures::warning::MINIMUM_STOPS)]
+        minimum: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -521,6 +534,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics { from, to, format, state } => {
             metrics(&database_url(), agency, state, &from, &to, &format).await
         }
+        Command::EarlyWarning { from, to, minimum } => {
+            early_warning(&database_url(), agency, &from, &to, minimum).await
+        }
         Command::Maintenance(MaintenanceCommand::CheckAggregates) => {
             check_aggregates(&database_url(), agency).await
         }
@@ -637,6 +653,52 @@ fn state_beside_agency(agency: Option<&str>) -> Option<ExitCode> {
         eprintln!("--state covers every agency: leave --agency out.");
         ExitCode::from(2)
     })
+}
+
+/// `early-warning`: the list as JSON, each officer by id and badge.
+async fn early_warning(
+    url: &str,
+    agency: Option<&str>,
+    from: &str,
+    to: &str,
+    minimum: i64,
+) -> anyhow::Result<ExitCode> {
+    let period = match period_of(from, to) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("{why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !(10..=100_000).contains(&minimum) {
+        eprintln!("--minimum is a whole number of stops from 10 to 100,000 (got {minimum}).");
+        return Ok(ExitCode::from(2));
+    }
+    let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let list = crate::measures::store::early_warning(&scope, period, minimum).await?;
+    let officers = crate::officers::store::list(&scope, &Default::default()).await?;
+    let badge = |id: i64| officers.iter().find(|o| o.id == id).map(|o| o.badge.clone()).unwrap_or_default();
+    let reviews: Vec<serde_json::Value> = list
+        .reviews
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["badge"] = badge(r.officer).into();
+            v["flagged"] = r.flagged().into();
+            v
+        })
+        .collect();
+    let out = serde_json::json!({
+        "period": { "from": period.from_text(), "to": period.to_text() },
+        "wording": crate::measures::warning::WORDING,
+        "minimum": list.minimum,
+        "below_minimum": list.below_minimum,
+        "false_discovery_rate": crate::measures::warning::FALSE_DISCOVERY_RATE,
+        "officers": reviews,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn metrics(

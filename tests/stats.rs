@@ -225,6 +225,8 @@ fn a_planted_officer_is_flagged_and_unbiased_officers_rarely_are() {
         .filter(|seed| early_warning(&officer_stops(100 + seed, 12, 300, 1.0), 50).flagged().next().is_some())
         .count();
     assert!(lists_with_flags <= 8, "{lists_with_flags} of 60 unbiased lists flagged someone");
+    // No stops: an empty list (a new agency's first report).
+    assert_eq!(early_warning(&[], 50).reviews.len(), 0);
     // Officers under the minimum are left off and counted.
     let few = early_warning(&officer_stops(7, 4, 40, 1.0), 50);
     assert!(few.reviews.is_empty() && few.below_minimum == 4);

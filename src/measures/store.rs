@@ -586,7 +586,7 @@ pub async fn early_warning(
     // async workers.
     let list = tokio::task::spawn_blocking(move || super::warning::early_warning(&stops, minimum))
         .await
-        .unwrap_or_default();
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("the early-warning list failed: {e}"))))?;
     let list = std::sync::Arc::new(list);
     if let Ok(mut map) = LISTS.lock() {
         let map = map.get_or_insert_with(Default::default);

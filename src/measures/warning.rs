@@ -125,6 +125,9 @@ struct Cell {
 /// eligible. Race groups are compared where the period has stops of them
 /// (not "unknown" or "multiple").
 pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
+    if stops.is_empty() {
+        return EarlyWarning { minimum, ..Default::default() };
+    }
     let groups: Vec<&str> = {
         let present: std::collections::BTreeSet<&str> = stops.iter().map(|s| &*s.group).collect();
         crate::stops::RACE_GROUPS.iter().map(|(c, _)| *c).filter(|c| present.contains(c)).collect()
@@ -169,7 +172,7 @@ fn cells(stops: &[OfficerStop], groups: &[&str]) -> (Vec<Cell>, usize) {
     let (mut base, mut columns) = (Vec::new(), 1);
     for size in [hours.len(), weekdays.len(), months.len(), districts.len()] {
         base.push(columns);
-        columns += size - 1;
+        columns += size.saturating_sub(1);
     }
     let cells = pooled
         .into_iter()
