@@ -7,6 +7,7 @@ Usage: python3 bench/gen_opp.py N [START_DATE] [--years Y] > stops.csv
   python3 bench/gen_opp.py 1000000            2015-01-01 for 10 years
   python3 bench/gen_opp.py 200000 2025-12-01  365 days from that date
   python3 bench/gen_opp.py 10000000 2015-01-01 --years 10
+  python3 bench/gen_opp.py 1000000 2024-01-01 --officers 500
 Y years are Y*365 days. Without START_DATE the span stays what it has
 always been, 2015 to 2024, because bench/run.sh lists 2019 and
 bench/report.sh reports 2024 out of that file; with it, Y defaults to 1."""
@@ -21,6 +22,11 @@ ap = argparse.ArgumentParser(usage=__doc__.split("Usage: ")[1].split("\n")[0])
 ap.add_argument("n", metavar="N", type=int, nargs="?", default=1_000_000)
 ap.add_argument("start", metavar="START_DATE", type=datetime.date.fromisoformat, nargs="?")
 ap.add_argument("--years", metavar="Y", type=int)
+# The 48 CC- badges by default (what the other benchmarks always used);
+# with K, the first K officers of bench/load.sh (CC- then BX-) with skewed
+# workloads, officer i drawn about 40 / (1 + i/40) times as often as the
+# least busy: a few officers make many stops, most make few.
+ap.add_argument("--officers", metavar="K", type=int)
 args = ap.parse_args()
 if args.n < 0 or (args.years is not None and args.years < 1):
     ap.error("N must be >= 0 and Y >= 1")
@@ -43,6 +49,9 @@ ages = [str(a) for a in range(16, 80)]
 races = ["white"] * 48 + ["hispanic"] * 28 + ["black"] * 14 + ["asian/pacific islander"] * 5 + ["other"] * 3 + ["unknown", "NA"]
 sexes = ["male"] * 7 + ["female"] * 3
 officers = [f"CC-{1100 + k * 7:04d}" for k in range(48)]
+if args.officers:
+    badges = (officers + [f"BX-{i:05d}" for i in range(452)])[: args.officers]
+    officers = [b for i, b in enumerate(badges) for _ in range(max(1, round(40 / (1 + i / 40))))]
 types = ["vehicular"] * 17 + ["pedestrian"] * 3
 violations = [f"SPEEDING {s}/35" for s in range(40, 90)]
 reasons = ["Moving violation", "Equipment violation", "Reasonable suspicion", "Registration", "NA"]

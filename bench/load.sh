@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by bench/report.sh and bench/package.sh, with $work (the folder)
-# and $bin (the release binary) set: `load ROWS START YEARS` makes
+# and $bin (the release binary) set: `load ROWS START YEARS [OPTIONS]` makes
 # $work/oversight.db of one agency with 500 officers, 50,000 arrests of
 # 2024 and ROWS stops (bench/gen_opp.py: no date order, CRLF) imported
 # through the product.
@@ -10,7 +10,8 @@
 load() { # rows start years
   rm -f "$work"/oversight.db* "$work/stops.csv"
   export OVERSIGHT_DATABASE_URL="sqlite://$work/oversight.db"
-  python3 bench/gen_opp.py "$1" "$2" --years "$3" > "$work/stops.csv"
+  # shellcheck disable=SC2086 # $4: more options of gen_opp.py, word-split on purpose
+  python3 bench/gen_opp.py "$1" "$2" --years "$3" ${4:-} > "$work/stops.csv"
   OVERSIGHT_PASSWORD='quiet harbor lanterns' $bin user add loadtest --role reviewer >/dev/null
   python3 - "$work/oversight.db" <<'PY'
 import random, sqlite3, sys
