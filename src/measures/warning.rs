@@ -138,11 +138,26 @@ pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
         *totals.entry(s.officer).or_default() += s.stops as f64;
     }
     let all: f64 = totals.values().sum();
-    let mut reviews: Vec<Review> = totals
-        .iter()
-        .filter(|(_, n)| **n >= minimum as f64)
-        .map(|(officer, n)| review(*officer, (*n, all), &cells, columns, &groups, minimum))
-        .collect();
+    let eligible: Vec<(i64, f64)> =
+        totals.iter().filter(|(_, n)| **n >= minimum as f64).map(|(o, n)| (*o, *n)).collect();
+    // One fit per officer, independent of the others: spread over the
+    // cores (two on the machines the product runs on).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = eligible.len().div_ceil(threads).max(1);
+    let mut reviews: Vec<Review> = std::thread::scope(|scope| {
+        let handles: Vec<_> = eligible
+            .chunks(chunk)
+            .map(|part| {
+                let (cells, groups) = (&cells, &groups);
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(o, n)| review(*o, (*n, all), cells, columns, groups, minimum))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
     flag(&mut reviews);
     let below_minimum = totals.len() - reviews.len();
     EarlyWarning { minimum, reviews, below_minimum }
@@ -221,20 +236,23 @@ fn review(
         review.note = Some("no comparison: the officer's circumstances cannot be matched (no other officer's stops in them, or too few to fit)".into());
         return review;
     };
-    let (mut own, mut weighted) = (Tally::default(), Vec::with_capacity(cells.len()));
+    let mut own = Tally::default();
+    let mut weighted = Vec::with_capacity(cells.len());
     for (i, cell) in cells.iter().enumerate() {
-        let mine = cell.officers.get(&officer).cloned().unwrap_or_default();
-        let mut others = cell.total.clone();
-        others.stops -= mine.stops;
-        others.searches -= mine.searches;
-        others.groups.iter_mut().zip(&mine.groups).for_each(|(a, b)| *a -= b);
-        own.add(&mine);
-        if others.stops > 0.0 {
+        let mine = cell.officers.get(&officer);
+        if let Some(mine) = mine {
+            own.add(mine);
+        }
+        let peers = Peers { total: &cell.total, mine };
+        if peers.count(|t| t.stops) > 0.0 {
             let p = inverse_logit(rows.eta(i, &beta));
-            weighted.push((p / (1.0 - p), others));
+            weighted.push((p / (1.0 - p), peers));
         }
     }
-    let (w, w2) = weighted.iter().fold((0.0, 0.0), |(a, b), (w, t)| (a + w * t.stops, b + w * w * t.stops));
+    let (w, w2) = weighted.iter().fold((0.0, 0.0), |(a, b), (w, p)| {
+        let n = p.count(|t| t.stops);
+        (a + w * n, b + w * w * n)
+    });
     review.effective_stops = if w2 > 0.0 { w * w / w2 } else { 0.0 };
     if weighted.is_empty() {
         review.note = Some(
@@ -268,15 +286,29 @@ fn review(
     review
 }
 
+/// The other officers' part of a cell: its total less the officer's own
+/// (borrowed: 500 officers × 10,000 cells would otherwise copy five
+/// million tallies).
+struct Peers<'a> {
+    total: &'a Tally,
+    mine: Option<&'a Tally>,
+}
+
+impl Peers<'_> {
+    fn count(&self, what: impl Fn(&Tally) -> f64) -> f64 {
+        what(self.total) - self.mine.map_or(0.0, &what)
+    }
+}
+
 /// The officer's x of n against the weighted others' share of what
 /// `count` counts. Var(ln R) = (1 − O) / (n·O) for the officer's share O,
 /// plus Var(B) / B² for the weighted share B, with Var(B) = Σ wᵢ²(yᵢ − B)²
 /// / (Σ wᵢ)² over the other officers' stops (the weights taken as known).
-fn compare(x: f64, n: f64, weighted: &[(f64, Tally)], count: impl Fn(&Tally) -> f64) -> Comparison {
+fn compare(x: f64, n: f64, weighted: &[(f64, Peers)], count: impl Fn(&Tally) -> f64) -> Comparison {
     let (mut sum, mut hits) = (0.0, 0.0);
-    for (w, t) in weighted {
-        sum += w * t.stops;
-        hits += w * count(t);
+    for (w, peers) in weighted {
+        sum += w * peers.count(|t| t.stops);
+        hits += w * peers.count(&count);
     }
     let (officer, benchmark) = (x / n, hits / sum);
     let mut c = Comparison {
@@ -295,8 +327,9 @@ fn compare(x: f64, n: f64, weighted: &[(f64, Tally)], count: impl Fn(&Tally) -> 
     }
     let spread: f64 = weighted
         .iter()
-        .map(|(w, t)| {
-            w * w * (count(t) * (1.0 - benchmark).powi(2) + (t.stops - count(t)) * benchmark.powi(2))
+        .map(|(w, peers)| {
+            let (y, n) = (peers.count(&count), peers.count(|t| t.stops));
+            w * w * (y * (1.0 - benchmark).powi(2) + (n - y) * benchmark.powi(2))
         })
         .sum();
     let variance = (1.0 - officer) / (n * officer) + spread / (sum * sum) / (benchmark * benchmark);
