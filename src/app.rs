@@ -40,6 +40,8 @@ pub struct AppState {
     /// The sign-off queue's counts: (audit seq, computed at, counts).
     pub queue_counts: crate::supervision::routes::CountsCache,
     pub lookups: Arc<Lookups>,
+    /// Signs the audit log's checkpoints (docs/audit.md).
+    pub signing_key: Arc<audit::checkpoint::SigningKey>,
 }
 
 /// Values many pages read that change only with the records, kept per
@@ -87,7 +89,13 @@ where
 /// Builds the whole application over an open database.
 pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
     let files = crate::documents::files::FileStore::new(config.files_dir.clone());
+    // Made at first start; checkpoints are signed each minute after writes.
+    let signing_key = Arc::new(audit::checkpoint::SigningKey::load_or_create(
+        &audit::checkpoint::SigningKey::path_for(&config.database_url),
+    )?);
+    tokio::spawn(audit::store::sign_checkpoints_every_minute(db.clone(), signing_key.clone()));
     let state = AppState {
+        signing_key,
         db: db.clone(),
         config: Arc::new(config),
         hasher: Hasher::default(),

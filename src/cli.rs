@@ -363,7 +363,44 @@ enum AuditCommand {
         /// export): exit 1 unless the log reaches it.
         #[arg(long, value_name = "HASH")]
         expect_head: Option<String>,
+        /// A signed checkpoint you hold: exit 1 unless the file holds
+        /// every entry it signed, unchanged (a cut tail, a rewritten chain).
+        #[arg(long, value_name = "FILE", requires = "file")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The verifier key to check the checkpoint with (`audit
+        /// public-key`); by default this deployment's own.
+        #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+        key: Option<String>,
         /// The state's chain (agencies added, state users) instead of an agency's.
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
+    },
+    /// Sign a checkpoint of the log's Merkle tree at its head now and
+    /// print it (a C2SP signed note); the server signs one each minute
+    /// after writes.
+    Checkpoint {
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
+    },
+    /// Print the key that verifies this log's checkpoints (C2SP verifier key).
+    PublicKey {
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
+    },
+    /// Print the proof that entry SEQ is in a checkpoint's tree (by
+    /// default, a checkpoint signed now).
+    Prove {
+        seq: u64,
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+        #[arg(long, conflicts_with = "agency")]
+        state: bool,
+    },
+    /// Print and check the proof that the log of checkpoint NEW extends
+    /// that of checkpoint OLD; exit 1 if it does not, or on a fork.
+    Consistency {
+        old: std::path::PathBuf,
+        new: std::path::PathBuf,
         #[arg(long, conflicts_with = "agency")]
         state: bool,
     },
@@ -427,8 +464,36 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Export { out, state }) => {
             export_audit(&database_url(), agency, state, &out).await
         }
-        Command::Audit(AuditCommand::Verify { file, expect_head, state }) => {
+        Command::Audit(AuditCommand::Verify {
+            file: Some(file), checkpoint: Some(c), key, state, ..
+        }) => {
+            audit::cli::verify_export(
+                &audit_chain_of(&database_url(), agency, state).await?,
+                &file,
+                &c,
+                key.as_deref(),
+            )
+            .await
+        }
+        Command::Audit(AuditCommand::Verify { file, expect_head, state, .. }) => {
             verify_audit(&database_url(), agency, state, file.as_deref(), expect_head.as_deref()).await
+        }
+        Command::Audit(AuditCommand::Checkpoint { state }) => {
+            audit::cli::checkpoint(&audit_chain_of(&database_url(), agency, state).await?).await
+        }
+        Command::Audit(AuditCommand::PublicKey { state }) => {
+            audit::cli::public_key(&audit_chain_of(&database_url(), agency, state).await?).await
+        }
+        Command::Audit(AuditCommand::Prove { seq, checkpoint, state }) => {
+            audit::cli::prove(
+                &audit_chain_of(&database_url(), agency, state).await?,
+                seq,
+                checkpoint.as_deref(),
+            )
+            .await
+        }
+        Command::Audit(AuditCommand::Consistency { old, new, state }) => {
+            audit::cli::consistency(&audit_chain_of(&database_url(), agency, state).await?, &old, &new).await
         }
         Command::Import(ImportCommand::Training { file, force }) => {
             import_training(&database_url(), agency, &file, force).await
@@ -992,6 +1057,12 @@ async fn audit_chain(pool: &db::Db, agency: Option<&str>, state: bool) -> anyhow
         return Ok(Scope::of_agency(pool, db::STATE_CHAIN));
     }
     Scope::for_command(pool, agency).await
+}
+
+/// The chain an audit command reads, and the deployment's signing key file.
+async fn audit_chain_of(url: &str, agency: Option<&str>, state: bool) -> anyhow::Result<audit::cli::Chain> {
+    let scope = audit_chain(&db::connect(url).await?, agency, state).await?;
+    Ok(audit::cli::Chain { scope, key_file: audit::checkpoint::SigningKey::path_for(url) })
 }
 
 async fn export_audit(

@@ -40,11 +40,12 @@ source tests/postgres.sh
 mkdir -p target
 # statsmodels is the independent implementation tests/stats.rs checks the
 # intervals and regressions against (tests/stats/check.py); pandas and
-# numpy pinned to releases statsmodels 0.14.5 works with.
-target/pdf-venv/bin/python -c "import pikepdf, statsmodels.api" >/dev/null 2>&1 && [ -x target/pdf-venv/bin/pdfua ] || {
+# numpy pinned to releases statsmodels 0.14.5 works with. cryptography is
+# all the independent audit verifier needs (tools/verify_audit.py, tests/merkle.rs).
+target/pdf-venv/bin/python -c "import pikepdf, statsmodels.api, cryptography" >/dev/null 2>&1 && [ -x target/pdf-venv/bin/pdfua ] || {
   python3 -m venv target/pdf-venv
   target/pdf-venv/bin/pip install --quiet --disable-pip-version-check pikepdf==10.18.0 pdfua==0.1.3 \
-    statsmodels==0.14.5 pandas==2.3.3 numpy==2.3.5 scipy==1.16.3 patsy==1.0.2
+    statsmodels==0.14.5 pandas==2.3.3 numpy==2.3.5 scipy==1.16.3 patsy==1.0.2 cryptography==50.0.2
 }
 
 cargo fmt --all -- --check

@@ -92,6 +92,10 @@ const FIXTURES: &[(&str, &str)] = &[
          exported_at, records, received_at, received_by) VALUES (1, '2026-01-01', '2026-03-31', 'fingerprint', 1, \
          'head', '2026-04-01T00:00:00Z', '{}', 1700000000, 'fixture')",
     ),
+    (
+        "audit_checkpoints",
+        "INSERT INTO audit_checkpoints (agency_id, size, root, note, signed_at_us) VALUES (1, 1, 'root', 'note', 1)",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

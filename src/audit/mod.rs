@@ -7,6 +7,10 @@
 //! fixed order with `details` keys sorted; an export line carries the same
 //! fields plus `prev_hash` and `hash`, so a file verifies offline.
 
+pub mod checkpoint;
+pub mod cli;
+pub mod merkle;
+pub mod proof;
 pub mod routes;
 pub mod store;
 

@@ -1,9 +1,13 @@
 //! Reading the audit log: filtered pages, the head, and the whole chain in
 //! batches for verification and export. There is no update or delete.
 
+use std::ops::Range;
+
+use super::checkpoint::{Checkpoint, SigningKey};
+use super::merkle::{self, Frontier, Hash, Node};
 use super::{Entry, Verdict, Verifier};
 use crate::agency::Scope;
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx};
 
 const COLUMNS: &str = "seq, at_us, user_id, username, roles, source, action, object_kind, object_id, outcome, details, prev_hash, hash";
 const BATCH: i64 = 2000;
@@ -299,4 +303,307 @@ pub async fn head_in(tx: &mut crate::db::Tx) -> Result<Option<(i64, String)>, sq
         .bind(agency)
         .fetch_optional(&mut **tx)
         .await
+}
+
+// The Merkle tree over each chain and its signed checkpoints
+// (docs/audit.md). The tree is derived from the entries' hashes and
+// extended when a checkpoint or a proof is asked for, never on the write
+// path: appending an entry costs what it did before the tree existed.
+
+/// The lowest level kept in `audit_tree`; a node below it is recomputed
+/// from the hashes of its at most 2^STORED_LEVEL / 2 entries.
+const STORED_LEVEL: u32 = 4;
+
+/// A checkpoint as stored: its tree size and its signed note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    pub size: u64,
+    pub note: String,
+}
+
+/// The origin line of the chain's checkpoints: `oversight-ledger/<ORI>`,
+/// or `oversight-ledger/state` for the state's own chain.
+pub async fn origin(scope: &Scope) -> Result<String, sqlx::Error> {
+    if scope.id() == db::STATE_CHAIN {
+        return Ok(super::checkpoint::origin("state"));
+    }
+    Ok(super::checkpoint::origin(&crate::agency::store::get(scope).await?.ori))
+}
+
+/// The chain's checkpoint at its head, signed now unless one of that size
+/// is stored; None while the chain holds no entry.
+pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed>, sqlx::Error> {
+    let origin = origin(scope).await?;
+    catch_up(scope).await?;
+    let mut tx = scope.begin_write().await?;
+    let size = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+    if size == 0 {
+        return Ok(None);
+    }
+    let latest = latest_checkpoint_in(&mut tx, scope.id()).await?.filter(|l| l.size == size);
+    // One stored per size; one signed by another key (the key was
+    // replaced) is not this key's, so a note is signed and not stored.
+    let verifier = key.verifier(&origin);
+    if let Some(latest) = &latest {
+        if verifier.open(&latest.note).is_ok() {
+            return Ok(latest.clone().into());
+        }
+    }
+    extend_tree(&mut tx, scope.id(), size).await?;
+    let root = range_hash(&mut tx, scope.id(), 0..size).await?;
+    let note = key.sign(&Checkpoint { origin, size, root });
+    if latest.is_some() {
+        return Ok(Some(Signed { size, note }));
+    }
+    db::query("INSERT INTO audit_checkpoints (agency_id, size, root, note, signed_at_us) VALUES ($1, $2, $3, $4, $5)")
+        .bind(scope.id())
+        .bind(size as i64)
+        .bind(hex::encode(root))
+        .bind(note.as_str())
+        .bind(db::now_unix() * 1_000_000)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(Signed { size, note }))
+}
+
+/// The newest stored checkpoint of the chain.
+pub async fn latest_checkpoint(scope: &Scope) -> Result<Option<Signed>, sqlx::Error> {
+    let row: Option<(i64, String)> = db::query_as(
+        "SELECT size, note FROM audit_checkpoints WHERE agency_id = $1 ORDER BY size DESC LIMIT 1",
+    )
+    .bind(scope.id())
+    .fetch_optional(scope)
+    .await?;
+    Ok(row.map(|(size, note)| Signed { size: size as u64, note }))
+}
+
+async fn latest_checkpoint_in(tx: &mut Tx, chain: i64) -> Result<Option<Signed>, sqlx::Error> {
+    let row: Option<(i64, String)> = db::query_as(
+        "SELECT size, note FROM audit_checkpoints WHERE agency_id = $1 ORDER BY size DESC LIMIT 1",
+    )
+    .bind(chain)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(size, note)| Signed { size: size as u64, note }))
+}
+
+/// The hash of entry `seq` (the tree's leaf), if the chain holds it.
+pub async fn entry_hash(scope: &Scope, seq: i64) -> Result<Option<String>, sqlx::Error> {
+    db::query_scalar("SELECT hash FROM audit_log WHERE agency_id = $1 AND seq = $2")
+        .bind(scope.id())
+        .bind(seq)
+        .fetch_optional(scope)
+        .await
+}
+
+/// The root of the chain's first `size` entries.
+pub async fn root_at(scope: &Scope, size: u64) -> Result<Hash, sqlx::Error> {
+    let whole: Range<u64> = 0..size;
+    proof_hashes(scope, size, std::iter::once(whole).collect()).await.map(|h| h[0])
+}
+
+/// The inclusion proof of entry `seq` in the tree of the first `size`
+/// entries (RFC 9162 §2.1.3).
+pub async fn inclusion_proof(scope: &Scope, seq: u64, size: u64) -> Result<Vec<Hash>, sqlx::Error> {
+    proof_hashes(scope, size, merkle::inclusion_ranges(seq - 1, size)).await
+}
+
+/// The consistency proof from the tree of `old` entries to that of `new`
+/// (RFC 9162 §2.1.4).
+pub async fn consistency_proof(scope: &Scope, old: u64, new: u64) -> Result<Vec<Hash>, sqlx::Error> {
+    proof_hashes(scope, new, merkle::consistency_ranges(old, new)).await
+}
+
+/// The tree hashes of `ranges`, all within the first `size` entries,
+/// after bringing the stored tree up to `size`.
+async fn proof_hashes(scope: &Scope, size: u64, ranges: Vec<Range<u64>>) -> Result<Vec<Hash>, sqlx::Error> {
+    catch_up(scope).await?;
+    let mut tx = scope.begin_write().await?;
+    let head = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+    if size > head {
+        return Err(sqlx::Error::Protocol(format!("the chain holds {head} entries, not {size}")));
+    }
+    extend_tree(&mut tx, scope.id(), size).await?;
+    let mut hashes = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        hashes.push(range_hash(&mut tx, scope.id(), range).await?);
+    }
+    tx.commit().await?;
+    Ok(hashes)
+}
+
+/// The tree hash of the entries `range` (0-based leaves) from the nodes
+/// that make it up.
+async fn range_hash(tx: &mut Tx, chain: i64, range: Range<u64>) -> Result<Hash, sqlx::Error> {
+    if range.is_empty() {
+        return Ok(merkle::empty_root());
+    }
+    let mut hashes = Vec::new();
+    for node in merkle::nodes_of(range) {
+        hashes.push(node_hash(tx, chain, node).await?);
+    }
+    Ok(merkle::fold(&hashes).unwrap_or_else(merkle::empty_root))
+}
+
+/// One complete node: stored from level 4 up, else from its entries.
+async fn node_hash(tx: &mut Tx, chain: i64, node: Node) -> Result<Hash, sqlx::Error> {
+    if node.level >= STORED_LEVEL {
+        let hash: Option<String> =
+            db::query_scalar("SELECT hash FROM audit_tree WHERE agency_id = $1 AND level = $2 AND idx = $3")
+                .bind(chain)
+                .bind(node.level)
+                .bind(node.index as i64)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let hash = hash.ok_or_else(|| sqlx::Error::Protocol(format!("the tree lacks node {node:?}")))?;
+        return decode_hash(&hash);
+    }
+    node_from_entries(tx, chain, node).await
+}
+
+/// A node computed from the hashes of the entries under it.
+async fn node_from_entries(tx: &mut Tx, chain: i64, node: Node) -> Result<Hash, sqlx::Error> {
+    let leaves = node.leaves();
+    let hashes: Vec<String> = db::query_scalar(
+        "SELECT hash FROM audit_log WHERE agency_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+    )
+    .bind(chain)
+    .bind(leaves.start as i64)
+    .bind(leaves.end as i64)
+    .fetch_all(&mut **tx)
+    .await?;
+    if hashes.len() as u64 != leaves.end - leaves.start {
+        return Err(sqlx::Error::Protocol(format!(
+            "the chain lacks entries {}..{}",
+            leaves.start + 1,
+            leaves.end
+        )));
+    }
+    let mut frontier = Frontier::default();
+    for hash in &hashes {
+        frontier.push(&decode_hash(hash)?, |_, _| {});
+    }
+    Ok(frontier.root())
+}
+
+fn decode_hash(text: &str) -> Result<Hash, sqlx::Error> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| Hash::try_from(b.as_slice()).ok())
+        .ok_or_else(|| sqlx::Error::Protocol(format!("{text:?} is not a SHA-256 hash")))
+}
+
+/// How many entries one transaction adds to the tree: a log of millions
+/// of entries that has no tree yet (an upgraded install) gets it in steps,
+/// so that writers never wait behind the whole of it.
+const CATCH_UP_STEP: u64 = 100_000;
+
+/// Brings the stored tree up to the chain's head, a step per transaction.
+async fn catch_up(scope: &Scope) -> Result<(), sqlx::Error> {
+    loop {
+        let mut tx = scope.begin_write().await?;
+        let head = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+        let covered = extend_tree(&mut tx, scope.id(), head).await?;
+        tx.commit().await?;
+        if covered + (1 << STORED_LEVEL) > head {
+            return Ok(());
+        }
+    }
+}
+
+/// Stores the tree's nodes from level 4 up for every complete block of
+/// 16 among the first `size` entries (at most `CATCH_UP_STEP` more), and
+/// says how many entries the stored tree then covers. The last stored block is checked against the
+/// entries first: if the log was chained again since
+/// (`remove_personal_digests`), the tree is rebuilt from the start.
+async fn extend_tree(tx: &mut Tx, chain: i64, size: u64) -> Result<u64, sqlx::Error> {
+    let block = 1u64 << STORED_LEVEL;
+    let stored: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_tree WHERE agency_id = $1 AND level = $2")
+        .bind(chain)
+        .bind(STORED_LEVEL)
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut covered = stored as u64 * block;
+    if covered > 0 {
+        let last = Node { level: STORED_LEVEL, index: covered / block - 1 };
+        if node_hash(tx, chain, last).await? != node_from_entries(tx, chain, last).await? {
+            tracing::warn!(chain, "the stored Merkle tree disagrees with the log; rebuilding it");
+            db::query("DELETE FROM audit_tree WHERE agency_id = $1").bind(chain).execute(&mut **tx).await?;
+            covered = 0;
+        }
+    }
+    let target = size.min(covered + CATCH_UP_STEP) / block * block;
+    if target <= covered {
+        return Ok(covered);
+    }
+    let edge = merkle::nodes_of(0..covered);
+    let mut resumed = Vec::with_capacity(edge.len());
+    for node in edge {
+        resumed.push((node, node_hash(tx, chain, node).await?));
+    }
+    let mut frontier = Frontier::resume(covered, resumed);
+    let mut finished: Vec<(Node, Hash)> = Vec::new();
+    while frontier.size() < target {
+        let hashes: Vec<String> = db::query_scalar(
+            "SELECT hash FROM audit_log WHERE agency_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(chain)
+        .bind(frontier.size() as i64)
+        .bind(target as i64)
+        .bind(BATCH * 10)
+        .fetch_all(&mut **tx)
+        .await?;
+        if hashes.is_empty() {
+            return Err(sqlx::Error::Protocol(format!("the chain lacks entry {}", frontier.size() + 1)));
+        }
+        for hash in &hashes {
+            frontier.push(&decode_hash(hash)?, |node, hash| {
+                if node.level >= STORED_LEVEL {
+                    finished.push((node, *hash));
+                }
+            });
+        }
+        insert_nodes(tx, chain, &finished).await?;
+        finished.clear();
+    }
+    Ok(target)
+}
+
+async fn insert_nodes(tx: &mut Tx, chain: i64, nodes: &[(Node, Hash)]) -> Result<(), sqlx::Error> {
+    for chunk in nodes.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql =
+            format!("INSERT INTO audit_tree (agency_id, level, idx, hash) VALUES {}", values.join(", "));
+        let mut query = db::query(&sql);
+        for (node, hash) in chunk {
+            query = query.bind(chain).bind(node.level).bind(node.index as i64).bind(hex::encode(hash));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Signs a checkpoint of every chain that grew, once a minute, for as long
+/// as the server runs. A failure is logged and tried again next minute.
+pub async fn sign_checkpoints_every_minute(db: Db, key: std::sync::Arc<SigningKey>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let chains = match crate::backup::chains(&db).await {
+            Ok(chains) => chains,
+            Err(err) => {
+                tracing::warn!(%err, "could not list the audit chains to sign checkpoints");
+                continue;
+            }
+        };
+        for chain in chains {
+            if let Err(err) = checkpoint(&Scope::of_agency(&db, chain), &key).await {
+                tracing::warn!(chain, %err, "could not sign a checkpoint");
+            }
+        }
+    }
 }

@@ -494,7 +494,7 @@ pub async fn scope(db: &Db) -> oversight::agency::Scope {
 
 /// The Python of the tests' virtual environment, which `tests/run.sh`
 /// fills with pikepdf and the PyPI `pdfua` checker.
-fn pdf_python(program: &str) -> std::path::PathBuf {
+pub fn pdf_python(program: &str) -> std::path::PathBuf {
     let venv = std::env::var("OVERSIGHT_TEST_PDF_VENV")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/pdf-venv").to_string());
     let path = std::path::Path::new(&venv).join("bin").join(program);

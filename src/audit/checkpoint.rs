@@ -1,0 +1,297 @@
+//! Signed checkpoints of an audit chain's Merkle tree (docs/audit.md): the
+//! C2SP `tlog-checkpoint` body (origin, tree size, root in base64) as a
+//! C2SP signed note with an Ed25519 key, and the key file it is signed
+//! with. An auditor who holds the verifier key (`oversight audit
+//! public-key`) can check a checkpoint, and so the tree's root, without
+//! trusting the server that made it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ed25519_dalek::{Signer, Verifier as _};
+use sha2::{Digest, Sha256};
+
+use super::merkle::Hash;
+
+/// The signature type byte of Ed25519 in C2SP signed notes.
+const ED25519: u8 = 0x01;
+/// Where a signature line starts: an em dash and a space.
+const SIGNATURE_START: &str = "\u{2014} ";
+/// The first line of the key file, so that a wrong file is named as such.
+const KEY_FILE_HEADER: &str = "oversight-ledger signing key v1";
+
+/// The origin of an agency's log (`--state` has `state`).
+pub fn origin(ori: &str) -> String {
+    format!("oversight-ledger/{ori}")
+}
+
+/// What a checkpoint says: the log, how many entries, and their root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+}
+
+impl Checkpoint {
+    /// The note's text: three lines, each ending in a newline.
+    pub fn body(&self) -> String {
+        format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root))
+    }
+
+    fn parse_body(body: &str) -> Result<Checkpoint, NoteError> {
+        let mut lines = body.lines();
+        let origin = lines.next().filter(|l| !l.is_empty()).ok_or(NoteError::Body("no origin line"))?;
+        // Decimal digits only, no sign and no leading zero (C2SP).
+        let canonical =
+            |l: &&str| l.bytes().all(|b| b.is_ascii_digit()) && (*l == "0" || !l.starts_with('0'));
+        let size = lines
+            .next()
+            .filter(canonical)
+            .and_then(|l| l.parse::<u64>().ok())
+            .ok_or(NoteError::Body("the second line is not a tree size"))?;
+        let root = lines
+            .next()
+            .and_then(|l| BASE64.decode(l).ok())
+            .and_then(|b| Hash::try_from(b.as_slice()).ok())
+            .ok_or(NoteError::Body("the third line is not a 32-byte root in base64"))?;
+        Ok(Checkpoint { origin: origin.to_string(), size, root })
+    }
+}
+
+/// Why a note or key was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    #[error("not a signed note: {0}")]
+    Malformed(&'static str),
+    #[error("not a checkpoint: {0}")]
+    Body(&'static str),
+    #[error("not a verifier key: {0}")]
+    Key(&'static str),
+    #[error(
+        "the checkpoint carries no signature by the key {0}: it was signed by another key, or not at all"
+    )]
+    Unsigned(String),
+    #[error("the signature by {0} does not verify: the checkpoint was altered or signed by another key")]
+    BadSignature(String),
+}
+
+/// A signed note split into its text and its signature lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    /// Key name, key ID, signature bytes.
+    pub signatures: Vec<(String, u32, Vec<u8>)>,
+}
+
+impl Note {
+    pub fn parse(note: &str) -> Result<Note, NoteError> {
+        let note = note.replace("\r\n", "\n");
+        let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+        let (text, signatures) = (&note[..split + 1], &note[split + 2..]);
+        if text.trim().is_empty() {
+            return Err(NoteError::Malformed("empty text"));
+        }
+        let mut out = Vec::new();
+        for line in signatures.lines().filter(|l| !l.is_empty()) {
+            let rest = line
+                .strip_prefix(SIGNATURE_START)
+                .ok_or(NoteError::Malformed("a signature line must start with an em dash"))?;
+            let (name, sig) = rest
+                .split_once(' ')
+                .ok_or(NoteError::Malformed("a signature line needs a name and a signature"))?;
+            let bytes = BASE64.decode(sig).map_err(|_| NoteError::Malformed("a signature is not base64"))?;
+            if bytes.len() < 5 {
+                return Err(NoteError::Malformed("a signature is too short"));
+            }
+            let id = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            out.push((name.to_string(), id, bytes[4..].to_vec()));
+        }
+        if out.is_empty() {
+            return Err(NoteError::Malformed("no signature line"));
+        }
+        Ok(Note { text: text.to_string(), signatures: out })
+    }
+}
+
+/// The key ID of a named Ed25519 key: the first four bytes of
+/// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
+fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([b'\n', ED25519]);
+    h.update(public);
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// A verifier key: a name and an Ed25519 public key, read from the C2SP
+/// form `name+hexid+base64(0x01 ‖ key)`.
+#[derive(Clone, Debug)]
+pub struct VerifierKey {
+    pub name: String,
+    id: u32,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl VerifierKey {
+    pub fn parse(text: &str) -> Result<VerifierKey, NoteError> {
+        // A key name holds no "+"; the base64 key may.
+        let mut parts = text.trim().splitn(3, '+');
+        let (name, id, key) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(i), Some(k)) if !n.is_empty() => (n, i, k),
+            _ => return Err(NoteError::Key("expected name+keyid+key")),
+        };
+        let bytes = BASE64.decode(key).map_err(|_| NoteError::Key("the key is not base64"))?;
+        let (kind, public) = bytes.split_first().ok_or(NoteError::Key("the key is empty"))?;
+        let public: [u8; 32] =
+            public.try_into().map_err(|_| NoteError::Key("an Ed25519 key has 32 bytes"))?;
+        if *kind != ED25519 {
+            return Err(NoteError::Key("only Ed25519 keys (type 0x01) are known"));
+        }
+        let id = u32::from_str_radix(id, 16).map_err(|_| NoteError::Key("the key ID is not hexadecimal"))?;
+        if id != key_id(name, &public) {
+            return Err(NoteError::Key("the key ID does not match the name and key"));
+        }
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
+            .map_err(|_| NoteError::Key("not an Ed25519 point"))?;
+        Ok(VerifierKey { name: name.to_string(), id, key })
+    }
+
+    fn new(name: &str, key: ed25519_dalek::VerifyingKey) -> Self {
+        VerifierKey { name: name.to_string(), id: key_id(name, key.as_bytes()), key }
+    }
+
+    /// The C2SP verifier key text.
+    pub fn encode(&self) -> String {
+        let mut bytes = vec![ED25519];
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!("{}+{:08x}+{}", self.name, self.id, BASE64.encode(bytes))
+    }
+
+    /// Checks that `note` carries this key's valid signature and returns
+    /// its checkpoint.
+    pub fn open(&self, note: &str) -> Result<Checkpoint, NoteError> {
+        let note = Note::parse(note)?;
+        let (_, _, sig) = note
+            .signatures
+            .iter()
+            .find(|(name, id, _)| *name == self.name && *id == self.id)
+            .ok_or_else(|| NoteError::Unsigned(self.name.clone()))?;
+        let sig = ed25519_dalek::Signature::from_slice(sig)
+            .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
+        self.key
+            .verify(note.text.as_bytes(), &sig)
+            .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
+        Checkpoint::parse_body(&note.text)
+    }
+}
+
+/// The deployment's signing key. One key signs every chain's checkpoints,
+/// each under the name of its log's origin.
+pub struct SigningKey(ed25519_dalek::SigningKey);
+
+impl SigningKey {
+    /// The key file: `OVERSIGHT_SIGNING_KEY_FILE`, else `signing-key`
+    /// beside the database's files folder (never in the database).
+    pub fn path_for(database_url: &str) -> PathBuf {
+        if let Some(path) = std::env::var_os("OVERSIGHT_SIGNING_KEY_FILE").filter(|p| !p.is_empty()) {
+            return PathBuf::from(path);
+        }
+        let files = crate::config::files_dir_for(database_url);
+        files.parent().unwrap_or(Path::new(".")).join("signing-key")
+    }
+
+    /// Reads the key, or makes one (readable by the owner only) where
+    /// there is none. A file others can read is refused: whoever reads
+    /// it can sign checkpoints of a rewritten log.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<SigningKey> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::read(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
+            Err(e) => Err(anyhow::anyhow!("cannot read the signing key {}: {e}", path.display())),
+        }
+    }
+
+    fn read(path: &Path, text: &str) -> anyhow::Result<SigningKey> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "the signing key {} can be read by others (mode {:o}): make it readable by its owner only (chmod 600)",
+                path.display(),
+                mode & 0o777
+            );
+        }
+        let mut lines = text.lines();
+        let seed = match (lines.next(), lines.next()) {
+            (Some(KEY_FILE_HEADER), Some(seed)) => BASE64.decode(seed.trim()).ok(),
+            _ => None,
+        };
+        let seed: [u8; 32] = seed
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("{} is not an Oversight Ledger signing key", path.display()))?;
+        Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    fn create(path: &Path) -> anyhow::Result<SigningKey> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let seed: [u8; 32] = rand::random();
+        // create_new: two servers starting at once do not each make a key;
+        // the one that loses reads the winner's.
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        let mut file = match file {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let text = std::fs::read_to_string(path)?;
+                return Self::read(path, &text);
+            }
+            Err(e) => anyhow::bail!("cannot create the signing key {}: {e}", path.display()),
+        };
+        writeln!(file, "{KEY_FILE_HEADER}\n{}", BASE64.encode(seed))?;
+        file.sync_all()?;
+        tracing::info!(path = %path.display(), "made the audit log's signing key");
+        Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    pub fn verifier(&self, name: &str) -> VerifierKey {
+        VerifierKey::new(name, self.0.verifying_key())
+    }
+
+    /// The checkpoint as a signed note, signed under its origin's name.
+    pub fn sign(&self, checkpoint: &Checkpoint) -> String {
+        let body = checkpoint.body();
+        let name = &checkpoint.origin;
+        let mut sig = key_id(name, self.0.verifying_key().as_bytes()).to_be_bytes().to_vec();
+        sig.extend_from_slice(&self.0.sign(body.as_bytes()).to_bytes());
+        format!("{body}\n{SIGNATURE_START}{name} {}\n", BASE64.encode(sig))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]))
+    }
+
+    #[test]
+    fn a_signed_checkpoint_opens_with_its_key_and_not_another() {
+        let c = Checkpoint { origin: origin("AZ0070000"), size: 12, root: [3u8; 32] };
+        let note = key().sign(&c);
+        let v = VerifierKey::parse(&key().verifier(&c.origin).encode()).unwrap();
+        assert_eq!(v.open(&note), Ok(c.clone()));
+        let other = SigningKey(ed25519_dalek::SigningKey::from_bytes(&[8u8; 32])).verifier(&c.origin);
+        assert!(matches!(other.open(&note), Err(NoteError::Unsigned(_))));
+        let altered = note.replacen("\n12\n", "\n13\n", 1);
+        assert!(matches!(v.open(&altered), Err(NoteError::BadSignature(_))));
+        assert!(matches!(key().verifier("other").open(&note), Err(NoteError::Unsigned(_))));
+    }
+}
