@@ -268,3 +268,58 @@ async fn a_signing_key_others_can_read_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("can be read by others"), "{err}");
 }
+
+#[tokio::test]
+async fn the_auditor_downloads_a_checkpoint_and_a_proof_that_the_verifier_accepts() {
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    app.user("auditor", &[Role::Auditor]).await;
+    app.user("admin", &[Role::Administrator]).await;
+    add_officers(&app, 0, 6).await;
+    let (ok, key) = app.cli(&["audit", "public-key"]);
+    assert!(ok, "{key}");
+    let key = key.trim().to_string();
+
+    let auditor = app.signed_in("auditor").await;
+    let (status, page) = auditor.get_text("/audit").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Signed checkpoint") && page.contains(&key), "the page shows the verifier key");
+    let checkpoint = auditor.post("/audit/checkpoint", &[]).await;
+    assert_eq!(checkpoint.status(), 200);
+    assert!(
+        checkpoint.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"checkpoint-"),
+        "a file to keep"
+    );
+    let note = checkpoint.text().await.unwrap();
+    let dir = app.dir.path();
+    let c = dir.join("downloaded.checkpoint");
+    std::fs::write(&c, &note).unwrap();
+    let (ok, out) = python(&["checkpoint", path(&c), "--key", &key]);
+    assert!(ok, "{out}");
+    let (_, page) = auditor.get_text("/audit").await;
+    assert!(page.contains(note.lines().nth(2).unwrap()), "the page shows the newest checkpoint's root");
+
+    // A number that names no entry: the page again, the number kept, a message.
+    let bad = auditor.post("/audit/prove", &[("entry", "9999")]).await;
+    assert_eq!(bad.status(), 422);
+    let body = bad.text().await.unwrap();
+    assert!(body.contains("Enter an entry number from 1 to") && body.contains("value=\"9999\""), "{body}");
+    let proof = auditor.post("/audit/prove", &[("entry", "2")]).await;
+    assert_eq!(proof.status(), 200);
+    let p = dir.join("entry-2.proof");
+    std::fs::write(&p, proof.text().await.unwrap()).unwrap();
+    let (ok, out) = python(&["inclusion", path(&p), "--checkpoint", path(&c), "--key", &key]);
+    assert!(ok && out.contains("entry 2 is in the tree"), "{out}");
+
+    // Only auditors reach these; the administrator's profile page shows the key.
+    let clerk = app.signed_in("clerk").await;
+    assert_eq!(clerk.post("/audit/checkpoint", &[]).await.status(), 403);
+    assert_eq!(clerk.post("/audit/prove", &[("entry", "1")]).await.status(), 403);
+    let admin = app.signed_in("admin").await;
+    let (status, profile) = admin.get_text("/agency").await;
+    assert_eq!(status, 200);
+    assert!(profile.contains("Audit log signing key") && profile.contains(&key), "{profile}");
+}

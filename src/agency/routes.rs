@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router, middleware};
@@ -36,6 +36,8 @@ struct EditPage {
     states: &'static [&'static str],
     policies: &'static [(&'static str, &'static str)],
     paper_sizes: &'static [(&'static str, &'static str)],
+    /// The key that verifies the agency's audit checkpoints (docs/audit.md).
+    verifier_key: String,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +48,7 @@ struct LookupQuery {
 /// The profile form; with `?ori=` it is pre-filled from the public list of
 /// 287(g) agreements (saved only when the administrator saves the form).
 async fn route_get_agency(
+    State(state): State<AppState>,
     scope: super::Scope,
     page: PageCtx,
     Query(query): Query<LookupQuery>,
@@ -82,11 +85,13 @@ async fn route_get_agency(
         states: &STATES,
         policies: &POLICIES,
         paper_sizes: &PAPER_SIZES,
+        verifier_key: verifier_key(&state, &scope).await?,
     };
     Ok((status, view).into_response())
 }
 
 async fn route_post_agency(
+    State(state): State<AppState>,
     scope: super::Scope,
     session: Session,
     actor: Actor,
@@ -110,10 +115,15 @@ async fn route_post_agency(
                 states: &STATES,
                 policies: &POLICIES,
                 paper_sizes: &PAPER_SIZES,
+                verifier_key: verifier_key(&state, &scope).await?,
             };
             Ok(crate::web::unprocessable(view))
         }
     }
+}
+
+async fn verifier_key(state: &AppState, scope: &super::Scope) -> AppResult<String> {
+    Ok(state.signing_key.verifier(&crate::audit::store::origin(scope).await?).encode())
 }
 
 /// Checkbox groups repeat a name, which serde_urlencoded cannot put in a

@@ -3,13 +3,16 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use serde::Deserialize;
 
+use super::checkpoint::SigningKey;
 use super::store::{self, Filter};
 use super::{Actor, Entry, Event, Verdict};
 use crate::agency::Scope;
@@ -23,6 +26,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/audit", get(route_get_audit))
         .route("/audit/verify", post(route_post_verify))
         .route("/audit/export", post(route_post_export))
+        .route("/audit/checkpoint", post(route_post_checkpoint))
+        .route("/audit/prove", post(route_post_prove))
         .route_layer(middleware::from_fn_with_state((state.clone(), access::AUDITORS), guard))
 }
 
@@ -95,6 +100,12 @@ pub struct ListPage {
     actions: Vec<String>,
     kinds: Vec<String>,
     verdict: Option<Verdict>,
+    /// The newest signed checkpoint of the chain, and the key to check it.
+    checkpoint: Option<store::Signed>,
+    verifier_key: String,
+    /// The entry number typed in "Prove an entry", kept on an error.
+    prove_entry: String,
+    prove_error: Option<String>,
 }
 
 impl ListPage {
@@ -123,11 +134,13 @@ impl ListPage {
 pub struct At {
     pub base: String,
     pub agency: Option<String>,
+    /// The deployment's signing key, for checkpoints and proofs.
+    pub key: Arc<SigningKey>,
 }
 
 impl At {
-    fn agency_own() -> At {
-        At { base: "/audit".into(), agency: None }
+    fn agency_own(state: &AppState) -> At {
+        At { base: "/audit".into(), agency: None, key: state.signing_key.clone() }
     }
 }
 
@@ -143,7 +156,12 @@ pub async fn list_page(
     let total = store::count(scope, &filter).await?;
     let paging = Paging::new(query.page, PER_PAGE);
     let entries = store::page(scope, &filter, PER_PAGE, paging.offset()).await?;
+    let verifier_key = at.key.verifier(&store::origin(scope).await?).encode();
     Ok(ListPage {
+        checkpoint: store::latest_checkpoint(scope).await?,
+        verifier_key,
+        prove_entry: String::new(),
+        prove_error: None,
         page,
         base: at.base,
         agency: at.agency,
@@ -161,11 +179,12 @@ pub async fn list_page(
 }
 
 async fn route_get_audit(
+    State(state): State<AppState>,
     scope: Scope,
     page: PageCtx,
     Query(query): Query<AuditQuery>,
 ) -> AppResult<ListPage> {
-    list_page(&scope, page, query, None, At::agency_own()).await
+    list_page(&scope, page, query, None, At::agency_own(&state)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -176,12 +195,81 @@ pub struct VerifyForm {
 }
 
 async fn route_post_verify(
+    State(state): State<AppState>,
     scope: Scope,
     actor: Actor,
     page: PageCtx,
     axum::Form(form): axum::Form<VerifyForm>,
 ) -> AppResult<ListPage> {
-    verify(&scope, &actor, page, form, At::agency_own()).await
+    verify(&scope, &actor, page, form, At::agency_own(&state)).await
+}
+
+async fn route_post_checkpoint(State(state): State<AppState>, scope: Scope) -> AppResult<Response> {
+    checkpoint(&scope, &state.signing_key).await
+}
+
+/// A checkpoint of the log at its head, signed now, as a file to keep.
+pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> AppResult<Response> {
+    let Some(signed) = store::checkpoint(scope, key).await? else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let origin = store::origin(scope).await?;
+    let name = format!("checkpoint-{}-{}.txt", origin.trim_start_matches("oversight-ledger/"), signed.size);
+    Ok(text_file(&name, signed.note))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProveForm {
+    #[serde(default)]
+    entry: String,
+}
+
+async fn route_post_prove(
+    State(state): State<AppState>,
+    scope: Scope,
+    page: PageCtx,
+    axum::Form(form): axum::Form<ProveForm>,
+) -> AppResult<Response> {
+    prove(&scope, page, form, At::agency_own(&state)).await
+}
+
+/// The inclusion proof of one entry in the newest checkpoint (the one the
+/// page shows; signed now if there is none or it predates the entry), as a file
+/// (`tools/verify_audit.py inclusion` checks it); a number that names no
+/// entry gets the page again with the number kept and a message.
+pub async fn prove(scope: &Scope, page: PageCtx, form: ProveForm, at: At) -> AppResult<Response> {
+    let head = store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0);
+    let seq = form.entry.trim().parse::<i64>().ok().filter(|n| (1..=head).contains(n));
+    let Some(seq) = seq else {
+        let mut view = list_page(scope, page, AuditQuery::default(), None, at).await?;
+        view.prove_error = Some(if head == 0 {
+            "The log is empty: there is no entry to prove.".to_string()
+        } else {
+            format!("Enter an entry number from 1 to {head}.")
+        });
+        view.prove_entry = form.entry;
+        return Ok(crate::web::unprocessable(view));
+    };
+    let signed = match store::latest_checkpoint(scope).await? {
+        Some(latest) if latest.size >= seq as u64 => latest,
+        _ => store::checkpoint(scope, &at.key).await?.ok_or(crate::error::AppError::NotFound)?,
+    };
+    let leaf = store::entry_hash(scope, seq).await?.ok_or(crate::error::AppError::NotFound)?;
+    let hashes = store::inclusion_proof(scope, seq as u64, signed.size).await?;
+    let origin = store::origin(scope).await?;
+    let proof = super::proof::Inclusion { origin, seq: seq as u64, size: signed.size, leaf, hashes };
+    Ok(text_file(&format!("entry-{seq}-in-{}.proof", signed.size), proof.encode()))
+}
+
+fn text_file(name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Verification reads the whole chain, checks that it reaches the head

@@ -37,6 +37,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/state/agencies/{ori}/audit", get(route_get_agency_audit))
         .route("/state/agencies/{ori}/audit/verify", axum::routing::post(route_post_agency_audit_verify))
         .route("/state/agencies/{ori}/audit/export", axum::routing::post(route_post_agency_audit_export))
+        .route("/state/agencies/{ori}/audit/checkpoint", axum::routing::post(route_post_agency_checkpoint))
+        .route("/state/agencies/{ori}/audit/prove", axum::routing::post(route_post_agency_prove))
         .route(
             "/state/reports/verify",
             get(route_get_verify).post(route_post_verify).layer(axum::extract::DefaultBodyLimit::max(
@@ -310,10 +312,11 @@ async fn route_get_agency_report(
     crate::reports::routes::download(&state, &scope, &actor, id).await
 }
 
-fn audit_at(ori: &str, name: String) -> crate::audit::routes::At {
+fn audit_at(state: &AppState, ori: &str, name: String) -> crate::audit::routes::At {
     crate::audit::routes::At {
         base: format!("/state/agencies/{}/audit", ori.to_uppercase()),
         agency: Some(name),
+        key: state.signing_key.clone(),
     }
 }
 
@@ -330,7 +333,8 @@ async fn route_get_agency_audit(
     if query.is_first_view() {
         audit::record_in(&scope, &actor, Event::new("state.audit_view", "audit_log", "")).await?;
     }
-    let view = crate::audit::routes::list_page(&scope, page, query, None, audit_at(&ori, name)).await?;
+    let view =
+        crate::audit::routes::list_page(&scope, page, query, None, audit_at(&state, &ori, name)).await?;
     Ok(view.into_response())
 }
 
@@ -342,7 +346,7 @@ async fn route_post_agency_audit_verify(
     axum::Form(form): axum::Form<crate::audit::routes::VerifyForm>,
 ) -> AppResult<Response> {
     let (scope, name) = agency_scope(&state, &ori).await?;
-    let view = crate::audit::routes::verify(&scope, &actor, page, form, audit_at(&ori, name)).await?;
+    let view = crate::audit::routes::verify(&scope, &actor, page, form, audit_at(&state, &ori, name)).await?;
     Ok(view.into_response())
 }
 
@@ -353,6 +357,24 @@ async fn route_post_agency_audit_export(
 ) -> AppResult<Response> {
     let (scope, _) = agency_scope(&state, &ori).await?;
     crate::audit::routes::export(&scope, &actor).await
+}
+
+async fn route_post_agency_checkpoint(
+    State(state): State<AppState>,
+    Path(ori): Path<String>,
+) -> AppResult<Response> {
+    let (scope, _) = agency_scope(&state, &ori).await?;
+    crate::audit::routes::checkpoint(&scope, &state.signing_key).await
+}
+
+async fn route_post_agency_prove(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(ori): Path<String>,
+    axum::Form(form): axum::Form<crate::audit::routes::ProveForm>,
+) -> AppResult<Response> {
+    let (scope, name) = agency_scope(&state, &ori).await?;
+    crate::audit::routes::prove(&scope, page, form, audit_at(&state, &ori, name)).await
 }
 
 #[derive(Template, WebTemplate)]
