@@ -657,7 +657,10 @@ async fn report(
         let bytes =
             std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
         let pool = db::connect(url).await?;
-        let verdict = crate::reports::store::verify(&pool, &bytes).await?;
+        let key = crate::audit::checkpoint::SigningKey::load_or_create(
+            &crate::audit::checkpoint::SigningKey::path_for(url),
+        )?;
+        let verdict = crate::reports::store::verify(&pool, &bytes, &key).await?;
         crate::reports::store::record_verification(&pool, &crate::audit::Actor::system("cli"), &verdict)
             .await?;
         println!("{}", verdict.message());
@@ -696,8 +699,11 @@ async fn report(
         return Ok(ExitCode::SUCCESS);
     }
     let scope = Scope::for_command(&pool, agency).await?;
+    let key = crate::audit::checkpoint::SigningKey::load_or_create(
+        &crate::audit::checkpoint::SigningKey::path_for(url),
+    )?;
     let (report, bytes) =
-        crate::reports::store::generate(&scope, &files, &actor, "command line", period).await?;
+        crate::reports::store::generate(&scope, &files, &actor, "command line", period, &key).await?;
     std::fs::write(&out, &bytes)?;
     println!(
         "Report {} for {} written to {} ({} bytes, SHA-256 {}); data fingerprint {}",
@@ -826,7 +832,14 @@ async fn serve(
     config.upload_limit = args.upload_limit_mb.clamp(1, 1024) * 1024 * 1024;
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let address = listener.local_addr()?;
+    let key = crate::audit::checkpoint::SigningKey::load_or_create(
+        &crate::audit::checkpoint::SigningKey::path_for(url),
+    )?;
     let router = app::build(pool.clone(), config).await?;
+    // Here, not in `app::build`: a test that serves the router in its own
+    // runtime and then blocks on the binary would stall a checkpoint's
+    // write transaction half-way.
+    tokio::spawn(crate::audit::store::sign_checkpoints_every_minute(pool.clone(), std::sync::Arc::new(key)));
     println!("Oversight Ledger is running. Sign in at http://{address}/login");
     if let Some(sign_ins) = demo_sign_ins {
         println!("Demo sign-ins (username / password / role):");

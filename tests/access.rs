@@ -189,7 +189,9 @@ async fn fixture(app: &TestApp) -> Fixture {
     .unwrap();
     let actor = oversight::audit::Actor::system("test setup");
     let (report, _) =
-        oversight::reports::store::generate(&app.scope, &files, &actor, "setup", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &actor, "setup", period, &app.signing_key())
+            .await
+            .unwrap();
     let logged: i64 = oversight::db::query_scalar(
         "INSERT INTO logged_measures (code, name, definition, unit, better, source, agency_id) \
          VALUES ('L1', 'Removals', 'removals ICE attributes', 'count', 'higher', 'ICE ERO', 1) RETURNING id",

@@ -313,9 +313,13 @@ async fn a_report_from_kept_digests_is_checked_against_the_records() {
     let period =
         Period::new(time::macros::date!(2026 - 04 - 01), time::macros::date!(2026 - 04 - 30)).unwrap();
     let (report, pdf) =
-        oversight::reports::store::generate(&app.scope, &files, &actor, "test", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &actor, "test", period, &app.signing_key())
+            .await
+            .unwrap();
     assert_eq!(report.data_form, "v3");
-    assert!(oversight::reports::store::verify(&app.db, &pdf).await.unwrap().is_verified());
+    assert!(
+        oversight::reports::store::verify(&app.db, &pdf, &app.signing_key()).await.unwrap().is_verified()
+    );
 
     for change in
         ["UPDATE arrests SET charges = 'Burglary'", "UPDATE arrests SET person_name = 'Someone Else'"]
@@ -325,7 +329,7 @@ async fn a_report_from_kept_digests_is_checked_against_the_records() {
             .await
             .unwrap();
         oversight::db::query(&format!("{change} WHERE id = {}", arrest.id)).execute(&app.db).await.unwrap();
-        let verdict = oversight::reports::store::verify(&app.db, &pdf).await.unwrap();
+        let verdict = oversight::reports::store::verify(&app.db, &pdf, &app.signing_key()).await.unwrap();
         assert!(!verdict.is_verified(), "{change}: {}", verdict.message());
         assert!(verdict.message().contains("RECORDS CHANGED"), "{}", verdict.message());
         oversight::db::query("UPDATE arrests SET charges = $1, person_name = $2")
@@ -334,7 +338,7 @@ async fn a_report_from_kept_digests_is_checked_against_the_records() {
             .execute(&app.db)
             .await
             .unwrap();
-        let restored = oversight::reports::store::verify(&app.db, &pdf).await.unwrap();
+        let restored = oversight::reports::store::verify(&app.db, &pdf, &app.signing_key()).await.unwrap();
         assert!(restored.is_verified(), "restored after {change} ({before}): {}", restored.message());
     }
 }

@@ -65,7 +65,9 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     )
     .unwrap();
     let (report, pdf) =
-        oversight::reports::store::generate(&app.scope, &files, &setup, "test", period).await.unwrap();
+        oversight::reports::store::generate(&app.scope, &files, &setup, "test", period, &app.signing_key())
+            .await
+            .unwrap();
     assert_eq!(report.data_form, oversight::reports::forms::CURRENT);
 
     // A later migration adds a column to every table fingerprints cover.
@@ -86,7 +88,7 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
         let signed = for_record(&scope, kind, id).await.unwrap();
         assert!(record.matches(&signed[0]), "the {kind:?} sign-off stays current");
     }
-    let verdict = oversight::reports::store::verify(&db, &pdf).await.unwrap();
+    let verdict = oversight::reports::store::verify(&db, &pdf, &app.signing_key()).await.unwrap();
     assert!(verdict.is_verified(), "{}", verdict.message());
 
     // A report issued in v1 is checked in v1: its fingerprint covers the

@@ -323,3 +323,72 @@ async fn the_auditor_downloads_a_checkpoint_and_a_proof_that_the_verifier_accept
     assert_eq!(status, 200);
     assert!(profile.contains("Audit log signing key") && profile.contains(&key), "{profile}");
 }
+
+/// Rewrites the agency's chain in place from entry 2 on (the tamperer lifts
+/// the append-only trigger, changes entry 2 and rehashes every later one).
+async fn rewrite_chain_in_place(app: &TestApp) {
+    let lift = if app.is_postgres() {
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"
+    } else {
+        "DROP TRIGGER audit_log_no_update"
+    };
+    oversight::db::query(lift).execute(&app.db).await.unwrap();
+    let mut entries = Vec::new();
+    oversight::audit::store::for_each(&app.scope, |e| {
+        entries.push(e.clone());
+        true
+    })
+    .await
+    .unwrap();
+    entries[1].source = "forged".into();
+    for i in 1..entries.len() {
+        entries[i].prev_hash = entries[i - 1].hash.clone();
+        entries[i].hash = entries[i].compute_hash();
+        let e = &entries[i];
+        oversight::db::query(
+            "UPDATE audit_log SET source = $1, prev_hash = $2, hash = $3 WHERE agency_id = $4 AND seq = $5",
+        )
+        .bind(e.source.as_str())
+        .bind(e.prev_hash.as_str())
+        .bind(e.hash.as_str())
+        .bind(app.scope.id())
+        .bind(e.seq)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_report_prints_its_checkpoint_and_verify_proves_the_log_still_extends_it() {
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    add_officers(&app, 0, 4).await;
+    let pdf = app.dir.path().join("report.pdf");
+    let (ok, out) = app.cli(&["report", "--from", "2026-01-01", "--to", "2026-03-31", "--out", path(&pdf)]);
+    assert!(ok, "{out}");
+    let text = std::process::Command::new("pdftotext").args([path(&pdf), "-"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let (stored,): (String,) =
+        oversight::db::query_as("SELECT checkpoint FROM reports").fetch_one(&app.db).await.unwrap();
+    let root = stored.lines().nth(2).unwrap();
+    assert!(
+        text.contains("Signed checkpoint of the audit log at generation") && text.contains(root),
+        "{text}"
+    );
+
+    // The log grows without touching the report's records.
+    app.user("auditor", &[Role::Auditor]).await;
+    app.user("reviewer", &[Role::Reviewer]).await;
+    let (ok, out) = app.cli(&["report", "verify", path(&pdf)]);
+    assert!(
+        ok && out.contains("The audit log today extends the signed checkpoint the report prints"),
+        "{out}"
+    );
+
+    rewrite_chain_in_place(&app).await;
+    let (ok, out) = app.cli(&["audit", "verify"]);
+    assert!(ok, "the rewritten chain verifies as a chain: {out}");
+    let (ok, out) = app.cli(&["report", "verify", path(&pdf)]);
+    assert!(!ok && out.contains("LOG REWRITTEN") && out.contains("the log was rewritten"), "{out}");
+}

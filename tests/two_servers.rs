@@ -232,6 +232,28 @@ async fn two_servers_write_one_chain_and_show_each_others_changes() {
     let (ok, out) = app.cli(&["maintenance", "check-aggregates"]);
     assert!(ok, "the aggregates of both imports agree with the records: {out}");
 
+    // The servers signed a checkpoint when they started (then each minute
+    // after writes); the log of every write since extends it.
+    let mut signed: Option<String> = None;
+    for _ in 0..100 {
+        signed = oversight::db::query_scalar("SELECT note FROM audit_checkpoints ORDER BY size LIMIT 1")
+            .fetch_optional(&app.db)
+            .await
+            .unwrap();
+        if signed.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let old = app.dir.path().join("by-a-server.checkpoint");
+    std::fs::write(&old, signed.expect("a server signed a checkpoint")).unwrap();
+    let (ok, now) = app.cli(&["audit", "checkpoint"]);
+    assert!(ok, "{now}");
+    let new = app.dir.path().join("now.checkpoint");
+    std::fs::write(&new, now).unwrap();
+    let (ok, out) = app.cli(&["audit", "consistency", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert!(ok && out.contains("extends the log of"), "{out}");
+
     // What one server wrote shows on the other's next page, whatever that
     // server had computed and kept before.
     for (writer, reader, badge) in [(&clerk_a, &clerk_b, "X-FROM-A"), (&clerk_b, &clerk_a, "X-FROM-B")] {

@@ -37,3 +37,8 @@ ALTER TABLE audit_checkpoints ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_checkpoints FORCE ROW LEVEL SECURITY;
 CREATE POLICY agency_wall ON audit_checkpoints
     USING (agency_wall(agency_id)) WITH CHECK (agency_wall(agency_id));
+
+-- Each report keeps the signed checkpoint its cover prints (empty for
+-- reports issued before checkpoints), so `report verify` can prove that
+-- the log today extends it.
+ALTER TABLE reports ADD COLUMN checkpoint TEXT NOT NULL DEFAULT '';

@@ -25,3 +25,8 @@ CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+
+-- Each report keeps the signed checkpoint its cover prints (empty for
+-- reports issued before checkpoints), so `report verify` can prove that
+-- the log today extends it.
+ALTER TABLE reports ADD COLUMN checkpoint TEXT NOT NULL DEFAULT '';

@@ -338,6 +338,7 @@ pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed
     let mut tx = scope.begin_write().await?;
     let size = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
     if size == 0 {
+        tx.rollback().await?;
         return Ok(None);
     }
     let latest = latest_checkpoint_in(&mut tx, scope.id()).await?.filter(|l| l.size == size);
@@ -346,6 +347,7 @@ pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed
     let verifier = key.verifier(&origin);
     if let Some(latest) = &latest {
         if verifier.open(&latest.note).is_ok() {
+            tx.rollback().await?;
             return Ok(latest.clone().into());
         }
     }
@@ -353,6 +355,7 @@ pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed
     let root = range_hash(&mut tx, scope.id(), 0..size).await?;
     let note = key.sign(&Checkpoint { origin, size, root });
     if latest.is_some() {
+        tx.rollback().await?;
         return Ok(Some(Signed { size, note }));
     }
     db::query("INSERT INTO audit_checkpoints (agency_id, size, root, note, signed_at_us) VALUES ($1, $2, $3, $4, $5)")
@@ -386,6 +389,36 @@ async fn latest_checkpoint_in(tx: &mut Tx, chain: i64) -> Result<Option<Signed>,
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|(size, note)| Signed { size: size as u64, note }))
+}
+
+/// Whether the chain today extends the signed checkpoint `note` (printed
+/// on a report): Ok(size) when its first `size` entries still have the
+/// signed root, else what is wrong, in words.
+pub async fn extends(
+    scope: &Scope,
+    key: &SigningKey,
+    note: &str,
+) -> Result<Result<u64, String>, sqlx::Error> {
+    let signed = match key.verifier(&origin(scope).await?).open(note) {
+        Ok(c) => c,
+        Err(why) => return Ok(Err(why.to_string())),
+    };
+    let head = head(scope).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+    if head < signed.size {
+        return Ok(Err(format!(
+            "the log holds {head} entries, fewer than the {} the checkpoint signed: entries were removed",
+            signed.size
+        )));
+    }
+    let proof = consistency_proof(scope, signed.size, head).await?;
+    let root = root_at(scope, head).await?;
+    Ok(match merkle::verify_consistency(signed.size, head, &signed.root, &root, &proof) {
+        Ok(()) => Ok(signed.size),
+        Err(_) => Err(format!(
+            "its first {} entries are not those the checkpoint signed: the log was rewritten",
+            signed.size
+        )),
+    })
 }
 
 /// The hash of entry `seq` (the tree's leaf), if the chain holds it.
@@ -422,6 +455,7 @@ async fn proof_hashes(scope: &Scope, size: u64, ranges: Vec<Range<u64>>) -> Resu
     let mut tx = scope.begin_write().await?;
     let head = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
     if size > head {
+        tx.rollback().await?;
         return Err(sqlx::Error::Protocol(format!("the chain holds {head} entries, not {size}")));
     }
     extend_tree(&mut tx, scope.id(), size).await?;

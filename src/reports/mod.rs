@@ -37,6 +37,8 @@ pub struct Report {
     pub size: i64,
     /// The form of `data_sha256` (`forms`): checked in the form it was made in.
     pub data_form: String,
+    /// The signed checkpoint of the audit log the cover prints (docs/audit.md).
+    pub checkpoint: String,
 }
 
 impl Report {
@@ -58,6 +60,8 @@ pub struct Cover {
     pub data_sha256: String,
     pub audit_seq: i64,
     pub audit_head: String,
+    /// The signed checkpoint of the log at that head (a C2SP note).
+    pub checkpoint: String,
 }
 
 /// The report's sections: (title, measure ids).
@@ -181,9 +185,20 @@ pub fn render(
     w.paragraph(&cover.data_sha256, 9.0, false);
     w.paragraph(&format!("Audit log head at generation (entry {}):", cover.audit_seq), 10.0, true);
     w.paragraph(&cover.audit_head, 9.0, false);
+    if !cover.checkpoint.is_empty() {
+        w.paragraph(
+            "Signed checkpoint of the audit log at generation (origin, entries, Merkle root, signature):",
+            10.0,
+            true,
+        );
+        for line in cover.checkpoint.lines().filter(|l| !l.is_empty()) {
+            w.paragraph(line, 8.0, false);
+        }
+    }
     w.paragraph(
         "To check this report: oversight report verify FILE.pdf, or the verification page for auditors. It says whether \
-         the file is the one this system issued, unaltered, and whether the records still hash to the fingerprint above.",
+         the file is the one this system issued, unaltered, whether the records still hash to the fingerprint above, \
+         and whether the audit log today still extends the checkpoint above (docs/audit.md).",
         9.0,
         false,
     );

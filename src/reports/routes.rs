@@ -170,9 +170,10 @@ async fn route_post_reports(
         Err(errors) => return Ok(unprocessable(list_page(&scope, page, form, errors).await?)),
     };
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    let (report, _) = store::generate(&scope, &state.files, &actor, &user.display_name, period)
-        .await
-        .map_err(AppError::Internal)?;
+    let (report, _) =
+        store::generate(&scope, &state.files, &actor, &user.display_name, period, &state.signing_key)
+            .await
+            .map_err(AppError::Internal)?;
     flash(&session, format!("Report {} for {} generated.", report.number, report.period_text())).await?;
     Ok(see_other("/reports"))
 }
@@ -310,7 +311,7 @@ async fn route_post_verify(
         Ok(sha256) => sha256,
         Err(errors) => return Ok(unprocessable(VerifyPage::agency(page, None, errors))),
     };
-    let verdict = store::verify_sha256(&scope, sha256).await?;
+    let verdict = store::verify_sha256(&scope, sha256, &state.signing_key).await?;
     store::record_verification(&state.db, &actor, &verdict).await?;
     Ok(VerifyPage::agency(page, Some(verdict), FieldErrors::default()).into_response())
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Cover, OfficerRow, Report, forms};
 use crate::agency::Scope;
+use crate::audit::checkpoint::SigningKey;
 use crate::audit::{self, Actor, Event};
 use crate::canonical::HashWriter;
 use crate::canonical::Sum;
@@ -21,7 +22,7 @@ use crate::measures::store::Source;
 use crate::web::format_date;
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-     audit_head, file_sha256, file_name, size, data_form";
+     audit_head, file_sha256, file_name, size, data_form, checkpoint";
 
 /// Hashes records one line each: the kind, a tab, the form's JSON.
 struct Fingerprint(Sha256);
@@ -203,6 +204,7 @@ pub async fn generate(
     actor: &Actor,
     generated_by: &str,
     period: Period,
+    key: &crate::audit::checkpoint::SigningKey,
 ) -> anyhow::Result<(Report, Vec<u8>)> {
     let profile = crate::agency::store::get(scope).await?;
     for _ in 0..5 {
@@ -211,7 +213,12 @@ pub async fn generate(
         let sheet = crate::measures::store::compute(scope, period).await?;
         let officers = officer_rows(scope, period.to).await?;
         let warning = early_warning_part(scope, period).await?;
-        if audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq {
+        // The checkpoint the cover prints is of the log at that head.
+        let checkpoint = audit::store::checkpoint(scope, key).await?.map(|c| c.note).unwrap_or_default();
+        let signed_size = checkpoint.lines().nth(1).and_then(|l| l.parse::<i64>().ok()).unwrap_or(0);
+        if audit::store::head(scope).await?.map(|(seq, _)| seq).unwrap_or(0) != audit_seq
+            || signed_size != audit_seq
+        {
             continue;
         }
         let generated_at = now_unix();
@@ -225,6 +232,7 @@ pub async fn generate(
             data_sha256: before,
             audit_seq,
             audit_head,
+            checkpoint,
         };
         let paper = super::pdf::Paper::from_setting(&profile.paper_size);
         let bytes = super::render(&sheet, &cover, &officers, &warning, paper)?;
@@ -275,8 +283,8 @@ async fn record(
     let mut tx = scope.begin_write().await?;
     let report: Report = db::query_as(&format!(
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-         audit_head, file_sha256, file_name, size, data_form, agency_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLUMNS}"
+         audit_head, file_sha256, file_name, size, data_form, agency_id, checkpoint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
     ))
     .bind(&cover.number)
     .bind(period.from_text())
@@ -291,6 +299,7 @@ async fn record(
     .bind(stored.size as i64)
     .bind(forms::CURRENT)
     .bind(tx.agency()?)
+    .bind(&cover.checkpoint)
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new("report.generate", "report", report.id).details(json!({
@@ -324,7 +333,15 @@ pub enum Verdict {
     /// The file is an issued report of `agency`, byte for byte;
     /// `records_unchanged` says whether the agency's records still hash to
     /// its fingerprint.
-    Issued { report: Box<Report>, agency: i64, records_unchanged: bool, current: String },
+    /// `log` says whether the audit log today extends the checkpoint the
+    /// report prints (Ok with its size), None for a report without one.
+    Issued {
+        report: Box<Report>,
+        agency: i64,
+        records_unchanged: bool,
+        current: String,
+        log: Option<Result<u64, String>>,
+    },
     /// The file is an issued statewide report, byte for byte; `changed`
     /// names the agencies whose records no longer hash to its fingerprints.
     Statewide(Box<crate::state::report::Checked>),
@@ -334,6 +351,22 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn message(&self) -> String {
+        let log = match self {
+            Verdict::Issued { log: Some(Ok(size)), .. } => format!(
+                " The audit log today extends the signed checkpoint the report prints ({size} entries): nothing in it \
+                 up to the report was changed or removed."
+            ),
+            Verdict::Issued { log: Some(Err(why)), .. } => {
+                format!(
+                    " LOG REWRITTEN: the audit log today does not extend the checkpoint the report prints: {why}."
+                )
+            }
+            _ => String::new(),
+        };
+        self.records_message() + &log
+    }
+
+    fn records_message(&self) -> String {
         match self {
             Verdict::Issued { report, records_unchanged: true, .. } => format!(
                 "VERIFIED: this is report {} ({}), issued {} by {}, unaltered; the records behind it still hash to {}.",
@@ -376,7 +409,9 @@ impl Verdict {
     }
     pub fn is_verified(&self) -> bool {
         match self {
-            Verdict::Issued { records_unchanged, .. } => *records_unchanged,
+            Verdict::Issued { records_unchanged, log, .. } => {
+                *records_unchanged && !matches!(log, Some(Err(_)))
+            }
             Verdict::Statewide(checked) => checked.changed.is_empty(),
             Verdict::Unknown { .. } => false,
         }
@@ -386,14 +421,18 @@ impl Verdict {
 /// Verifies a file against every report of the deployment (`oversight
 /// report verify`): a file's SHA-256 names at most one report, and its
 /// records are then read in that report's agency only.
-pub async fn verify(db: &Db, bytes: &[u8]) -> Result<Verdict, sqlx::Error> {
-    verify_deployment_sha256(db, hex::encode(Sha256::digest(bytes))).await
+pub async fn verify(db: &Db, bytes: &[u8], key: &SigningKey) -> Result<Verdict, sqlx::Error> {
+    verify_deployment_sha256(db, hex::encode(Sha256::digest(bytes)), key).await
 }
 
 /// Verifies a file's SHA-256 against every agency's reports and the
 /// statewide ones (the state auditor's verification page).
-pub async fn verify_deployment_sha256(db: &Db, sha256: String) -> Result<Verdict, sqlx::Error> {
-    let verdict = verify_in(db, None, sha256).await?;
+pub async fn verify_deployment_sha256(
+    db: &Db,
+    sha256: String,
+    key: &SigningKey,
+) -> Result<Verdict, sqlx::Error> {
+    let verdict = verify_in(db, None, sha256, key).await?;
     let Verdict::Unknown { sha256 } = verdict else { return Ok(verdict) };
     Ok(match crate::state::report::verify(db, &sha256).await? {
         Some(checked) => Verdict::Statewide(Box::new(checked)),
@@ -403,13 +442,18 @@ pub async fn verify_deployment_sha256(db: &Db, sha256: String) -> Result<Verdict
 
 /// Verifies a file whose SHA-256 (hex) was computed as it arrived against
 /// the agency's reports: another agency's report is "not issued here".
-pub async fn verify_sha256(scope: &Scope, sha256: String) -> Result<Verdict, sqlx::Error> {
-    verify_in(scope.db(), Some(scope.id()), sha256).await
+pub async fn verify_sha256(scope: &Scope, sha256: String, key: &SigningKey) -> Result<Verdict, sqlx::Error> {
+    verify_in(scope.db(), Some(scope.id()), sha256, key).await
 }
 
 /// Finds the report with the file hash `sha256`, in `agency` if given,
 /// and checks its fingerprint against its agency's records.
-async fn verify_in(db: &Db, agency: Option<i64>, sha256: String) -> Result<Verdict, sqlx::Error> {
+async fn verify_in(
+    db: &Db,
+    agency: Option<i64>,
+    sha256: String,
+    key: &SigningKey,
+) -> Result<Verdict, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Found {
         #[sqlx(flatten)]
@@ -432,7 +476,12 @@ async fn verify_in(db: &Db, agency: Option<i64>, sha256: String) -> Result<Verdi
         return Ok(Verdict::Unknown { sha256 });
     };
     let current = data_fingerprint(&scope, period, &report.data_form, Source::Records).await?;
+    let log = match report.checkpoint.as_str() {
+        "" => None,
+        note => Some(audit::store::extends(&scope, key, note).await?),
+    };
     Ok(Verdict::Issued {
+        log,
         agency: agency_id,
         records_unchanged: current == report.data_sha256,
         current,
@@ -445,8 +494,12 @@ async fn verify_in(db: &Db, agency: Option<i64>, sha256: String) -> Result<Verdi
 /// go (`audit::record_alone`).
 pub async fn record_verification(db: &Db, actor: &Actor, verdict: &Verdict) -> Result<(), sqlx::Error> {
     match verdict {
-        Verdict::Issued { report, agency, records_unchanged, .. } => {
-            let outcome = if *records_unchanged { "verified" } else { "records changed" };
+        Verdict::Issued { report, agency, records_unchanged, log, .. } => {
+            let outcome = match (records_unchanged, log) {
+                (_, Some(Err(_))) => "log rewritten",
+                (true, _) => "verified",
+                (false, _) => "records changed",
+            };
             let event =
                 Event::new("report.verify", "report", report.id).details(json!({ "result": outcome }));
             let mut tx = Scope::of_agency(db, *agency).begin_write().await?;

@@ -465,7 +465,8 @@ async fn route_post_verify(
         Ok(sha256) => sha256,
         Err(errors) => return Ok(crate::web::unprocessable(VerifyPage::state(page, None, errors))),
     };
-    let verdict = crate::reports::store::verify_deployment_sha256(&state.db, sha256).await?;
+    let verdict =
+        crate::reports::store::verify_deployment_sha256(&state.db, sha256, &state.signing_key).await?;
     crate::reports::store::record_verification(&state.db, &actor, &verdict).await?;
     Ok(VerifyPage::state(page, Some(verdict), FieldErrors::default()).into_response())
 }

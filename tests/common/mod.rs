@@ -319,6 +319,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The deployment's signing key, as the server and the binary find it.
+    pub fn signing_key(&self) -> oversight::audit::checkpoint::SigningKey {
+        use oversight::audit::checkpoint::SigningKey;
+        SigningKey::load_or_create(&SigningKey::path_for(&self.db_url)).expect("signing key")
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.db_url.starts_with("postgres")
     }
