@@ -371,6 +371,10 @@ enum AuditCommand {
         /// public-key`); by default this deployment's own.
         #[arg(long, value_name = "VKEY", requires = "checkpoint")]
         key: Option<String>,
+        /// A witness whose cosignature the checkpoint must carry
+        /// (its verifier key); repeat for several.
+        #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+        witness: Vec<String>,
         /// The state's chain (agencies added, state users) instead of an agency's.
         #[arg(long, conflicts_with = "agency")]
         state: bool,
@@ -395,6 +399,28 @@ enum AuditCommand {
         checkpoint: Option<std::path::PathBuf>,
         #[arg(long, conflicts_with = "agency")]
         state: bool,
+    },
+    /// As a witness (a state auditor, an oversight board): check that
+    /// CHECKPOINT, signed by the log's key, extends the last one this
+    /// witness cosigned (by --proof), then print it with the witness's
+    /// cosignature added. Needs no database.
+    Witness {
+        checkpoint: Option<std::path::PathBuf>,
+        /// The witness's key file (made on first use, owner-only).
+        #[arg(long, value_name = "FILE")]
+        key: std::path::PathBuf,
+        /// The witness's name, for a new key.
+        #[arg(long)]
+        name: Option<String>,
+        /// The log's verifier key (`oversight audit public-key`).
+        #[arg(long, value_name = "VKEY", required_unless_present = "show_key")]
+        log_key: Option<String>,
+        /// The consistency proof from the last cosigned checkpoint.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<std::path::PathBuf>,
+        /// Print the witness's verifier key and stop.
+        #[arg(long)]
+        show_key: bool,
     },
     /// Print and check the proof that the log of checkpoint NEW extends
     /// that of checkpoint OLD; exit 1 if it does not, or on a fork.
@@ -465,15 +491,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             export_audit(&database_url(), agency, state, &out).await
         }
         Command::Audit(AuditCommand::Verify {
-            file: Some(file), checkpoint: Some(c), key, state, ..
+            file: Some(file),
+            checkpoint: Some(c),
+            key,
+            witness,
+            state,
+            ..
         }) => {
-            audit::cli::verify_export(
-                &audit_chain_of(&database_url(), agency, state).await?,
-                &file,
-                &c,
-                key.as_deref(),
-            )
-            .await
+            let chain = audit_chain_of(&database_url(), agency, state).await?;
+            audit::cli::verify_export(&chain, &file, &c, key.as_deref(), &witness).await
+        }
+        Command::Audit(AuditCommand::Witness { checkpoint, key, name, log_key, proof, show_key }) => {
+            let witness = audit::cli::Witness { key_file: key, name, log_key, proof };
+            audit::cli::witness(&witness, checkpoint.as_deref(), show_key)
         }
         Command::Audit(AuditCommand::Verify { file, expect_head, state, .. }) => {
             verify_audit(&database_url(), agency, state, file.as_deref(), expect_head.as_deref()).await

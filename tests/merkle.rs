@@ -392,3 +392,66 @@ async fn a_report_prints_its_checkpoint_and_verify_proves_the_log_still_extends_
     let (ok, out) = app.cli(&["report", "verify", path(&pdf)]);
     assert!(!ok && out.contains("LOG REWRITTEN") && out.contains("the log was rewritten"), "{out}");
 }
+
+#[tokio::test]
+async fn a_witness_cosigns_only_what_extends_what_it_cosigned_before() {
+    let app = spawn_app().await;
+    app.user("clerk", &[Role::Clerk]).await;
+    add_officers(&app, 0, 3).await;
+    let dir = app.dir.path();
+    let key = app.cli(&["audit", "public-key"]).1.trim().to_string();
+    let (c1, c2) = (dir.join("c1"), dir.join("c2"));
+    assert!(cli_to(&app, &["audit", "checkpoint"], &c1).0);
+    let wkey = dir.join("board.key");
+    let witness = |checkpoint: &std::path::Path, proof: Option<&std::path::Path>, out: &std::path::Path| {
+        let mut args =
+            vec!["audit", "witness", "--key", path(&wkey), "--name", "board.example", "--log-key", &key];
+        if let Some(p) = proof {
+            args.extend(["--proof", path(p)]);
+        }
+        args.push(path(checkpoint));
+        cli_to(&app, &args, out)
+    };
+    let c1w = dir.join("c1.cosigned");
+    let (ok, err) = witness(&c1, None, &c1w);
+    assert!(ok && err.contains("board.example cosigned"), "{err}");
+    let (ok, wvkey) = app.cli(&["audit", "witness", "--key", path(&wkey), "--show-key"]);
+    assert!(ok && wvkey.starts_with("board.example+"), "{wvkey}");
+    let wvkey = wvkey.trim().to_string();
+
+    let export = dir.join("log.jsonl");
+    assert!(app.cli(&["audit", "export", "--out", path(&export)]).0);
+    let (ok, out) =
+        app.cli(&["audit", "verify", path(&export), "--checkpoint", path(&c1w), "--witness", &wvkey]);
+    assert!(ok, "{out}");
+    let (ok, out) = python(&["checkpoint", path(&c1w), "--key", &key, "--witness", &wvkey]);
+    assert!(ok && out.contains("cosigned by 1 witness"), "{out}");
+    let (ok, out) =
+        app.cli(&["audit", "verify", path(&export), "--checkpoint", path(&c1), "--witness", &wvkey]);
+    assert!(!ok && out.contains("no cosignature by the witness board.example"), "{out}");
+    let (ok, out) = python(&["checkpoint", path(&c1), "--key", &key, "--witness", &wvkey]);
+    assert!(!ok && out.contains("no cosignature"), "{out}");
+
+    // A later checkpoint is cosigned only with the proof that it extends c1.
+    add_officers(&app, 3, 5).await;
+    assert!(cli_to(&app, &["audit", "checkpoint"], &c2).0);
+    let (ok, err) = witness(&c2, None, &dir.join("refused"));
+    assert!(!ok && err.contains("a consistency proof from"), "{err}");
+    let proof = dir.join("c1-c2.proof");
+    assert!(cli_to(&app, &["audit", "consistency", path(&c1), path(&c2)], &proof).0);
+    let (ok, err) = witness(&c2, Some(&proof), &dir.join("c2.cosigned"));
+    assert!(ok, "{err}");
+
+    // A fork of c2's size, and a rollback to c1, are refused.
+    let own = SigningKey::load_or_create(&SigningKey::path_for(&app.db_url)).unwrap();
+    let opened = oversight::audit::checkpoint::VerifierKey::parse(&key)
+        .unwrap()
+        .open(&std::fs::read_to_string(&c2).unwrap())
+        .unwrap();
+    let forked = dir.join("forked");
+    std::fs::write(&forked, own.sign(&Checkpoint { root: [7u8; 32], ..opened })).unwrap();
+    let (ok, err) = witness(&forked, Some(&proof), &dir.join("refused"));
+    assert!(!ok && err.contains("FORK"), "{err}");
+    let (ok, err) = witness(&c1, None, &dir.join("refused"));
+    assert!(!ok && err.contains("rolled back"), "{err}");
+}

@@ -3,7 +3,9 @@
 
 It checks, from the files alone and without the product's own binary:
 
-  checkpoint C --key VKEY          a checkpoint's Ed25519 signature (C2SP signed note)
+  checkpoint C --key VKEY [--witness WKEY]...
+                                   a checkpoint's Ed25519 signature (C2SP signed note),
+                                   and each witness's cosignature (C2SP tlog-cosignature)
   export FILE --checkpoint C --key VKEY
                                    an export's hash chain, and that its first entries
                                    are exactly the tree the checkpoint signed
@@ -129,16 +131,17 @@ def verify_consistency(first, second, first_root, second_root, proof):
         raise Failure("the newer log does not extend the older one: it was rewritten")
 
 
-def parse_verifier_key(text):
-    """C2SP verifier key: name+hexid+base64(0x01 || 32-byte Ed25519 key)."""
+def parse_verifier_key(text, kind=0x01):
+    """C2SP verifier key: name+hexid+base64(kind || 32-byte Ed25519 key);
+    kind 0x01 for the log's key, 0x04 for a witness's cosignature key."""
     # A key name holds no "+"; the base64 key may.
     parts = text.strip().split("+", 2)
     if len(parts) != 3:
         raise Failure("not a verifier key")
     name, key_id, key = parts
     raw = base64.b64decode(key, validate=True)
-    if len(raw) != 33 or raw[0] != 0x01:
-        raise Failure("not an Ed25519 verifier key")
+    if len(raw) != 33 or raw[0] != kind:
+        raise Failure("not an Ed25519 verifier key of type 0x%02x" % kind)
     expected = sha256(name.encode() + b"\n" + raw)[:4]
     if bytes.fromhex(key_id) != expected:
         raise Failure("the key ID does not match the key")
@@ -174,6 +177,27 @@ def open_checkpoint(note, verifier_key):
     if len(root) != 32:
         raise Failure("the checkpoint's root is not 32 bytes")
     return lines[0], int(lines[1]), root
+
+
+def check_cosignature(note, witness_key):
+    """The witness's cosignature over the checkpoint's text: the key ID,
+    then the time (8 bytes, big-endian), then the Ed25519 signature of
+    "cosignature/v1\\ntime <t>\\n" followed by the text."""
+    name, key_id, key = witness_key
+    note = note.replace("\r\n", "\n")
+    split = note.rfind("\n\n")
+    text, signatures = note[:split + 1], note[split + 2:]
+    for line in signatures.splitlines():
+        sig_name, _, sig = line[2:].partition(" ")
+        raw = base64.b64decode(sig)
+        if line.startswith("\u2014 ") and sig_name == name and raw[:4] == key_id:
+            when = int.from_bytes(raw[4:12], "big")
+            try:
+                key.verify(raw[12:], ("cosignature/v1\ntime %d\n" % when).encode() + text.encode())
+            except InvalidSignature:
+                raise Failure("the cosignature by %s does not verify" % name)
+            return when
+    raise Failure("the checkpoint carries no cosignature by the witness %s" % name)
 
 
 def canonical(value):
@@ -237,6 +261,7 @@ def main(argv):
     p = sub.add_parser("checkpoint")
     p.add_argument("checkpoint")
     p.add_argument("--key", required=True)
+    p.add_argument("--witness", action="append", default=[])
     p = sub.add_parser("export")
     p.add_argument("file")
     p.add_argument("--checkpoint", required=True)
@@ -262,7 +287,13 @@ def main(argv):
     try:
         if args.command == "checkpoint":
             origin, size, root = checkpoint(args.checkpoint)
-            print("OK %s signed a tree of %d entries, root %s" % (origin, size, base64.b64encode(root).decode()))
+            with open(args.checkpoint, encoding="utf-8") as f:
+                note = f.read()
+            for witness in args.witness:
+                check_cosignature(note, parse_verifier_key(witness, 0x04))
+            print("OK %s signed a tree of %d entries, root %s%s" % (
+                origin, size, base64.b64encode(root).decode(),
+                "; cosigned by %d witness(es)" % len(args.witness) if args.witness else ""))
         elif args.command == "export":
             origin, size, root = checkpoint(args.checkpoint)
             hashes = read_export(args.file)

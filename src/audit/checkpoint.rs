@@ -17,6 +17,8 @@ use super::merkle::Hash;
 
 /// The signature type byte of Ed25519 in C2SP signed notes.
 const ED25519: u8 = 0x01;
+/// The signature type byte of a witness's cosignature (tlog-cosignature/v1).
+const COSIGNATURE: u8 = 0x04;
 /// Where a signature line starts: an em dash and a space.
 const SIGNATURE_START: &str = "\u{2014} ";
 /// The first line of the key file, so that a wrong file is named as such.
@@ -74,6 +76,8 @@ pub enum NoteError {
         "the checkpoint carries no signature by the key {0}: it was signed by another key, or not at all"
     )]
     Unsigned(String),
+    #[error("the checkpoint carries no cosignature by the witness {0}")]
+    Uncosigned(String),
     #[error("the signature by {0} does not verify: the checkpoint was altered or signed by another key")]
     BadSignature(String),
 }
@@ -116,12 +120,13 @@ impl Note {
     }
 }
 
-/// The key ID of a named Ed25519 key: the first four bytes of
-/// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
-fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+/// The key ID of a named key: the first four bytes of
+/// SHA-256(name ‖ 0x0A ‖ kind ‖ public key), kind 0x01 for a log's
+/// Ed25519 key and 0x04 for a witness's cosignature key.
+fn key_id(name: &str, kind: u8, public: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519]);
+    h.update([b'\n', kind]);
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
@@ -133,6 +138,8 @@ fn key_id(name: &str, public: &[u8; 32]) -> u32 {
 pub struct VerifierKey {
     pub name: String,
     id: u32,
+    /// 0x01: a log's key (signs checkpoints); 0x04: a witness's (cosigns).
+    kind: u8,
     key: ed25519_dalek::VerifyingKey,
 }
 
@@ -148,25 +155,31 @@ impl VerifierKey {
         let (kind, public) = bytes.split_first().ok_or(NoteError::Key("the key is empty"))?;
         let public: [u8; 32] =
             public.try_into().map_err(|_| NoteError::Key("an Ed25519 key has 32 bytes"))?;
-        if *kind != ED25519 {
-            return Err(NoteError::Key("only Ed25519 keys (type 0x01) are known"));
+        if *kind != ED25519 && *kind != COSIGNATURE {
+            return Err(NoteError::Key(
+                "only Ed25519 keys (type 0x01) and cosignature keys (0x04) are known",
+            ));
         }
         let id = u32::from_str_radix(id, 16).map_err(|_| NoteError::Key("the key ID is not hexadecimal"))?;
-        if id != key_id(name, &public) {
+        if id != key_id(name, *kind, &public) {
             return Err(NoteError::Key("the key ID does not match the name and key"));
         }
         let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
             .map_err(|_| NoteError::Key("not an Ed25519 point"))?;
-        Ok(VerifierKey { name: name.to_string(), id, key })
+        Ok(VerifierKey { name: name.to_string(), id, kind: *kind, key })
     }
 
-    fn new(name: &str, key: ed25519_dalek::VerifyingKey) -> Self {
-        VerifierKey { name: name.to_string(), id: key_id(name, key.as_bytes()), key }
+    fn new(name: &str, kind: u8, key: ed25519_dalek::VerifyingKey) -> Self {
+        VerifierKey { name: name.to_string(), id: key_id(name, kind, key.as_bytes()), kind, key }
+    }
+
+    pub fn is_witness(&self) -> bool {
+        self.kind == COSIGNATURE
     }
 
     /// The C2SP verifier key text.
     pub fn encode(&self) -> String {
-        let mut bytes = vec![ED25519];
+        let mut bytes = vec![self.kind];
         bytes.extend_from_slice(self.key.as_bytes());
         format!("{}+{:08x}+{}", self.name, self.id, BASE64.encode(bytes))
     }
@@ -174,6 +187,9 @@ impl VerifierKey {
     /// Checks that `note` carries this key's valid signature and returns
     /// its checkpoint.
     pub fn open(&self, note: &str) -> Result<Checkpoint, NoteError> {
+        if self.is_witness() {
+            return Err(NoteError::Key("a witness's key cosigns checkpoints; give the log's key"));
+        }
         let note = Note::parse(note)?;
         let (_, _, sig) = note
             .signatures
@@ -187,11 +203,130 @@ impl VerifierKey {
             .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
         Checkpoint::parse_body(&note.text)
     }
+
+    /// Checks that `note` carries this witness's valid cosignature (C2SP
+    /// tlog-cosignature/v1) and returns when the witness made it.
+    pub fn cosigned_at(&self, note: &str) -> Result<u64, NoteError> {
+        if !self.is_witness() {
+            return Err(NoteError::Key("not a witness's cosignature key"));
+        }
+        let note = Note::parse(note)?;
+        let (_, _, sig) = note
+            .signatures
+            .iter()
+            .find(|(name, id, _)| *name == self.name && *id == self.id)
+            .ok_or_else(|| NoteError::Uncosigned(self.name.clone()))?;
+        let bad = || NoteError::BadSignature(self.name.clone());
+        let (time, sig) = sig.split_at_checked(8).ok_or_else(bad)?;
+        let time = u64::from_be_bytes(time.try_into().map_err(|_| bad())?);
+        let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| bad())?;
+        self.key.verify(cosigned_message(time, &note.text).as_bytes(), &sig).map_err(|_| bad())?;
+        Ok(time)
+    }
+}
+
+/// What a witness signs: the C2SP cosignature/v1 header, the time, and
+/// the checkpoint's text.
+fn cosigned_message(time: u64, text: &str) -> String {
+    format!("cosignature/v1\ntime {time}\n{text}")
 }
 
 /// The deployment's signing key. One key signs every chain's checkpoints,
 /// each under the name of its log's origin.
 pub struct SigningKey(ed25519_dalek::SigningKey);
+
+/// A witness's key (`oversight audit witness`): an Ed25519 key and the
+/// witness's name, kept in a key file of its own.
+pub struct WitnessKey {
+    pub name: String,
+    key: ed25519_dalek::SigningKey,
+}
+
+const WITNESS_FILE_HEADER: &str = "oversight-ledger witness key v1";
+
+impl WitnessKey {
+    /// Reads the witness's key file, or makes one for `name`.
+    pub fn load_or_create(path: &Path, name: Option<&str>) -> anyhow::Result<WitnessKey> {
+        let (seed, rest) = match std::fs::read_to_string(path) {
+            Ok(text) => read_key_file(path, &text, WITNESS_FILE_HEADER)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let name = name.filter(|n| !n.is_empty() && !n.contains(['+', ' ', '\n'])).ok_or_else(|| {
+                    anyhow::anyhow!("a new witness key needs --name NAME (no spaces or \"+\"), the name auditors will know it by")
+                })?;
+                create_key_file(path, WITNESS_FILE_HEADER, name)?
+            }
+            Err(e) => anyhow::bail!("cannot read the witness key {}: {e}", path.display()),
+        };
+        Ok(WitnessKey { name: rest, key: ed25519_dalek::SigningKey::from_bytes(&seed) })
+    }
+
+    pub fn verifier(&self) -> VerifierKey {
+        VerifierKey::new(&self.name, COSIGNATURE, self.key.verifying_key())
+    }
+
+    /// The note with this witness's cosignature added, made at `time`.
+    pub fn cosign(&self, note: &str, time: u64) -> Result<String, NoteError> {
+        let parsed = Note::parse(note)?;
+        let mut sig =
+            key_id(&self.name, COSIGNATURE, self.key.verifying_key().as_bytes()).to_be_bytes().to_vec();
+        sig.extend_from_slice(&time.to_be_bytes());
+        sig.extend_from_slice(&self.key.sign(cosigned_message(time, &parsed.text).as_bytes()).to_bytes());
+        let note = note.replace("\r\n", "\n");
+        Ok(format!(
+            "{}{SIGNATURE_START}{} {}\n",
+            note.trim_end_matches('\n').to_string() + "\n",
+            self.name,
+            BASE64.encode(sig)
+        ))
+    }
+}
+
+/// A key file: its header line, the seed in base64, then (for a witness)
+/// its name. A file others can read is refused: whoever reads it can sign.
+fn read_key_file(path: &Path, text: &str, header: &str) -> anyhow::Result<([u8; 32], String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "the key {} can be read by others (mode {:o}): make it readable by its owner only (chmod 600)",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    let mut lines = text.lines();
+    let seed = match (lines.next(), lines.next()) {
+        (Some(h), Some(seed)) if h == header => BASE64.decode(seed.trim()).ok(),
+        _ => None,
+    };
+    let seed: [u8; 32] = seed
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("{} is not a key file of this kind ({header})", path.display()))?;
+    Ok((seed, lines.next().unwrap_or_default().trim().to_string()))
+}
+
+/// Makes a key file readable by its owner only. create_new: two servers
+/// starting at once do not each make a key; the one that loses reads the
+/// winner's.
+fn create_key_file(path: &Path, header: &str, extra: &str) -> anyhow::Result<([u8; 32], String)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let seed: [u8; 32] = rand::random();
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return read_key_file(path, &std::fs::read_to_string(path)?, header);
+        }
+        Err(e) => anyhow::bail!("cannot create the key {}: {e}", path.display()),
+    };
+    writeln!(file, "{header}\n{}\n{extra}", BASE64.encode(seed))?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "made a key file");
+    Ok((seed, extra.to_string()))
+}
 
 impl SigningKey {
     /// The key file: `OVERSIGHT_SIGNING_KEY_FILE`, else `signing-key`
@@ -208,67 +343,23 @@ impl SigningKey {
     /// there is none. A file others can read is refused: whoever reads
     /// it can sign checkpoints of a rewritten log.
     pub fn load_or_create(path: &Path) -> anyhow::Result<SigningKey> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::read(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
-            Err(e) => Err(anyhow::anyhow!("cannot read the signing key {}: {e}", path.display())),
-        }
-    }
-
-    fn read(path: &Path, text: &str) -> anyhow::Result<SigningKey> {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            anyhow::bail!(
-                "the signing key {} can be read by others (mode {:o}): make it readable by its owner only (chmod 600)",
-                path.display(),
-                mode & 0o777
-            );
-        }
-        let mut lines = text.lines();
-        let seed = match (lines.next(), lines.next()) {
-            (Some(KEY_FILE_HEADER), Some(seed)) => BASE64.decode(seed.trim()).ok(),
-            _ => None,
+        let (seed, _) = match std::fs::read_to_string(path) {
+            Ok(text) => read_key_file(path, &text, KEY_FILE_HEADER)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(path, KEY_FILE_HEADER, "")?,
+            Err(e) => anyhow::bail!("cannot read the signing key {}: {e}", path.display()),
         };
-        let seed: [u8; 32] = seed
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| anyhow::anyhow!("{} is not an Oversight Ledger signing key", path.display()))?;
-        Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
-    }
-
-    fn create(path: &Path) -> anyhow::Result<SigningKey> {
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let seed: [u8; 32] = rand::random();
-        // create_new: two servers starting at once do not each make a key;
-        // the one that loses reads the winner's.
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
-        let mut file = match file {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                let text = std::fs::read_to_string(path)?;
-                return Self::read(path, &text);
-            }
-            Err(e) => anyhow::bail!("cannot create the signing key {}: {e}", path.display()),
-        };
-        writeln!(file, "{KEY_FILE_HEADER}\n{}", BASE64.encode(seed))?;
-        file.sync_all()?;
-        tracing::info!(path = %path.display(), "made the audit log's signing key");
         Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
     }
 
     pub fn verifier(&self, name: &str) -> VerifierKey {
-        VerifierKey::new(name, self.0.verifying_key())
+        VerifierKey::new(name, ED25519, self.0.verifying_key())
     }
 
     /// The checkpoint as a signed note, signed under its origin's name.
     pub fn sign(&self, checkpoint: &Checkpoint) -> String {
         let body = checkpoint.body();
         let name = &checkpoint.origin;
-        let mut sig = key_id(name, self.0.verifying_key().as_bytes()).to_be_bytes().to_vec();
+        let mut sig = key_id(name, ED25519, self.0.verifying_key().as_bytes()).to_be_bytes().to_vec();
         sig.extend_from_slice(&self.0.sign(body.as_bytes()).to_bytes());
         format!("{body}\n{SIGNATURE_START}{name} {}\n", BASE64.encode(sig))
     }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::checkpoint::{Checkpoint, SigningKey, VerifierKey};
+use super::checkpoint::{Checkpoint, SigningKey, VerifierKey, WitnessKey};
 use super::proof::{self, Consistency, Inclusion};
 use super::store;
 use crate::agency::Scope;
@@ -66,12 +66,18 @@ pub async fn prove(chain: &Chain, seq: u64, checkpoint: Option<&Path>) -> anyhow
     let leaf = store::entry_hash(&chain.scope, seq as i64)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the log holds no entry {seq}"))?;
+    let started = std::time::Instant::now();
     let hashes = store::inclusion_proof(&chain.scope, seq, checkpoint.size).await?;
+    let took = started.elapsed();
     let proof = Inclusion { origin: checkpoint.origin.clone(), seq, size: checkpoint.size, leaf, hashes };
     print!("{}", proof.encode());
     match proof.check(&checkpoint) {
         Ok(()) => {
-            eprintln!("OK entry {seq} is in the checkpoint's tree of {} entries", checkpoint.size);
+            eprintln!(
+                "OK entry {seq} is in the checkpoint's tree of {} entries (proof made in {:.2} ms)",
+                checkpoint.size,
+                took.as_secs_f64() * 1000.0
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(why) => {
@@ -90,12 +96,19 @@ pub async fn consistency(chain: &Chain, old: &Path, new: &Path) -> anyhow::Resul
     if old.size > new.size {
         anyhow::bail!("OLD signs {} entries and NEW {}: give the older checkpoint first", old.size, new.size);
     }
+    let started = std::time::Instant::now();
     let hashes = store::consistency_proof(&chain.scope, old.size, new.size).await?;
+    let took = started.elapsed();
     let proof = Consistency { origin: new.origin.clone(), old: old.size, new: new.size, hashes };
     print!("{}", proof.encode());
     match proof.check(&old, &new) {
         Ok(()) => {
-            eprintln!("OK the log of {} entries extends the log of {} entries", new.size, old.size);
+            eprintln!(
+                "OK the log of {} entries extends the log of {} entries (proof made in {:.2} ms)",
+                new.size,
+                old.size,
+                took.as_secs_f64() * 1000.0
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(why) => {
@@ -105,12 +118,13 @@ pub async fn consistency(chain: &Chain, old: &Path, new: &Path) -> anyhow::Resul
     }
 }
 
-/// `audit verify FILE --checkpoint C [--key VKEY]`.
+/// `audit verify FILE --checkpoint C [--key VKEY] [--witness VKEY]…`.
 pub async fn verify_export(
     chain: &Chain,
     file: &Path,
     checkpoint: &Path,
     key: Option<&str>,
+    witnesses: &[String],
 ) -> anyhow::Result<ExitCode> {
     let text = read(checkpoint)?;
     let opened = match key {
@@ -124,8 +138,64 @@ pub async fn verify_export(
             return Ok(ExitCode::FAILURE);
         }
     };
+    for witness in witnesses {
+        let witness = VerifierKey::parse(witness)?;
+        if let Err(why) = witness.cosigned_at(&text) {
+            println!("FAILED: the checkpoint's witnesses: {why}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let reader = std::io::BufReader::new(std::fs::File::open(file)?);
     let found = proof::check_export(reader, &checkpoint);
     println!("{}", found.message());
     Ok(if found.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A witness's files (`audit witness`): its key, the log's verifier key,
+/// and the consistency proof it was handed.
+pub struct Witness {
+    pub key_file: PathBuf,
+    pub name: Option<String>,
+    pub log_key: Option<String>,
+    pub proof: Option<PathBuf>,
+}
+
+/// `audit witness`: files only, no database, as a third party runs it.
+/// The last checkpoint the witness cosigned for a log is kept beside its
+/// key (`KEY.<origin>.last`), so the next one must extend it.
+pub fn witness(w: &Witness, checkpoint: Option<&Path>, show_key: bool) -> anyhow::Result<ExitCode> {
+    let witness = WitnessKey::load_or_create(&w.key_file, w.name.as_deref())?;
+    if show_key {
+        println!("{}", witness.verifier().encode());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(checkpoint), Some(log_key)) = (checkpoint, w.log_key.as_deref()) else {
+        anyhow::bail!("give the CHECKPOINT to cosign and --log-key VKEY");
+    };
+    let log_key = VerifierKey::parse(log_key)?;
+    let note = read(checkpoint)?;
+    let new = log_key.open(&note).map_err(|e| anyhow::anyhow!("{}: {e}", checkpoint.display()))?;
+    let state = w.key_file.with_extension(format!("{}.last", new.origin.replace(['/', '\\'], "_")));
+    let last = match std::fs::read_to_string(&state) {
+        Ok(text) => Some(log_key.open(&text).map_err(|e| anyhow::anyhow!("{}: {e}", state.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => anyhow::bail!("cannot read {}: {e}", state.display()),
+    };
+    let proof = match &w.proof {
+        Some(path) => {
+            Some(Consistency::parse(&read(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    if let Err(why) = proof::witness_check(last.as_ref(), &new, proof.as_ref()) {
+        eprintln!("REFUSED: {why}");
+        return Ok(ExitCode::FAILURE);
+    }
+    let time =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let cosigned = witness.cosign(&note, time)?;
+    std::fs::write(&state, &cosigned)?;
+    print!("{cosigned}");
+    eprintln!("OK {} cosigned {} at {} entries", witness.name, new.origin, new.size);
+    Ok(ExitCode::SUCCESS)
 }

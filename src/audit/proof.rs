@@ -251,3 +251,36 @@ pub fn check_export(reader: impl std::io::BufRead, checkpoint: &Checkpoint) -> E
         Some(_) => ExportCheck::Holds { entries, size: checkpoint.size },
     }
 }
+
+/// What a witness checks before it cosigns `new` (docs/audit.md): that it
+/// extends `last`, the checkpoint of the same log it cosigned before,
+/// by `proof`. The first checkpoint a witness sees is taken as it is.
+pub fn witness_check(
+    last: Option<&Checkpoint>,
+    new: &Checkpoint,
+    proof: Option<&Consistency>,
+) -> Result<(), String> {
+    let Some(last) = last else { return Ok(()) };
+    if last.origin != new.origin {
+        return Err(format!("the witness follows {}, not {}", last.origin, new.origin));
+    }
+    if let Some(fork) = fork(last, new) {
+        return Err(fork);
+    }
+    if new.size < last.size {
+        return Err(format!(
+            "the checkpoint signs {} entries, fewer than the {} already cosigned: the log was rolled back",
+            new.size, last.size
+        ));
+    }
+    if new.size == last.size {
+        return Ok(());
+    }
+    let proof = proof.ok_or_else(|| {
+        format!(
+            "a consistency proof from {} to {} entries is needed (oversight audit consistency OLD NEW > PROOF)",
+            last.size, new.size
+        )
+    })?;
+    proof.check(last, new)
+}
