@@ -553,11 +553,15 @@ async fn catch_up(scope: &Scope) -> Result<(), sqlx::Error> {
 /// (`remove_personal_digests`), the tree is rebuilt from the start.
 async fn extend_tree(tx: &mut Tx, chain: i64, size: u64) -> Result<u64, sqlx::Error> {
     let block = 1u64 << STORED_LEVEL;
-    let stored: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_tree WHERE agency_id = $1 AND level = $2")
-        .bind(chain)
-        .bind(STORED_LEVEL)
-        .fetch_one(&mut **tx)
-        .await?;
+    // Blocks are stored in order from the first: the highest index, found
+    // by the key (a COUNT would read all of them, a million at 10 M entries).
+    let stored: i64 = db::query_scalar(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE agency_id = $1 AND level = $2",
+    )
+    .bind(chain)
+    .bind(STORED_LEVEL)
+    .fetch_one(&mut **tx)
+    .await?;
     let mut covered = stored as u64 * block;
     if covered > 0 {
         let last = Node { level: STORED_LEVEL, index: covered / block - 1 };
