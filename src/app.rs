@@ -91,9 +91,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
     let files = crate::documents::files::FileStore::new(config.files_dir.clone());
     // Made at first start (`oversight serve` signs the checkpoints each
     // minute with it: `audit::store::sign_checkpoints_every_minute`).
-    let signing_key = Arc::new(audit::checkpoint::SigningKey::load_or_create(
-        &audit::checkpoint::SigningKey::path_for(&config.database_url),
-    )?);
+    let signing_key = Arc::new(audit::checkpoint::SigningKey::of_database(&config.database_url)?);
     let state = AppState {
         signing_key,
         db: db.clone(),

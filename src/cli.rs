@@ -669,6 +669,12 @@ async fn check_aggregates(url: &str, agency: Option<&str>) -> anyhow::Result<Exi
     Ok(ExitCode::FAILURE)
 }
 
+/// The period of a command's --from and --to; what is wrong is printed
+/// (the command then exits 2).
+fn period_arg(from: &str, to: &str) -> Result<crate::measures::Period, ()> {
+    period_of(from, to).map_err(|why| eprintln!("{why}"))
+}
+
 /// A period from two YYYY-MM-DD arguments, or the message saying what is wrong.
 fn period_of(from: &str, to: &str) -> Result<crate::measures::Period, String> {
     let (Some(start), Some(end)) = (crate::web::parse_date(from), crate::web::parse_date(to)) else {
@@ -687,9 +693,7 @@ async fn report(
         let bytes =
             std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
         let pool = db::connect(url).await?;
-        let key = crate::audit::checkpoint::SigningKey::load_or_create(
-            &crate::audit::checkpoint::SigningKey::path_for(url),
-        )?;
+        let key = crate::audit::checkpoint::SigningKey::of_database(url)?;
         let verdict = crate::reports::store::verify(&pool, &bytes, &key).await?;
         crate::reports::store::record_verification(&pool, &crate::audit::Actor::system("cli"), &verdict)
             .await?;
@@ -729,9 +733,7 @@ async fn report(
         return Ok(ExitCode::SUCCESS);
     }
     let scope = Scope::for_command(&pool, agency).await?;
-    let key = crate::audit::checkpoint::SigningKey::load_or_create(
-        &crate::audit::checkpoint::SigningKey::path_for(url),
-    )?;
+    let key = crate::audit::checkpoint::SigningKey::of_database(url)?;
     let (report, bytes) =
         crate::reports::store::generate(&scope, &files, &actor, "command line", period, &key).await?;
     std::fs::write(&out, &bytes)?;
@@ -764,13 +766,7 @@ async fn early_warning(
     to: &str,
     minimum: i64,
 ) -> anyhow::Result<ExitCode> {
-    let period = match period_of(from, to) {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("{why}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let Ok(period) = period_arg(from, to) else { return Ok(ExitCode::from(2)) };
     if !(10..=100_000).contains(&minimum) {
         eprintln!("--minimum is a whole number of stops from 10 to 100,000 (got {minimum}).");
         return Ok(ExitCode::from(2));
@@ -810,13 +806,7 @@ async fn metrics(
     to: &str,
     format: &str,
 ) -> anyhow::Result<ExitCode> {
-    let period = match period_of(from, to) {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("{why}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let Ok(period) = period_arg(from, to) else { return Ok(ExitCode::from(2)) };
     if format != "json" && format != "csv" {
         eprintln!("--format must be json or csv (got {format}).");
         return Ok(ExitCode::from(2));
@@ -862,9 +852,7 @@ async fn serve(
     config.upload_limit = args.upload_limit_mb.clamp(1, 1024) * 1024 * 1024;
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let address = listener.local_addr()?;
-    let key = crate::audit::checkpoint::SigningKey::load_or_create(
-        &crate::audit::checkpoint::SigningKey::path_for(url),
-    )?;
+    let key = crate::audit::checkpoint::SigningKey::of_database(url)?;
     let router = app::build(pool.clone(), config).await?;
     // Here, not in `app::build`: a test that serves the router in its own
     // runtime and then blocks on the binary would stall a checkpoint's
@@ -1054,13 +1042,7 @@ async fn export_package(
     to: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
-    let period = match period_of(from, to) {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("{why}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let Ok(period) = period_arg(from, to) else { return Ok(ExitCode::from(2)) };
     let pool = db::connect(url).await?;
     let scope = Scope::for_command(&pool, agency).await?;
     let manifest =

@@ -342,6 +342,11 @@ impl SigningKey {
     /// Reads the key, or makes one (readable by the owner only) where
     /// there is none. A file others can read is refused: whoever reads
     /// it can sign checkpoints of a rewritten log.
+    /// The deployment's key (`path_for`), made if there is none.
+    pub fn of_database(database_url: &str) -> anyhow::Result<SigningKey> {
+        Self::load_or_create(&Self::path_for(database_url))
+    }
+
     pub fn load_or_create(path: &Path) -> anyhow::Result<SigningKey> {
         let (seed, _) = match std::fs::read_to_string(path) {
             Ok(text) => read_key_file(path, &text, KEY_FILE_HEADER)?,
