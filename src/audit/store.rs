@@ -392,33 +392,37 @@ async fn latest_checkpoint_in(tx: &mut Tx, chain: i64) -> Result<Option<Signed>,
 }
 
 /// Whether the chain today extends the signed checkpoint `note` (printed
-/// on a report): Ok(size) when its first `size` entries still have the
-/// signed root, else what is wrong, in words.
+/// on a report): Some(Ok(size)) when its first `size` entries still have
+/// the signed root, Some(Err) with what is wrong, in words; None when the
+/// note was signed by a key this deployment does not hold (its records
+/// were copied or restored here from another install), which only that
+/// install's verifier key can check.
 pub async fn extends(
     scope: &Scope,
     key: &SigningKey,
     note: &str,
-) -> Result<Result<u64, String>, sqlx::Error> {
+) -> Result<Option<Result<u64, String>>, sqlx::Error> {
     let signed = match key.verifier(&origin(scope).await?).open(note) {
         Ok(c) => c,
-        Err(why) => return Ok(Err(why.to_string())),
+        Err(super::checkpoint::NoteError::Unsigned(_)) => return Ok(None),
+        Err(why) => return Ok(Some(Err(why.to_string()))),
     };
     let head = head(scope).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
     if head < signed.size {
-        return Ok(Err(format!(
+        return Ok(Some(Err(format!(
             "the log holds {head} entries, fewer than the {} the checkpoint signed: entries were removed",
             signed.size
-        )));
+        ))));
     }
     let proof = consistency_proof(scope, signed.size, head).await?;
     let root = root_at(scope, head).await?;
-    Ok(match merkle::verify_consistency(signed.size, head, &signed.root, &root, &proof) {
+    Ok(Some(match merkle::verify_consistency(signed.size, head, &signed.root, &root, &proof) {
         Ok(()) => Ok(signed.size),
         Err(_) => Err(format!(
             "its first {} entries are not those the checkpoint signed: the log was rewritten",
             signed.size
         )),
-    })
+    }))
 }
 
 /// The hash of entry `seq` (the tree's leaf), if the chain holds it.

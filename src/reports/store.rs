@@ -334,7 +334,8 @@ pub enum Verdict {
     /// `records_unchanged` says whether the agency's records still hash to
     /// its fingerprint.
     /// `log` says whether the audit log today extends the checkpoint the
-    /// report prints (Ok with its size), None for a report without one.
+    /// report prints (Ok with its size); None for a report without one, or
+    /// one whose checkpoint another install's key signed (copied here).
     Issued {
         report: Box<Report>,
         agency: i64,
@@ -478,7 +479,7 @@ async fn verify_in(
     let current = data_fingerprint(&scope, period, &report.data_form, Source::Records).await?;
     let log = match report.checkpoint.as_str() {
         "" => None,
-        note => Some(audit::store::extends(&scope, key, note).await?),
+        note => audit::store::extends(&scope, key, note).await?,
     };
     Ok(Verdict::Issued {
         log,
