@@ -59,7 +59,7 @@ fn window_stops(seed: u64, n: usize, planted: f64) -> Vec<WindowStop> {
 /// depend on district and hour (the circumstances the benchmark matches).
 /// Officer 0's odds of stopping a Black driver, and of searching, are
 /// multiplied by `planted`.
-fn officer_stops(seed: u64, officers: i64, each: usize, planted: f64) -> Vec<OfficerStop> {
+fn officer_stops(seed: u64, officers: i64, each: usize, planted: f64) -> Vec<OfficerStop<'static>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
     for officer in 0..officers {
@@ -85,8 +85,8 @@ fn officer_stops(seed: u64, officers: i64, each: usize, planted: f64) -> Vec<Off
                 hour: Some(hour),
                 weekday: rng.gen_range(0..7),
                 month: rng.gen_range(1..=3),
-                district: DISTRICTS[d].into(),
-                group: group.into(),
+                district: DISTRICTS[d],
+                group,
                 searched,
                 stops: 1,
             });

@@ -245,6 +245,36 @@ impl<'q, T: Record> QueryAs<'q, T> {
     pub async fn fetch_optional<'c>(self, on: impl Into<On<'c>>) -> Result<Option<T>, sqlx::Error> {
         run_on!(on.into(), query_as, self.sql.as_ref(), self.args, fetch_optional)
     }
+
+    /// Hands each row to `each` as it arrives, holding none: for reads of
+    /// a year's million rows that are folded as they come.
+    pub async fn for_each<'c>(
+        self,
+        on: impl Into<On<'c>>,
+        mut each: impl FnMut(T),
+    ) -> Result<(), sqlx::Error> {
+        use futures_util::TryStreamExt;
+        macro_rules! each_row {
+            ($query:expr, $on:expr) => {{
+                let mut rows = $query.fetch($on);
+                while let Some(row) = rows.try_next().await? {
+                    each(row);
+                }
+            }};
+        }
+        let sql = self.sql.as_ref();
+        match on.into() {
+            On::SqlitePool(pool) => each_row!(bind_all!(sqlx::query_as::<Sqlite, T>(sql), self.args), pool),
+            On::Sqlite(conn) => each_row!(bind_all!(sqlx::query_as::<Sqlite, T>(sql), self.args), conn),
+            On::PostgresPool(pool, reach) => {
+                let mut conn = pool.acquire().await?;
+                reach.enter(&mut conn, false).await?;
+                each_row!(bind_all!(sqlx::query_as::<Postgres, T>(sql), self.args), &mut *conn)
+            }
+            On::Postgres(conn) => each_row!(bind_all!(sqlx::query_as::<Postgres, T>(sql), self.args), conn),
+        }
+        Ok(())
+    }
 }
 
 /// A statement whose rows are one column of type `T`.

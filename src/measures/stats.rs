@@ -90,6 +90,7 @@ pub fn benjamini_hochberg(p: &[Option<f64>], q: f64) -> Vec<bool> {
 /// sparse, as (column, value) pairs in column order: a design of category
 /// indicators has a handful of non-zeros in fifty columns, and the
 /// early-warning list fits one such model per officer.
+#[derive(Clone)]
 pub struct Rows {
     pub columns: usize,
     entries: Vec<(u32, f64)>,

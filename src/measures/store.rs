@@ -579,12 +579,12 @@ pub async fn early_warning(
         let _ = seq;
         return Ok(list);
     }
-    let stops =
+    let pool =
         crate::stops::store::for_early_warning(scope, &format_date(period.from), &format_date(period.to))
             .await?;
     // The fits are arithmetic on a few thousand cells per officer: off the
     // async workers.
-    let list = tokio::task::spawn_blocking(move || super::warning::early_warning(&stops, minimum))
+    let list = tokio::task::spawn_blocking(move || pool.list(minimum))
         .await
         .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("the early-warning list failed: {e}"))))?;
     let list = std::sync::Arc::new(list);

@@ -23,7 +23,7 @@ pub const FALSE_DISCOVERY_RATE: f64 = 0.05;
 
 /// One stop as the list reads it (or several alike, `stops` of them).
 #[derive(Clone, Debug, PartialEq)]
-pub struct OfficerStop {
+pub struct OfficerStop<'a> {
     pub officer: i64,
     /// Hour of the clock time, None when the stop has no time.
     pub hour: Option<u8>,
@@ -31,9 +31,9 @@ pub struct OfficerStop {
     pub weekday: u8,
     /// 1 to 12.
     pub month: u8,
-    pub district: std::sync::Arc<str>,
+    pub district: &'a str,
     /// The stop's race group (`aggregates::race_group`).
-    pub group: std::sync::Arc<str>,
+    pub group: &'a str,
     pub searched: bool,
     pub stops: i64,
 }
@@ -95,162 +95,317 @@ impl EarlyWarning {
     }
 }
 
-/// What one officer did in one cell of circumstances.
-#[derive(Clone, Debug, Default)]
+/// The race groups a tally counts: `RACE_GROUPS`, in its order.
+const GROUPS: usize = crate::stops::RACE_GROUPS.len();
+
+/// What one officer did in one cell of circumstances, or every officer
+/// (a cell's total). Counts of one period's stops of one agency: 32 bits
+/// hold them, and keep a year's 850,000 (cell, officer) tallies of a
+/// million stops at 37 MB.
+#[derive(Clone, Copy, Debug, Default)]
 struct Tally {
-    stops: f64,
-    searches: f64,
-    groups: Vec<f64>,
+    stops: u32,
+    searches: u32,
+    /// By race group, in the order of `RACE_GROUPS`.
+    groups: [u32; GROUPS],
 }
 
 impl Tally {
     fn add(&mut self, other: &Tally) {
-        self.stops += other.stops;
-        self.searches += other.searches;
-        self.groups.resize(other.groups.len().max(self.groups.len()), 0.0);
-        self.groups.iter_mut().zip(&other.groups).for_each(|(a, b)| *a += b);
+        self.stops = self.stops.saturating_add(other.stops);
+        self.searches = self.searches.saturating_add(other.searches);
+        self.groups.iter_mut().zip(&other.groups).for_each(|(a, b)| *a = a.saturating_add(*b));
+    }
+    fn stops(&self) -> f64 {
+        self.stops as f64
+    }
+    fn searches(&self) -> f64 {
+        self.searches as f64
+    }
+    fn group(&self, g: usize) -> f64 {
+        self.groups[g] as f64
     }
 }
 
-/// A cell: one combination of hour, weekday, month and district, with the
-/// columns of its row in the propensity model, every officer's tally and
-/// the total.
-struct Cell {
-    columns: Vec<usize>,
-    officers: HashMap<i64, Tally>,
-    total: Tally,
+/// The stops of a period, pooled for the list a stop at a time (`add`):
+/// the store streams a year's million stops into it rather than holding
+/// them as rows. Each stop is kept as one number packing its cell and its
+/// officer (`key`), so pooling is one sort of 16-byte items rather than
+/// a map lookup per stop (which, with the fresh memory it took, was a
+/// third of the list's time).
+#[derive(Default)]
+pub struct Pool {
+    stops: Vec<Packed>,
+    /// Officers numbered as first seen, and their ids by number.
+    officers: HashMap<i64, u32, rustc_hash::FxBuildHasher>,
+    ids: Vec<i64>,
+    /// Districts numbered as first seen, and their names by number.
+    districts: HashMap<String, u32, rustc_hash::FxBuildHasher>,
+    names: Vec<String>,
+    /// Which race groups the period has stops of.
+    present: [bool; GROUPS],
 }
 
-/// The list for the stops of a period; `minimum` stops make an officer
-/// eligible. Race groups are compared where the period has stops of them
-/// (not "unknown" or "multiple").
-pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
-    if stops.is_empty() {
-        return EarlyWarning { minimum, ..Default::default() };
-    }
-    let groups: Vec<&str> = {
-        let present: std::collections::BTreeSet<&str> = stops.iter().map(|s| &*s.group).collect();
-        crate::stops::RACE_GROUPS.iter().map(|(c, _)| *c).filter(|c| present.contains(c)).collect()
-    };
-    let (cells, columns) = cells(stops, &groups);
-    let mut totals: BTreeMap<i64, f64> = BTreeMap::new();
-    for s in stops {
-        *totals.entry(s.officer).or_default() += s.stops as f64;
-    }
-    let all: f64 = totals.values().sum();
-    let eligible: Vec<(i64, f64)> =
-        totals.iter().filter(|(_, n)| **n >= minimum as f64).map(|(o, n)| (*o, *n)).collect();
-    // One fit per officer, independent of the others: spread over the
-    // cores (two on the machines the product runs on).
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = eligible.len().div_ceil(threads).max(1);
-    let mut reviews: Vec<Review> = std::thread::scope(|scope| {
-        let handles: Vec<_> = eligible
-            .chunks(chunk)
-            .map(|part| {
-                let (cells, groups) = (&cells, &groups);
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(o, n)| review(*o, (*n, all), cells, columns, groups, minimum))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    });
-    flag(&mut reviews);
-    let below_minimum = totals.len() - reviews.len();
-    EarlyWarning { minimum, reviews, below_minimum }
+/// One stop in the pool: its key (hour, weekday, month, district number,
+/// officer number, from the most significant bits), its race group's
+/// place in `RACE_GROUPS` (`GROUPS` for none compared), whether searched.
+#[derive(Clone, Copy)]
+struct Packed {
+    key: u64,
+    stops: u32,
+    group: u8,
+    searched: bool,
 }
 
-/// Pools the stops into cells and numbers the model's columns: the
-/// intercept, then one indicator per level of each feature but its first.
-fn cells(stops: &[OfficerStop], groups: &[&str]) -> (Vec<Cell>, usize) {
-    type Key = (Option<u8>, u8, u8, std::sync::Arc<str>);
-    let mut pooled: BTreeMap<Key, HashMap<i64, Tally>> = BTreeMap::new();
-    for s in stops {
-        let key = (s.hour, s.weekday, s.month, s.district.clone());
-        let tally = pooled.entry(key).or_default().entry(s.officer).or_default();
-        tally.groups.resize(groups.len(), 0.0);
-        tally.stops += s.stops as f64;
-        tally.searches += if s.searched { s.stops as f64 } else { 0.0 };
-        if let Some(g) = groups.iter().position(|g| *g == &*s.group) {
-            tally.groups[g] += s.stops as f64;
+/// Bits of the key for the officer's number and the district's: 268
+/// million officers, 16 million districts, more than a period's stops of
+/// one agency could name.
+const OFFICER_BITS: u32 = 28;
+const DISTRICT_BITS: u32 = 24;
+
+impl Pool {
+    pub fn add(&mut self, s: &OfficerStop) {
+        let next = self.ids.len() as u32;
+        let officer = *self.officers.entry(s.officer).or_insert(next);
+        if officer == next {
+            self.ids.push(s.officer);
         }
+        let district = match self.districts.get(s.district) {
+            Some(d) => *d,
+            None => {
+                let d = self.names.len() as u32;
+                self.names.push(s.district.to_string());
+                self.districts.insert(s.district.to_string(), d);
+                d
+            }
+        };
+        assert!(
+            officer < 1 << OFFICER_BITS && district < 1 << DISTRICT_BITS,
+            "too many officers or districts"
+        );
+        let group = crate::stops::RACE_GROUPS.iter().position(|(code, _)| *code == s.group);
+        if let Some(g) = group {
+            self.present[g] = true;
+        }
+        // None sorts first, as the hour's levels do.
+        let hour = s.hour.map_or(0, |h| h as u64 + 1);
+        let cell =
+            (((hour << 3 | s.weekday as u64) << 4 | s.month as u64) << DISTRICT_BITS) | district as u64;
+        self.stops.push(Packed {
+            key: cell << OFFICER_BITS | officer as u64,
+            stops: s.stops.clamp(0, u32::MAX as i64) as u32,
+            group: group.unwrap_or(GROUPS) as u8,
+            searched: s.searched,
+        });
     }
-    let hours = levels(pooled.keys().map(|k| k.0));
-    let weekdays = levels(pooled.keys().map(|k| k.1));
-    let months = levels(pooled.keys().map(|k| k.2));
-    let districts = levels(pooled.keys().map(|k| k.3.clone()));
+
+    /// The list of the pooled stops; `minimum` stops make an officer
+    /// eligible. Race groups are compared where the period has stops of
+    /// them (not "unknown" or "multiple").
+    pub fn list(mut self, minimum: i64) -> EarlyWarning {
+        if self.stops.is_empty() {
+            return EarlyWarning { minimum, ..Default::default() };
+        }
+        let groups: Vec<usize> = (0..GROUPS).filter(|g| self.present[*g]).collect();
+        let pooled = self.pooled();
+        let eligible: Vec<(u32, f64)> = {
+            let mut by_id: Vec<(i64, u32, f64)> =
+                pooled.totals.iter().enumerate().map(|(o, n)| (self.ids[o], o as u32, *n)).collect();
+            by_id.sort_unstable_by_key(|(id, _, _)| *id);
+            by_id.into_iter().filter(|(_, _, n)| *n >= minimum as f64).map(|(_, o, n)| (o, n)).collect()
+        };
+        let all: f64 = pooled.totals.iter().sum();
+        // One fit per officer, independent of the others: spread over the
+        // cores (two on the machines the product runs on), each with its
+        // own copy of the model's rows (only the officer's column differs).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let chunk = eligible.len().div_ceil(threads).max(1);
+        let mut reviews: Vec<Review> = std::thread::scope(|scope| {
+            let handles: Vec<_> = eligible
+                .chunks(chunk)
+                .map(|part| {
+                    let (pooled, groups, ids) = (&pooled, &groups, &self.ids);
+                    scope.spawn(move || {
+                        let mut rows = pooled.design.clone();
+                        part.iter()
+                            .map(|(o, n)| {
+                                let officer = Officer { id: ids[*o as usize], own: &pooled.own[*o as usize] };
+                                review(officer, (*n, all), pooled, &mut rows, groups, minimum)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        flag(&mut reviews);
+        let below_minimum = pooled.totals.len() - reviews.len();
+        EarlyWarning { minimum, reviews, below_minimum }
+    }
+
+    /// Sorts the stops into cells (in the order of hour, weekday, month,
+    /// district name) and tallies each officer's part of each.
+    fn pooled(&mut self) -> Pooled {
+        // Districts renumbered in name order, so cells sort as the levels do.
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.names[*a as usize].cmp(&self.names[*b as usize]));
+        let mut rank = vec![0u64; order.len()];
+        order.iter().enumerate().for_each(|(r, d)| rank[*d as usize] = r as u64);
+        let district_mask = ((1u64 << DISTRICT_BITS) - 1) << OFFICER_BITS;
+        for s in &mut self.stops {
+            let d = (s.key & district_mask) >> OFFICER_BITS;
+            s.key = (s.key & !district_mask) | rank[d as usize] << OFFICER_BITS;
+        }
+        self.stops.sort_unstable_by_key(|s| s.key);
+        let stops = std::mem::take(&mut self.stops);
+        let mut pooled = Pooled {
+            cells: Vec::new(),
+            entries: Vec::new(),
+            own: vec![Vec::new(); self.ids.len()],
+            totals: vec![0.0; self.ids.len()],
+            design: Rows::new(0),
+        };
+        let mut keys: Vec<u64> = Vec::new();
+        let mut last = u64::MAX;
+        for s in &stops {
+            let officer = (s.key & ((1 << OFFICER_BITS) - 1)) as usize;
+            if s.key != last {
+                let cell = s.key >> OFFICER_BITS;
+                if keys.last() != Some(&cell) {
+                    keys.push(cell);
+                    pooled.cells.push(Tally::default());
+                }
+                pooled.own[officer].push((keys.len() - 1, pooled.entries.len()));
+                pooled.entries.push(Tally::default());
+                last = s.key;
+            }
+            let mut stop =
+                Tally { stops: s.stops, searches: if s.searched { s.stops } else { 0 }, ..Tally::default() };
+            if let Some(g) = stop.groups.get_mut(s.group as usize) {
+                *g = s.stops;
+            }
+            pooled.entries.last_mut().expect("pushed above").add(&stop);
+            pooled.cells.last_mut().expect("pushed above").add(&stop);
+            pooled.totals[officer] += s.stops as f64;
+        }
+        pooled.design = design(&keys, &pooled.cells);
+        pooled
+    }
+}
+
+/// The pooled stops: each cell's total, each (cell, officer) tally, each
+/// officer's (cell, tally) places in cell order, officers' stops, and the
+/// propensity model's rows (successes left 0 for each officer to fill).
+struct Pooled {
+    cells: Vec<Tally>,
+    entries: Vec<Tally>,
+    own: Vec<Vec<(usize, usize)>>,
+    totals: Vec<f64>,
+    design: Rows,
+}
+
+/// The officer a review is of: the id, and the places of the officer's
+/// tallies (`Pooled::own`).
+struct Officer<'a> {
+    id: i64,
+    own: &'a [(usize, usize)],
+}
+
+/// The model's rows, one per cell (its key, its stops as trials): the
+/// intercept, then one indicator per level of each feature (hour,
+/// weekday, month, district) but its first.
+fn design(keys: &[u64], cells: &[Tally]) -> Rows {
+    let features = |cell: u64| {
+        [
+            cell >> (DISTRICT_BITS + 7),
+            cell >> (DISTRICT_BITS + 4) & 7,
+            cell >> DISTRICT_BITS & 15,
+            cell & ((1 << DISTRICT_BITS) - 1),
+        ]
+    };
+    let levels: Vec<Vec<u64>> = (0..4).map(|f| levels(keys.iter().map(|k| features(*k)[f]))).collect();
     // Each feature's first indicator column: after the intercept and the
     // indicators of the features before it.
     let (mut base, mut columns) = (Vec::new(), 1);
-    for size in [hours.len(), weekdays.len(), months.len(), districts.len()] {
+    for l in &levels {
         base.push(columns);
-        columns += size.saturating_sub(1);
+        columns += l.len().saturating_sub(1);
     }
-    let cells = pooled
-        .into_iter()
-        .map(|((hour, weekday, month, district), officers)| {
-            let levels = [
-                hours.binary_search(&hour).unwrap_or(0),
-                weekdays.binary_search(&weekday).unwrap_or(0),
-                months.binary_search(&month).unwrap_or(0),
-                districts.binary_search(&district).unwrap_or(0),
-            ];
-            let mut columns = vec![0];
-            columns.extend(levels.iter().zip(&base).filter(|(l, _)| **l > 0).map(|(l, b)| b + l - 1));
-            let mut total = Tally::default();
-            officers.values().for_each(|t| total.add(t));
-            Cell { columns, officers, total }
-        })
-        .collect();
-    (cells, columns)
+    let mut rows = Rows::new(columns);
+    for (key, total) in keys.iter().zip(cells) {
+        let f = features(*key);
+        let mut x = vec![(0, 1.0)];
+        for k in 0..4 {
+            let level = levels[k].binary_search(&f[k]).unwrap_or(0);
+            if level > 0 {
+                x.push((base[k] + level - 1, 1.0));
+            }
+        }
+        rows.push_sparse(x, 0.0, total.stops());
+    }
+    rows
 }
 
 fn levels<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
     values.collect::<std::collections::BTreeSet<_>>().into_iter().collect()
 }
 
-/// One officer's comparisons: the propensity fit, the weighted benchmark
-/// and the ratios with their delta-method intervals.
+/// The list for the stops of a period (`Pool`).
+pub fn early_warning(stops: &[OfficerStop], minimum: i64) -> EarlyWarning {
+    let mut pool = Pool::default();
+    stops.iter().for_each(|s| pool.add(s));
+    pool.list(minimum)
+}
+
+/// One officer's comparisons: the propensity fit (on `rows`, the design
+/// with the officer's stops set as successes for the fit), the weighted
+/// benchmark and the ratios with their delta-method intervals.
 fn review(
-    officer: i64,
+    officer: Officer,
     (stops, all): (f64, f64),
-    cells: &[Cell],
-    columns: usize,
-    groups: &[&str],
+    pooled: &Pooled,
+    rows: &mut Rows,
+    groups: &[usize],
     minimum: i64,
 ) -> Review {
-    let mut rows = Rows::new(columns);
-    for cell in cells {
-        let own = cell.officers.get(&officer).map_or(0.0, |t| t.stops);
-        rows.push_sparse(cell.columns.iter().map(|c| (*c, 1.0)), own, cell.total.stops);
+    for (cell, e) in officer.own {
+        rows.successes[*cell] = pooled.entries[*e].stops();
     }
     // From the officer's overall share: a few Newton steps from there.
-    let mut start = vec![0.0; columns];
+    let mut start = vec![0.0; rows.columns];
     start[0] = (stops / (all - stops).max(1.0)).ln();
-    let mut review =
-        Review { officer, stops: stops as i64, effective_stops: 0.0, comparisons: vec![], note: None };
-    let Some(beta) = logistic_estimate(&rows, start) else {
+    let beta = logistic_estimate(rows, start);
+    officer.own.iter().for_each(|(cell, _)| rows.successes[*cell] = 0.0);
+    let mut review = Review {
+        officer: officer.id,
+        stops: stops as i64,
+        effective_stops: 0.0,
+        comparisons: vec![],
+        note: None,
+    };
+    let Some(beta) = beta else {
         review.note = Some("no comparison: the officer's circumstances cannot be matched (no other officer's stops in them, or too few to fit)".into());
         return review;
     };
     let mut own = Tally::default();
-    let mut weighted = Vec::with_capacity(cells.len());
-    for (i, cell) in cells.iter().enumerate() {
-        let mine = cell.officers.get(&officer);
+    let mut weighted = Vec::with_capacity(pooled.cells.len());
+    let mut places = officer.own.iter().peekable();
+    for (i, total) in pooled.cells.iter().enumerate() {
+        let mine = places.next_if(|(cell, _)| *cell == i).map(|(_, e)| &pooled.entries[*e]);
         if let Some(mine) = mine {
             own.add(mine);
         }
-        let peers = Peers { total: &cell.total, mine };
-        if peers.count(|t| t.stops) > 0.0 {
+        let peers = Peers { total, mine };
+        if peers.count(Tally::stops) > 0.0 {
             let p = inverse_logit(rows.eta(i, &beta));
             weighted.push((p / (1.0 - p), peers));
         }
     }
     let (w, w2) = weighted.iter().fold((0.0, 0.0), |(a, b), (w, p)| {
-        let n = p.count(|t| t.stops);
+        let n = p.count(Tally::stops);
         (a + w * n, b + w * w * n)
     });
     review.effective_stops = if w2 > 0.0 { w * w / w2 } else { 0.0 };
@@ -261,17 +416,17 @@ fn review(
         );
         return review;
     }
-    own.groups.resize(groups.len(), 0.0);
-    for (g, code) in groups.iter().enumerate() {
+    for g in groups {
+        let code = crate::stops::RACE_GROUPS[*g].0;
         let label = crate::stops::label(crate::stops::RACE_GROUPS, code);
-        let c = compare(own.groups[g], own.stops, &weighted, |t| t.groups.get(g).copied().unwrap_or(0.0));
+        let c = compare(own.group(*g), own.stops(), &weighted, |t| t.group(*g));
         review.comparisons.push(Comparison {
             measure: code.to_string(),
             label: format!("{label} share of stops"),
             ..c
         });
     }
-    let c = compare(own.searches, own.stops, &weighted, |t| t.searches);
+    let c = compare(own.searches(), own.stops(), &weighted, Tally::searches);
     review.comparisons.push(Comparison { measure: "search".into(), label: "search rate".into(), ..c });
     // Weights concentrated on a few stops make the interval too narrow
     // (the delta method needs a benchmark of some size): the same minimum
@@ -307,7 +462,7 @@ impl Peers<'_> {
 fn compare(x: f64, n: f64, weighted: &[(f64, Peers)], count: impl Fn(&Tally) -> f64) -> Comparison {
     let (mut sum, mut hits) = (0.0, 0.0);
     for (w, peers) in weighted {
-        sum += w * peers.count(|t| t.stops);
+        sum += w * peers.count(Tally::stops);
         hits += w * peers.count(&count);
     }
     let (officer, benchmark) = (x / n, hits / sum);
@@ -328,7 +483,7 @@ fn compare(x: f64, n: f64, weighted: &[(f64, Peers)], count: impl Fn(&Tally) -> 
     let spread: f64 = weighted
         .iter()
         .map(|(w, peers)| {
-            let (y, n) = (peers.count(&count), peers.count(|t| t.stops));
+            let (y, n) = (peers.count(&count), peers.count(Tally::stops));
             w * w * (y * (1.0 - benchmark).powi(2) + (n - y) * benchmark.powi(2))
         })
         .sum();
