@@ -800,7 +800,11 @@ pub async fn darkness_from_records(
 /// D9a's stops: those of the agency dated in [from, to] whose clock
 /// minute is in [first, last], with one known group, counted by (day,
 /// minute, minority?, district). The window is a few evening hours, so
-/// this reads about an eighth of the period's stops.
+/// this reads about an eighth of the period's stops. The clock time is
+/// read and compared as the stops_list index holds it (`COALESCE(stop_time,
+/// '')`: a stop without one is before every minute), so the index answers
+/// alone; the raw column sent every stop of the period to the table, twice
+/// the time.
 pub async fn window_from_records(
     scope: &Scope,
     (from, to): (&str, &str),
@@ -808,8 +812,9 @@ pub async fn window_from_records(
 ) -> Result<Vec<(String, i64, bool, String, i64)>, sqlx::Error> {
     let clock = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
     let rows: Vec<(String, String, bool, String, i64)> = db::query_as(
-        "SELECT stop_date, stop_time, perceived_race <> ',white,', district, COUNT(*) FROM stops \
-         WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 AND stop_time >= $4 AND stop_time <= $5 \
+        "SELECT stop_date, COALESCE(stop_time, ''), perceived_race <> ',white,', district, COUNT(*) FROM stops \
+         WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 \
+         AND COALESCE(stop_time, '') >= $4 AND COALESCE(stop_time, '') <= $5 \
          AND LENGTH(perceived_race) - LENGTH(REPLACE(perceived_race, ',', '')) = 2 GROUP BY 1, 2, 3, 4",
     )
     .bind(scope.id())
