@@ -409,7 +409,7 @@ impl Pending {
         }
         let mut handle = conn.sqlite_only("writing the stop aggregates")?.lock_handle().await?;
         // The agency is bound once: a binding stays until replaced.
-        let mut upsert = super::bulk::Insert::prepare(&mut handle, TALLY_UPSERT)?;
+        let mut upsert = super::bulk::Statement::prepare(&mut handle, TALLY_UPSERT)?;
         upsert.int(1, agency)?;
         for ((d, g, x), tally) in tallies {
             for (i, text) in [name(*d), name(*g), name(*x)].into_iter().enumerate() {
@@ -421,7 +421,7 @@ impl Pending {
             upsert.execute()?;
         }
         drop(upsert);
-        let mut upsert = super::bulk::Insert::prepare(&mut handle, MINUTE_UPSERT)?;
+        let mut upsert = super::bulk::Statement::prepare(&mut handle, MINUTE_UPSERT)?;
         upsert.int(1, agency)?;
         for ((d, minute, minority), n) in minutes {
             upsert.text(2, name(*d))?;
@@ -431,7 +431,7 @@ impl Pending {
             upsert.execute()?;
         }
         drop(upsert);
-        let mut upsert = super::bulk::Insert::prepare(&mut handle, DIGEST_UPSERT)?;
+        let mut upsert = super::bulk::Statement::prepare(&mut handle, DIGEST_UPSERT)?;
         upsert.int(1, agency)?;
         for (day, n, sum) in &digests {
             upsert.text(2, day)?;
@@ -444,7 +444,7 @@ impl Pending {
         // from the records would. Only a removal can empty one.
         if self.removed {
             for sql in EMPTIED {
-                let mut delete = super::bulk::Insert::prepare(&mut handle, sql)?;
+                let mut delete = super::bulk::Statement::prepare(&mut handle, sql)?;
                 delete.int(1, agency)?;
                 for (day, _) in &days {
                     delete.text(2, day)?;

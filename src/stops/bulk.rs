@@ -1,13 +1,16 @@
-//! The bulk write path for stops on SQLite: one prepared INSERT, bound
-//! value by value through SQLite's own API and stepped once per row. It
-//! skips the per-query overhead of the general query builder, which cost
-//! as much as SQLite's own work on a million-row import (see the note in
-//! `bench/run.sh`). The unsafe code is confined here, behind `Insert`.
+//! The bulk paths for stops on SQLite: one prepared statement, bound
+//! value by value through SQLite's own API and stepped once per row (an
+//! import's INSERTs), or stepped over its rows read in place (the
+//! early-warning list's year of stops). It skips the per-row overhead of
+//! the general query builder, which cost as much as SQLite's own work on a
+//! million-row import (see the note in `bench/run.sh`) and five times
+//! SQLite's own work on a million-row read. The unsafe code is confined
+//! here, behind `Statement`.
 //!
 //! Text is bound without a copy (SQLITE_STATIC: SQLite reads it in place
 //! when the statement steps, and the statement keeps pointing at it until
 //! the next bind or finalize). The borrow checker proves that is safe: an
-//! `Insert<'a>` borrows the locked connection for `'a`, and takes only text
+//! `Statement<'a>` borrows the locked connection for `'a`, and takes only text
 //! borrowed for at least as long, so no bound value can be freed or moved
 //! while the statement exists.
 
@@ -20,7 +23,7 @@ use sqlx::sqlite::LockedSqliteHandle;
 
 /// A prepared statement on a connection locked for `'a`; the text it binds
 /// lives at least as long.
-pub struct Insert<'a> {
+pub struct Statement<'a> {
     db: NonNull<ffi::sqlite3>,
     stmt: *mut ffi::sqlite3_stmt,
     /// The connection's lock, held for `'a`, and the text bound, borrowed
@@ -35,7 +38,7 @@ fn error(db: NonNull<ffi::sqlite3>, what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{what}: {message}"))
 }
 
-impl<'a> Insert<'a> {
+impl<'a> Statement<'a> {
     /// Prepares `sql` on the locked connection, which stays locked (and
     /// borrowed) as long as the statement exists.
     pub fn prepare(handle: &'a mut LockedSqliteHandle<'_>, sql: &str) -> Result<Self, sqlx::Error> {
@@ -138,7 +141,24 @@ impl<'a> Insert<'a> {
     }
 }
 
-impl Insert<'_> {
+impl Statement<'_> {
+    /// Steps through the statement's rows with the values bound, handing
+    /// each to `each` where it lies (its text is SQLite's, valid until the
+    /// next step), then resets it.
+    pub fn each_row(&mut self, mut each: impl FnMut(&Row<'_>)) -> Result<(), sqlx::Error> {
+        let result = loop {
+            // SAFETY: the statement is live; every parameter was bound.
+            match unsafe { ffi::sqlite3_step(self.stmt) } {
+                ffi::SQLITE_ROW => each(&Row { stmt: self.stmt, step: PhantomData }),
+                ffi::SQLITE_DONE => break Ok(()),
+                _ => break Err(error(self.db, "select")),
+            }
+        };
+        // SAFETY: as above.
+        unsafe { ffi::sqlite3_reset(self.stmt) };
+        result
+    }
+
     /// The rowid of the row the last insert on this connection wrote.
     pub fn last_rowid(&self) -> i64 {
         // SAFETY: the connection is live and locked while `self` exists.
@@ -146,10 +166,42 @@ impl Insert<'_> {
     }
 }
 
-impl Drop for Insert<'_> {
+impl Drop for Statement<'_> {
     fn drop(&mut self) {
         // SAFETY: the statement was prepared on this connection and is not
         // used after this.
         unsafe { ffi::sqlite3_finalize(self.stmt) };
+    }
+}
+
+/// The row a statement stands on, lent for one step: its columns are read
+/// in place, and the borrow ends before the statement steps again.
+pub struct Row<'s> {
+    stmt: *mut ffi::sqlite3_stmt,
+    step: PhantomData<&'s ()>,
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0) as an integer (0 for NULL, as SQLite does).
+    pub fn int(&self, index: c_int) -> i64 {
+        // SAFETY: the statement stands on a row while `self` is lent.
+        unsafe { ffi::sqlite3_column_int64(self.stmt, index) }
+    }
+
+    /// Column `index` (from 0) as text ("" for NULL, or for bytes that are
+    /// not UTF-8, which the product never writes).
+    pub fn text(&self, index: c_int) -> &str {
+        // SAFETY: the statement stands on a row while `self` is lent;
+        // sqlite3_column_text's bytes stay valid until the next step, reset
+        // or finalize, none of which can happen while `self` borrows the
+        // step; the length is read after the text, as SQLite asks.
+        let bytes = unsafe {
+            let text = ffi::sqlite3_column_text(self.stmt, index);
+            if text.is_null() {
+                return "";
+            }
+            std::slice::from_raw_parts(text, ffi::sqlite3_column_bytes(self.stmt, index) as usize)
+        };
+        std::str::from_utf8(bytes).unwrap_or("")
     }
 }
