@@ -904,16 +904,18 @@ pub async fn for_each_dated_in(
     mut each: impl FnMut(Stop) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let agency = tx.agency()?;
-    let mut after = (String::new(), 0i64);
+    // The next batch starts after the last stop handed over. Its date is
+    // the index's lower bound: an OR of the cursor alone would leave the
+    // bound at the period's start, so each batch re-read every stop before it.
+    let mut after = (from.to_string(), 0i64);
     loop {
         let batch: Vec<Stop> = db::query_as(&format!(
             "SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3 \
-             AND (stop_date > $4 OR (stop_date = $4 AND id > $5)) ORDER BY stop_date, id LIMIT 5000"
+             AND (stop_date > $2 OR id > $4) ORDER BY stop_date, id LIMIT 5000"
         ))
         .bind(agency)
-        .bind(from)
-        .bind(to)
         .bind(&after.0)
+        .bind(to)
         .bind(after.1)
         .fetch_all(&mut **tx)
         .await?;
