@@ -352,7 +352,8 @@ pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed
         }
     }
     extend_tree(&mut tx, scope.id(), size).await?;
-    let root = range_hash(&mut tx, scope.id(), 0..size).await?;
+    let whole = 0..size;
+    let root = range_hashes(&mut tx, scope.id(), std::slice::from_ref(&whole)).await?[0];
     let note = key.sign(&Checkpoint { origin, size, root });
     if latest.is_some() {
         tx.rollback().await?;
@@ -455,33 +456,75 @@ pub async fn consistency_proof(scope: &Scope, old: u64, new: u64) -> Result<Vec<
 /// The tree hashes of `ranges`, all within the first `size` entries,
 /// after bringing the stored tree up to `size`.
 async fn proof_hashes(scope: &Scope, size: u64, ranges: Vec<Range<u64>>) -> Result<Vec<Hash>, sqlx::Error> {
-    catch_up(scope).await?;
-    let mut tx = scope.begin_write().await?;
-    let head = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
-    if size > head {
-        tx.rollback().await?;
-        return Err(sqlx::Error::Protocol(format!("the chain holds {head} entries, not {size}")));
+    loop {
+        let mut tx = scope.begin_write().await?;
+        let head = head_in(&mut tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+        if size > head {
+            tx.rollback().await?;
+            return Err(sqlx::Error::Protocol(format!("the chain holds {head} entries, not {size}")));
+        }
+        // The stored tree is nearly always current (every checkpoint and
+        // the minute signer extend it), so one transaction extends and
+        // reads; only an upgraded log's first build takes several steps.
+        let covered = extend_tree(&mut tx, scope.id(), size).await?;
+        if covered + (1 << STORED_LEVEL) <= size {
+            tx.commit().await?;
+            continue;
+        }
+        let hashes = range_hashes(&mut tx, scope.id(), &ranges).await?;
+        tx.commit().await?;
+        return Ok(hashes);
     }
-    extend_tree(&mut tx, scope.id(), size).await?;
+}
+
+/// The tree hash of each of `ranges` (0-based leaves) from the nodes that
+/// make it up, the stored ones read in one query: a proof at ten million
+/// entries needs about fifty.
+async fn range_hashes(tx: &mut Tx, chain: i64, ranges: &[Range<u64>]) -> Result<Vec<Hash>, sqlx::Error> {
+    let parts: Vec<Vec<Node>> = ranges.iter().map(|r| merkle::nodes_of(r.clone())).collect();
+    let wanted: Vec<Node> = parts.iter().flatten().copied().filter(|n| n.level >= STORED_LEVEL).collect();
+    let stored = stored_nodes(tx, chain, &wanted).await?;
     let mut hashes = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        hashes.push(range_hash(&mut tx, scope.id(), range).await?);
+    for nodes in parts {
+        let mut node_hashes = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            node_hashes.push(match stored.get(&node) {
+                Some(hash) => *hash,
+                None if node.level >= STORED_LEVEL => return Err(lacks(node)),
+                None => node_from_entries(tx, chain, node).await?,
+            });
+        }
+        hashes.push(merkle::fold(&node_hashes).unwrap_or_else(merkle::empty_root));
     }
-    tx.commit().await?;
     Ok(hashes)
 }
 
-/// The tree hash of the entries `range` (0-based leaves) from the nodes
-/// that make it up.
-async fn range_hash(tx: &mut Tx, chain: i64, range: Range<u64>) -> Result<Hash, sqlx::Error> {
-    if range.is_empty() {
-        return Ok(merkle::empty_root());
+/// The stored hashes of `nodes` (each from level 4 up), by node.
+async fn stored_nodes(
+    tx: &mut Tx,
+    chain: i64,
+    nodes: &[Node],
+) -> Result<std::collections::HashMap<Node, Hash>, sqlx::Error> {
+    let mut found = std::collections::HashMap::with_capacity(nodes.len());
+    for chunk in nodes.chunks(100) {
+        // Each term names the whole primary key, so every one is a lookup.
+        let terms: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(agency_id = $1 AND level = ${} AND idx = ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!("SELECT level, idx, hash FROM audit_tree WHERE {}", terms.join(" OR "));
+        let mut query = db::query_as::<(i64, i64, String)>(&sql).bind(chain);
+        for node in chunk {
+            query = query.bind(node.level).bind(node.index as i64);
+        }
+        for (level, index, hash) in query.fetch_all(&mut **tx).await? {
+            found.insert(Node { level: level as u32, index: index as u64 }, decode_hash(&hash)?);
+        }
     }
-    let mut hashes = Vec::new();
-    for node in merkle::nodes_of(range) {
-        hashes.push(node_hash(tx, chain, node).await?);
-    }
-    Ok(merkle::fold(&hashes).unwrap_or_else(merkle::empty_root))
+    Ok(found)
+}
+
+fn lacks(node: Node) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("the tree lacks node {node:?}"))
 }
 
 /// One complete node: stored from level 4 up, else from its entries.
@@ -494,7 +537,7 @@ async fn node_hash(tx: &mut Tx, chain: i64, node: Node) -> Result<Hash, sqlx::Er
                 .bind(node.index as i64)
                 .fetch_optional(&mut **tx)
                 .await?;
-        let hash = hash.ok_or_else(|| sqlx::Error::Protocol(format!("the tree lacks node {node:?}")))?;
+        let hash = hash.ok_or_else(|| lacks(node))?;
         return decode_hash(&hash);
     }
     node_from_entries(tx, chain, node).await
