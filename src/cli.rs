@@ -10,6 +10,7 @@ use crate::agency::Scope;
 use crate::audit::{self, Actor, Event};
 use crate::auth::Role;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
+use crate::web::format_date;
 use crate::{app, backup, db, demo, users};
 
 #[derive(Parser)]
@@ -84,6 +85,12 @@ enum Command {
     /// Checks and repairs derived data.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// The retention of personal values (docs/retention.md): without a
+    /// subcommand, the setting and how many old arrests may be purged.
+    Retention {
+        #[command(subcommand)]
+        command: Option<RetentionCommand>,
+    },
     /// Print every derived measure of docs/measures.md for a period.
     Metrics {
         /// First day, YYYY-MM-DD.
@@ -113,6 +120,14 @@ enum Command {
         #[arg(long, default_value_t = crate::measures::warning::MINIMUM_STOPS)]
         minimum: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Purge the name and date of birth of every arrest older than the
+    /// agency's retention period (each purge audited; every fingerprint
+    /// and report still verifies).
+    Purge,
 }
 
 #[derive(Subcommand)]
@@ -632,6 +647,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::EarlyWarning { from, to, minimum } => {
             early_warning(&database_url(), agency, &from, &to, minimum).await
         }
+        Command::Retention { command } => retention(&database_url(), agency, command).await,
         Command::Maintenance(MaintenanceCommand::CheckAggregates) => {
             check_aggregates(&database_url(), agency).await
         }
@@ -756,6 +772,54 @@ fn state_beside_agency(agency: Option<&str>) -> Option<ExitCode> {
         eprintln!("--state covers every agency: leave --agency out.");
         ExitCode::from(2)
     })
+}
+
+/// `retention [purge]`: the agency's retention of personal values.
+async fn retention(
+    url: &str,
+    agency: Option<&str>,
+    command: Option<RetentionCommand>,
+) -> anyhow::Result<ExitCode> {
+    use crate::agency::retention;
+    let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let Some(RetentionCommand::Purge) = command else {
+        let status = retention::status(&scope).await?;
+        match (status.days, status.cutoff) {
+            (Some(days), Some(cutoff)) => println!(
+                "Personal values are kept {days} days from the arrest: {} arrest(s) dated before {} may be purged \
+                 (oversight retention purge).",
+                status.purgeable,
+                format_date(cutoff)
+            ),
+            _ => println!(
+                "Personal values are kept: no retention period is set (the agency profile sets one, at least {} days).",
+                crate::agency::RETENTION_MINIMUM_DAYS
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    match retention::purge(&scope, &Actor::system("command line")).await {
+        Ok(purged) => {
+            println!(
+                "Purged the name and date of birth of {} arrest(s) dated before {}; each purge is in the audit log.",
+                purged.arrests.len(),
+                format_date(purged.cutoff)
+            );
+            if purged.kept > 0 {
+                println!(
+                    "Kept {} old arrest(s) as they are: signed off in the legacy form arrest/v1, whose fingerprint \
+                     covers the values themselves.",
+                    purged.kept
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("Nothing was purged: {e}.");
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 /// `early-warning`: the list as JSON, each officer by id and badge.

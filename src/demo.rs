@@ -192,6 +192,7 @@ pub async fn seed(pool: &Db, files: &FileStore) -> anyhow::Result<()> {
         // demand an authenticator app; a real agency keeps the default.
         mfa_policy: "optional".into(),
         paper_size: "letter".into(),
+        retention_days: None,
     };
     agency::store::update(scope, &actor, &profile).await?;
     for sign_in in SIGN_INS {

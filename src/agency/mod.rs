@@ -3,6 +3,7 @@
 //! the time zone its dates are kept in.
 
 pub mod agreements;
+pub mod retention;
 pub mod routes;
 pub mod scope;
 pub mod store;
@@ -36,7 +37,15 @@ pub struct Profile {
     pub mfa_policy: String,
     /// "letter" or "a4": the page size of oversight reports.
     pub paper_size: String,
+    /// Days after which the personal values of an arrest may be purged
+    /// (`RETENTION_MINIMUM_DAYS` or more), or none to keep them
+    /// (docs/retention.md).
+    pub retention_days: Option<i64>,
 }
+
+/// The shortest retention the product accepts: one year, the CJIS
+/// Security Policy's minimum for the records an agency keeps.
+pub const RETENTION_MINIMUM_DAYS: i64 = 365;
 
 /// Paper sizes for reports: US Letter by default (US agencies print and
 /// file on it), A4 by choice.
@@ -94,6 +103,8 @@ pub struct ProfileForm {
     pub mfa_policy: String,
     #[serde(default)]
     pub paper_size: String,
+    #[serde(default)]
+    pub retention_days: String,
 }
 
 pub const STATES: [&str; 56] = [
@@ -116,6 +127,7 @@ impl ProfileForm {
             time_zone: p.time_zone.clone(),
             mfa_policy: p.mfa_policy.clone(),
             paper_size: p.paper_size.clone(),
+            retention_days: p.retention_days.map(|d| d.to_string()).unwrap_or_default(),
         }
     }
 
@@ -189,6 +201,20 @@ impl ProfileForm {
         if !PAPER_SIZES.iter().any(|(c, _)| *c == paper_size) {
             errors.add("paper_size", "Choose US Letter or A4.");
         }
+        let retention_days = match self.retention_days.trim() {
+            "" => None,
+            days => match days.parse::<i64>() {
+                Ok(d) if (RETENTION_MINIMUM_DAYS..=36_500).contains(&d) => Some(d),
+                _ => {
+                    errors.add(
+                        "retention_days",
+                        "Enter a whole number of days from 365 (one year, the CJIS minimum) to 36,500, \
+                         or leave it empty to keep personal values.",
+                    );
+                    None
+                }
+            },
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -203,6 +229,7 @@ impl ProfileForm {
             time_zone,
             mfa_policy: self.mfa_policy.clone(),
             paper_size: paper_size.to_string(),
+            retention_days,
         })
     }
 }
@@ -223,6 +250,18 @@ mod tests {
             time_zone: "America/Chicago".into(),
             mfa_policy: "administrators".into(),
             paper_size: String::new(),
+            retention_days: String::new(),
+        }
+    }
+
+    #[test]
+    fn retention_is_a_year_or_more_or_none() {
+        assert_eq!(form().validate().unwrap().retention_days, None);
+        let three = ProfileForm { retention_days: " 1095 ".into(), ..form() }.validate().unwrap();
+        assert_eq!(three.retention_days, Some(1095));
+        for wrong in ["364", "0", "-400", "two years", "1.5", "36501"] {
+            let errors = ProfileForm { retention_days: wrong.into(), ..form() }.validate().unwrap_err();
+            assert!(errors.has("retention_days"), "{wrong}");
         }
     }
 

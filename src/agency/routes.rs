@@ -142,6 +142,7 @@ fn profile_form(pairs: Vec<(String, String)>) -> ProfileForm {
             "time_zone" => form.time_zone = value,
             "mfa_policy" => form.mfa_policy = value,
             "paper_size" => form.paper_size = value,
+            "retention_days" => form.retention_days = value,
             _ => {}
         }
     }

@@ -7,7 +7,7 @@ use crate::db::{self, Db, begin_write};
 
 use super::{Profile, Scope};
 
-const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size FROM agency";
+const SELECT: &str = "SELECT name, ori, state, models, agreement_signed, agreement_renewed, login_banner, time_zone, mfa_policy, paper_size, retention_days FROM agency";
 
 pub async fn get(scope: &Scope) -> Result<Profile, sqlx::Error> {
     db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(scope).await
@@ -142,7 +142,7 @@ const STANDARD_COURSES: &str = "INSERT INTO courses (name, kind, models, require
 async fn write_profile(tx: &mut crate::db::Tx, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
     db::query(
         "UPDATE agency SET name = $1, ori = $2, state = $3, models = $4, agreement_signed = $5, \
-         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10 WHERE id = $11",
+         agreement_renewed = $6, login_banner = $7, time_zone = $8, mfa_policy = $9, paper_size = $10, retention_days = $11 WHERE id = $12",
     )
     .bind(&profile.name)
     .bind(&profile.ori)
@@ -154,6 +154,7 @@ async fn write_profile(tx: &mut crate::db::Tx, id: i64, profile: &Profile) -> Re
     .bind(&profile.time_zone)
     .bind(&profile.mfa_policy)
     .bind(&profile.paper_size)
+    .bind(profile.retention_days)
     .bind(id)
     .execute(&mut **tx)
     .await?;

@@ -75,6 +75,19 @@ pub struct Arrest {
     #[serde(skip)]
     #[sqlx(default)]
     pub person_salt: String,
+    /// Once the name and date of birth were purged under the agency's
+    /// retention setting (docs/retention.md): the commitments they had,
+    /// kept so that every fingerprint and audit entry that holds them
+    /// still verifies, and the day of the purge.
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub name_commitment: Option<String>,
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub dob_commitment: Option<String>,
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub purged_on: Option<String>,
 }
 
 /// The fields that commit to a person: shown to nobody without
@@ -185,11 +198,15 @@ impl Arrest {
     }
 
     /// The salted commitment to one personal field's current value.
+    /// After a purge, the commitment the record kept.
     pub fn commitment(&self, field: &str) -> String {
-        let value = match field {
-            "person_name" => self.person_name.as_str(),
-            _ => self.person_dob.as_deref().unwrap_or(""),
+        let (value, kept) = match field {
+            "person_name" => (self.person_name.as_str(), &self.name_commitment),
+            _ => (self.person_dob.as_deref().unwrap_or(""), &self.dob_commitment),
         };
+        if let Some(kept) = kept {
+            return kept.clone();
+        }
         crate::canonical::personal_commitment(&self.person_salt, field, value)
     }
 
@@ -246,6 +263,21 @@ impl Arrest {
             }
         }
         value
+    }
+
+    /// The record with its name and date of birth purged on `day`: blank,
+    /// their salt gone, their commitments kept (so its committed form, and
+    /// every digest of it, stay the same).
+    pub fn purged(&self, day: &str) -> Arrest {
+        Arrest {
+            name_commitment: Some(self.commitment("person_name")),
+            dob_commitment: Some(self.commitment("person_dob")),
+            purged_on: Some(day.to_string()),
+            person_name: String::new(),
+            person_dob: None,
+            person_salt: String::new(),
+            ..self.clone()
+        }
     }
 
     /// A copy without the personal data, for roles that may not see it.
@@ -419,6 +451,7 @@ pub fn validate(
         perceived_age: age,
         exception: String::new(),
         person_salt: String::new(),
+        ..Default::default()
     })
 }
 

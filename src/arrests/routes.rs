@@ -180,6 +180,8 @@ struct FormPage {
     form: RecordForm,
     errors: FieldErrors,
     officers: Vec<Officer>,
+    /// The day the record's name and date of birth were purged, if they were.
+    purged_on: Option<String>,
 }
 
 impl FormPage {
@@ -202,7 +204,14 @@ async fn form_page(
     errors: FieldErrors,
 ) -> AppResult<Response> {
     let officers = officers::store::choices(scope, None).await?;
-    Ok(form_response(&errors, FormPage { page, arrest_id, form, errors: errors.clone(), officers }))
+    let purged_on = match arrest_id {
+        Some(id) => store::get(scope, scope, id).await?.purged_on,
+        None => None,
+    };
+    Ok(form_response(
+        &errors,
+        FormPage { page, arrest_id, form, errors: errors.clone(), officers, purged_on },
+    ))
 }
 
 async fn route_get_new(scope: Scope, page: PageCtx) -> AppResult<Response> {
@@ -242,7 +251,7 @@ async fn save(
     actor: &Actor,
     page: PageCtx,
     id: Option<i64>,
-    form: RecordForm,
+    mut form: RecordForm,
 ) -> AppResult<Response> {
     // The officer and the stop are looked for in the agency only: another
     // agency's id is refused as an unknown one is.
@@ -254,6 +263,15 @@ async fn save(
         }
         Err(_) => Vec::new(),
     };
+    // A purged record's form asks no name (none can be entered again:
+    // `store::update` keeps it purged); the rule that one is required
+    // is for records that have one.
+    if let Some(id) = id {
+        if store::get(scope, scope, id).await?.purged_on.is_some() {
+            form.set("person_name", "purged");
+            form.set("person_dob", "");
+        }
+    }
     let arrest = match super::validate(
         &form,
         |id| officers.iter().any(|o| o.id == id),

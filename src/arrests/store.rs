@@ -13,7 +13,8 @@ use crate::db::{self, Tx, now_unix};
 
 const COLUMNS: &str = "id, arrest_date, arrest_time, officer_id, stop_id, person_name, person_dob, charges, offense_code, \
      offense_class, priority_level, arrest_type, detainer_lodged, removal_paperwork, warrant_served, transferred_at, \
-     released_at, perceived_race, perceived_gender, perceived_age, exception, person_salt";
+     released_at, perceived_race, perceived_gender, perceived_age, exception, person_salt, name_commitment, dob_commitment, \
+     purged_on";
 const FIELDS: [&str; 21] = [
     "arrest_date",
     "arrest_time",
@@ -362,11 +363,21 @@ pub async fn update(scope: &Scope, actor: &Actor, arrest: &Arrest) -> Result<Arr
     // The record keeps its salt: an unchanged name commits to the same
     // value, so the entry lists only what changed.
     let authority = Authority::load(&mut tx).await?;
-    let arrest = &Arrest {
+    let mut arrest = Arrest {
         person_salt: before.person_salt.clone(),
         exception: authority.arrest(arrest),
+        name_commitment: before.name_commitment.clone(),
+        dob_commitment: before.dob_commitment.clone(),
+        purged_on: before.purged_on.clone(),
         ..arrest.clone()
     };
+    // A purged record's name and date of birth stay purged, whatever an
+    // edit sends for them (docs/retention.md).
+    if before.purged_on.is_some() {
+        arrest.person_name = String::new();
+        arrest.person_dob = None;
+    }
+    let arrest = &arrest;
     let sets: Vec<String> = FIELDS.iter().enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     let sql = format!(
         "UPDATE arrests SET {}, updated_at = $22 WHERE id = $23 AND agency_id = $24 RETURNING id",
@@ -386,6 +397,70 @@ pub async fn update(scope: &Scope, actor: &Actor, arrest: &Arrest) -> Result<Arr
     }
     tx.commit().await?;
     Ok(arrest.clone())
+}
+
+/// Purges the name and date of birth of each of the agency's arrests dated
+/// before `cutoff` and not purged yet, on `day`, each with its audit entry,
+/// all in one transaction (docs/retention.md); returns their ids. Each
+/// record keeps its commitments, so its committed form is unchanged: that
+/// is checked record by record, and a difference refuses the whole purge.
+pub async fn purge_personal_before(
+    scope: &Scope,
+    actor: &Actor,
+    cutoff: &str,
+    day: &str,
+    keep: &[i64],
+) -> anyhow::Result<Vec<i64>> {
+    let mut tx = scope.begin_write().await?;
+    let old: Vec<Arrest> = db::query_as(&format!(
+        "SELECT {COLUMNS} FROM arrests WHERE agency_id = $1 AND arrest_date < $2 AND purged_on IS NULL ORDER BY id"
+    ))
+    .bind(scope.id())
+    .bind(cutoff)
+    .fetch_all(&mut *tx)
+    .await?;
+    let old: Vec<Arrest> = old.into_iter().filter(|a| !keep.contains(&a.id)).collect();
+    let now = now_unix();
+    for arrest in &old {
+        let purged = arrest.purged(day);
+        if purged.content_digest() != arrest.content_digest() {
+            tx.rollback().await?;
+            anyhow::bail!("arrest {} would change its fingerprint if purged", arrest.id);
+        }
+        db::query(
+            "UPDATE arrests SET person_name = '', person_dob = NULL, person_salt = '', name_commitment = $1, \
+             dob_commitment = $2, purged_on = $3, updated_at = $4 WHERE id = $5 AND agency_id = $6",
+        )
+        .bind(&purged.name_commitment)
+        .bind(&purged.dob_commitment)
+        .bind(day)
+        .bind(now)
+        .bind(arrest.id)
+        .bind(scope.id())
+        .execute(&mut *tx)
+        .await?;
+        let details = json!({ "purged": ["person_name", "person_dob"], "arrested_before": cutoff });
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("arrest.personal_purged", "arrest", arrest.id).details(details),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(old.iter().map(|a| a.id).collect())
+}
+
+/// How many of the agency's arrests dated before `cutoff` still hold a
+/// name and date of birth the retention setting allows purging.
+pub async fn count_purgeable(scope: &Scope, cutoff: &str) -> Result<i64, sqlx::Error> {
+    db::query_scalar(
+        "SELECT COUNT(*) FROM arrests WHERE agency_id = $1 AND arrest_date < $2 AND purged_on IS NULL",
+    )
+    .bind(scope.id())
+    .bind(cutoff)
+    .fetch_one(scope)
+    .await
 }
 
 pub async fn history(scope: &Scope, id: i64) -> Result<Vec<Entry>, sqlx::Error> {

@@ -89,6 +89,7 @@ async fn seed_agency(db: &Db, actor: &Actor, plan: &Plan, n: u64) -> anyhow::Res
         time_zone: if plan.ori == "FL0030000" { "America/Chicago" } else { "America/New_York" }.into(),
         mfa_policy: "optional".into(),
         paper_size: "letter".into(),
+        retention_days: None,
     };
     let scope = &agency::store::add(db, actor, &profile).await?;
     let courses: Vec<i64> =

@@ -237,6 +237,7 @@ async fn route_post_agencies(
         time_zone: "America/New_York".to_string(),
         mfa_policy: "administrators".to_string(),
         paper_size: "letter".to_string(),
+        retention_days: None,
     };
     let hash = state.hasher.hash(&new_user.password).await?;
     let scope = crate::agency::store::add(&state.db, &actor, &profile).await?;

@@ -157,6 +157,18 @@ pub async fn v1_arrest_sign_offs(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
     .await
 }
 
+/// The agency's arrests with a sign-off in form `arrest/v1` (legacy data:
+/// its fingerprint covers the name and date of birth themselves, so a
+/// purge of them would show the record as changed since the sign-off).
+pub async fn arrests_signed_in_v1(scope: &Scope) -> Result<Vec<i64>, sqlx::Error> {
+    db::query_scalar(
+        "SELECT DISTINCT record_id FROM sign_offs WHERE agency_id = $1 AND record_kind = 'arrest' AND form = 'v1'",
+    )
+    .bind(scope.id())
+    .fetch_all(scope)
+    .await
+}
+
 /// Days an action may wait before it is overdue (agency setting).
 pub async fn deadline_days(scope: &Scope) -> Result<i64, sqlx::Error> {
     crate::agency::store::sign_off_days(scope).await
