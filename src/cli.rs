@@ -161,6 +161,19 @@ enum ReportCommand {
     /// Say whether FILE is a report this system issued, unaltered, and
     /// whether its records still hash to the printed fingerprint.
     Verify { file: std::path::PathBuf },
+    /// Prove that one record, as it stands, was part of the data behind
+    /// the report FILE, without the others (report form v4): prints the
+    /// proof, to keep in a file and check with `report check-record`.
+    ProveRecord {
+        file: std::path::PathBuf,
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::reports::store::RECORD_KINDS))]
+        kind: String,
+        id: i64,
+    },
+    /// Check a proof `prove-record` printed, from the file alone (no
+    /// database): it leads to the fingerprint it names, which the report's
+    /// cover prints.
+    CheckRecord { proof: std::path::PathBuf },
 }
 
 #[derive(Args, Clone)]
@@ -705,6 +718,13 @@ async fn report(
     files_dir: &std::path::Path,
     args: ReportArgs,
 ) -> anyhow::Result<ExitCode> {
+    match args.verify {
+        Some(ReportCommand::ProveRecord { file, kind, id }) => {
+            return prove_record(url, agency, &file, &kind, id).await;
+        }
+        Some(ReportCommand::CheckRecord { proof }) => return check_record(&proof),
+        _ => {}
+    }
     if let Some(ReportCommand::Verify { file }) = args.verify {
         let bytes =
             std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
@@ -763,6 +783,87 @@ async fn report(
         report.data_sha256
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report prove-record FILE KIND ID`: the proof on standard output, what
+/// it shows on standard error; exit 1 when there is none to give.
+async fn prove_record(
+    url: &str,
+    agency: Option<&str>,
+    file: &std::path::Path,
+    kind: &str,
+    id: i64,
+) -> anyhow::Result<ExitCode> {
+    use crate::reports::records::PROOF_LABEL;
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
+    let pool = db::connect(url).await?;
+    let scope = Scope::for_command(&pool, agency).await?;
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let proved =
+        match crate::reports::store::prove_record(&scope, &Actor::system("cli"), &sha256, kind, id).await {
+            Ok(proved) => proved,
+            Err(crate::reports::store::NoRecordProof::Database(e)) => return Err(e.into()),
+            Err(why) => {
+                eprintln!("No proof: {why}.");
+                return Ok(ExitCode::from(1));
+            }
+        };
+    let (report, proof) = (&proved.report, &proved.proof);
+    println!("{PROOF_LABEL}");
+    println!("report {} {} file-sha256 {}", report.number, report.period_text(), report.file_sha256);
+    for line in proof.lines() {
+        println!("{line}");
+    }
+    if let Some(fields) = &proved.fields {
+        println!("fields {fields}");
+    }
+    eprintln!(
+        "{kind} {id}, as it stands, is record {} of the {} behind report {} (data fingerprint {}); the proof names \
+         {} hashes and no other record. Check it with: oversight report check-record PROOF",
+        proof.index + 1,
+        proof.size,
+        report.number,
+        report.data_sha256,
+        proof.path.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `report check-record PROOF`: exit 0 when the proof holds, 1 when not.
+fn check_record(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", path.display()))?;
+    let Some(proof) = crate::reports::records::RecordProof::parse(&text) else {
+        println!(
+            "{} is not a record proof of this product (oversight report prove-record prints one).",
+            path.display()
+        );
+        return Ok(ExitCode::from(1));
+    };
+    match proof.check() {
+        Ok(()) => {
+            println!(
+                "The proof holds: {} {} is record {} of the {} behind the data fingerprint {}. That is the report's \
+                 if its cover prints the same fingerprint.",
+                proof.kind,
+                proof.id,
+                proof.index + 1,
+                proof.size,
+                hex::encode(proof.root)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::audit::merkle::ProofError::RootMismatch) => {
+            println!(
+                "The proof does not hold: the path from the record's leaf does not lead to the fingerprint it names."
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(why) => {
+            println!("The proof does not hold: {why}.");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// `--state` covers every agency: with `--agency` too, the command says so

@@ -94,14 +94,15 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     // A report issued in v1 is checked in v1: its fingerprint covers the
     // equal-length previous period and the arrests as they are.
     use oversight::measures::store::Source;
-    let fingerprint = |form: &'static str, source| {
+    let keyed = |form: &'static str, source, key: &'static [u8]| {
         let db = db.clone();
         async move {
-            oversight::reports::store::data_fingerprint(&common::scope(&db).await, period, form, source)
+            oversight::reports::store::data_fingerprint(&common::scope(&db).await, period, form, source, key)
                 .await
                 .unwrap()
         }
     };
+    let fingerprint = |form: &'static str, source| keyed(form, source, b"");
     let v1 = fingerprint("v1", Source::Records).await;
     let v2 = fingerprint("v2", Source::Records).await;
     assert_ne!(v1, v2, "the forms differ where they say they do (the arrest's personal fields)");
@@ -111,4 +112,10 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     let v3 = fingerprint("v3", Source::Aggregates).await;
     assert_eq!(v3, fingerprint("v3", Source::Records).await);
     assert_ne!(v3, v2);
+    // v4 is a tree over the records, its leaves blinded by the report's
+    // key: another key gives another root, the same key the same one.
+    let v4 = keyed("v4", Source::Records, b"one report").await;
+    assert_eq!(v4, keyed("v4", Source::Aggregates, b"one report").await);
+    assert_ne!(v4, keyed("v4", Source::Records, b"another report").await);
+    assert_ne!(v4, v3);
 }

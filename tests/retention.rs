@@ -135,6 +135,12 @@ async fn a_purge_blanks_old_names_audits_each_and_everything_issued_before_still
     );
     let (ok, verdict) = app.cli(&["report", "verify", pdf.to_str().unwrap()]);
     assert!(ok, "the report still verifies: {verdict}");
+    let (ok, proof) =
+        app.cli(&["report", "prove-record", pdf.to_str().unwrap(), "arrest", &old_id.to_string()]);
+    assert!(
+        ok && proof.contains(&format!("record arrest {old_id}")),
+        "the purged arrest still proves: {proof}"
+    );
     let export = dir.path().join("audit.jsonl");
     assert!(app.cli(&["audit", "export", "--out", export.to_str().unwrap()]).0);
     let (ok, out) = app.cli(&[

@@ -13,6 +13,9 @@ It checks, from the files alone and without the product's own binary:
                                    an inclusion proof (`oversight audit prove`)
   consistency PROOF --old C1 --new C2 --key VKEY
                                    a consistency proof (`oversight audit consistency`)
+  record PROOF --fingerprint HEX   a record proof (`oversight report prove-record`): the
+                                   record's leaf leads to the data fingerprint a report's
+                                   cover prints (docs/fingerprints.md, report/v4)
   roots FILE N                     the Merkle roots of an export's first 1..N entries,
                                    computed by the definition of RFC 9162 §2.1.1
 
@@ -275,6 +278,9 @@ def main(argv):
     p.add_argument("--old", required=True)
     p.add_argument("--new", required=True)
     p.add_argument("--key", required=True)
+    p = sub.add_parser("record")
+    p.add_argument("proof")
+    p.add_argument("--fingerprint", required=True)
     p = sub.add_parser("roots")
     p.add_argument("file")
     p.add_argument("n", type=int)
@@ -322,6 +328,26 @@ def main(argv):
                 raise Failure("the proof is for other tree sizes than the checkpoints'")
             verify_consistency(old_size, new_size, old_root, new_root, hashes)
             print("OK the log of %d entries extends the log of %d entries" % (new_size, old_size))
+        elif args.command == "record":
+            with open(args.proof, encoding="utf-8") as f:
+                lines = [l.strip() for l in f if l.strip()]
+            if not lines or lines[0] != "oversight-ledger/report-record-proof/v1":
+                raise Failure("not a record proof")
+            fields, path = {}, []
+            for line in lines[1:]:
+                name, _, value = line.partition(" ")
+                if name == "path":
+                    path.append(bytes.fromhex(value))
+                else:
+                    fields[name] = value
+            root = bytes.fromhex(args.fingerprint)
+            if fields["fingerprint"] != args.fingerprint:
+                raise Failure("the proof is for another fingerprint than the report's")
+            index, _, size = fields["leaf"].partition(" of ")
+            leaf = bytes.fromhex(fields["blind"]) + bytes.fromhex(fields["record-hash"])
+            verify_inclusion(int(index), int(size), leaf, path, root)
+            print("OK %s is record %d of the %s behind the data fingerprint %s" % (
+                fields["record"], int(index) + 1, size, args.fingerprint))
         elif args.command == "roots":
             hashes = read_export(args.file)
             for n in range(1, min(args.n, len(hashes)) + 1):

@@ -13,6 +13,28 @@ pub async fn get(scope: &Scope) -> Result<Profile, sqlx::Error> {
     db::query_as(&format!("{SELECT} WHERE id = $1")).bind(scope.id()).fetch_one(scope).await
 }
 
+/// The agency's secret key that blinds the leaves of its reports' record
+/// trees (`reports::records`, docs/fingerprints.md), made the first time
+/// it is asked for. Never shown, printed or exported.
+pub async fn record_key(scope: &Scope) -> Result<Vec<u8>, sqlx::Error> {
+    let read = "SELECT record_key FROM agency WHERE id = $1";
+    let key: Vec<u8> = db::query_scalar(read).bind(scope.id()).fetch_one(scope).await?;
+    if !key.is_empty() {
+        return Ok(key);
+    }
+    // Made under the write lock: two first reports at once keep one key.
+    let mut tx = scope.begin_write().await?;
+    let made: [u8; 32] = rand::random();
+    db::query("UPDATE agency SET record_key = $1 WHERE id = $2 AND length(record_key) = 0")
+        .bind(&made[..])
+        .bind(scope.id())
+        .execute(&mut *tx)
+        .await?;
+    let key: Vec<u8> = db::query_scalar(read).bind(scope.id()).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
 /// The agencies' ids, in the order they were added.
 pub async fn ids(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
     db::query_scalar("SELECT id FROM agency ORDER BY id").fetch_all(db).await

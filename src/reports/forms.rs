@@ -14,6 +14,12 @@
 //! content hash (`stops::aggregates::Sum`), so issuing a report reads a
 //! row per day instead of every stop; a check recomputes those sums from
 //! the stops themselves.
+//!
+//! `report/v4` (reports issued from now on): the same records, each a leaf
+//! of a Merkle tree whose root is the fingerprint (`records`): stops and
+//! arrests by their content hashes, the other kinds by their v3 line's
+//! SHA-256, so that one record can be proved part of a report. Issuing
+//! reads every record of the period and its baseline period.
 
 use time::{Date, Duration};
 
@@ -29,11 +35,15 @@ use crate::supervision::SignOff;
 use crate::training::TrainingRecord;
 
 /// The form new reports are issued in.
-pub const CURRENT: &str = "v3";
+pub const CURRENT: &str = "v4";
+
+/// The form the statewide report fingerprints each agency in: no record
+/// proofs there, and the day sums keep a hundred agencies' reading short.
+pub const STATEWIDE: &str = "v3";
 
 /// Whether `form` is one this version can recompute.
 pub fn is_known(form: &str) -> bool {
-    matches!(form, "v1" | "v2" | "v3")
+    matches!(form, "v1" | "v2" | "v3" | "v4")
 }
 
 /// The first day of the records a report in `form` covers.

@@ -8,6 +8,7 @@
 
 pub mod forms;
 pub mod pdf;
+pub mod records;
 pub mod routes;
 pub mod store;
 mod tagged;
@@ -39,6 +40,10 @@ pub struct Report {
     pub data_form: String,
     /// The signed checkpoint of the audit log the cover prints (docs/audit.md).
     pub checkpoint: String,
+    /// The key that blinds the leaves of a v4 record tree (`records`):
+    /// never shown, printed or exported.
+    #[serde(skip)]
+    pub record_key: Vec<u8>,
 }
 
 impl Report {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::records::RecordTree;
 use super::{Cover, OfficerRow, Report, forms};
 use crate::agency::Scope;
 use crate::audit::checkpoint::SigningKey;
@@ -22,51 +23,117 @@ use crate::measures::store::Source;
 use crate::web::format_date;
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-     audit_head, file_sha256, file_name, size, data_form, checkpoint";
+     audit_head, file_sha256, file_name, size, data_form, checkpoint, record_key";
 
-/// Hashes records one line each: the kind, a tab, the form's JSON.
-struct Fingerprint(Sha256);
+/// Hashes records one line each (v1–v3), or collects them as the leaves
+/// of the record tree (v4, `records`).
+enum Fingerprint {
+    Lines(Sha256),
+    Tree(RecordTree),
+}
 
 impl Fingerprint {
-    fn add<T: Serialize>(&mut self, kind: &str, form: T) {
-        // Straight from the form: its fields serialize in their listed
-        // order, so equal records give equal bytes, without the cost of
-        // building a sorted map for each of a million stops.
-        self.0.update(kind.as_bytes());
-        self.0.update(b"\t");
-        let _ = serde_json::to_writer(&mut HashWriter(&mut self.0), &form);
-        self.0.update(b"\n");
+    /// One record: the kind, a tab, the form's JSON and a newline.
+    fn add<T: Serialize>(&mut self, kind: &'static str, id: i64, form: T) {
+        match self {
+            // Straight from the form: its fields serialize in their listed
+            // order, so equal records give equal bytes, without the cost of
+            // building a sorted map for each of a million stops.
+            Fingerprint::Lines(sha) => write_line(sha, kind, form),
+            Fingerprint::Tree(tree) => {
+                let mut sha = Sha256::new();
+                write_line(&mut sha, kind, form);
+                tree.push(kind, id, sha.finalize().into());
+            }
+        }
     }
 
     /// One day of stops or arrests (report/v3): the kind, the day, the
     /// number of records and the sum of their content hashes.
     fn day(&mut self, kind: &str, day: &str, records: i64, sum: &Sum) {
-        self.0.update(format!("{kind}\t{day}\t{records}\t{}\n", sum.hex()).as_bytes());
+        if let Fingerprint::Lines(sha) = self {
+            sha.update(format!("{kind}\t{day}\t{records}\t{}\n", sum.hex()).as_bytes());
+        }
+    }
+
+    fn finish(self) -> String {
+        match self {
+            Fingerprint::Lines(sha) => hex::encode(sha.finalize()),
+            Fingerprint::Tree(mut tree) => tree.root_hex(),
+        }
     }
 }
 
-/// SHA-256 of the records a report for `period` reads, in the data form
-/// `form` (`forms`): those of the period and its baseline period (for the
-/// previous values), and the officers' designations and training (for
-/// authorization).
+fn write_line<T: Serialize>(sha: &mut Sha256, kind: &str, form: T) {
+    sha.update(kind.as_bytes());
+    sha.update(b"\t");
+    let _ = serde_json::to_writer(&mut HashWriter(sha), &form);
+    sha.update(b"\n");
+}
+
+/// The data fingerprint of the records a report for `period` reads, in the
+/// data form `form` (`forms`): those of the period and its baseline period
+/// (for the previous values), and the officers' designations and training
+/// (for authorization). `record_key` is the key the report keeps (its
+/// agency's record key, `agency::store::record_key`), which blinds
+/// the leaves of a v4 tree (unused by the earlier forms).
 ///
 /// In v3 the stops enter by day: from the stored day digests when a report
 /// is issued (`Source::Aggregates`), recomputed from the stops when one is
 /// checked (`Source::Records`); equal records give equal bytes either way.
+/// A v4 tree has a leaf per record, so it is always read from the records.
 pub async fn data_fingerprint(
     scope: &Scope,
     period: Period,
     form: &str,
     source: Source,
+    record_key: &[u8],
 ) -> Result<String, sqlx::Error> {
+    let mut f = match form {
+        "v4" => Fingerprint::Tree(RecordTree::new(record_key)),
+        _ => Fingerprint::Lines(Sha256::new()),
+    };
+    collect(scope, period, form, source, &mut f).await?;
+    Ok(f.finish())
+}
+
+/// The v4 tree of the records behind a report for `period` with the key
+/// `record_key`, to prove one record with (`RecordTree::prove`).
+pub async fn record_tree(
+    scope: &Scope,
+    period: Period,
+    record_key: &[u8],
+) -> Result<RecordTree, sqlx::Error> {
+    let mut f = Fingerprint::Tree(RecordTree::new(record_key));
+    collect(scope, period, "v4", Source::Records, &mut f).await?;
+    match f {
+        Fingerprint::Tree(tree) => Ok(tree),
+        Fingerprint::Lines(_) => unreachable!("made as a tree above"),
+    }
+}
+
+async fn collect(
+    scope: &Scope,
+    period: Period,
+    form: &str,
+    source: Source,
+    f: &mut Fingerprint,
+) -> Result<(), sqlx::Error> {
     let (from, to) = (forms::covered_from(period, form), period.to);
     let (from_text, to_text) = (format_date(from), format_date(to));
     let inside = |date: &str| crate::web::parse_date(date).is_some_and(|d| from <= d && d <= to);
-    let mut f = Fingerprint(Sha256::new());
     match (form, source) {
         ("v1" | "v2", _) => {
             crate::stops::store::for_each_between(scope, &from_text, &to_text, |s| {
-                f.add("stop", forms::StopForm(s))
+                f.add("stop", s.id, forms::StopForm(s))
+            })
+            .await?
+        }
+        // A leaf per stop: its content hash, as its day's sum adds it.
+        ("v4", _) => {
+            let Fingerprint::Tree(tree) = &mut *f else { unreachable!("v4 is a tree") };
+            crate::stops::store::for_each_between(scope, &from_text, &to_text, |s| {
+                tree.push("stop", s.id, crate::stops::aggregates::content_digest(s))
             })
             .await?
         }
@@ -91,16 +158,27 @@ pub async fn data_fingerprint(
             }
         }
     }
-    if form == "v1" || form == "v2" {
-        for a in crate::arrests::store::between(scope, &from_text, &to_text).await? {
-            f.add("arrest", forms::ArrestForm(&forms::arrest(&a, form)));
+    match form {
+        "v1" | "v2" => {
+            for a in crate::arrests::store::between(scope, &from_text, &to_text).await? {
+                f.add("arrest", a.id, forms::ArrestForm(&forms::arrest(&a, form)));
+            }
         }
-    } else {
-        let from_records = source == Source::Records;
-        for (day, arrests, sum) in
-            crate::arrests::store::digests_between(scope, &from_text, &to_text, from_records).await?
-        {
-            f.day("arrest-day", &day, arrests, &sum);
+        // The arrest's content hash covers its committed form, which a
+        // purge of its name and date of birth leaves as it was.
+        "v4" => {
+            let Fingerprint::Tree(tree) = &mut *f else { unreachable!("v4 is a tree") };
+            for a in crate::arrests::store::between(scope, &from_text, &to_text).await? {
+                tree.push("arrest", a.id, a.content_digest());
+            }
+        }
+        _ => {
+            let from_records = source == Source::Records;
+            for (day, arrests, sum) in
+                crate::arrests::store::digests_between(scope, &from_text, &to_text, from_records).await?
+            {
+                f.day("arrest-day", &day, arrests, &sum);
+            }
         }
     }
     // v1 hashed the complaints of the newest 500 that fell in the range;
@@ -112,37 +190,37 @@ pub async fn data_fingerprint(
     for c in
         complaints.iter().filter(|c| inside(&c.received_on) || c.closed_on.as_deref().is_some_and(inside))
     {
-        f.add("complaint", forms::ComplaintForm(c));
+        f.add("complaint", c.id, forms::ComplaintForm(c));
     }
     for p in crate::pay::store::all_pay(scope).await?.iter().filter(|p| inside(&p.period_end)) {
-        f.add("pay", forms::PayForm(p));
+        f.add("pay", p.id, forms::PayForm(p));
     }
     let leads = crate::pay::store::all_leads(scope).await?;
     let in_period =
         |q: &str| crate::measures::program::quarter_start(q).is_some_and(|d| from <= d && d <= to);
     for l in leads.iter().filter(|l| in_period(&l.quarter)) {
-        f.add("leads", forms::LeadsForm(l));
+        f.add("leads", l.id, forms::LeadsForm(l));
     }
     for s in &crate::supervision::store::all(scope).await? {
-        f.add("sign_off", forms::SignOffForm(s));
+        f.add("sign_off", s.id, forms::SignOffForm(s));
     }
     for m in &crate::measures::logged::measures(scope).await? {
-        f.add("logged_measure", forms::LoggedMeasureForm(m));
+        f.add("logged_measure", m.id, forms::LoggedMeasureForm(m));
     }
     let logged = crate::measures::logged::values(scope).await?;
     for v in logged.iter().filter(|v| inside(&v.period_from) || inside(&v.period_to)) {
-        f.add("logged_value", forms::LoggedValueForm(v));
+        f.add("logged_value", v.id, forms::LoggedValueForm(v));
     }
     for o in &crate::officers::store::list(scope, &Default::default()).await? {
-        f.add("officer", forms::OfficerForm(o));
+        f.add("officer", o.id, forms::OfficerForm(o));
     }
     for d in &crate::officers::store::all_designations(scope, scope).await? {
-        f.add("designation", forms::DesignationForm(d));
+        f.add("designation", d.id, forms::DesignationForm(d));
     }
     for t in &crate::training::store::all_records(scope, scope).await? {
-        f.add("training", forms::TrainingForm(t));
+        f.add("training", t.id, forms::TrainingForm(t));
     }
-    Ok(hex::encode(f.0.finalize()))
+    Ok(())
 }
 
 /// The appendix: each officer's status for each model they hold.
@@ -207,6 +285,7 @@ pub async fn generate(
     key: &crate::audit::checkpoint::SigningKey,
 ) -> anyhow::Result<(Report, Vec<u8>)> {
     let profile = crate::agency::store::get(scope).await?;
+    let record_key = crate::agency::store::record_key(scope).await?;
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(scope).await?.unwrap_or((0, String::new()));
         // The early-warning list reads every stop of the period while the
@@ -216,7 +295,7 @@ pub async fn generate(
             let scope = scope.clone();
             async move { early_warning_part(&scope, period).await }
         });
-        let before = data_fingerprint(scope, period, forms::CURRENT, Source::Aggregates).await?;
+        let before = data_fingerprint(scope, period, forms::CURRENT, Source::Aggregates, &record_key).await?;
         let sheet = crate::measures::store::compute(scope, period).await?;
         let officers = officer_rows(scope, period.to).await?;
         let warning = warning.await??;
@@ -244,7 +323,7 @@ pub async fn generate(
         let paper = super::pdf::Paper::from_setting(&profile.paper_size);
         let bytes = super::render(&sheet, &cover, &officers, &warning, paper)?;
         let stored = files.write(&bytes)?;
-        match record(scope, actor, &cover, period, &stored).await {
+        match record(scope, actor, &cover, period, &stored, &record_key).await {
             Ok(report) => return Ok((report, bytes)),
             // Another report took the number meanwhile: render again.
             Err(e) if is_unique_violation(&e) => files.remove(&stored.name),
@@ -286,12 +365,13 @@ async fn record(
     cover: &Cover,
     period: Period,
     stored: &crate::documents::files::Stored,
+    record_key: &[u8],
 ) -> Result<Report, sqlx::Error> {
     let mut tx = scope.begin_write().await?;
     let report: Report = db::query_as(&format!(
         "INSERT INTO reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-         audit_head, file_sha256, file_name, size, data_form, agency_id, checkpoint) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+         audit_head, file_sha256, file_name, size, data_form, agency_id, checkpoint, record_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLUMNS}"
     ))
     .bind(&cover.number)
     .bind(period.from_text())
@@ -307,6 +387,7 @@ async fn record(
     .bind(forms::CURRENT)
     .bind(tx.agency()?)
     .bind(&cover.checkpoint)
+    .bind(record_key)
     .fetch_one(&mut *tx)
     .await?;
     let event = Event::new("report.generate", "report", report.id).details(json!({
@@ -483,7 +564,8 @@ async fn verify_in(
     let Some(period) = period.filter(|_| forms::is_known(&report.data_form)) else {
         return Ok(Verdict::Unknown { sha256 });
     };
-    let current = data_fingerprint(&scope, period, &report.data_form, Source::Records).await?;
+    let current =
+        data_fingerprint(&scope, period, &report.data_form, Source::Records, &report.record_key).await?;
     let log = match report.checkpoint.as_str() {
         "" => None,
         note => audit::store::extends(&scope, key, note).await?,
@@ -495,6 +577,104 @@ async fn verify_in(
         current,
         report: Box::new(report),
     })
+}
+
+/// The kinds of record a v4 tree has leaves for (`collect`).
+pub const RECORD_KINDS: [&str; 11] = [
+    "arrest",
+    "complaint",
+    "designation",
+    "leads",
+    "logged_measure",
+    "logged_value",
+    "officer",
+    "pay",
+    "sign_off",
+    "stop",
+    "training",
+];
+
+/// Why one record could not be proved part of a report.
+#[derive(Debug, thiserror::Error)]
+pub enum NoRecordProof {
+    #[error("the file is not a report this agency issued (or it was altered)")]
+    NotIssued,
+    #[error(
+        "report {0} was issued in data form {1}, before reports carried a tree of their records (form v4)"
+    )]
+    EarlierForm(String, String),
+    #[error(
+        "the records behind report {0} have changed since it was issued (`oversight report verify` says which \
+         agency's data no longer hashes to its fingerprint): a proof would not lead to the printed fingerprint"
+    )]
+    RecordsChanged(String),
+    #[error("{0} {1} was not part of the data behind report {2}")]
+    NotInReport(String, i64, String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A record proved part of a report.
+pub struct ProvedRecord {
+    pub report: Report,
+    pub proof: super::records::RecordProof,
+    /// A stop's or an arrest's fields as its leaf hashes them (the arrest
+    /// committed: no name, no date of birth), for the reader to see.
+    pub fields: Option<serde_json::Value>,
+}
+
+/// Proves that record `kind` `id`, as it stands, was part of the data
+/// behind the agency's report whose file has the SHA-256 `sha256`; the
+/// proof is recorded in the agency's audit log, as it discloses that one
+/// record's hash.
+pub async fn prove_record(
+    scope: &Scope,
+    actor: &Actor,
+    sha256: &str,
+    kind: &str,
+    id: i64,
+) -> Result<ProvedRecord, NoRecordProof> {
+    let report: Report =
+        db::query_as(&format!("SELECT {COLUMNS} FROM reports WHERE file_sha256 = $1 AND agency_id = $2"))
+            .bind(sha256)
+            .bind(scope.id())
+            .fetch_optional(scope)
+            .await?
+            .ok_or(NoRecordProof::NotIssued)?;
+    if report.data_form != "v4" {
+        return Err(NoRecordProof::EarlierForm(report.number.clone(), report.data_form.clone()));
+    }
+    let period = crate::web::parse_date(&report.period_from)
+        .zip(crate::web::parse_date(&report.period_to))
+        .and_then(|(f, t)| Period::new(f, t))
+        .ok_or(NoRecordProof::NotIssued)?;
+    let mut tree = record_tree(scope, period, &report.record_key).await?;
+    let proof = tree.prove(kind, id);
+    let root = match &proof {
+        Some(p) => hex::encode(p.root),
+        None => tree.root_hex(),
+    };
+    if root != report.data_sha256 {
+        return Err(NoRecordProof::RecordsChanged(report.number.clone()));
+    }
+    let proof =
+        proof.ok_or_else(|| NoRecordProof::NotInReport(kind.to_string(), id, report.number.clone()))?;
+    let mut tx = scope.begin_write().await?;
+    let event = Event::new("report.prove_record", "report", report.id)
+        .details(json!({ "record_kind": kind, "record_id": id, "leaf": proof.index, "leaves": proof.size }));
+    audit::record(&mut tx, actor, event).await?;
+    tx.commit().await?;
+    let fields = match kind {
+        "stop" => {
+            Some(serde_json::to_value(forms::StopForm(&crate::stops::store::get(scope, scope, id).await?)))
+        }
+        "arrest" => {
+            let arrest = crate::arrests::store::get(scope, scope, id).await?;
+            Some(serde_json::to_value(forms::ArrestForm(&arrest.committed())))
+        }
+        _ => None,
+    };
+    Ok(ProvedRecord { report, proof, fields: fields.transpose().ok().flatten() })
 }
 
 /// Records a verification in the audit log: in the chain of the report's

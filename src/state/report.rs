@@ -54,7 +54,7 @@ impl Part {
         Covered {
             agency_id: self.agency_id,
             ori: self.ori.clone(),
-            data_form: forms::CURRENT.to_string(),
+            data_form: forms::STATEWIDE.to_string(),
             data_sha256: self.data_sha256.clone(),
             audit_seq: self.audit_seq,
             audit_head: self.audit_head.clone(),
@@ -67,7 +67,7 @@ impl Part {
 async fn read_agency(scope: Scope, ori: String, name: String, period: Period) -> anyhow::Result<Part> {
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(&scope).await?.unwrap_or((0, String::new()));
-        let data_sha256 = data_fingerprint(&scope, period, forms::CURRENT, Source::Aggregates).await?;
+        let data_sha256 = data_fingerprint(&scope, period, forms::STATEWIDE, Source::Aggregates, &[]).await?;
         let sheet = crate::measures::store::compute(&scope, period).await?;
         let stops = crate::stops::aggregates::stops_between(&scope, period).await?;
         let arrests = crate::arrests::store::count_between(&scope, period).await?;
@@ -198,7 +198,9 @@ pub async fn verify(db: &Db, sha256: &str) -> Result<Option<Checked>, sqlx::Erro
     for a in &covered {
         let scope = Scope::of_agency(db, a.agency_id);
         let known = forms::is_known(&a.data_form);
-        if !known || data_fingerprint(&scope, period, &a.data_form, Source::Records).await? != a.data_sha256 {
+        if !known
+            || data_fingerprint(&scope, period, &a.data_form, Source::Records, &[]).await? != a.data_sha256
+        {
             changed.push(a.ori.clone());
         }
     }
@@ -269,11 +271,11 @@ fn agencies_section(w: &mut Writer, parts: &[Part], period: Period) {
     w.paragraph(
         &format!(
             "{silent} of {} agencies recorded no stop and no arrest in {}: they are listed first. Each agency's data \
-             fingerprint is that of its own oversight report for the period (form {}); its audit head is the last \
-             entry of its own log when its records were read.",
+             fingerprint is of form {} (docs/fingerprints.md: its records with the stops and arrests by day); its \
+             audit head is the last entry of its own log when its records were read.",
             parts.len(),
             period.label(),
-            forms::CURRENT
+            forms::STATEWIDE
         ),
         9.0,
         false,
