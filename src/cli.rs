@@ -794,7 +794,6 @@ async fn prove_record(
     kind: &str,
     id: i64,
 ) -> anyhow::Result<ExitCode> {
-    use crate::reports::records::PROOF_LABEL;
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
     let pool = db::connect(url).await?;
     let scope = Scope::for_command(&pool, agency).await?;
@@ -808,15 +807,8 @@ async fn prove_record(
                 return Ok(ExitCode::from(1));
             }
         };
+    print!("{}", proved.text());
     let (report, proof) = (&proved.report, &proved.proof);
-    println!("{PROOF_LABEL}");
-    println!("report {} {} file-sha256 {}", report.number, report.period_text(), report.file_sha256);
-    for line in proof.lines() {
-        println!("{line}");
-    }
-    if let Some(fields) = &proved.fields {
-        println!("fields {fields}");
-    }
     eprintln!(
         "{kind} {id}, as it stands, is record {} of the {} behind report {} (data fingerprint {}); the proof names \
          {} hashes and no other record. Check it with: oversight report check-record PROOF",

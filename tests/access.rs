@@ -102,6 +102,8 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Post, "/reports", &[Reviewer, Auditor]),
         (Post, "/reports/{r}/comments", &[Reviewer]),
         (Get, "/reports/{r}/download", &[Administrator, Reviewer, Auditor]),
+        (Get, "/reports/{r}/prove-record", &[Auditor]),
+        (Post, "/reports/{r}/prove-record", &[Auditor]),
         (Get, "/reports/verify", &[Auditor]),
         (Post, "/reports/verify", &[Auditor]),
         (Get, "/audit", &[Auditor]),

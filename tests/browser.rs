@@ -212,12 +212,15 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
     }
     let env = vec![("PASSWORD", common::PASSWORD.to_string())];
     let dir = app.dir.path().to_str().unwrap().to_string();
+    let stop: i64 =
+        oversight::db::query_scalar("SELECT MAX(id) FROM stops").fetch_one(&app.db).await.unwrap();
     let args = vec![
         app.base.clone(),
         label,
         oversight::web::format_date(from),
         oversight::web::format_date(to),
         dir,
+        stop.to_string(),
     ];
     let output = journey("reports.mjs", args, env).await;
     // The file the browser downloaded is the one stored when it was issued.
@@ -227,6 +230,10 @@ async fn reviewer_generates_and_comments_a_report_and_the_auditor_verifies_it_in
         oversight::db::query_scalar("SELECT file_sha256 FROM reports").fetch_one(&app.db).await.unwrap();
     use sha2::Digest;
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), stored);
+    // The record proof the auditor downloaded holds.
+    let line = output.lines().find(|l| l.starts_with("PROOF ")).expect("proof printed");
+    let (ok, out) = app.cli(&["report", "check-record", line.trim_start_matches("PROOF ")]);
+    assert!(ok && out.contains(&format!("stop {stop} is record")), "{out}");
     let comments: i64 =
         oversight::db::query_scalar("SELECT COUNT(*) FROM report_comments").fetch_one(&app.db).await.unwrap();
     assert_eq!(comments, 1);

@@ -95,6 +95,35 @@ async fn one_stop_and_one_arrest_are_proved_part_of_a_report_and_nothing_else_is
         }
     }
 
+    // On the auditor's pages: the report's link, the form, a refused
+    // number kept and marked, and the proof as a download that checks.
+    app.user("auditor2", &[oversight::auth::Role::Auditor]).await;
+    app.user("reviewer2", &[oversight::auth::Role::Reviewer]).await;
+    let auditor = app.signed_in("auditor2").await;
+    let report_id: i64 =
+        oversight::db::query_scalar("SELECT MAX(id) FROM reports").fetch_one(&app.db).await.unwrap();
+    let form_path = format!("/reports/{report_id}/prove-record");
+    let (_, list) = auditor.get_text("/reports").await;
+    assert!(list.contains(&format!("href=\"{form_path}\"")), "the auditor's link to the form");
+    let (status, form) = auditor.get_text(&form_path).await;
+    assert!(status == 200 && form.contains("<label for=\"record_id\">"), "{form}");
+    let refused = auditor.post(&form_path, &[("kind", "stop"), ("record_id", "forty-two")]).await;
+    assert_eq!(refused.status(), 422);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("value=\"forty-two\"") && body.contains("id=\"record_id-error\""), "{body}");
+    let outside = auditor.post(&form_path, &[("kind", "stop"), ("record_id", "999999999")]).await;
+    assert_eq!(outside.status(), 422);
+    assert!(outside.text().await.unwrap().contains("was not part of the data behind report"));
+    let proved = auditor.post(&form_path, &[("kind", "stop"), ("record_id", &stop_in.to_string())]).await;
+    assert_eq!(proved.status(), 200);
+    assert!(proved.headers()["content-disposition"].to_str().unwrap().contains("record-proof-"));
+    let file = dir.path().join("downloaded.proof");
+    std::fs::write(&file, proved.bytes().await.unwrap()).unwrap();
+    let (ok, out) = app.cli(&["report", "check-record", file.to_str().unwrap()]);
+    assert!(ok && out.contains(&format!("stop {stop_in} is record")), "{out}");
+    let reviewer = app.signed_in("reviewer2").await;
+    assert_eq!(reviewer.get(&form_path).await.status(), 403, "proofs are the auditor's");
+
     // A stop outside the report's period was not part of its data.
     let stop_out: i64 = oversight::db::query_scalar("SELECT MIN(id) FROM stops WHERE stop_date < $1")
         .bind(&from)

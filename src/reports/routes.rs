@@ -36,11 +36,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let comment = Router::new()
         .route("/reports/{id}/comments", post(route_post_comment))
         .route_layer(layer(&[Role::Reviewer]));
+    let prove = Router::new()
+        .route("/reports/{id}/prove-record", get(route_get_prove).post(route_post_prove))
+        .route_layer(layer(crate::auth::access::AUDITORS));
     let verify = Router::new()
         .route("/reports/verify", get(route_get_verify).post(route_post_verify))
         .layer(DefaultBodyLimit::max(crate::documents::routes::body_limit(state.config.upload_limit)))
         .route_layer(layer(crate::auth::access::AUDITORS));
-    read.merge(generate).merge(comment).merge(verify)
+    read.merge(generate).merge(comment).merge(prove).merge(verify)
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -82,6 +85,7 @@ struct ListPage {
     quarters: Vec<(String, String, String)>,
     can_generate: bool,
     can_comment: bool,
+    can_prove: bool,
     /// A refused comment: the report, the text as typed, and why.
     refused: Option<RefusedComment>,
 }
@@ -146,6 +150,7 @@ async fn list_page(
         quarters: quarters(today),
         can_generate: page.user.as_ref().is_some_and(|u| u.has_any(GENERATORS)),
         can_comment: page.has_role(Role::Reviewer),
+        can_prove: page.has_role(Role::Auditor),
         refused: None,
         form,
         errors,
@@ -314,4 +319,75 @@ async fn route_post_verify(
     let verdict = store::verify_sha256(&scope, sha256, &state.signing_key).await?;
     store::record_verification(&state.db, &actor, &verdict).await?;
     Ok(VerifyPage::agency(page, Some(verdict), FieldErrors::default()).into_response())
+}
+
+/// The record to prove part of a report, as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ProveForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    record_id: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reports/prove.html")]
+struct ProvePage {
+    page: PageCtx,
+    report: Report,
+    form: ProveForm,
+    errors: FieldErrors,
+    /// Each kind's code and how the list names it.
+    kinds: Vec<(&'static str, String)>,
+}
+
+async fn route_get_prove(scope: Scope, page: PageCtx, Path(id): Path<i64>) -> AppResult<ProvePage> {
+    let report = store::get(&scope, id).await?;
+    let form = ProveForm { kind: "stop".into(), record_id: String::new() };
+    Ok(ProvePage { page, report, form, errors: FieldErrors::default(), kinds: kinds() })
+}
+
+/// The proof as a text download, or the form again with what was typed
+/// and why no proof could be given (docs/fingerprints.md).
+async fn route_post_prove(
+    scope: Scope,
+    actor: Actor,
+    page: PageCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<ProveForm>,
+) -> AppResult<Response> {
+    let report = store::get(&scope, id).await?;
+    let mut errors = FieldErrors::default();
+    if !store::RECORD_KINDS.contains(&form.kind.as_str()) {
+        errors.add("kind", "Choose the kind of record.");
+    }
+    let record_id = form.record_id.trim().parse::<i64>().ok().filter(|n| *n > 0);
+    if record_id.is_none() {
+        errors.add("record_id", "Enter the record's number, a whole number such as 4821.");
+    }
+    if let (Some(record_id), true) = (record_id, errors.is_empty()) {
+        match store::prove_record(&scope, &actor, &report.file_sha256, &form.kind, record_id).await {
+            Ok(proved) => return Ok(proof_attachment(&proved)),
+            Err(store::NoRecordProof::Database(e)) => return Err(e.into()),
+            Err(why) => errors.add("record_id", format!("No proof: {why}.")),
+        }
+    }
+    Ok(unprocessable(ProvePage { page, report, form, errors, kinds: kinds() }))
+}
+
+fn kinds() -> Vec<(&'static str, String)> {
+    store::RECORD_KINDS.iter().map(|k| (*k, k.replace('_', " "))).collect()
+}
+
+fn proof_attachment(proved: &store::ProvedRecord) -> Response {
+    let (report, proof) = (&proved.report, &proved.proof);
+    let name = format!("record-proof-{}-{}-{}.txt", report.number, proof.kind, proof.id);
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        proved.text(),
+    )
+        .into_response()
 }

@@ -623,6 +623,22 @@ pub struct ProvedRecord {
     pub fields: Option<serde_json::Value>,
 }
 
+impl ProvedRecord {
+    /// The proof file (docs/fingerprints.md, "Proving one record").
+    pub fn text(&self) -> String {
+        let (report, proof) = (&self.report, &self.proof);
+        let mut lines = vec![
+            super::records::PROOF_LABEL.to_string(),
+            format!("report {} {} file-sha256 {}", report.number, report.period_text(), report.file_sha256),
+        ];
+        lines.extend(proof.lines());
+        if let Some(fields) = &self.fields {
+            lines.push(format!("fields {fields}"));
+        }
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
 /// Proves that record `kind` `id`, as it stands, was part of the data
 /// behind the agency's report whose file has the SHA-256 `sha256`; the
 /// proof is recorded in the agency's audit log, as it discloses that one

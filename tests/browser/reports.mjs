@@ -1,13 +1,15 @@
 // Issue 6's journey in headless Chromium: a reviewer picks a quarter,
 // opens the dashboard, generates the quarter's report, downloads it and
 // adds a comment; an auditor sees the comment and verifies the downloaded
-// file. axe-core runs on every page visited.
+// file, then downloads the proof that one stop was part of the report's
+// data (a wrong number first, kept and marked). axe-core runs on every
+// page visited.
 //
-// node reports.mjs BASE_URL QUARTER_LABEL FROM TO DOWNLOAD_DIR   (PASSWORD in the environment)
+// node reports.mjs BASE_URL QUARTER_LABEL FROM TO DOWNLOAD_DIR STOP_ID   (PASSWORD in the environment)
 import assert from 'node:assert/strict';
 import { launch, signIn, signOut, recorder } from './lib.mjs';
 
-const [base, quarter, from, to, dir] = process.argv.slice(2);
+const [base, quarter, from, to, dir, stop] = process.argv.slice(2);
 const password = process.env.PASSWORD;
 const seen = recorder();
 const check = (page) => seen.check(page);
@@ -72,6 +74,26 @@ try {
   await check(page);
   assert.match(await page.textContent('[role=status]'), /VERIFIED: this is report R-\d{4}-\d{4}/);
   console.log(`FILE ${file}`);
+
+  // One stop proved part of the report, from the keyboard.
+  await nav(page, 'Reports').click();
+  await page.getByRole('link', { name: /Prove one record of report R-/ }).first().click();
+  await check(page);
+  await page.getByLabel('Kind of record').selectOption('stop');
+  await page.getByLabel(/Record number/).fill('forty-two');
+  await page.getByRole('button', { name: 'Download the proof' }).click();
+  await page.waitForSelector('#record_id-error');
+  await check(page);
+  assert.equal(await page.getByLabel(/Record number/).inputValue(), 'forty-two', 'what was typed is kept');
+  await page.getByLabel(/Record number/).fill(stop);
+  const [proof] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByLabel(/Record number/).press('Enter'),
+  ]);
+  const proofFile = `${dir}/${proof.suggestedFilename()}`;
+  await proof.saveAs(proofFile);
+  assert.match(proofFile, /record-proof-R-\d{4}-\d{4}-stop-\d+\.txt$/);
+  console.log(`PROOF ${proofFile}`);
 } finally {
   await browser.close();
 }
