@@ -119,3 +119,63 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
     assert_ne!(v4, keyed("v4", Source::Records, b"another report").await);
     assert_ne!(v4, v3);
 }
+
+/// A v4 report reads its stops' content digests in place on SQLite
+/// (`stops::store::content_digests_between`): every field, set or empty
+/// (NULL), hashes exactly as the stop read through the query builder does.
+#[tokio::test]
+async fn stops_read_in_place_hash_as_stops_read_through_the_query_builder() {
+    use oversight::stops::Stop;
+    let app = common::spawn_app().await;
+    let actor = oversight::audit::Actor::system("test");
+    let officer = app.authorized_tfm_officer().await;
+    let full = Stop {
+        stop_date: "2026-04-02".into(),
+        stop_time: Some("23:59".into()),
+        duration_minutes: Some(17),
+        location: "Calle Ñandú 7, «Vía» 🚓".into(),
+        district: "D2".into(),
+        lat: Some(26.142_000_000_1),
+        lng: Some(-81.795),
+        stop_type: "vehicle".into(),
+        call_for_service: 1,
+        officer_id: Some(officer),
+        assignment: "Patrol".into(),
+        years_of_service: Some(12),
+        perceived_race: ",hispanic,".into(),
+        perceived_gender: "female".into(),
+        perceived_age: Some(34),
+        limited_english: 1,
+        perceived_disability: 1,
+        reason: "traffic_violation".into(),
+        traffic_violation: "moving".into(),
+        reason_narrative: "Line one\nline two, \"quoted\"".into(),
+        actions: ",search_person,".into(),
+        searched: 1,
+        search_basis: "consent".into(),
+        contraband: ",drugs,".into(),
+        results: ",citation,".into(),
+        result_narrative: "Tab\there".into(),
+        immigration_status_asked: 1,
+        ice_contacted: 1,
+        action_287g: 1,
+        ..Default::default()
+    };
+    let bare = Stop { stop_date: "2026-04-03".into(), stop_type: "pedestrian".into(), ..Default::default() };
+    let outside = Stop { stop_date: "2026-05-01".into(), ..full.clone() };
+    for s in [&full, &bare, &outside] {
+        oversight::stops::store::create(&app.scope, &actor, s).await.unwrap();
+    }
+    let (from, to) = ("2026-04-01", "2026-04-30");
+    let mut in_place = oversight::stops::store::content_digests_between(&app.scope, from, to).await.unwrap();
+    in_place.sort();
+    let mut decoded = Vec::new();
+    oversight::stops::store::for_each_between(&app.scope, from, to, |s| {
+        decoded.push((s.id, oversight::stops::aggregates::content_digest(s)))
+    })
+    .await
+    .unwrap();
+    decoded.sort();
+    assert_eq!(in_place.len(), 2, "the period's two stops");
+    assert_eq!(in_place, decoded);
+}

@@ -132,10 +132,11 @@ async fn collect(
         // A leaf per stop: its content hash, as its day's sum adds it.
         ("v4", _) => {
             let Fingerprint::Tree(tree) = &mut *f else { unreachable!("v4 is a tree") };
-            crate::stops::store::for_each_between(scope, &from_text, &to_text, |s| {
-                tree.push("stop", s.id, crate::stops::aggregates::content_digest(s))
-            })
-            .await?
+            for (id, digest) in
+                crate::stops::store::content_digests_between(scope, &from_text, &to_text).await?
+            {
+                tree.push("stop", id, digest);
+            }
         }
         (_, Source::Aggregates) => {
             let mut conn = scope.acquire().await?;
@@ -289,15 +290,20 @@ pub async fn generate(
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(scope).await?.unwrap_or((0, String::new()));
         // The early-warning list reads every stop of the period while the
-        // measures read the aggregates: on a task of its own, the two run
-        // on both cores (a year of a million stops: about a second each).
+        // measures read the aggregates: on a task of its own, they run on
+        // both cores (a year of a million stops: about a second each).
         let warning = tokio::spawn({
             let scope = scope.clone();
             async move { early_warning_part(&scope, period).await }
         });
-        let before = data_fingerprint(scope, period, forms::CURRENT, Source::Aggregates, &record_key).await?;
+        // So is the fingerprint, which reads every record of the period.
+        let fingerprint = tokio::spawn({
+            let (scope, key) = (scope.clone(), record_key.clone());
+            async move { data_fingerprint(&scope, period, forms::CURRENT, Source::Aggregates, &key).await }
+        });
         let sheet = crate::measures::store::compute(scope, period).await?;
         let officers = officer_rows(scope, period.to).await?;
+        let before = fingerprint.await??;
         let warning = warning.await??;
         // The checkpoint the cover prints is of the log at that head.
         let checkpoint = audit::store::checkpoint(scope, key).await?.map(|c| c.note).unwrap_or_default();

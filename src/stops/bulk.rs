@@ -188,6 +188,23 @@ impl Row<'_> {
         unsafe { ffi::sqlite3_column_int64(self.stmt, index) }
     }
 
+    /// Whether column `index` (from 0) is NULL.
+    pub fn is_null(&self, index: c_int) -> bool {
+        // SAFETY: as for `int`.
+        unsafe { ffi::sqlite3_column_type(self.stmt, index) == ffi::SQLITE_NULL }
+    }
+
+    /// Column `index` (from 0) as an integer, None for NULL.
+    pub fn opt_int(&self, index: c_int) -> Option<i64> {
+        (!self.is_null(index)).then(|| self.int(index))
+    }
+
+    /// Column `index` (from 0) as a decimal, None for NULL.
+    pub fn opt_real(&self, index: c_int) -> Option<f64> {
+        // SAFETY: as for `int`.
+        (!self.is_null(index)).then(|| unsafe { ffi::sqlite3_column_double(self.stmt, index) })
+    }
+
     /// Column `index` (from 0) as text ("" for NULL, or for bytes that are
     /// not UTF-8, which the product never writes).
     pub fn text(&self, index: c_int) -> &str {

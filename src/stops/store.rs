@@ -894,6 +894,76 @@ pub async fn for_early_warning(
     Ok(pool)
 }
 
+/// Every stop of the agency dated in [from, to] as its id and content
+/// digest (`aggregates::content_digest`), in no order: the leaves of a v4
+/// report's record tree (docs/fingerprints.md). On SQLite through its own
+/// API, each row read where it lies, as the early-warning list reads: the
+/// query builder's per-row decoding was most of the read.
+pub async fn content_digests_between(
+    scope: &Scope,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, [u8; 32])>, sqlx::Error> {
+    use super::aggregates::content_digest;
+    let Some(sqlite) = scope.db().sqlite() else {
+        let mut digests = Vec::new();
+        for_each_between(scope, from, to, |s| digests.push((s.id, content_digest(s)))).await?;
+        return Ok(digests);
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3");
+    let mut conn = sqlite.acquire().await?;
+    let mut handle = conn.lock_handle().await?;
+    let mut select = super::bulk::Statement::prepare(&mut handle, &sql)?;
+    select.int(1, scope.id())?;
+    select.text(2, from)?;
+    select.text(3, to)?;
+    let mut digests = Vec::new();
+    select.each_row(|row| {
+        let stop = stop_of_row(row);
+        digests.push((stop.id, content_digest(&stop)));
+    })?;
+    Ok(digests)
+}
+
+/// A stop from a row of `SELECT {COLUMNS}`, read in place.
+fn stop_of_row(row: &super::bulk::Row<'_>) -> Stop {
+    let text = |i| row.text(i).to_string();
+    Stop {
+        id: row.int(0),
+        stop_date: text(1),
+        stop_time: (!row.is_null(2)).then(|| text(2)),
+        duration_minutes: row.opt_int(3),
+        location: text(4),
+        district: text(5),
+        lat: row.opt_real(6),
+        lng: row.opt_real(7),
+        stop_type: text(8),
+        call_for_service: row.int(9),
+        officer_id: row.opt_int(10),
+        assignment: text(11),
+        years_of_service: row.opt_int(12),
+        perceived_race: text(13),
+        perceived_gender: text(14),
+        perceived_age: row.opt_int(15),
+        limited_english: row.int(16),
+        perceived_disability: row.int(17),
+        reason: text(18),
+        traffic_violation: text(19),
+        reason_narrative: text(20),
+        actions: text(21),
+        searched: row.int(22),
+        search_basis: text(23),
+        contraband: text(24),
+        results: text(25),
+        result_narrative: text(26),
+        immigration_status_asked: row.int(27),
+        ice_contacted: row.int(28),
+        action_287g: row.int(29),
+        exception: text(30),
+    }
+}
+
 /// Every stop of the transaction's agency dated in [from, to], in (date,
 /// id) order, a batch at a time: a submission package's stops
 /// (docs/packages.md), read inside the package's snapshot or import.
