@@ -754,8 +754,9 @@ async fn report(
         if let Some(refused) = state_beside_agency(agency) {
             return Ok(refused);
         }
+        let key = crate::audit::checkpoint::SigningKey::of_database(url)?;
         let (report, bytes) =
-            crate::state::report::generate(&pool, &files, &actor, "command line", period).await?;
+            crate::state::report::generate(&pool, &files, &actor, "command line", period, &key).await?;
         std::fs::write(&out, &bytes)?;
         println!(
             "Statewide report {} for {} written to {} ({} bytes, SHA-256 {}); statewide data fingerprint {}",

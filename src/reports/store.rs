@@ -447,16 +447,21 @@ pub enum Verdict {
 impl Verdict {
     pub fn message(&self) -> String {
         let log = match self {
-            Verdict::Issued { log: Some(Ok(size)), .. } => format!(
+            Verdict::Issued { log, .. } => log,
+            Verdict::Statewide(checked) => &checked.log,
+            Verdict::Unknown { .. } => &None,
+        };
+        let log = match log {
+            Some(Ok(size)) => format!(
                 " The audit log today extends the signed checkpoint the report prints ({size} entries): nothing in it \
                  up to the report was changed or removed."
             ),
-            Verdict::Issued { log: Some(Err(why)), .. } => {
+            Some(Err(why)) => {
                 format!(
                     " LOG REWRITTEN: the audit log today does not extend the checkpoint the report prints: {why}."
                 )
             }
-            _ => String::new(),
+            None => String::new(),
         };
         self.records_message() + &log
     }
@@ -507,7 +512,7 @@ impl Verdict {
             Verdict::Issued { records_unchanged, log, .. } => {
                 *records_unchanged && !matches!(log, Some(Err(_)))
             }
-            Verdict::Statewide(checked) => checked.changed.is_empty(),
+            Verdict::Statewide(checked) => checked.changed.is_empty() && !matches!(checked.log, Some(Err(_))),
             Verdict::Unknown { .. } => false,
         }
     }
@@ -529,7 +534,7 @@ pub async fn verify_deployment_sha256(
 ) -> Result<Verdict, sqlx::Error> {
     let verdict = verify_in(db, None, sha256, key).await?;
     let Verdict::Unknown { sha256 } = verdict else { return Ok(verdict) };
-    Ok(match crate::state::report::verify(db, &sha256).await? {
+    Ok(match crate::state::report::verify(db, &sha256, key).await? {
         Some(checked) => Verdict::Statewide(Box::new(checked)),
         None => Verdict::Unknown { sha256 },
     })
@@ -717,7 +722,11 @@ pub async fn record_verification(db: &Db, actor: &Actor, verdict: &Verdict) -> R
             tx.commit().await
         }
         Verdict::Statewide(checked) => {
-            let outcome = if checked.changed.is_empty() { "verified" } else { "records changed" };
+            let outcome = match (checked.changed.is_empty(), &checked.log) {
+                (_, Some(Err(_))) => "log rewritten",
+                (true, _) => "verified",
+                (false, _) => "records changed",
+            };
             let event = Event::new("state_report.verify", "state_report", checked.report.id)
                 .details(json!({ "result": outcome, "changed": checked.changed }));
             audit::record_in(&crate::state::store::state_chain(db), actor, event).await.map(|_| ())

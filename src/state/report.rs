@@ -124,6 +124,7 @@ pub async fn generate(
     actor: &Actor,
     generated_by: &str,
     period: Period,
+    key: &crate::audit::checkpoint::SigningKey,
 ) -> anyhow::Result<(StateReport, Vec<u8>)> {
     let parts = read_agencies(db, period).await?;
     let covered: Vec<Covered> = parts.iter().map(Part::covered).collect();
@@ -131,6 +132,13 @@ pub async fn generate(
     let state = store::state_chain(db);
     for _ in 0..5 {
         let (audit_seq, audit_head) = audit::store::head(&state).await?.unwrap_or((0, String::new()));
+        // The checkpoint the cover prints is of the state's chain at that
+        // head; a write in between signs a larger one: read again.
+        let checkpoint = audit::store::checkpoint(&state, key).await?.map(|c| c.note).unwrap_or_default();
+        let signed_size = checkpoint.lines().nth(1).and_then(|l| l.parse::<i64>().ok()).unwrap_or(0);
+        if signed_size != audit_seq {
+            continue;
+        }
         let generated_at = now_unix();
         let year = time::OffsetDateTime::from_unix_timestamp(generated_at).map(|t| t.year()).unwrap_or(0);
         let number = store::next_number(db, year).await?;
@@ -143,6 +151,7 @@ pub async fn generate(
             data_sha256: &data_sha256,
             audit_seq,
             audit_head: &audit_head,
+            checkpoint: &checkpoint,
             agencies: &covered,
         };
         let bytes = render(&parts, &issue, period)?;
@@ -184,11 +193,18 @@ pub struct Checked {
     /// The agencies whose records no longer hash to the printed
     /// fingerprint.
     pub changed: Vec<String>,
+    /// Whether the state's chain today extends the checkpoint the report
+    /// prints (as `reports::store::Verdict::Issued`'s `log`).
+    pub log: Option<Result<u64, String>>,
 }
 
 /// The statewide report whose file has this SHA-256, with every agency's
 /// fingerprint recomputed from its records.
-pub async fn verify(db: &Db, sha256: &str) -> Result<Option<Checked>, sqlx::Error> {
+pub async fn verify(
+    db: &Db,
+    sha256: &str,
+    key: &crate::audit::checkpoint::SigningKey,
+) -> Result<Option<Checked>, sqlx::Error> {
     let Some((report, covered)) = store::find_by_file(db, sha256).await? else { return Ok(None) };
     let period = crate::web::parse_date(&report.period_from)
         .zip(crate::web::parse_date(&report.period_to))
@@ -204,7 +220,11 @@ pub async fn verify(db: &Db, sha256: &str) -> Result<Option<Checked>, sqlx::Erro
             changed.push(a.ori.clone());
         }
     }
-    Ok(Some(Checked { report, agencies: covered.len(), changed }))
+    let log = match report.checkpoint.as_str() {
+        "" => None,
+        note => audit::store::extends(&store::state_chain(db), key, note).await?,
+    };
+    Ok(Some(Checked { report, agencies: covered.len(), changed, log }))
 }
 
 /// The report's PDF: cover, the agencies and their records, the statewide
@@ -256,10 +276,21 @@ fn cover(w: &mut Writer, parts: &[Part], issue: &Issue<'_>, period: Period) {
     w.paragraph(issue.data_sha256, 9.0, false);
     w.paragraph(&format!("State audit log head at generation (entry {}):", issue.audit_seq), 10.0, true);
     w.paragraph(if issue.audit_head.is_empty() { "none yet" } else { issue.audit_head }, 9.0, false);
+    if !issue.checkpoint.is_empty() {
+        w.paragraph(
+            "Signed checkpoint of the state audit log at generation (origin, entries, Merkle root, signature):",
+            10.0,
+            true,
+        );
+        for line in issue.checkpoint.lines().filter(|l| !l.is_empty()) {
+            w.paragraph(line, 8.0, false);
+        }
+    }
     w.paragraph(
         "Each agency's own fingerprint and audit head follow, in \"Agencies and their records\". To check this \
          report: oversight report verify FILE.pdf, or the state's verification page. It says whether the file is \
-         the one this system issued, unaltered, and which agencies' records no longer hash to their fingerprints.",
+         the one this system issued, unaltered, which agencies' records no longer hash to their fingerprints, and \
+         whether the state's audit log today still extends the checkpoint above.",
         9.0,
         false,
     );

@@ -427,9 +427,16 @@ async fn route_post_reports(
         }
     };
     let user = page.user.clone().ok_or(AppError::Forbidden)?;
-    let (report, _) = super::report::generate(&state.db, &state.files, &actor, &user.display_name, period)
-        .await
-        .map_err(AppError::Internal)?;
+    let (report, _) = super::report::generate(
+        &state.db,
+        &state.files,
+        &actor,
+        &user.display_name,
+        period,
+        &state.signing_key,
+    )
+    .await
+    .map_err(AppError::Internal)?;
     flash(&session, format!("Statewide report {} for {} generated.", report.number, report.period_text()))
         .await?;
     Ok(see_other("/state/reports"))

@@ -10,7 +10,7 @@ use crate::audit::{self, Actor, Event};
 use crate::db::{self, Db};
 
 const COLUMNS: &str = "id, number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
-     audit_head, file_sha256, file_name, size";
+     audit_head, file_sha256, file_name, size, checkpoint";
 
 /// One issued statewide report, as stored (never changed).
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -27,6 +27,8 @@ pub struct StateReport {
     pub file_sha256: String,
     pub file_name: String,
     pub size: i64,
+    /// The signed checkpoint of the state's chain the cover prints.
+    pub checkpoint: String,
 }
 
 impl StateReport {
@@ -59,6 +61,8 @@ pub struct Issue<'a> {
     pub data_sha256: &'a str,
     pub audit_seq: i64,
     pub audit_head: &'a str,
+    /// The signed checkpoint of the state's chain at that head.
+    pub checkpoint: &'a str,
     pub agencies: &'a [Covered],
 }
 
@@ -82,8 +86,8 @@ pub async fn record(
     let mut tx = state_chain(db).begin_write().await?;
     let report: StateReport = db::query_as(&format!(
         "INSERT INTO state_reports (number, period_from, period_to, generated_at, generated_by, data_sha256, \
-         audit_seq, audit_head, file_sha256, file_name, size) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+         audit_seq, audit_head, file_sha256, file_name, size, checkpoint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
     ))
     .bind(issue.number)
     .bind(&issue.period_from)
@@ -96,6 +100,7 @@ pub async fn record(
     .bind(&stored.sha256)
     .bind(&stored.name)
     .bind(stored.size as i64)
+    .bind(issue.checkpoint)
     .fetch_one(&mut *tx)
     .await?;
     for a in issue.agencies {
