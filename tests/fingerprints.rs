@@ -121,7 +121,7 @@ async fn a_new_column_changes_no_sign_off_and_no_issued_report() {
 }
 
 /// A v4 report reads its stops' content digests in place on SQLite
-/// (`stops::store::content_digests_between`): every field, set or empty
+/// (`stops::store::for_each_content_digest`): every field, set or empty
 /// (NULL), hashes exactly as the stop read through the query builder does.
 #[tokio::test]
 async fn stops_read_in_place_hash_as_stops_read_through_the_query_builder() {
@@ -167,7 +167,10 @@ async fn stops_read_in_place_hash_as_stops_read_through_the_query_builder() {
         oversight::stops::store::create(&app.scope, &actor, s).await.unwrap();
     }
     let (from, to) = ("2026-04-01", "2026-04-30");
-    let mut in_place = oversight::stops::store::content_digests_between(&app.scope, from, to).await.unwrap();
+    let mut in_place = Vec::new();
+    oversight::stops::store::for_each_content_digest(&app.scope, from, to, |id, d| in_place.push((id, d)))
+        .await
+        .unwrap();
     in_place.sort();
     let mut decoded = Vec::new();
     oversight::stops::store::for_each_between(&app.scope, from, to, |s| {

@@ -349,8 +349,13 @@ async fn a_state_reviewer_downloads_the_statewide_report_and_a_state_auditor_ver
     assert!(page.contains("all 2 agencies"), "{page:.3000}");
     // The cover prints the state chain's signed checkpoint, and the log
     // today extends it.
-    assert!(text.contains("Signed checkpoint of the state audit log") && text.contains("oversight-ledger/state"));
-    assert!(page.contains("The audit log today extends the signed checkpoint the report prints"), "{page:.3000}");
+    assert!(
+        text.contains("Signed checkpoint of the state audit log") && text.contains("oversight-ledger/state")
+    );
+    assert!(
+        page.contains("The audit log today extends the signed checkpoint the report prints"),
+        "{page:.3000}"
+    );
     let mut altered = bytes.clone();
     altered.extend_from_slice(b"\n%");
     assert!(verify(altered).await.contains("NOT VERIFIED"));

@@ -32,6 +32,12 @@ impl RecordTree {
         RecordTree { key: key.to_vec(), leaves: Vec::new() }
     }
 
+    /// Room for `more` records, so that a million stops do not move the
+    /// leaves to a new allocation a dozen times.
+    pub fn reserve(&mut self, more: usize) {
+        self.leaves.reserve(more);
+    }
+
     /// Adds a record by its kind, id and record hash.
     pub fn push(&mut self, kind: &'static str, id: i64, hash: Hash) {
         self.leaves.push(Leaf { kind, id, hash });
@@ -59,9 +65,11 @@ impl RecordTree {
 
     fn leaf_hashes(&mut self) -> Vec<Hash> {
         self.sort();
+        // Keyed once: each leaf's HMAC starts from a copy of the keyed state.
+        let keyed = keyed(&self.key);
         self.leaves
             .iter()
-            .map(|l| merkle::leaf_hash(&leaf_bytes(&blind(&self.key, l.kind, l.id), &l.hash)))
+            .map(|l| merkle::leaf_hash(&leaf_bytes(&blind_with(&keyed, l.kind, l.id), &l.hash)))
             .collect()
     }
 
@@ -89,8 +97,16 @@ impl RecordTree {
     }
 }
 
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length")
+}
+
 fn blind(key: &[u8], kind: &str, id: i64) -> Hash {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    blind_with(&keyed(key), kind, id)
+}
+
+fn blind_with(keyed: &Hmac<Sha256>, kind: &str, id: i64) -> Hash {
+    let mut mac = keyed.clone();
     mac.update(format!("{kind}\t{id}").as_bytes());
     mac.finalize().into_bytes().into()
 }

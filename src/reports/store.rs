@@ -132,11 +132,16 @@ async fn collect(
         // A leaf per stop: its content hash, as its day's sum adds it.
         ("v4", _) => {
             let Fingerprint::Tree(tree) = &mut *f else { unreachable!("v4 is a tree") };
-            for (id, digest) in
-                crate::stops::store::content_digests_between(scope, &from_text, &to_text).await?
-            {
-                tree.push("stop", id, digest);
-            }
+            // The kept day counts, as a hint of how many leaves come.
+            let mut conn = scope.acquire().await?;
+            let days =
+                crate::stops::aggregates::digests_between(&mut conn, scope, &from_text, &to_text).await?;
+            drop(conn);
+            tree.reserve(days.iter().map(|(_, n, _)| *n as usize).sum());
+            crate::stops::store::for_each_content_digest(scope, &from_text, &to_text, |id, digest| {
+                tree.push("stop", id, digest)
+            })
+            .await?;
         }
         (_, Source::Aggregates) => {
             let mut conn = scope.acquire().await?;

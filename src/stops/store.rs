@@ -894,21 +894,20 @@ pub async fn for_early_warning(
     Ok(pool)
 }
 
-/// Every stop of the agency dated in [from, to] as its id and content
-/// digest (`aggregates::content_digest`), in no order: the leaves of a v4
-/// report's record tree (docs/fingerprints.md). On SQLite through its own
-/// API, each row read where it lies, as the early-warning list reads: the
-/// query builder's per-row decoding was most of the read.
-pub async fn content_digests_between(
+/// Every stop of the agency dated in [from, to], handed to `each` as its
+/// id and content digest (`aggregates::content_digest`), in no order: the
+/// leaves of a v4 report's record tree (docs/fingerprints.md). On SQLite
+/// through its own API, each row read where it lies, as the early-warning
+/// list reads: the query builder's per-row decoding was most of the read.
+pub async fn for_each_content_digest(
     scope: &Scope,
     from: &str,
     to: &str,
-) -> Result<Vec<(i64, [u8; 32])>, sqlx::Error> {
+    mut each: impl FnMut(i64, [u8; 32]),
+) -> Result<(), sqlx::Error> {
     use super::aggregates::content_digest;
     let Some(sqlite) = scope.db().sqlite() else {
-        let mut digests = Vec::new();
-        for_each_between(scope, from, to, |s| digests.push((s.id, content_digest(s)))).await?;
-        return Ok(digests);
+        return for_each_between(scope, from, to, |s| each(s.id, content_digest(s))).await;
     };
     let sql =
         format!("SELECT {COLUMNS} FROM stops WHERE agency_id = $1 AND stop_date >= $2 AND stop_date <= $3");
@@ -918,12 +917,10 @@ pub async fn content_digests_between(
     select.int(1, scope.id())?;
     select.text(2, from)?;
     select.text(3, to)?;
-    let mut digests = Vec::new();
     select.each_row(|row| {
         let stop = stop_of_row(row);
-        digests.push((stop.id, content_digest(&stop)));
-    })?;
-    Ok(digests)
+        each(stop.id, content_digest(&stop));
+    })
 }
 
 /// A stop from a row of `SELECT {COLUMNS}`, read in place.
