@@ -109,6 +109,7 @@ const ROUTES: &[(Method, &str, &[Role])] = {
         (Get, "/audit", &[Auditor]),
         (Post, "/audit/verify", &[Auditor]),
         (Post, "/audit/export", &[Auditor]),
+        (Post, "/audit/check-export", &[Auditor]),
     ]
 };
 

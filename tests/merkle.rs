@@ -296,10 +296,50 @@ async fn the_auditor_downloads_a_checkpoint_and_a_proof_that_the_verifier_accept
     let (ok, out) = python(&["inclusion", path(&p), "--checkpoint", path(&c), "--key", &key]);
     assert!(ok && out.contains("entry 2 is in the tree"), "{out}");
 
+    // An export checked against the checkpoint on the page: whole, it
+    // holds; without its last entries the tail is named cut; a checkpoint
+    // that does not open is refused with the text kept.
+    let export = auditor.post("/audit/export", &[]).await.bytes().await.unwrap().to_vec();
+    let check = |fields: Vec<(&'static str, String)>, bytes: Vec<u8>| {
+        let auditor = &auditor;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response =
+                common::upload_to(auditor, "/audit/check-export", &fields, "log.jsonl", &bytes).await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = check(vec![("checkpoint", note.replace('\n', "\r\n"))], export.clone()).await;
+    assert_eq!(status, 200, "{page:.2000}");
+    assert!(
+        page.contains("entries; the first") && page.contains("are exactly the log the checkpoint signed"),
+        "{page:.3000}"
+    );
+    let signed: usize = note.lines().nth(1).unwrap().parse().unwrap();
+    let cut: Vec<u8> = String::from_utf8(export.clone())
+        .unwrap()
+        .lines()
+        .take(signed - 1)
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let (status, page) = check(vec![("checkpoint", note.clone())], cut).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("CUT: the export holds"), "{page:.3000}");
+    let forged = note.replace(note.lines().nth(2).unwrap(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    let (status, page) = check(vec![("checkpoint", forged.clone())], export.clone()).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("id=\"checkpoint-error\"")
+            && page.contains("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        "{page:.3000}"
+    );
+    assert!(app.audit_actions().await.contains(&"audit.check_export".to_string()), "each check is audited");
+
     // Only auditors reach these; the administrator's profile page shows the key.
     let clerk = app.signed_in("clerk").await;
     assert_eq!(clerk.post("/audit/checkpoint", &[]).await.status(), 403);
     assert_eq!(clerk.post("/audit/prove", &[("entry", "1")]).await.status(), 403);
+    assert_eq!(common::upload_to(&clerk, "/audit/check-export", &[], "log.jsonl", b"").await.status(), 403);
     let admin = app.signed_in("admin").await;
     let (status, profile) = admin.get_text("/agency").await;
     assert_eq!(status, 200);

@@ -22,12 +22,18 @@ use crate::error::AppResult;
 use crate::web::{PageCtx, Paging, parse_date};
 
 pub fn router(state: &AppState) -> Router<AppState> {
+    // Only the export check takes a file: only it gets the upload limit.
+    let upload = crate::documents::routes::body_limit(state.config.upload_limit);
+    let check = Router::new()
+        .route("/audit/check-export", post(route_post_check_export))
+        .layer(axum::extract::DefaultBodyLimit::max(upload));
     Router::new()
         .route("/audit", get(route_get_audit))
         .route("/audit/verify", post(route_post_verify))
         .route("/audit/export", post(route_post_export))
         .route("/audit/checkpoint", post(route_post_checkpoint))
         .route("/audit/prove", post(route_post_prove))
+        .merge(check)
         .route_layer(middleware::from_fn_with_state((state.clone(), access::AUDITORS), guard))
 }
 
@@ -106,6 +112,11 @@ pub struct ListPage {
     /// The entry number typed in "Prove an entry", kept on an error.
     prove_entry: String,
     prove_error: Option<String>,
+    /// "Check an export against a checkpoint": the checkpoint as pasted
+    /// (kept on an error), what was wrong with the form, and the result.
+    export_checkpoint: String,
+    export_error: Option<String>,
+    export_check: Option<(bool, String)>,
 }
 
 impl ListPage {
@@ -162,6 +173,9 @@ pub async fn list_page(
         verifier_key,
         prove_entry: String::new(),
         prove_error: None,
+        export_checkpoint: String::new(),
+        export_error: None,
+        export_check: None,
         page,
         base: at.base,
         agency: at.agency,
@@ -259,6 +273,65 @@ pub async fn prove(scope: &Scope, page: PageCtx, form: ProveForm, at: At) -> App
     let origin = store::origin(scope).await?;
     let proof = super::proof::Inclusion { origin, seq: seq as u64, size: signed.size, leaf, hashes };
     Ok(text_file(&format!("entry-{seq}-in-{}.proof", signed.size), proof.encode()))
+}
+
+async fn route_post_check_export(
+    State(state): State<AppState>,
+    scope: Scope,
+    actor: Actor,
+    page: PageCtx,
+    multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let submitted =
+        crate::documents::routes::read_form(multipart, Some(&state.files), state.config.upload_limit).await?;
+    let mut view = list_page(&scope, page, AuditQuery::default(), None, At::agency_own(&state)).await?;
+    view.export_checkpoint = submitted.fields.get("checkpoint").cloned().unwrap_or_default();
+    match check_export(&state, &scope, submitted).await? {
+        Ok(found) => {
+            let outcome = if found.is_ok() { super::Outcome::Success } else { super::Outcome::Failure };
+            let event = Event::new("audit.check_export", "audit_log", "")
+                .outcome(outcome)
+                .details(serde_json::json!({ "result": found.message() }));
+            super::record_in(&scope, &actor, event).await?;
+            view.export_check = Some((found.is_ok(), found.message()));
+            Ok(view.into_response())
+        }
+        Err(why) => {
+            view.export_error = Some(why);
+            Ok(crate::web::unprocessable(view))
+        }
+    }
+}
+
+/// An uploaded export checked against a pasted checkpoint of this log, as
+/// `oversight audit verify FILE --checkpoint C` does; the upload is read
+/// once and removed. Err: what to fix in the form.
+async fn check_export(
+    state: &AppState,
+    scope: &Scope,
+    submitted: crate::documents::routes::Submitted,
+) -> AppResult<Result<super::proof::ExportCheck, String>> {
+    let note = submitted.fields.get("checkpoint").map(|n| n.trim().replace("\r\n", "\n")).unwrap_or_default();
+    let Some((_, incoming)) = submitted.file else {
+        return Ok(Err("Choose the exported log (the .jsonl file the export button downloads).".into()));
+    };
+    let stored = incoming.keep().await.map_err(|e| crate::error::AppError::Internal(e.into()))?;
+    let bytes = state.files.read(&stored.name);
+    state.files.remove(&stored.name);
+    let bytes = bytes.map_err(|e| crate::error::AppError::Internal(e.into()))?;
+    if note.is_empty() {
+        return Ok(Err("Paste the signed checkpoint to check the export against.".into()));
+    }
+    let verifier = state.signing_key.verifier(&store::origin(scope).await?);
+    let checkpoint = match verifier.open(&format!("{note}\n")) {
+        Ok(c) => c,
+        Err(why) => {
+            return Ok(Err(format!(
+                "The checkpoint is not one of this log signed by this deployment: {why}."
+            )));
+        }
+    };
+    Ok(Ok(super::proof::check_export(bytes.as_slice(), &checkpoint)))
 }
 
 fn text_file(name: &str, body: String) -> Response {
