@@ -335,14 +335,7 @@ async fn check_export(
 }
 
 fn text_file(name: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        body,
-    )
-        .into_response()
+    crate::web::attachment(name, "text/plain; charset=utf-8", body)
 }
 
 /// Verification reads the whole chain, checks that it reaches the head

@@ -4,7 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
@@ -205,14 +204,7 @@ pub async fn download(state: &AppState, scope: &Scope, actor: &Actor, id: i64) -
 
 /// A PDF as a download named `name`.
 pub fn pdf_attachment(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::web::attachment(name, "application/pdf", bytes)
 }
 
 #[derive(Deserialize)]
@@ -382,12 +374,5 @@ fn kinds() -> Vec<(&'static str, String)> {
 fn proof_attachment(proved: &store::ProvedRecord) -> Response {
     let (report, proof) = (&proved.report, &proved.proof);
     let name = format!("record-proof-{}-{}-{}.txt", report.number, proof.kind, proof.id);
-    (
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        proved.text(),
-    )
-        .into_response()
+    crate::web::attachment(&name, "text/plain; charset=utf-8", proved.text())
 }

@@ -205,6 +205,24 @@ pub fn form_response(
 }
 
 /// A page shown again because what was submitted was refused.
+/// A download: `body` as a file named `name` of type `content_type`.
+pub fn attachment(
+    name: &str,
+    content_type: &str,
+    body: impl Into<axum::body::Body>,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 pub fn unprocessable(view: impl axum::response::IntoResponse) -> axum::response::Response {
     (axum::http::StatusCode::UNPROCESSABLE_ENTITY, view).into_response()
 }
