@@ -489,6 +489,7 @@ async fn backup_of_one_agency_holds_that_agency_alone_and_still_verifies() {
     assert!(ok, "{said}");
     let (ok, said) = common::cli_on(&url, &files, &["report", "verify", pdf.to_str().unwrap()]);
     assert!(ok && said.contains("VERIFIED"), "{said}");
+    assert!(said.contains("signed by another install's key"), "{said}");
     let copy = common::serve_existing(copy_dir, url).await;
     let clerk = copy.signed_in("demo-clerk").await;
     let (status, officers) = clerk.get_text("/officers").await;

@@ -91,6 +91,11 @@ pub struct Note {
 }
 
 impl Note {
+    /// The signature bytes of the key named `name` with key ID `id`.
+    fn signature_by(&self, name: &str, id: u32) -> Option<&[u8]> {
+        self.signatures.iter().find(|(n, i, _)| n == name && *i == id).map(|(_, _, sig)| sig.as_slice())
+    }
+
     pub fn parse(note: &str) -> Result<Note, NoteError> {
         let note = note.replace("\r\n", "\n");
         let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
@@ -191,11 +196,8 @@ impl VerifierKey {
             return Err(NoteError::Key("a witness's key cosigns checkpoints; give the log's key"));
         }
         let note = Note::parse(note)?;
-        let (_, _, sig) = note
-            .signatures
-            .iter()
-            .find(|(name, id, _)| *name == self.name && *id == self.id)
-            .ok_or_else(|| NoteError::Unsigned(self.name.clone()))?;
+        let sig =
+            note.signature_by(&self.name, self.id).ok_or_else(|| NoteError::Unsigned(self.name.clone()))?;
         let sig = ed25519_dalek::Signature::from_slice(sig)
             .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
         self.key
@@ -211,11 +213,8 @@ impl VerifierKey {
             return Err(NoteError::Key("not a witness's cosignature key"));
         }
         let note = Note::parse(note)?;
-        let (_, _, sig) = note
-            .signatures
-            .iter()
-            .find(|(name, id, _)| *name == self.name && *id == self.id)
-            .ok_or_else(|| NoteError::Uncosigned(self.name.clone()))?;
+        let sig =
+            note.signature_by(&self.name, self.id).ok_or_else(|| NoteError::Uncosigned(self.name.clone()))?;
         let bad = || NoteError::BadSignature(self.name.clone());
         let (time, sig) = sig.split_at_checked(8).ok_or_else(bad)?;
         let time = u64::from_be_bytes(time.try_into().map_err(|_| bad())?);

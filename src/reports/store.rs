@@ -510,9 +510,24 @@ impl Verdict {
                     " LOG REWRITTEN: the audit log today does not extend the checkpoint the report prints: {why}."
                 )
             }
+            // A checkpoint this install's key did not sign: the records
+            // were copied here from another install (docs/audit.md).
+            None if self.checkpoint_elsewhere() => " The checkpoint the report prints was signed by another install's \
+                key (its records were copied here): check the log against it with that install's verifier key, \
+                oversight audit verify FILE --checkpoint C --key VKEY."
+                .to_string(),
             None => String::new(),
         };
         self.records_message() + &log
+    }
+
+    /// An issued report printing a checkpoint that was left unchecked.
+    fn checkpoint_elsewhere(&self) -> bool {
+        match self {
+            Verdict::Issued { report, log: None, .. } => !report.checkpoint.is_empty(),
+            Verdict::Statewide(checked) => checked.log.is_none() && !checked.report.checkpoint.is_empty(),
+            _ => false,
+        }
     }
 
     fn records_message(&self) -> String {
