@@ -124,7 +124,10 @@ async fn copy_moves_the_whole_history_between_backends() {
     assert_eq!(stored(&files), stored(&pg_files), "every document file is on the target");
     let (ok, out) = oversight(&postgres, &["report", "verify", pdf.to_str().unwrap()]);
     assert!(ok, "the report issued on SQLite verifies on PostgreSQL: {out}");
-    assert!(out.contains("signed by another install's key"), "the message says why the log went unchecked: {out}");
+    assert!(
+        out.contains("signed by another install's key"),
+        "the message says why the log went unchecked: {out}"
+    );
     let (ok, out) = oversight(&postgres, &["audit", "verify", "--expect-head", &head]);
     assert!(ok && out.contains("reaches the head you hold"), "{out}");
     let (ok, out) = oversight(&postgres, &["maintenance", "check-aggregates"]);
