@@ -190,16 +190,10 @@ pub fn render(
     w.paragraph(&cover.data_sha256, 9.0, false);
     w.paragraph(&format!("Audit log head at generation (entry {}):", cover.audit_seq), 10.0, true);
     w.paragraph(&cover.audit_head, 9.0, false);
-    if !cover.checkpoint.is_empty() {
-        w.paragraph(
-            "Signed checkpoint of the audit log at generation (origin, entries, Merkle root, signature):",
-            10.0,
-            true,
-        );
-        for line in cover.checkpoint.lines().filter(|l| !l.is_empty()) {
-            w.paragraph(line, 8.0, false);
-        }
-    }
+    w.checkpoint(
+        "Signed checkpoint of the audit log at generation (origin, entries, Merkle root, signature):",
+        &cover.checkpoint,
+    );
     w.paragraph(
         "To check this report: oversight report verify FILE.pdf, or the verification page for auditors. It says whether \
          the file is the one this system issued, unaltered, whether the records still hash to the fingerprint above, \

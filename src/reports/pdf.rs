@@ -263,6 +263,18 @@ impl Writer {
         self.block(Kind::P, text, size, bold);
     }
 
+    /// A signed checkpoint (a C2SP note) under its label, a line each, as
+    /// both covers print it; nothing when there is none.
+    pub fn checkpoint(&mut self, label: &str, note: &str) {
+        if note.is_empty() {
+            return;
+        }
+        self.paragraph(label, 10.0, true);
+        for line in note.lines().filter(|l| !l.is_empty()) {
+            self.paragraph(line, 8.0, false);
+        }
+    }
+
     /// The report's title on its cover, the one first-level heading.
     pub fn title(&mut self, text: &str) {
         self.block(Kind::H1, text, 24.0, true);

@@ -276,16 +276,10 @@ fn cover(w: &mut Writer, parts: &[Part], issue: &Issue<'_>, period: Period) {
     w.paragraph(issue.data_sha256, 9.0, false);
     w.paragraph(&format!("State audit log head at generation (entry {}):", issue.audit_seq), 10.0, true);
     w.paragraph(if issue.audit_head.is_empty() { "none yet" } else { issue.audit_head }, 9.0, false);
-    if !issue.checkpoint.is_empty() {
-        w.paragraph(
-            "Signed checkpoint of the state audit log at generation (origin, entries, Merkle root, signature):",
-            10.0,
-            true,
-        );
-        for line in issue.checkpoint.lines().filter(|l| !l.is_empty()) {
-            w.paragraph(line, 8.0, false);
-        }
-    }
+    w.checkpoint(
+        "Signed checkpoint of the state audit log at generation (origin, entries, Merkle root, signature):",
+        issue.checkpoint,
+    );
     w.paragraph(
         "Each agency's own fingerprint and audit head follow, in \"Agencies and their records\". To check this \
          report: oversight report verify FILE.pdf, or the state's verification page. It says whether the file is \
