@@ -40,6 +40,8 @@ pub struct AppState {
     /// The sign-off queue's counts: (audit seq, computed at, counts).
     pub queue_counts: crate::supervision::routes::CountsCache,
     pub lookups: Arc<Lookups>,
+    /// The public pages as made, per path (`publications::routes`).
+    pub public: Arc<crate::publications::routes::PublicCache>,
     /// Signs the audit log's checkpoints (docs/audit.md).
     pub signing_key: Arc<audit::checkpoint::SigningKey>,
 }
@@ -101,6 +103,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         sheets: Default::default(),
         queue_counts: Default::default(),
         lookups: Default::default(),
+        public: Default::default(),
     };
     let home = Router::new()
         .route("/", get(route_get_home))
@@ -126,6 +129,7 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
         .merge(crate::measures::routes::router(&state))
         .merge(crate::measures::logged::router(&state))
         .merge(crate::state::routes::router(&state))
+        .merge(crate::publications::routes::router(&state))
         .route("/static/style.css", get(route_get_stylesheet))
         .route("/healthz", get(route_get_health))
         // After every route is in: a route that does not take the method
@@ -151,6 +155,8 @@ pub async fn build(db: Db, config: Config) -> anyhow::Result<Router> {
             router.layer(sessions(store, &state.config))
         }
     };
+    // The public pages: no session, no CSRF form, no cookie.
+    let router = router.merge(crate::publications::routes::public_router(&state));
     let router = router
         // Stop imports are the largest bodies (streamed to disk); documents
         // and forms keep their own smaller limits (the upload check, the

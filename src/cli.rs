@@ -107,6 +107,26 @@ enum Command {
         #[arg(long)]
         state: bool,
     },
+    /// Publish a calendar month, quarter or year at /public (docs/publications.md):
+    /// its measures with small cells suppressed, frozen, with open data and
+    /// a signed checkpoint. Again for the same period: a correction.
+    Publish {
+        /// First day, YYYY-MM-DD (the first of a month).
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (the last of a month).
+        #[arg(long)]
+        to: String,
+        /// The statewide publication (every agency), instead of one agency's.
+        #[arg(long)]
+        state: bool,
+        /// What changed and why: required to publish a period again.
+        #[arg(long, default_value = "")]
+        correction: String,
+    },
+    /// Check published files against a publication's signed checkpoint.
+    #[command(subcommand)]
+    Publication(PublicationCommand),
     /// Print the officer early-warning list of a period as JSON (a prompt
     /// for supervisory review, not a finding; docs/measures.md).
     EarlyWarning {
@@ -119,6 +139,20 @@ enum Command {
         /// Officers with fewer stops in the period are not compared.
         #[arg(long, default_value_t = crate::measures::warning::MINIMUM_STOPS)]
         minimum: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PublicationCommand {
+    /// Whether FILEs are the files a publication listed in its signed
+    /// checkpoint (checkpoint.txt from its page); exit 1 if not.
+    Check {
+        checkpoint: std::path::PathBuf,
+        files: Vec<std::path::PathBuf>,
+        /// The verifier key shown on the publication's page (default: this
+        /// deployment's key for the checkpoint's origin).
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 
@@ -193,6 +227,11 @@ struct ServeArgs {
     /// Largest document upload, in MiB.
     #[arg(long, default_value_t = 25, env = "OVERSIGHT_UPLOAD_LIMIT_MB")]
     upload_limit_mb: usize,
+    /// Requests a second each client address may make to the public
+    /// pages (with bursts of three seconds' worth); behind a proxy, the
+    /// proxy's address is the client's, so raise it there.
+    #[arg(long, default_value_t = 20, env = "OVERSIGHT_PUBLIC_RATE")]
+    public_rate: u32,
 }
 
 #[derive(Args, Clone)]
@@ -660,6 +699,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::EarlyWarning { from, to, minimum } => {
             early_warning(&database_url(), agency, &from, &to, minimum).await
         }
+        Command::Publish { from, to, state, correction } => {
+            let url = database_url();
+            publish(&url, agency, &files_dir(&url), state, &from, &to, &correction).await
+        }
+        Command::Publication(PublicationCommand::Check { checkpoint, files, key }) => {
+            check_publication(&database_url(), &checkpoint, &files, key.as_deref())
+        }
         Command::Retention { command } => retention(&database_url(), agency, command).await,
         Command::Maintenance(MaintenanceCommand::CheckAggregates) => {
             check_aggregates(&database_url(), agency).await
@@ -861,6 +907,115 @@ fn check_record(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 /// `--state` covers every agency: with `--agency` too, the command says so
 /// and exits 2.
+/// `publish`: one agency's period, or the state's with `--state`.
+async fn publish(
+    url: &str,
+    agency: Option<&str>,
+    files_dir: &std::path::Path,
+    state: bool,
+    from: &str,
+    to: &str,
+    correction: &str,
+) -> anyhow::Result<ExitCode> {
+    use crate::publications::store::{self, Refused};
+    let Ok(period) = period_arg(from, to) else { return Ok(ExitCode::from(2)) };
+    if state && let Some(refused) = state_beside_agency(agency) {
+        return Ok(refused);
+    }
+    let pool = db::connect(url).await?;
+    let chain = if state {
+        crate::state::store::state_chain(&pool)
+    } else {
+        Scope::for_command(&pool, agency).await?
+    };
+    let today = match state {
+        true => time::OffsetDateTime::now_utc().date(),
+        false => crate::agency::store::get(&chain).await?.today(),
+    };
+    let files = crate::documents::files::FileStore::new(files_dir);
+    let key = crate::audit::checkpoint::SigningKey::of_database(url)?;
+    let actor = Actor::system("command line");
+    let mut outcome = store::check(&pool, chain.id(), period, today, correction).await.map(|_| None);
+    for _ in 0..5 {
+        if outcome.is_err() {
+            break;
+        }
+        let draft = match state {
+            true => store::state_draft(&pool, period).await,
+            false => store::agency_draft(&chain, period).await,
+        };
+        outcome = match draft {
+            Ok(draft) => store::publish(&chain, &draft, correction, &actor, &files, &key).await.map(Some),
+            Err(e) => Err(e),
+        };
+        if !matches!(outcome, Err(Refused::Busy)) {
+            break;
+        }
+    }
+    match outcome {
+        Ok(Some(p)) => {
+            let body = p.body();
+            let path = format!("/public/{}/{}", body.ori, crate::publications::slug(period));
+            println!(
+                "Published {} of {} as version {} at {path} ({} of {} figures withheld); data fingerprint {}.",
+                body.period_label(),
+                body.name,
+                p.version,
+                body.suppressed(),
+                body.cells.len(),
+                p.data_sha256
+            );
+            print!("{}", p.note);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) | Err(Refused::Busy) => {
+            eprintln!("Not published: {}.", Refused::Busy);
+            Ok(ExitCode::from(1))
+        }
+        Err(Refused::Failed(e)) => Err(e),
+        Err(why) => {
+            eprintln!("Not published: {why}.");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// `publication check NOTE FILE…`: exit 1 unless every file is one the
+/// publication listed.
+fn check_publication(
+    url: &str,
+    checkpoint: &std::path::Path,
+    files: &[std::path::PathBuf],
+    key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use crate::audit::checkpoint::{Note, VerifierKey};
+    let note = std::fs::read_to_string(checkpoint)
+        .map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", checkpoint.display()))?;
+    let verifier = match key {
+        Some(text) => VerifierKey::parse(text)?,
+        None => {
+            let origin = Note::parse(&note)?.text.lines().next().unwrap_or_default().to_string();
+            crate::audit::checkpoint::SigningKey::of_database(url)?.verifier(&origin)
+        }
+    };
+    let mut read = Vec::new();
+    for file in files {
+        let bytes =
+            std::fs::read(file).map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", file.display()))?;
+        read.push((file.display().to_string(), bytes));
+    }
+    match crate::publications::store::check_files(&note, &verifier, &read) {
+        Ok(lines) => {
+            println!("{}", lines.join("\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("{why}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 fn state_beside_agency(agency: Option<&str>) -> Option<ExitCode> {
     agency.map(|_| {
         eprintln!("--state covers every agency: leave --agency out.");
@@ -1008,6 +1163,7 @@ async fn serve(
     config.absolute_timeout = Duration::from_secs(args.absolute_hours.max(1) * 3600);
     config.secure_cookies = args.secure_cookies;
     config.upload_limit = args.upload_limit_mb.clamp(1, 1024) * 1024 * 1024;
+    config.public_rate = args.public_rate.max(1);
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let address = listener.local_addr()?;
     let key = crate::audit::checkpoint::SigningKey::of_database(url)?;

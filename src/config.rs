@@ -19,6 +19,8 @@ pub struct Config {
     pub upload_limit: usize,
     /// Where uploaded files are kept: outside anything the server serves.
     pub files_dir: std::path::PathBuf,
+    /// Requests a second per client address on the public pages.
+    pub public_rate: u32,
 }
 
 impl Config {
@@ -32,6 +34,7 @@ impl Config {
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             secure_cookies: false,
             body_limit: 2 * 1024 * 1024,
+            public_rate: 20,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod measures;
 pub mod officers;
 pub mod packages;
 pub mod pay;
+pub mod publications;
 pub mod reports;
 pub mod state;
 pub mod stops;

@@ -206,6 +206,14 @@ impl VerifierKey {
         Checkpoint::parse_body(&note.text)
     }
 
+    /// Opens a checkpoint as `open` does and returns its extension lines
+    /// too (what a publication's checkpoint says of its files).
+    pub fn open_extended(&self, note: &str) -> Result<(Checkpoint, Vec<String>), NoteError> {
+        let checkpoint = self.open(note)?;
+        let text = Note::parse(note)?.text;
+        Ok((checkpoint, text.lines().skip(3).map(str::to_string).collect()))
+    }
+
     /// Checks that `note` carries this witness's valid cosignature (C2SP
     /// tlog-cosignature/v1) and returns when the witness made it.
     pub fn cosigned_at(&self, note: &str) -> Result<u64, NoteError> {
@@ -361,7 +369,18 @@ impl SigningKey {
 
     /// The checkpoint as a signed note, signed under its origin's name.
     pub fn sign(&self, checkpoint: &Checkpoint) -> String {
-        let body = checkpoint.body();
+        self.sign_extended(checkpoint, &[])
+    }
+
+    /// The checkpoint with extension lines after its root (C2SP
+    /// tlog-checkpoint allows them; verifiers of the checkpoint ignore
+    /// them, the signature covers them): a publication's file hashes.
+    pub fn sign_extended(&self, checkpoint: &Checkpoint, extensions: &[String]) -> String {
+        let mut body = checkpoint.body();
+        for line in extensions {
+            body.push_str(line);
+            body.push('\n');
+        }
         let name = &checkpoint.origin;
         let mut sig = key_id(name, ED25519, self.0.verifying_key().as_bytes()).to_be_bytes().to_vec();
         sig.extend_from_slice(&self.0.sign(body.as_bytes()).to_bytes());

@@ -371,6 +371,31 @@ pub async fn checkpoint(scope: &Scope, key: &SigningKey) -> Result<Option<Signed
     Ok(Some(Signed { size, note }))
 }
 
+/// Inside a write transaction that has just appended to its chain: the
+/// checkpoint of the chain at its head (the entry just written included),
+/// with `extensions` after the root, signed. Not stored with the chain's
+/// checkpoints: the caller keeps it with what it vouches for (a
+/// publication, docs/publications.md).
+pub async fn sign_extended_in(
+    tx: &mut Tx,
+    origin: &str,
+    chain: i64,
+    key: &SigningKey,
+    extensions: &[String],
+) -> Result<Signed, sqlx::Error> {
+    let size = head_in(tx).await?.map(|(seq, _)| seq as u64).unwrap_or(0);
+    extend_tree(tx, chain, size).await?;
+    let root = range_hashes(tx, chain, std::slice::from_ref(&(0..size))).await?[0];
+    let note = key.sign_extended(&Checkpoint { origin: origin.to_string(), size, root }, extensions);
+    Ok(Signed { size, note })
+}
+
+/// Brings the chain's stored tree up to its head in batches of their own,
+/// so that a write transaction signing a checkpoint has little to add.
+pub async fn prepare_tree(scope: &Scope) -> Result<(), sqlx::Error> {
+    catch_up(scope).await
+}
+
 /// The newest stored checkpoint of the chain.
 pub async fn latest_checkpoint(scope: &Scope) -> Result<Option<Signed>, sqlx::Error> {
     let row: Option<(i64, String)> = db::query_as(

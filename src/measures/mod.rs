@@ -53,7 +53,7 @@ impl Period {
 
     /// 1, 3 or 12 when the period is exactly a calendar month, quarter or
     /// year.
-    fn calendar_months(&self) -> Option<u8> {
+    pub fn calendar_months(&self) -> Option<u8> {
         let last_day_of_month = (self.to + Duration::days(1)).day() == 1;
         if self.from.day() != 1 || !last_day_of_month || self.from.year() != self.to.year() {
             return None;

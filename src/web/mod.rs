@@ -110,6 +110,7 @@ fn agency_links(user: &CurrentUser) -> Vec<Link> {
     links.push(("/early-warning", "Early warning", user.has_any(crate::measures::routes::WARNING_READERS)));
     links.push(("/logged-measures", "Logged measures", true));
     links.push(("/reports", "Reports", user.has_any(crate::reports::routes::READERS)));
+    links.push(("/publications", "Publications", user.has(Role::Administrator)));
     links.push(("/audit", "Audit log", user.has(Role::Auditor)));
     links
 }
