@@ -303,3 +303,18 @@ async fn a_state_reviewer_spots_the_late_agency_in_chromium() {
         assert!(state_log.contains(&action.to_string()), "{action} in the state's log");
     }
 }
+
+#[tokio::test]
+async fn a_visitor_finds_a_published_year_reads_its_chart_and_downloads_the_csv_in_chromium() {
+    let app = common::spawn_demo().await;
+    app.user("publisher", &[Role::Administrator]).await;
+    let agency = oversight::agency::store::get(&app.scope).await.unwrap().name;
+    let downloads = tempfile::tempdir().unwrap();
+    let dir = downloads.path().to_str().unwrap().to_string();
+    let env = vec![("PASSWORD", common::PASSWORD.to_string())];
+    let output = journey("public.mjs", vec![app.base.clone(), agency, "2025".into(), dir], env).await;
+    let file = output.lines().find_map(|l| l.strip_prefix("CSV ")).expect("the CSV's path");
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.starts_with("measure_id,grouping,group,numerator,denominator,value,ci_low,ci_high,suppressed"));
+    assert_eq!(app.count("publications").await, 1);
+}

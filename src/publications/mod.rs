@@ -361,21 +361,24 @@ impl Table<'_> {
             .iter()
             .enumerate()
             .map(|(i, cell)| {
-                let y = i as f64 * BAR_HEIGHT + 4.0;
+                // Each row: its label on one line, the bar and its value
+                // under it, so long group names fit a phone's width.
+                let y = i as f64 * ROW_HEIGHT;
                 let width = cell.shown().value.map(|v| BAR_SPACE * v / max).unwrap_or(0.0);
                 Bar {
                     label: Self::label(cell),
-                    y: format!("{y:.1}"),
-                    text_y: format!("{:.1}", y + BAR_HEIGHT * 0.65),
+                    label_y: format!("{:.1}", y + 15.0),
+                    y: format!("{:.1}", y + 21.0),
+                    text_y: format!("{:.1}", y + 33.0),
                     width: format!("{width:.1}"),
-                    value_x: format!("{:.1}", LABEL_WIDTH + width + 6.0),
+                    value_x: format!("{:.1}", width + 6.0),
                     value: cell.value_text(),
                 }
             })
             .collect()
     }
     pub fn chart_height(&self) -> String {
-        format!("{:.0}", BAR_HEIGHT * self.rows.len() as f64 + 8.0)
+        format!("{:.0}", ROW_HEIGHT * self.rows.len() as f64 + 4.0)
     }
     pub fn chart_id(&self) -> String {
         format!("chart-{}-{}", self.definition.id, self.grouping.replace(' ', "-"))
@@ -388,14 +391,15 @@ impl Table<'_> {
     }
 }
 
-const BAR_HEIGHT: f64 = 22.0;
-/// Where the bars start (the labels are left of it) and their longest.
-pub const LABEL_WIDTH: f64 = 210.0;
-const BAR_SPACE: f64 = 280.0;
+/// A chart's rows in SVG units (the chart is 480 wide), and the longest
+/// bar, which leaves room for its value beside it.
+const ROW_HEIGHT: f64 = 40.0;
+const BAR_SPACE: f64 = 330.0;
 
 /// One bar of a chart, its coordinates as SVG attribute text.
 pub struct Bar {
     pub label: String,
+    pub label_y: String,
     pub y: String,
     pub text_y: String,
     pub width: String,
