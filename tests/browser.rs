@@ -315,6 +315,8 @@ async fn a_visitor_finds_a_published_year_reads_its_chart_and_downloads_the_csv_
     let output = journey("public.mjs", vec![app.base.clone(), agency, "2025".into(), dir], env).await;
     let file = output.lines().find_map(|l| l.strip_prefix("CSV ")).expect("the CSV's path");
     let text = std::fs::read_to_string(file).unwrap();
-    assert!(text.starts_with("measure_id,grouping,group,numerator,denominator,value,ci_low,ci_high,suppressed"));
+    assert!(
+        text.starts_with("measure_id,grouping,group,numerator,denominator,value,ci_low,ci_high,suppressed")
+    );
     assert_eq!(app.count("publications").await, 1);
 }

@@ -132,6 +132,12 @@ async fn a_published_quarter_is_public_frozen_safe_and_provable() {
     let ori = oversight::agency::store::get(&app.scope).await.unwrap().ori;
     let admin = app.signed_in("publisher").await;
 
+    // The dashboard of a whole quarter offers its preview; of another range, not.
+    let (_, dashboard) = admin.get_text("/dashboard?from=2026-07-01&to=2026-09-30").await;
+    assert!(dashboard.contains(&format!("/publications/preview?period={QUARTER}")), "{dashboard}");
+    let (_, dashboard) = admin.get_text("/dashboard?from=2026-07-01&to=2026-09-29").await;
+    assert!(!dashboard.contains("/publications/preview"), "a partial quarter offered for publishing");
+
     // The preview shows what will be public, and nothing is public yet.
     let (status, preview) = admin.get_text(&format!("/publications/preview?period={QUARTER}")).await;
     assert_eq!(status, 200, "{preview}");

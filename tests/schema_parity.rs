@@ -76,6 +76,13 @@ const FIXTURES: &[(&str, &str)] = &[
          'A comment.', 1700000000, 1)",
     ),
     (
+        "publications",
+        "INSERT INTO publications (agency_id, period_from, period_to, version, published_at, correction, data_sha256, \
+         audit_seq, body, measures_csv, measures_json, dictionary_csv, datapackage, pdf_file, pdf_sha256, note) \
+         VALUES (1, '2026-01-01', '2026-03-31', 1, 1700000000, '', 'data', 1, '{}', 'csv', '{}', 'csv', '{}', 'p.pdf', \
+         'pdf', 'note')",
+    ),
+    (
         "state_reports",
         "INSERT INTO state_reports (number, period_from, period_to, generated_at, generated_by, data_sha256, audit_seq, \
          audit_head, file_sha256, file_name, size) VALUES ('S-1', '2026-01-01', '2026-03-31', 1700000000, 'fixture', \

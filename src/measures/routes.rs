@@ -324,6 +324,15 @@ impl DashboardPage {
         self
     }
 
+    /// For an agency's administrator on their own dashboard, when the
+    /// period is a whole calendar month, quarter or year: its preview
+    /// before publishing (docs/publications.md).
+    fn publish_link(&self) -> Option<String> {
+        let own = self.action == "/dashboard" && self.page.has_role(Role::Administrator);
+        (own && crate::publications::is_publishable(self.period))
+            .then(|| format!("/publications/preview?period={}", crate::publications::slug(self.period)))
+    }
+
     /// Stops of one group in the period, for a drill-down from a group row.
     fn group_link(&self, g: &Grouped, group: &str) -> String {
         let base = format!("/stops?from={}&to={}", self.period.from_text(), self.period.to_text());
