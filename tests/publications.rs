@@ -260,6 +260,31 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
     let (ok, out) = app.cli(&["publish", "--from", "2026-10-01", "--to", "2026-12-31"]);
     assert!(!ok && out.contains("has not ended"), "{out}");
     assert_eq!(app.count("publications").await, 0);
+    // The state's administrator publishes a quarter from the web.
+    let hash = oversight::auth::password::Hasher::default().hash(common::PASSWORD).await.unwrap();
+    let user = oversight::users::NewUser {
+        username: "st-publisher".into(),
+        display_name: "State publisher".into(),
+        password: common::PASSWORD.into(),
+        roles: vec![Role::StateAdministrator],
+        must_change_password: false,
+    };
+    oversight::users::store::create_state_user(&app.db, &oversight::audit::Actor::system("test"), &user, &hash)
+        .await
+        .unwrap();
+    oversight::db::query("UPDATE deployment SET mfa_policy = 'optional'").execute(&app.db).await.unwrap();
+    let state_admin = app.signed_in("st-publisher").await;
+    let (status, preview) = state_admin.get_text("/state/publications/preview?period=2026-Q2").await;
+    assert_eq!(status, 200, "{preview}");
+    assert!(preview.contains("Preview: Statewide, 2026 Q2"), "{preview}");
+    let response = state_admin.post("/state/publications", &[("period", "2026-Q2")]).await;
+    assert_eq!(response.status(), 303);
+    let (status, _) = Client::new(&app.base).get_text("/public/state/2026-Q2").await;
+    assert_eq!(status, 200);
+    // An agency's administrator does not publish for the state.
+    app.user("agency-admin", &[Role::Administrator]).await;
+    let (status, _) = app.signed_in("agency-admin").await.get_text("/state/publications").await;
+    assert!(status == 403 || status == 404, "{status}");
     let (ok, out) = app.cli(&["publish", "--state", "--from", "2026-07-01", "--to", "2026-09-30"]);
     assert!(ok, "{out}");
     assert!(out.contains("/public/state/2026-Q3"), "{out}");

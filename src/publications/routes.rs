@@ -64,16 +64,24 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
 }
 
 /// The administrators' pages: the agency's publications, the preview and
-/// publishing.
+/// publishing; the same for the state's administrator under /state.
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let agency = Router::new()
         .route("/publications", get(route_get_publications).post(route_post_publish))
         .route("/publications/preview", get(route_get_preview))
         .route_layer(middleware::from_fn_with_state(
             (state.clone(), crate::auth::access::ADMINISTRATORS),
             guard,
-        ))
+        ));
+    // The state's: every agency's measures side by side.
+    let statewide = Router::new()
+        .route("/state/publications", get(route_get_state_publications).post(route_post_state_publish))
+        .route("/state/publications/preview", get(route_get_state_preview))
+        .route_layer(middleware::from_fn_with_state((state.clone(), STATE_PUBLISHERS), guard));
+    agency.merge(statewide)
 }
+
+const STATE_PUBLISHERS: &[crate::auth::Role] = &[crate::auth::Role::StateAdministrator];
 
 /// A public response as made once: its bytes, type and ETag.
 struct Rendered {
@@ -86,8 +94,8 @@ struct Rendered {
     max_age: u32,
 }
 
-/// Public responses made, by path, valid while no publication was added:
-/// how many there are is read again at most every few seconds, so a crowd
+/// Public responses made, by path, valid while no publication (nor
+/// agency) was added: that is read again at most every few seconds, so a crowd
 /// costs no query per request while a publication made on another app
 /// server shows within `RECHECK`.
 #[derive(Default)]
@@ -105,8 +113,12 @@ impl PublicCache {
         if !due {
             return Ok(());
         }
-        let latest: i64 =
-            crate::db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM publications").fetch_one(db).await?;
+        // A new publication, or a new agency on the index.
+        let latest: i64 = crate::db::query_scalar(
+            "SELECT COALESCE((SELECT MAX(id) FROM publications), 0) * 100000 + (SELECT COUNT(*) FROM agency)",
+        )
+        .fetch_one(db)
+        .await?;
         if let Ok(mut checked) = self.checked.lock() {
             if checked.is_some_and(|(_, seen)| seen != latest) {
                 if let Ok(mut made) = self.made.lock() {
@@ -349,6 +361,40 @@ async fn route_get_file(
 
 // ---- The administrators' side ----
 
+/// Who publishes: an agency (its scope) or the state (its chain).
+struct Side {
+    chain: Scope,
+    state: bool,
+    ori: String,
+    today: time::Date,
+}
+
+impl Side {
+    async fn agency(scope: Scope) -> AppResult<Side> {
+        let profile = crate::agency::store::get(&scope).await?;
+        Ok(Side { today: profile.today(), ori: profile.ori, chain: scope, state: false })
+    }
+    fn state(db: &crate::db::Db) -> Side {
+        Side {
+            chain: crate::state::store::state_chain(db),
+            state: true,
+            ori: STATE.into(),
+            today: time::OffsetDateTime::now_utc().date(),
+        }
+    }
+    /// Where its pages are.
+    fn base(&self) -> &'static str {
+        if self.state { "/state/publications" } else { "/publications" }
+    }
+    async fn draft(&self, period: Period) -> AppResult<Draft> {
+        let draft = match self.state {
+            true => store::state_draft(self.chain.db(), period).await,
+            false => store::agency_draft(&self.chain, period).await,
+        };
+        draft.map_err(|e| AppError::Internal(e.into()))
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct PublishForm {
     #[serde(default)]
@@ -361,6 +407,7 @@ pub struct PublishForm {
 #[template(path = "publications/list.html")]
 struct ListPage {
     page: PageCtx,
+    base: &'static str,
     ori: String,
     periods: Vec<Listed>,
     choices: Vec<(String, String)>,
@@ -372,6 +419,7 @@ struct ListPage {
 #[template(path = "publications/preview.html")]
 struct PreviewPage {
     page: PageCtx,
+    base: &'static str,
     form: PublishForm,
     errors: FieldErrors,
     latest: i64,
@@ -408,37 +456,27 @@ fn choices(today: time::Date) -> Vec<(String, String)> {
 
 async fn list_page(
     state: &AppState,
-    scope: &Scope,
+    side: &Side,
     page: PageCtx,
     form: PublishForm,
     errors: FieldErrors,
 ) -> AppResult<ListPage> {
-    let profile = crate::agency::store::get(scope).await?;
     let mut periods: Vec<Listed> =
-        store::list(&state.db).await?.into_iter().filter(|l| l.agency_id == scope.id()).collect();
+        store::list(&state.db).await?.into_iter().filter(|l| l.agency_id == side.chain.id()).collect();
     periods.sort_by(|a, b| (&b.period_from, b.version).cmp(&(&a.period_from, a.version)));
-    let choices = choices(profile.today());
-    Ok(ListPage { page, ori: profile.ori, periods, choices, form, errors })
+    let choices = choices(side.today);
+    Ok(ListPage { page, base: side.base(), ori: side.ori.clone(), periods, choices, form, errors })
 }
 
-async fn route_get_publications(
-    State(state): State<AppState>,
-    scope: Scope,
-    page: PageCtx,
-) -> AppResult<ListPage> {
-    list_page(&state, &scope, page, PublishForm::default(), FieldErrors::default()).await
-}
-
-/// Checks the form; the period and the version it would be.
-async fn checked(scope: &Scope, form: &PublishForm) -> AppResult<Result<(Period, i64), FieldErrors>> {
+/// Checks the form: the period, or each wrong field marked.
+async fn checked(side: &Side, form: &PublishForm) -> AppResult<Result<Period, FieldErrors>> {
     let mut errors = FieldErrors::default();
     let Some(period) = super::period_of_slug(form.period.trim()) else {
         errors.add("period", "Choose a whole month, quarter or year, written as 2026-03, 2026-Q1 or 2026.");
         return Ok(Err(errors));
     };
-    let today = crate::agency::store::get(scope).await?.today();
-    match store::check(scope.db(), scope.id(), period, today, &form.correction).await {
-        Ok(version) => Ok(Ok((period, version))),
+    match store::check(side.chain.db(), side.chain.id(), period, side.today, &form.correction).await {
+        Ok(_) => Ok(Ok(period)),
         Err(e @ Refused::NeedsCorrection(_)) | Err(e @ Refused::NoteTooLong) => {
             errors.add("correction", e.to_string());
             Ok(Err(errors))
@@ -453,17 +491,17 @@ async fn checked(scope: &Scope, form: &PublishForm) -> AppResult<Result<(Period,
 
 async fn preview_page(
     state: &AppState,
-    scope: &Scope,
+    side: &Side,
     page: PageCtx,
     form: PublishForm,
     errors: FieldErrors,
     period: Period,
-) -> AppResult<(PreviewPage, Draft)> {
-    let draft = store::agency_draft(scope, period).await.map_err(|e| AppError::Internal(e.into()))?;
+) -> AppResult<PreviewPage> {
+    let draft = side.draft(period).await?;
     let latest =
-        store::versions(&state.db, scope.id(), period).await?.first().map(|l| l.version).unwrap_or(0);
+        store::versions(&state.db, side.chain.id(), period).await?.first().map(|l| l.version).unwrap_or(0);
     let preview = PublicationPage {
-        body: draft.body.clone(),
+        body: draft.body,
         publication: None,
         versions: vec![],
         base: String::new(),
@@ -471,7 +509,63 @@ async fn preview_page(
         verifier: String::new(),
         files: vec![],
     };
-    Ok((PreviewPage { page, form, errors, latest, preview }, draft))
+    Ok(PreviewPage { page, base: side.base(), form, errors, latest, preview })
+}
+
+async fn show_preview(state: &AppState, side: Side, page: PageCtx, form: PublishForm) -> AppResult<Response> {
+    // The correction is asked for on the preview itself.
+    let period = match checked(&side, &PublishForm { correction: "preview".into(), ..form.clone() }).await? {
+        Ok(period) => period,
+        Err(errors) => return Ok(unprocessable(list_page(state, &side, page, form, errors).await?)),
+    };
+    Ok(preview_page(state, &side, page, form, FieldErrors::default(), period).await?.into_response())
+}
+
+async fn publish(
+    state: &AppState,
+    side: Side,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    form: PublishForm,
+) -> AppResult<Response> {
+    let period = match checked(&side, &form).await? {
+        Ok(period) => period,
+        Err(errors) => {
+            let Some(period) = super::period_of_slug(form.period.trim()) else {
+                return Ok(unprocessable(list_page(state, &side, page, form, errors).await?));
+            };
+            return Ok(unprocessable(preview_page(state, &side, page, form, errors, period).await?));
+        }
+    };
+    for _ in 0..5 {
+        let draft = side.draft(period).await?;
+        match store::publish(&side.chain, &draft, &form.correction, &actor, &state.files, &state.signing_key)
+            .await
+        {
+            Ok(p) => {
+                let message = format!(
+                    "Published {} (version {}): it is public now, at the link below.",
+                    super::label(period),
+                    p.version
+                );
+                flash(&session, message).await?;
+                return Ok(see_other(side.base()));
+            }
+            Err(Refused::Busy) => continue,
+            Err(e) => return Err(AppError::Internal(e.into())),
+        }
+    }
+    Err(AppError::Internal(Refused::Busy.into()))
+}
+
+async fn route_get_publications(
+    State(state): State<AppState>,
+    scope: Scope,
+    page: PageCtx,
+) -> AppResult<ListPage> {
+    let side = Side::agency(scope).await?;
+    list_page(&state, &side, page, PublishForm::default(), FieldErrors::default()).await
 }
 
 async fn route_get_preview(
@@ -480,11 +574,7 @@ async fn route_get_preview(
     page: PageCtx,
     Query(form): Query<PublishForm>,
 ) -> AppResult<Response> {
-    let period = match checked(&scope, &PublishForm { correction: "preview".into(), ..form.clone() }).await? {
-        Ok((period, _)) => period,
-        Err(errors) => return Ok(unprocessable(list_page(&state, &scope, page, form, errors).await?)),
-    };
-    Ok(preview_page(&state, &scope, page, form, FieldErrors::default(), period).await?.0.into_response())
+    show_preview(&state, Side::agency(scope).await?, page, form).await
 }
 
 async fn route_post_publish(
@@ -495,32 +585,28 @@ async fn route_post_publish(
     page: PageCtx,
     Form(form): Form<PublishForm>,
 ) -> AppResult<Response> {
-    let period = match checked(&scope, &form).await? {
-        Ok((period, _)) => period,
-        Err(errors) => {
-            let Some(period) = super::period_of_slug(form.period.trim()) else {
-                return Ok(unprocessable(list_page(&state, &scope, page, form, errors).await?));
-            };
-            let (view, _) = preview_page(&state, &scope, page, form, errors, period).await?;
-            return Ok(unprocessable(view));
-        }
-    };
-    for _ in 0..5 {
-        let draft = store::agency_draft(&scope, period).await.map_err(|e| AppError::Internal(e.into()))?;
-        match store::publish(&scope, &draft, &form.correction, &actor, &state.files, &state.signing_key).await
-        {
-            Ok(p) => {
-                let message = format!(
-                    "Published {} (version {}): it is public now, at the link below.",
-                    super::label(period),
-                    p.version
-                );
-                flash(&session, message).await?;
-                return Ok(see_other("/publications"));
-            }
-            Err(Refused::Busy) => continue,
-            Err(e) => return Err(AppError::Internal(e.into())),
-        }
-    }
-    Err(AppError::Internal(Refused::Busy.into()))
+    publish(&state, Side::agency(scope).await?, session, actor, page, form).await
+}
+
+async fn route_get_state_publications(State(state): State<AppState>, page: PageCtx) -> AppResult<ListPage> {
+    let side = Side::state(&state.db);
+    list_page(&state, &side, page, PublishForm::default(), FieldErrors::default()).await
+}
+
+async fn route_get_state_preview(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(form): Query<PublishForm>,
+) -> AppResult<Response> {
+    show_preview(&state, Side::state(&state.db), page, form).await
+}
+
+async fn route_post_state_publish(
+    State(state): State<AppState>,
+    session: Session,
+    actor: Actor,
+    page: PageCtx,
+    Form(form): Form<PublishForm>,
+) -> AppResult<Response> {
+    publish(&state, Side::state(&state.db), session, actor, page, form).await
 }

@@ -86,6 +86,7 @@ fn state_links(user: &CurrentUser) -> Vec<Link> {
         ("/state/agencies", "Agencies", true),
         ("/state/reports", "Statewide reports", user.has_any(access::STATE_VIEWERS)),
         ("/state/reports/verify", "Verify a report", user.has_any(access::STATE_AUDITORS)),
+        ("/state/publications", "Publications", user.has(crate::auth::Role::StateAdministrator)),
     ]
 }
 
