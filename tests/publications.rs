@@ -99,22 +99,34 @@ fn rows(csv_text: &str) -> Vec<Vec<String>> {
     reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
 }
 
-/// Checks a published CSV against the rules from the outside: no group's
-/// count from 1 to 10 is shown, a suppressed row shows nothing, and no
-/// table hides exactly one row.
-fn assert_safe(csv_text: &str) {
-    let rows = rows(csv_text);
+/// Checks a published CSV against the rules from the outside: no count
+/// from 1 to 10 is shown (which figures are counts follows from each
+/// measure's unit in the published dictionary), a suppressed row shows
+/// nothing, and no table hides exactly one row.
+async fn assert_safe(public: &Client, base: &str) {
+    let csv_text = public.get(&format!("{base}/measures.csv")).await.text().await.unwrap();
+    let dictionary = public.get(&format!("{base}/dictionary.csv")).await.text().await.unwrap();
+    let units: std::collections::HashMap<String, String> = csv::Reader::from_reader(dictionary.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_string(), r[3].to_string()))
+        .collect();
+    let rows = rows(&csv_text);
     assert!(rows.len() > 20, "{csv_text}");
     for r in &rows {
         if r[8] == "true" {
             assert!(r[3..8].iter().all(String::is_empty), "a suppressed row shows figures: {r:?}");
             continue;
         }
-        if !r[1].is_empty() {
-            for n in [&r[3], &r[4]] {
-                let n: f64 = n.parse().unwrap_or(0.0);
-                assert!(!(1.0..=10.0).contains(&n), "a small count is shown: {r:?}");
-            }
+        let counts: &[&String] = match units[&r[0]].as_str() {
+            "percent" => &[&r[3], &r[4]],
+            "count" => &[&r[3]],
+            "ratio" => &[],
+            _ => &[&r[4]],
+        };
+        for n in counts {
+            let n: f64 = n.parse().unwrap_or(0.0);
+            assert!(!(1.0..=10.0).contains(&n), "a small count is shown: {r:?}");
         }
         let table: Vec<&Vec<String>> = rows.iter().filter(|o| o[0] == r[0] && o[1] == r[1]).collect();
         assert_ne!(table.iter().filter(|o| o[8] == "true").count(), 1, "{} by {} hides one row", r[0], r[1]);
@@ -176,7 +188,7 @@ async fn a_published_quarter_is_public_frozen_safe_and_provable() {
     // The open data: safe, and each file is the one the checkpoint lists.
     let base = format!("/public/{ori}/{QUARTER}/versions/1");
     let csv_text = public.get(&format!("{base}/measures.csv")).await.text().await.unwrap();
-    assert_safe(&csv_text);
+    assert_safe(&public, &base).await;
     let json: serde_json::Value = public.get(&format!("{base}/measures.json")).await.json().await.unwrap();
     assert_eq!(json["rows"].as_array().unwrap().len(), rows(&csv_text).len());
     let package: serde_json::Value =
@@ -269,9 +281,14 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
         roles: vec![Role::StateAdministrator],
         must_change_password: false,
     };
-    oversight::users::store::create_state_user(&app.db, &oversight::audit::Actor::system("test"), &user, &hash)
-        .await
-        .unwrap();
+    oversight::users::store::create_state_user(
+        &app.db,
+        &oversight::audit::Actor::system("test"),
+        &user,
+        &hash,
+    )
+    .await
+    .unwrap();
     oversight::db::query("UPDATE deployment SET mfa_policy = 'optional'").execute(&app.db).await.unwrap();
     let state_admin = app.signed_in("st-publisher").await;
     let (status, preview) = state_admin.get_text("/state/publications/preview?period=2026-Q2").await;
@@ -294,6 +311,9 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
     assert!(page.contains("Statewide") && page.contains("agencies with 287(g) agreements"), "{page}");
     let csv_text = public.get("/public/state/2026-Q3/versions/1/measures.csv").await.text().await.unwrap();
     assert!(csv_text.contains(",agency,"), "{csv_text}");
+    // The equity rates of every agency's stops pooled, suppressed as an agency's.
+    assert!(csv_text.contains("D3,race,"), "{csv_text}");
+    assert_safe(&public, "/public/state/2026-Q3/versions/1").await;
     let actions = app.audit_actions().await;
     assert!(actions.iter().any(|a| a == "publication.publish"), "{actions:?}");
 }

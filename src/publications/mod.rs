@@ -13,6 +13,7 @@ pub mod suppress;
 
 use serde::{Deserialize, Serialize};
 
+use crate::measures::equity::Grouped;
 use crate::measures::store::Sheet;
 use crate::measures::{Measure, Period, Unit, format_value};
 
@@ -220,30 +221,32 @@ pub fn agency_cells(sheet: &Sheet) -> (Vec<Definition>, Vec<Cell>) {
         defs.push(definition(m.id, m.name, m.definition, unit_code(m.unit)));
         cells.push(Cell::of_measure(m, "", "", ""));
     }
-    for g in &sheet.grouped {
+    grouped_cells(&sheet.grouped, &mut defs, &mut cells);
+    (defs, cells)
+}
+
+/// A grouped measure's rows as cells, its definition added once.
+fn grouped_cells(grouped: &[Grouped], defs: &mut Vec<Definition>, cells: &mut Vec<Cell>) {
+    for g in grouped {
         if !defs.iter().any(|d| d.id == g.id) {
             defs.push(definition(g.id, g.name, g.definition, "percent"));
         }
         for r in &g.rows {
-            let mut cell = Cell::rate(
-                g.id,
-                "percent",
-                g.grouping,
-                &r.group,
-                &r.label,
-                r.numerator as f64,
-                r.denominator as f64,
-            );
+            let (n, d) = (r.numerator as f64, r.denominator as f64);
+            let mut cell = Cell::rate(g.id, "percent", g.grouping, &r.group, &r.label, n, d);
             (cell.ci_low, cell.ci_high) = (r.ci_low, r.ci_high);
             cells.push(cell);
         }
     }
-    (defs, cells)
 }
 
 /// A statewide publication's cells: each measure pooled over the agencies
-/// (as the state's dashboard pools it) and per agency side by side.
-pub fn state_cells(sheets: &[(String, String, std::sync::Arc<Sheet>)]) -> (Vec<Definition>, Vec<Cell>) {
+/// (as the state's dashboard pools it) and per agency side by side, then
+/// the equity measures of every agency's stops pooled (`pooled`).
+pub fn state_cells(
+    sheets: &[(String, String, std::sync::Arc<Sheet>)],
+    pooled: &[Grouped],
+) -> (Vec<Definition>, Vec<Cell>) {
     let mut defs: Vec<Definition> = Vec::new();
     let mut cells = Vec::new();
     let mut ids: Vec<&Measure> = Vec::new();
@@ -276,7 +279,33 @@ pub fn state_cells(sheets: &[(String, String, std::sync::Arc<Sheet>)]) -> (Vec<D
             }
         }
     }
+    grouped_cells(pooled, &mut defs, &mut cells);
     (defs, cells)
+}
+
+/// D1 and D3-D8 over every agency's stops together: each group's counts
+/// summed over the agencies, then the rates and intervals of the sums.
+pub fn pooled_equity(agencies: &[crate::measures::store::StopGroups]) -> Vec<Grouped> {
+    let mut out = Vec::new();
+    for grouping in ["race", "gender", "age"] {
+        let mut summed: Vec<(String, String, crate::measures::equity::Counts)> = Vec::new();
+        for groups in agencies {
+            for (code, label, counts) in groups.counts(grouping) {
+                match summed.iter_mut().find(|(c, _, _)| *c == code) {
+                    Some((_, _, total)) => total.add(&counts),
+                    None => summed.push((code, label, counts)),
+                }
+            }
+        }
+        if !summed.is_empty() {
+            out.extend(crate::measures::equity::equity_measures(
+                grouping,
+                &summed,
+                crate::measures::store::reference(grouping),
+            ));
+        }
+    }
+    out
 }
 
 /// "March 2026", "2026 Q1" or "2026"; a range otherwise.

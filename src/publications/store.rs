@@ -237,6 +237,7 @@ pub async fn state_draft(db: &Db, period: Period) -> Result<Draft, Refused> {
     let audit_seq = audit::store::head(&chain).await?.map(|(seq, _)| seq).unwrap_or(0);
     let sheets = crate::measures::store::SheetCache::default();
     let mut parts = Vec::new();
+    let mut stops = Vec::new();
     let mut lines = String::new();
     for agency in crate::agency::store::named(db).await? {
         let scope = Scope::of_agency(db, agency.id);
@@ -251,8 +252,10 @@ pub async fn state_draft(db: &Db, period: Period) -> Result<Draft, Refused> {
         .await?;
         lines.push_str(&format!("{}\t{form}\t{sha}\n", agency.ori));
         parts.push((agency.ori.clone(), agency.name.clone(), sheets.get(&scope, period).await?));
+        let source = crate::measures::store::Source::Aggregates;
+        stops.push(crate::measures::store::StopGroups::load(&scope, period, source).await?);
     }
-    let (measures, mut cells) = super::state_cells(&parts);
+    let (measures, mut cells) = super::state_cells(&parts, &super::pooled_equity(&stops));
     super::suppress::suppress(&mut cells);
     let body = Body {
         ori: STATE.into(),
