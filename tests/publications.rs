@@ -272,6 +272,14 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
     let (ok, out) = app.cli(&["publish", "--from", "2026-10-01", "--to", "2026-12-31"]);
     assert!(!ok && out.contains("has not ended"), "{out}");
     assert_eq!(app.count("publications").await, 0);
+    // One cadence per publisher: after a quarter, a month (or the year)
+    // would let differences reveal a small count.
+    let (ok, out) = app.cli(&["publish", "--from", "2026-07-01", "--to", "2026-09-30"]);
+    assert!(ok, "{out}");
+    let (ok, out) = app.cli(&["publish", "--from", "2026-08-01", "--to", "2026-08-31"]);
+    assert!(!ok && out.contains("quarters are published here already"), "{out}");
+    let (ok, out) = app.cli(&["publish", "--from", "2025-01-01", "--to", "2025-12-31"]);
+    assert!(!ok && out.contains("quarters are published here already"), "{out}");
     // The state's administrator publishes a quarter from the web.
     let hash = oversight::auth::password::Hasher::default().hash(common::PASSWORD).await.unwrap();
     let user = oversight::users::NewUser {

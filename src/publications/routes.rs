@@ -481,7 +481,7 @@ async fn checked(side: &Side, form: &PublishForm) -> AppResult<Result<Period, Fi
             errors.add("correction", e.to_string());
             Ok(Err(errors))
         }
-        Err(e @ Refused::NotCalendar) | Err(e @ Refused::NotEnded(_)) => {
+        Err(e @ Refused::NotCalendar) | Err(e @ Refused::NotEnded(_)) | Err(e @ Refused::OtherCadence(_)) => {
             errors.add("period", e.to_string());
             Ok(Err(errors))
         }

@@ -152,6 +152,11 @@ pub enum Refused {
         "this period is already published (version {0}): say what changed and why to publish a correction"
     )]
     NeedsCorrection(i64),
+    #[error(
+        "{0} are published here already: publications keep to one of months, quarters or years, since a year's \
+         figure less three of its quarters would give the fourth's small counts"
+    )]
+    OtherCadence(&'static str),
     #[error("the correction note is longer than 2,000 characters")]
     NoteTooLong,
     #[error("the records kept changing while the publication was computed; try again")]
@@ -191,6 +196,20 @@ pub async fn check(
     }
     if correction.chars().count() > 2000 {
         return Err(Refused::NoteTooLong);
+    }
+    let cadence = |months: Option<u8>| match months {
+        Some(1) => "months",
+        Some(3) => "quarters",
+        _ => "years",
+    };
+    let published = list(db).await?;
+    if let Some(other) = published
+        .iter()
+        .filter(|l| l.agency_id == chain)
+        .filter_map(|l| l.period())
+        .find(|p| p.calendar_months() != period.calendar_months())
+    {
+        return Err(Refused::OtherCadence(cadence(other.calendar_months())));
     }
     let latest = versions(db, chain, period).await?.first().map(|l| l.version).unwrap_or(0);
     if latest > 0 && correction.trim().is_empty() {
