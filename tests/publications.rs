@@ -280,6 +280,10 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
     assert!(!ok && out.contains("quarters are published here already"), "{out}");
     let (ok, out) = app.cli(&["publish", "--from", "2025-01-01", "--to", "2025-12-31"]);
     assert!(!ok && out.contains("quarters are published here already"), "{out}");
+    // The agency published 2026 Q3 itself: the state does not (its figure
+    // less the agency's would give the other agencies' small counts).
+    let (ok, out) = app.cli(&["publish", "--state", "--from", "2026-07-01", "--to", "2026-09-30"]);
+    assert!(!ok && out.contains("An agency already published figures for part of this period"), "{out}");
     // The state's administrator publishes a quarter from the web.
     let hash = oversight::auth::password::Hasher::default().hash(common::PASSWORD).await.unwrap();
     let user = oversight::users::NewUser {
@@ -310,18 +314,21 @@ async fn only_whole_ended_calendar_periods_are_published_and_the_state_publishes
     app.user("agency-admin", &[Role::Administrator]).await;
     let (status, _) = app.signed_in("agency-admin").await.get_text("/state/publications").await;
     assert!(status == 403 || status == 404, "{status}");
-    let (ok, out) = app.cli(&["publish", "--state", "--from", "2026-07-01", "--to", "2026-09-30"]);
+    let (ok, out) =
+        app.cli(&["publish", "--state", "--from", "2026-04-01", "--to", "2026-06-30", "--correction", "x"]);
     assert!(ok, "{out}");
-    assert!(out.contains("/public/state/2026-Q3"), "{out}");
+    assert!(out.contains("/public/state/2026-Q2"), "{out}");
+    let (ok, out) = app.cli(&["publish", "--from", "2026-04-01", "--to", "2026-06-30"]);
+    assert!(!ok && out.contains("The state already published figures"), "{out}");
     let public = Client::new(&app.base);
-    let (status, page) = public.get_text("/public/state/2026-Q3").await;
+    let (status, page) = public.get_text("/public/state/2026-Q2").await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Statewide") && page.contains("agencies with 287(g) agreements"), "{page}");
-    let csv_text = public.get("/public/state/2026-Q3/versions/1/measures.csv").await.text().await.unwrap();
+    let csv_text = public.get("/public/state/2026-Q2/versions/2/measures.csv").await.text().await.unwrap();
     assert!(csv_text.contains(",agency,"), "{csv_text}");
     // The equity rates of every agency's stops pooled, suppressed as an agency's.
     assert!(csv_text.contains("D3,race,"), "{csv_text}");
-    assert_safe(&public, "/public/state/2026-Q3/versions/1").await;
+    assert_safe(&public, "/public/state/2026-Q2/versions/2").await;
     let actions = app.audit_actions().await;
     assert!(actions.iter().any(|a| a == "publication.publish"), "{actions:?}");
 }

@@ -481,7 +481,10 @@ async fn checked(side: &Side, form: &PublishForm) -> AppResult<Result<Period, Fi
             errors.add("correction", e.to_string());
             Ok(Err(errors))
         }
-        Err(e @ Refused::NotCalendar) | Err(e @ Refused::NotEnded(_)) | Err(e @ Refused::OtherCadence(_)) => {
+        Err(e @ Refused::NotCalendar)
+        | Err(e @ Refused::NotEnded(_))
+        | Err(e @ Refused::OtherCadence(_))
+        | Err(e @ Refused::OtherPublisher(_)) => {
             errors.add("period", e.to_string());
             Ok(Err(errors))
         }

@@ -157,6 +157,11 @@ pub enum Refused {
          figure less three of its quarters would give the fourth's small counts"
     )]
     OtherCadence(&'static str),
+    #[error(
+        "{0} already published figures for part of this period: a statewide figure less every agency's own would \
+         give one agency's small counts, so a period is published by the state or by its agencies, not both"
+    )]
+    OtherPublisher(&'static str),
     #[error("the correction note is longer than 2,000 characters")]
     NoteTooLong,
     #[error("the records kept changing while the publication was computed; try again")]
@@ -210,6 +215,12 @@ pub async fn check(
         .find(|p| p.calendar_months() != period.calendar_months())
     {
         return Err(Refused::OtherCadence(cadence(other.calendar_months())));
+    }
+    let state = crate::db::STATE_CHAIN;
+    let overlapping = |l: &&Listed| l.period().is_some_and(|p| p.from <= period.to && period.from <= p.to);
+    let across = |l: &&Listed| (chain == state) != (l.agency_id == state);
+    if published.iter().filter(overlapping).any(|l| across(&l)) {
+        return Err(Refused::OtherPublisher(if chain == state { "An agency" } else { "The state" }));
     }
     let latest = versions(db, chain, period).await?.first().map(|l| l.version).unwrap_or(0);
     if latest > 0 && correction.trim().is_empty() {
