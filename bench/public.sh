@@ -9,6 +9,8 @@
 # (target flat). wrk is one client address, so the server runs with the
 # per-address limit raised (--public-rate); a last short round at the
 # default limit shows what one address gets then (429s).
+# Each round runs as browsers ask (Accept-Encoding: gzip, deflate, br; the
+# page goes gzipped) and without compression.
 # Usage: bash bench/public.sh [ROUNDS] [SOAK]   (needs wrk, curl, python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +49,7 @@ serve() {
 # wrk's requests/s, socket errors and non-2xx of PATH over SECONDS.
 load() {
   local out
-  out=$(wrk -t2 -c64 -d"$2"s --latency "$base$1")
+  out=$(wrk -t2 -c64 -d"$2"s --latency -H "Accept-Encoding: $encoding" "$base$1")
   local rate errors non2xx p99
   rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   errors=$(echo "$out" | awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}')
@@ -59,7 +61,10 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 
 serve 1000000
 bytes=$(curl -s "$base$page" | wc -c)
-echo "== wrk -t2 -c64, 20 s each, in turn (page $page: $bytes bytes)"
+zipped=$(curl -s -H "Accept-Encoding: gzip" "$base$page" | wc -c)
+echo "== wrk -t2 -c64, 20 s each, in turn (page $page: $bytes bytes, $zipped gzipped)"
+for encoding in "gzip, deflate, br" identity; do
+echo "-- Accept-Encoding: $encoding (the first is what browsers send)"
 printf "%-6s %14s %14s %14s %10s %10s\n" round healthz/s page/s csv/s page/hz csv/hz
 for r in $(seq "$rounds"); do
   read -r hz _ _ _ < <(load /healthz 20)
@@ -68,10 +73,12 @@ for r in $(seq "$rounds"); do
   printf "%-6s %14s %14s %14s %10s %10s   (page: %s errors, %s non-2xx, p99 %s)\n" "$r" "$hz" "$pg" "$cs" \
     "$(python3 -c "print(f'{$pg / $hz:.2f}')")" "$(python3 -c "print(f'{$cs / $hz:.2f}')")" "$pe" "$pn" "$pp"
 done
+done
+encoding="gzip, deflate, br"
 
 echo "== soak: the page at 64 connections for $soak s; RSS (KiB) every 30 s"
 samples="$(rss)"
-wrk -t2 -c64 -d"$soak"s --latency "$base$page" > "$work/soak.txt" &
+wrk -t2 -c64 -d"$soak"s --latency -H "Accept-Encoding: $encoding" "$base$page" > "$work/soak.txt" &
 loader=$!
 for _ in $(seq $(( soak / 30 ))); do sleep 30; samples="$samples $(rss)"; done
 wait $loader

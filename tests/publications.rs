@@ -184,6 +184,22 @@ async fn a_published_quarter_is_public_frozen_safe_and_provable() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+    // Gzipped once for the clients that accept it, the same page inside.
+    let zipped = public
+        .http
+        .get(format!("{}/public/{ori}/{QUARTER}", app.base))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    assert_ne!(zipped.headers()["etag"].to_str().unwrap(), etag, "one tag per encoding");
+    let bytes = zipped.bytes().await.unwrap();
+    assert!(bytes.len() * 4 < first.len(), "{} gzipped bytes of {}", bytes.len(), first.len());
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped).unwrap();
+    assert!(unzipped == first, "the gzipped page is another page");
 
     // The open data: safe, and each file is the one the checkpoint lists.
     let base = format!("/public/{ori}/{QUARTER}/versions/1");
